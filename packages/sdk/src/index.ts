@@ -1,0 +1,16 @@
+/**
+ * `@crm-sync/sdk`: the connector contract, the runtime wrapper, filters, conversions, change
+ * fields, store interfaces and the sync orchestrator.
+ *
+ * @packageDocumentation
+ */
+export * from './contract/values.js';
+export * from './contract/describe.js';
+export * from './contract/requests.js';
+export * from './contract/capabilities.js';
+export * from './contract/connector.js';
+export * from './contract/connector-base.js';
+export * from './errors/crm-error.js';
+export * from './errors/redact.js';
+export * from './filter/ast.js';
+export * from './stores/types.js';

@@ -1,0 +1,178 @@
+/**
+ * Store interfaces: where crm-sync keeps options (watermarks among them), the export journal, and
+ * the application's own records. In-memory implementations live next to these; SQLite ones in
+ * `@crm-sync/store-sqlite`. All methods are async so that any database can implement them.
+ *
+ * @module
+ */
+import type { Reject, WriteAction, WriteMode } from '../contract/requests.js';
+import type { FieldValue, Instant } from '../contract/values.js';
+
+/** A named option (the seed's Administration > Options). */
+export interface StoredOption {
+  readonly name: string;
+  /** The option's text, e.g. a watermark in `yyyy/MM/dd HH:mm:ss` (UTC). */
+  readonly value: string;
+  /**
+   * Machine data kept with the text, e.g. the exact watermark instant and tie-break id. Ignored
+   * when it no longer agrees with `value` (someone set the option by hand).
+   */
+  readonly meta?: Readonly<Record<string, unknown>>;
+  readonly updatedAt: Instant;
+}
+
+/** Named options. Watermarks are options named `LASTIMPORT_<instance>_<activity>` by default. */
+export interface OptionStore {
+  getOption(name: string): Promise<StoredOption | undefined>;
+  /** Creates or replaces an option. */
+  setOption(name: string, value: string, meta?: Readonly<Record<string, unknown>>): Promise<void>;
+  /** Options whose name starts with `prefix` (all when omitted), sorted by name. */
+  listOptions(prefix?: string): Promise<readonly StoredOption[]>;
+  /** Removes an option; removing a missing option is harmless. */
+  deleteOption(name: string): Promise<void>;
+}
+
+/** A watermark move the sink should commit in the same transaction as the records. */
+export interface Checkpoint {
+  readonly optionName: string;
+  readonly value: string;
+  readonly meta?: Readonly<Record<string, unknown>>;
+}
+
+/** A record on the application side, after conversion, keyed by local field names. */
+export interface LocalRecord {
+  /** The CRM's primary key. The sink upserts by it: one CRM record is one local row. */
+  readonly crmId: string;
+  /** The CRM change time, when the import had a change field. */
+  readonly changedAt?: Instant;
+  readonly values: Readonly<Record<string, FieldValue>>;
+}
+
+/** A record deleted in the CRM, to apply locally. */
+export interface LocalDeletion {
+  readonly crmId: string;
+  readonly deletedAt: Instant;
+}
+
+/** Where imported records go (the application's database). */
+export interface RecordSink {
+  /**
+   * True when {@link RecordSink.write} commits the checkpoint atomically with the records (same
+   * transaction). Otherwise the orchestrator sets the option itself right after `write` resolves.
+   */
+  readonly atomicCheckpoint: boolean;
+  /**
+   * Upserts records by `crmId` and, when `checkpoint` is given and `atomicCheckpoint` is true,
+   * stores it in the same transaction. Resolves only once the records are durable. Writing the
+   * same record twice leaves one row (imports are at-least-once, deduplicated here).
+   */
+  write(table: string, records: readonly LocalRecord[], checkpoint?: Checkpoint): Promise<void>;
+  /** Applies deletions (O3): marks or removes rows by `crmId`. Unknown ids are ignored. */
+  markDeleted(table: string, deletions: readonly LocalDeletion[], checkpoint?: Checkpoint): Promise<void>;
+}
+
+/** A local record to export (O2). */
+export interface SourceRecord {
+  /** The local key: stable, unique in the table. Becomes the sync key when one is configured. */
+  readonly key: string;
+  /** The CRM primary key, when the record is already linked to a CRM record. */
+  readonly crmId?: string;
+  readonly values: Readonly<Record<string, FieldValue>>;
+  /** When the local row last changed. */
+  readonly changedAt?: Instant;
+}
+
+/** What to read from a {@link RecordSource}. */
+export interface SourceReadOptions {
+  /** Only rows changed at or after this instant (incremental export). */
+  readonly changedSince?: Instant;
+  /** Only these local keys. */
+  readonly keys?: readonly string[];
+  /** Rows per yielded batch. */
+  readonly batchSize?: number;
+}
+
+/** Where exported records come from (the application's database). */
+export interface RecordSource {
+  /** Streams rows in a stable order (by key), in batches. */
+  read(table: string, options?: SourceReadOptions): AsyncIterable<readonly SourceRecord[]>;
+  /** Links local rows to the CRM ids an export created, so the next export updates them. */
+  linkCrmIds?(table: string, links: readonly { readonly key: string; readonly crmId: string }[]): Promise<void>;
+}
+
+/** States of one journal entry. `sent` means asked, no answer yet; `unknown` means the answer was lost. */
+export type JournalState = 'pending' | 'sent' | 'committed' | 'rejected' | 'unknown';
+
+/** One record of an export run, as the journal keeps it. */
+export interface JournalEntry {
+  readonly runId: string;
+  /** Position in the run, from 0. Unique per run. */
+  readonly seq: number;
+  readonly localKey: string;
+  /** The sync key written to the CRM's external-id field, when the job has one. */
+  readonly syncKey?: string;
+  readonly mode: WriteMode;
+  /** The CRM id known before sending (updates) or learned from the outcome (inserts). */
+  readonly crmId?: string;
+  /** The remote values sent (secrets never belong here). */
+  readonly payload: Readonly<Record<string, FieldValue>>;
+  readonly state: JournalState;
+  readonly action?: WriteAction;
+  readonly reject?: Reject;
+  /** The batch it was sent in. */
+  readonly batchId?: string;
+  readonly attempts: number;
+  readonly updatedAt: Instant;
+}
+
+/** One export run of a job. */
+export interface JournalRun {
+  readonly runId: string;
+  readonly jobId: string;
+  readonly status: 'open' | 'finished' | 'failed';
+  readonly startedAt: Instant;
+  readonly finishedAt?: Instant;
+  /** The run's summary and notes, JSON. */
+  readonly summary?: Readonly<Record<string, unknown>>;
+}
+
+/** An entry as first written, before sending. */
+export type NewJournalEntry = Pick<JournalEntry, 'seq' | 'localKey' | 'syncKey' | 'mode' | 'crmId' | 'payload'>;
+
+/** The outcome of one entry. */
+export interface JournalOutcome {
+  readonly seq: number;
+  readonly state: 'committed' | 'rejected' | 'unknown' | 'pending';
+  readonly crmId?: string;
+  readonly action?: WriteAction;
+  readonly reject?: Reject;
+}
+
+/**
+ * The durable export journal: per run, per record, pending -> sent -> committed | rejected |
+ * unknown. Every method resolves only once the change is durable.
+ */
+export interface ExportJournal {
+  /** The job's open run, if one exists (an interrupted export to resume). */
+  findOpenRun(jobId: string): Promise<JournalRun | undefined>;
+  /** Starts a new run. Fails if the job already has an open run. */
+  startRun(jobId: string): Promise<JournalRun>;
+  getRun(runId: string): Promise<JournalRun | undefined>;
+  /** Runs, newest first; all jobs when `jobId` is omitted. */
+  listRuns(jobId?: string): Promise<readonly JournalRun[]>;
+  /** Adds entries as `pending`. Re-adding an existing `seq` is ignored. */
+  addPending(runId: string, entries: readonly NewJournalEntry[]): Promise<void>;
+  /** Marks entries `sent` in `batchId` and counts an attempt, before the batch leaves. */
+  markSent(runId: string, seqs: readonly number[], batchId: string): Promise<void>;
+  /** Records outcomes after the CRM answered (or `unknown` when it did not). */
+  recordOutcomes(runId: string, outcomes: readonly JournalOutcome[]): Promise<void>;
+  /** Entries in `seq` order, optionally only some states, paged by `afterSeq` + `limit`. */
+  listEntries(
+    runId: string,
+    options?: { readonly states?: readonly JournalState[]; readonly afterSeq?: number; readonly limit?: number },
+  ): Promise<readonly JournalEntry[]>;
+  /** Counts of entries per state. */
+  countByState(runId: string): Promise<Readonly<Record<JournalState, number>>>;
+  /** Closes a run; it is kept for inspection. */
+  closeRun(runId: string, status: 'finished' | 'failed', summary?: Readonly<Record<string, unknown>>): Promise<void>;
+}
