@@ -14,3 +14,4 @@ export * from './errors/crm-error.js';
 export * from './errors/redact.js';
 export * from './filter/ast.js';
 export * from './stores/types.js';
+export * from './runtime/logger.js';

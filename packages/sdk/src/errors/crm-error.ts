@@ -36,6 +36,13 @@ interface CrmErrorFields {
   readonly vendorMessage?: string;
   /** HTTP status, when there was one. */
   readonly httpStatus?: number;
+  /**
+   * True when the request may have reached the CRM and been committed although no answer came
+   * back (connection reset after sending, time-out, truncated answer). A non-idempotent call
+   * (an `insert` batch) that fails in doubt is never retried blindly: the orchestrator settles it
+   * through the journal and the sync key.
+   */
+  readonly inDoubt?: boolean;
   /** The original error (redacted before it is logged). */
   readonly cause?: unknown;
 }
