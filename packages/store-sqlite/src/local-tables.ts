@@ -1,0 +1,306 @@
+/**
+ * The application's side (the seed's "deduplicate and update the database" step): one table per
+ * job's `local.table`, where imports upsert by CRM id (one CRM record is one local row), O3 marks
+ * rows deleted, and exports read rows back in key order.
+ *
+ * @module
+ */
+import type { Database } from 'better-sqlite3';
+import type {
+  Checkpoint,
+  FieldValue,
+  Instant,
+  LocalDeletion,
+  LocalRecord,
+  RecordSink,
+  RecordSource,
+  SourceReadOptions,
+  SourceRecord,
+} from '@crm-sync/sdk';
+import { SqliteStoreError, toStoreError } from './errors.js';
+import { type LocalRow, type LocalTableRow, type LocalTableStatements, openLocalTable, rowValues, toLocalRow } from './local-table-schema.js';
+import type { OptionWriter } from './option-store.js';
+import { checkLocalTableName } from './table-name.js';
+
+/** Rows per batch of {@link SqliteLocalTables.read} when the caller does not say. */
+export const DEFAULT_READ_BATCH_SIZE = 500;
+
+/** Keys per `IN (...)` query: far below SQLite's bound-parameter limit. */
+const KEYS_PER_QUERY = 500;
+
+/** Helpers around local tables for the CLI, the demo and applications. */
+export interface LocalTables {
+  /**
+   * An application-side change: creates the row or merges `values` into it, and sets
+   * `local_changed_at` to now so that an incremental export picks it up.
+   */
+  upsertLocal(table: string, key: string, values: Readonly<Record<string, FieldValue>>): Promise<void>;
+  /** The row with that local key, deleted or not; `undefined` when absent. */
+  getLocal(table: string, key: string): Promise<LocalRow | undefined>;
+  /** Rows in the table, without the deleted ones unless `includeDeleted`. 0 for a missing table. */
+  countLocal(table: string, options?: { readonly includeDeleted?: boolean }): Promise<number>;
+  /** Names of the local tables in this store, sorted. */
+  listTables(): Promise<readonly string[]>;
+  /** Sets `exported_at` on these keys (unknown keys are ignored). */
+  markExported(table: string, keys: readonly string[], at: Instant): Promise<void>;
+}
+
+/** {@link RecordSink}, {@link RecordSource} and {@link LocalTables} over one SQLite file. */
+export class SqliteLocalTables implements RecordSink, RecordSource, LocalTables {
+  /** Records and the checkpoint commit in one SQLite transaction. */
+  readonly atomicCheckpoint = true;
+  private readonly tables = new Map<string, LocalTableStatements>();
+
+  /** `optionWriter` joins checkpoints to the records' transaction; `now` stamps local changes. */
+  constructor(
+    private readonly db: Database,
+    private readonly optionWriter: OptionWriter,
+    private readonly now: () => Date,
+  ) {}
+
+  /**
+   * Upserts records by `crmId` and stores `checkpoint` in the same transaction: either all of it
+   * is durable when the promise resolves, or none of it (the promise rejects). New rows take the
+   * CRM id as their local key; values merge into an existing row, keeping local-only fields; an
+   * import clears `deleted_at`.
+   */
+  async write(table: string, records: readonly LocalRecord[], checkpoint?: Checkpoint): Promise<void> {
+    try {
+      const statements = this.statements(table, true);
+      this.db.transaction(() => {
+        for (const record of records) this.importRecord(statements, table, record);
+        if (checkpoint !== undefined) this.optionWriter.write(checkpoint.optionName, checkpoint.value, checkpoint.meta);
+      }).immediate();
+    } catch (error) {
+      throw toStoreError(error, `Writing ${records.length} records to local table "${String(table)}"`);
+    }
+  }
+
+  /** Sets `deleted_at` on rows by CRM id, with `checkpoint` in the same transaction. Unknown ids are ignored. */
+  async markDeleted(table: string, deletions: readonly LocalDeletion[], checkpoint?: Checkpoint): Promise<void> {
+    try {
+      const statements = this.statements(table, true);
+      this.db.transaction(() => {
+        for (const deletion of deletions) statements.updateDeleted.run(deletion.deletedAt, deletion.crmId);
+        if (checkpoint !== undefined) this.optionWriter.write(checkpoint.optionName, checkpoint.value, checkpoint.meta);
+      }).immediate();
+    } catch (error) {
+      throw toStoreError(error, `Marking ${deletions.length} records deleted in local table "${String(table)}"`);
+    }
+  }
+
+  /**
+   * Streams live (not deleted) rows in key order, `batchSize` rows at a time. Each batch is its own
+   * keyset query (`key > last key`), so no cursor stays open between batches: memory is bounded
+   * and the caller may write to the store while reading. `changedSince` keeps rows whose
+   * `local_changed_at >= changedSince`. A missing table yields nothing.
+   */
+  async *read(table: string, options: SourceReadOptions = {}): AsyncIterable<readonly SourceRecord[]> {
+    const batchSize = options.batchSize ?? DEFAULT_READ_BATCH_SIZE;
+    if (!Number.isInteger(batchSize) || batchSize < 1) {
+      throw new SqliteStoreError('invalid-argument', `read: batchSize must be a whole number >= 1, got ${batchSize}.`);
+    }
+    const statements = this.statementsOrThrow(table, false, 'Reading');
+    if (statements === undefined) return;
+    if (options.keys !== undefined) {
+      yield* this.readKeys(statements, table, options.keys, batchSize, options.changedSince);
+      return;
+    }
+    let afterKey = '';
+    for (;;) {
+      const rows = this.query(`Reading local table "${table}"`, () =>
+        options.changedSince === undefined
+          ? statements.pageLive.all(afterKey, batchSize)
+          : statements.pageLiveChangedSince.all(afterKey, options.changedSince, batchSize),
+      );
+      if (rows.length === 0) return;
+      yield rows.map((row) => toSourceRecord(row, table));
+      if (rows.length < batchSize) return;
+      afterKey = rows[rows.length - 1]!.key;
+    }
+  }
+
+  /**
+   * Links local rows to the CRM ids an export created. When an import already brought that CRM
+   * record in under another key, that duplicate row is folded into the linked row (its values fill
+   * the gaps, the linked row's values win) and removed: one CRM record stays one local row.
+   */
+  async linkCrmIds(table: string, links: readonly { readonly key: string; readonly crmId: string }[]): Promise<void> {
+    try {
+      const statements = this.statements(table, true);
+      this.db.transaction(() => {
+        for (const link of links) {
+          const target = statements.selectByKey.get(link.key);
+          if (target === undefined) continue;
+          const duplicate = statements.selectByCrmId.get(link.crmId);
+          if (duplicate !== undefined && duplicate.key !== link.key) {
+            statements.deleteByKey.run(duplicate.key);
+            const merged = { ...rowValues(duplicate, table), ...rowValues(target, table) };
+            statements.updateLocal.run(JSON.stringify(merged), target.local_changed_at ?? this.now().toISOString(), link.key);
+          }
+          statements.updateCrmId.run(link.crmId, link.key);
+        }
+      }).immediate();
+    } catch (error) {
+      throw toStoreError(error, `Linking ${links.length} CRM ids in local table "${String(table)}"`);
+    }
+  }
+
+  /** See {@link LocalTables.upsertLocal}. */
+  async upsertLocal(table: string, key: string, values: Readonly<Record<string, FieldValue>>): Promise<void> {
+    try {
+      checkKey(key, 'upsertLocal');
+      const statements = this.statements(table, true);
+      const changedAt = this.now().toISOString();
+      this.db.transaction(() => {
+        const existing = statements.selectByKey.get(key);
+        if (existing === undefined) {
+          statements.insertRow.run(key, null, JSON.stringify(values), null, changedAt);
+        } else {
+          statements.updateLocal.run(JSON.stringify({ ...rowValues(existing, table), ...values }), changedAt, key);
+        }
+      }).immediate();
+    } catch (error) {
+      throw toStoreError(error, `Changing key "${key}" of local table "${String(table)}"`);
+    }
+  }
+
+  /** See {@link LocalTables.getLocal}. */
+  async getLocal(table: string, key: string): Promise<LocalRow | undefined> {
+    const statements = this.statementsOrThrow(table, false, 'Reading');
+    if (statements === undefined) return undefined;
+    const row = this.query(`Reading key "${key}" of local table "${table}"`, () => statements.selectByKey.get(key));
+    return row === undefined ? undefined : toLocalRow(row, table);
+  }
+
+  /** See {@link LocalTables.countLocal}. */
+  async countLocal(table: string, options: { readonly includeDeleted?: boolean } = {}): Promise<number> {
+    const statements = this.statementsOrThrow(table, false, 'Counting');
+    if (statements === undefined) return 0;
+    const counter = options.includeDeleted === true ? statements.countAll : statements.countLive;
+    return this.query(`Counting rows of local table "${table}"`, () => counter.get()?.n ?? 0);
+  }
+
+  /** See {@link LocalTables.listTables}. */
+  async listTables(): Promise<readonly string[]> {
+    return this.query('Listing local tables', () =>
+      this.db.prepare<[], { name: string }>('SELECT name FROM local_tables ORDER BY name').all().map((row) => row.name),
+    );
+  }
+
+  /** See {@link LocalTables.markExported}. */
+  async markExported(table: string, keys: readonly string[], at: Instant): Promise<void> {
+    try {
+      const statements = this.statements(table, true);
+      this.db.transaction(() => {
+        for (const key of keys) statements.updateExported.run(at, key);
+      }).immediate();
+    } catch (error) {
+      throw toStoreError(error, `Marking ${keys.length} rows exported in local table "${String(table)}"`);
+    }
+  }
+
+  private importRecord(statements: LocalTableStatements, table: string, record: LocalRecord): void {
+    if (typeof record.crmId !== 'string' || record.crmId === '') {
+      throw new SqliteStoreError(
+        'invalid-argument',
+        `A record for local table "${table}" has no crmId (got ${JSON.stringify(record.crmId)}); every imported record needs the CRM's id.`,
+      );
+    }
+    const changedAt = record.changedAt ?? null;
+    const linked = statements.selectByCrmId.get(record.crmId);
+    if (linked !== undefined) {
+      const merged = { ...rowValues(linked, table), ...record.values };
+      statements.updateImported.run(JSON.stringify(merged), record.crmId, changedAt, linked.key);
+      return;
+    }
+    const sameKey = statements.selectByKey.get(record.crmId);
+    if (sameKey === undefined) {
+      statements.insertRow.run(record.crmId, record.crmId, JSON.stringify(record.values), changedAt, null);
+      return;
+    }
+    // A local row whose key happens to equal the CRM id: adopt it only if it is not linked elsewhere.
+    if (sameKey.crm_id !== null) {
+      throw new SqliteStoreError(
+        'constraint',
+        `Local table "${table}" already has key "${record.crmId}" linked to CRM id "${sameKey.crm_id}"; the import of CRM id "${record.crmId}" cannot take that key. Rename the local row.`,
+      );
+    }
+    const merged = { ...rowValues(sameKey, table), ...record.values };
+    statements.updateImported.run(JSON.stringify(merged), record.crmId, changedAt, sameKey.key);
+  }
+
+  private async *readKeys(
+    statements: LocalTableStatements,
+    table: string,
+    keys: readonly string[],
+    batchSize: number,
+    changedSince: Instant | undefined,
+  ): AsyncGenerator<readonly SourceRecord[]> {
+    // Sorted by UTF-8 bytes, as SQLite's BINARY collation orders `key`, so batches stay in key order.
+    const sorted = [...new Set(keys)].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    const chunkSize = Math.min(batchSize, KEYS_PER_QUERY);
+    let pending: SourceRecord[] = [];
+    for (let start = 0; start < sorted.length; start += chunkSize) {
+      const chunk = sorted.slice(start, start + chunkSize);
+      const since = changedSince === undefined ? '' : ' AND local_changed_at >= ?';
+      const params: string[] = changedSince === undefined ? chunk : [...chunk, changedSince];
+      const rows = this.query(`Reading keys of local table "${table}"`, () =>
+        this.db
+          .prepare<string[], LocalTableRow>(
+            `SELECT * FROM "${table}" WHERE key IN (${chunk.map(() => '?').join(', ')}) AND deleted_at IS NULL${since} ORDER BY key`,
+          )
+          .all(...params),
+      );
+      pending.push(...rows.map((row) => toSourceRecord(row, table)));
+      while (pending.length >= batchSize) {
+        yield pending.slice(0, batchSize);
+        pending = pending.slice(batchSize);
+      }
+    }
+    if (pending.length > 0) yield pending;
+  }
+
+  private statements(table: string, create: true): LocalTableStatements;
+  private statements(table: string, create: boolean): LocalTableStatements | undefined;
+  private statements(table: string, create: boolean): LocalTableStatements | undefined {
+    const name = checkLocalTableName(table);
+    const cacheKey = name.toLowerCase();
+    const cached = this.tables.get(cacheKey);
+    if (cached !== undefined) return cached;
+    const opened = openLocalTable(this.db, name, create, this.now);
+    if (opened !== undefined) this.tables.set(cacheKey, opened);
+    return opened;
+  }
+
+  private statementsOrThrow(table: string, create: boolean, verb: string): LocalTableStatements | undefined {
+    try {
+      return this.statements(table, create);
+    } catch (error) {
+      throw toStoreError(error, `${verb} local table "${String(table)}"`);
+    }
+  }
+
+  private query<T>(operation: string, run: () => T): T {
+    try {
+      return run();
+    } catch (error) {
+      throw toStoreError(error, operation);
+    }
+  }
+}
+
+function checkKey(key: unknown, where: string): void {
+  if (typeof key !== 'string' || key === '') {
+    throw new SqliteStoreError('invalid-argument', `${where}: the local key must be a non-empty string, got ${JSON.stringify(key)}.`);
+  }
+}
+
+function toSourceRecord(row: LocalTableRow, table: string): SourceRecord {
+  return {
+    key: row.key,
+    ...(row.crm_id === null ? {} : { crmId: row.crm_id }),
+    values: rowValues(row, table),
+    ...(row.local_changed_at === null ? {} : { changedAt: row.local_changed_at }),
+  };
+}

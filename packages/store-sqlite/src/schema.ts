@@ -1,0 +1,77 @@
+/**
+ * The crm-sync tables inside the SQLite file, created on open. Local record tables are created
+ * later, on first use (see `local-tables.ts`).
+ *
+ * @module
+ */
+import type { Database } from 'better-sqlite3';
+
+/** Schema version written to `PRAGMA user_version`; a newer file is refused rather than misread. */
+export const SCHEMA_VERSION = 1;
+
+/**
+ * Names crm-sync uses for its own tables. A local table may not take one of them (compared
+ * case-insensitively, as SQLite does).
+ */
+export const RESERVED_TABLE_NAMES: readonly string[] = ['options', 'journal_runs', 'journal_entries', 'local_tables'];
+
+const CREATE_SCHEMA = `
+CREATE TABLE IF NOT EXISTS options (
+  name       TEXT PRIMARY KEY,
+  value      TEXT NOT NULL,
+  meta       TEXT,
+  updated_at TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS journal_runs (
+  run_id      TEXT PRIMARY KEY,
+  job_id      TEXT NOT NULL,
+  status      TEXT NOT NULL CHECK (status IN ('open', 'finished', 'failed')),
+  started_at  TEXT NOT NULL,
+  finished_at TEXT,
+  summary     TEXT
+);
+-- At most one open run per job: resuming must find exactly one.
+CREATE UNIQUE INDEX IF NOT EXISTS journal_runs_one_open_per_job ON journal_runs (job_id) WHERE status = 'open';
+CREATE INDEX IF NOT EXISTS journal_runs_by_job ON journal_runs (job_id, started_at);
+
+CREATE TABLE IF NOT EXISTS journal_entries (
+  run_id     TEXT NOT NULL REFERENCES journal_runs (run_id),
+  seq        INTEGER NOT NULL,
+  local_key  TEXT NOT NULL,
+  sync_key   TEXT,
+  mode       TEXT NOT NULL CHECK (mode IN ('insert', 'update', 'upsert')),
+  crm_id     TEXT,
+  payload    TEXT NOT NULL,
+  state      TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'committed', 'rejected', 'unknown')),
+  action     TEXT,
+  reject     TEXT,
+  batch_id   TEXT,
+  attempts   INTEGER NOT NULL DEFAULT 0,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS journal_entries_by_state ON journal_entries (run_id, state);
+
+CREATE TABLE IF NOT EXISTS local_tables (
+  name       TEXT PRIMARY KEY COLLATE NOCASE,
+  created_at TEXT NOT NULL
+);
+`;
+
+/**
+ * Creates the crm-sync tables if missing and stamps the schema version. Throws when the file was
+ * written by a newer schema, so an old release never corrupts a newer file.
+ */
+export function ensureSchema(db: Database): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > SCHEMA_VERSION) {
+    throw new Error(
+      `the file has crm-sync schema version ${version}, newer than this release understands (${SCHEMA_VERSION}); upgrade @crm-sync/store-sqlite`,
+    );
+  }
+  db.transaction(() => {
+    db.exec(CREATE_SCHEMA);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  })();
+}
