@@ -15,3 +15,8 @@ export * from './errors/redact.js';
 export * from './filter/ast.js';
 export * from './stores/types.js';
 export * from './runtime/logger.js';
+export * from './stores/memory-option-store.js';
+export * from './stores/memory-export-journal.js';
+export * from './stores/memory-record-store.js';
+export * from './orchestrator/job.js';
+export * from './orchestrator/types.js';

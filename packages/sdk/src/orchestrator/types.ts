@@ -1,0 +1,212 @@
+/**
+ * What a run returns and reports: summaries, progress events, rejects, errors, plans, and the
+ * options of the orchestrator and of each run.
+ *
+ * @module
+ */
+import type { CrmConnector } from '../contract/connector.js';
+import type { Reject } from '../contract/requests.js';
+import type { Instant } from '../contract/values.js';
+import type { CrmError } from '../errors/crm-error.js';
+import type { Logger } from '../runtime/logger.js';
+import type { ExportJournal, OptionStore, RecordSink, RecordSource } from '../stores/types.js';
+import type { SyncOperation } from './job.js';
+
+/** The import window a run read: `[start, end)`, in the seed's human format (UTC). */
+export interface RunWindow {
+  /** The watermark option (`crmOptionName`). */
+  readonly optionName: string;
+  /** `crmStartImport`, `yyyy/MM/dd HH:mm:ss`; absent on a first full read. */
+  readonly start?: string;
+  /** `crmEndDate`, `yyyy/MM/dd HH:mm:ss`. */
+  readonly end: string;
+  /** The same bounds as exact instants. */
+  readonly startInstant?: Instant;
+  readonly endInstant: Instant;
+}
+
+/** The variables a run exposes to the caller, named as in the seed. */
+export interface RunVariables {
+  readonly crmOptionName?: string;
+  readonly crmStartImport?: string;
+  readonly crmEndDate?: string;
+}
+
+/** What a run did. Counts are records unless named otherwise. */
+export interface RunSummary {
+  readonly operation: SyncOperation;
+  readonly activity: string;
+  /** True when nothing was changed (dry run). */
+  readonly dryRun: boolean;
+  /** Records read from the CRM (import) or from the local source (export, delete). */
+  readonly read: number;
+  readonly created: number;
+  readonly updated: number;
+  readonly deleted: number;
+  readonly unchanged: number;
+  /** Re-read records dropped as duplicates (overlap), or records skipped as already done (resume). */
+  readonly skipped: number;
+  readonly rejected: number;
+  /** Run-level errors that went to the errors output (process errors on). */
+  readonly errors: number;
+  readonly apiCalls: number;
+  readonly retries: number;
+  readonly durationMs: number;
+  readonly window?: RunWindow;
+  readonly variables: RunVariables;
+  /** Ids asked for by record identification that the CRM did not return. */
+  readonly notFound?: readonly string[];
+  /** The export journal run, for exports. */
+  readonly runId?: string;
+  /** The plan, on a dry run. */
+  readonly plan?: RunPlan;
+  /** Facts worth telling a human (resumed run, settled records, policy applied, ...). */
+  readonly notes: readonly string[];
+}
+
+/** A progress event, for progress bars. */
+export interface RunProgress {
+  readonly operation: SyncOperation;
+  readonly activity: string;
+  readonly phase: 'validate' | 'read' | 'write' | 'settle' | 'done';
+  /** Records processed so far. */
+  readonly records: number;
+  readonly rejects: number;
+  readonly apiCalls: number;
+  /** Total to process, when known (export, delete). */
+  readonly total?: number;
+}
+
+/** One per-record failure, as the rejects output receives it. */
+export interface RejectItem {
+  readonly operation: SyncOperation;
+  readonly activity: string;
+  readonly code: Reject['code'];
+  /** The vendor's symbol (the seed's `errorSymbol`). */
+  readonly symbol?: string;
+  readonly message: string;
+  readonly fields: readonly string[];
+  /** The local record key (export), when there is one. */
+  readonly localKey?: string;
+  /** The CRM id, when there is one. */
+  readonly crmId?: string;
+}
+
+/** One run-level failure, as the errors output receives it. */
+export interface ErrorItem {
+  readonly operation: SyncOperation;
+  readonly activity: string;
+  /** Which part failed: `page 3`, `batch 2`, `describe`, ... */
+  readonly part: string;
+  /** 1 for the first failure of that part, then 2, 3, ... per retry. */
+  readonly attempt: number;
+  /** True when the policy will retry the part. */
+  readonly willRetry: boolean;
+  readonly error: CrmError;
+}
+
+/** Where rejects or errors go. `write` resolves once the items are durable. */
+export interface RunOutput<T> {
+  write(items: readonly T[]): Promise<void>;
+}
+
+/** The rejects output. */
+export type RejectOutput = RunOutput<RejectItem>;
+/** The errors output. */
+export type ErrorOutput = RunOutput<ErrorItem>;
+
+/** A problem with a job found before any data call. */
+export interface JobIssue {
+  /** The job path of the offending entry, e.g. `fields[3].remote`. */
+  readonly path: string;
+  /** What is wrong and how to fix it. */
+  readonly message: string;
+}
+
+/** Why a run failed. Discriminate on `kind`. */
+export type RunErrorKind =
+  /** The job does not fit the object's description (see `issues`). */
+  | 'invalid-job'
+  /** A CRM call failed after the runtime's retries (see `crmError`). */
+  | 'crm'
+  /** The watermark is unreadable or in the future. */
+  | 'watermark'
+  /** Records of an interrupted export may or may not be in the CRM and no sync key can tell. */
+  | 'in-doubt'
+  /** A store (sink, source, options, journal, outputs) failed. */
+  | 'store'
+  /** The run was aborted by its signal. */
+  | 'aborted';
+
+/** A failed run. The message says what, where and how to fix it. */
+export interface RunError {
+  readonly kind: RunErrorKind;
+  /** `[crm-sync] [orchestrator] ...`, redacted. */
+  readonly message: string;
+  readonly issues?: readonly JobIssue[];
+  readonly crmError?: CrmError;
+  /** For `in-doubt`: the local keys whose outcome is unknown. */
+  readonly ambiguousKeys?: readonly string[];
+  /** What the run had done before it failed. */
+  readonly summary?: RunSummary;
+  readonly cause?: unknown;
+}
+
+/** One query a run would send. */
+export interface PlannedQuery {
+  readonly object: string;
+  readonly fields: readonly string[];
+  /** A readable rendering of the filter, window and order. */
+  readonly description: string;
+}
+
+/** What a run would do, from a dry run. Nothing is changed to produce it. */
+export interface RunPlan {
+  readonly operation: SyncOperation;
+  readonly activity: string;
+  readonly object: string;
+  readonly queries: readonly PlannedQuery[];
+  /** Write or delete batches, when known. */
+  readonly batches?: number;
+  /** Records the run would touch, when known. */
+  readonly records?: number;
+  /** Estimated API calls: a lower bound for imports (one per page; pages unknown in advance). */
+  readonly estimatedApiCalls: number;
+  readonly window?: RunWindow;
+  readonly notes: readonly string[];
+}
+
+/** Options of every run. */
+export interface RunOptions {
+  /** Validate and plan only; change nothing (no CRM writes, no store writes). */
+  readonly dryRun?: boolean;
+  /** Stops the run; what is committed stays committed, the watermark stays at the last commit. */
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: RunProgress) => void;
+}
+
+/** Options of an export run. */
+export interface ExportRunOptions extends RunOptions {
+  /**
+   * Resume the job's interrupted run (default true). With `false` an open run is closed as
+   * failed and a new run starts (records in doubt then follow the job's `inDoubtPolicy`).
+   */
+  readonly resume?: boolean;
+}
+
+/** What the orchestrator is built from. */
+export interface OrchestratorOptions {
+  /** The connector; wrapped in a `RuntimeConnector` unless it already is one. */
+  readonly connector: CrmConnector;
+  readonly options: OptionStore;
+  readonly journal: ExportJournal;
+  readonly sink: RecordSink;
+  readonly source: RecordSource;
+  readonly logger?: Logger;
+  /** The client clock, for durations and journal times only (never for windows). */
+  readonly clock?: () => Date;
+  readonly rejects?: RejectOutput;
+  readonly errors?: ErrorOutput;
+  /** How the wait-and-retry policy waits. Tests pass a fake. */
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}

@@ -1,0 +1,120 @@
+/**
+ * An in-memory {@link ExportJournal}: the reference behaviour the SQLite journal and the store
+ * contract suite agree on.
+ *
+ * @module
+ */
+import type {
+  ExportJournal,
+  JournalEntry,
+  JournalOutcome,
+  JournalRun,
+  JournalState,
+  NewJournalEntry,
+} from './types.js';
+
+const STATES: readonly JournalState[] = ['pending', 'sent', 'committed', 'rejected', 'unknown'];
+
+/** Export runs and their entries in memory. Lost with the process. */
+export class MemoryExportJournal implements ExportJournal {
+  private readonly runs = new Map<string, JournalRun>();
+  private readonly entries = new Map<string, Map<number, JournalEntry>>();
+  private nextRun = 1;
+
+  /** @param now The clock for timestamps (defaults to the system clock). */
+  constructor(private readonly now: () => Date = () => new Date()) {}
+
+  async findOpenRun(jobId: string): Promise<JournalRun | undefined> {
+    return [...this.runs.values()].find((run) => run.jobId === jobId && run.status === 'open');
+  }
+
+  async startRun(jobId: string): Promise<JournalRun> {
+    const open = await this.findOpenRun(jobId);
+    if (open) {
+      throw new Error(`[crm-sync] [journal] job "${jobId}" already has an open run ${open.runId}; resume or close it first`);
+    }
+    const run: JournalRun = { runId: `run-${this.nextRun++}`, jobId, status: 'open', startedAt: this.stamp() };
+    this.runs.set(run.runId, run);
+    this.entries.set(run.runId, new Map());
+    return run;
+  }
+
+  async getRun(runId: string): Promise<JournalRun | undefined> {
+    return this.runs.get(runId);
+  }
+
+  async listRuns(jobId?: string): Promise<readonly JournalRun[]> {
+    return [...this.runs.values()].filter((run) => jobId === undefined || run.jobId === jobId).reverse();
+  }
+
+  async addPending(runId: string, entries: readonly NewJournalEntry[]): Promise<void> {
+    const table = this.table(runId);
+    for (const entry of entries) {
+      if (table.has(entry.seq)) continue;
+      table.set(entry.seq, { ...structuredClone(entry), runId, state: 'pending', attempts: 0, updatedAt: this.stamp() });
+    }
+  }
+
+  async markSent(runId: string, seqs: readonly number[], batchId: string): Promise<void> {
+    const table = this.table(runId);
+    for (const seq of seqs) {
+      const entry = table.get(seq);
+      if (entry) table.set(seq, { ...entry, state: 'sent', batchId, attempts: entry.attempts + 1, updatedAt: this.stamp() });
+    }
+  }
+
+  async recordOutcomes(runId: string, outcomes: readonly JournalOutcome[]): Promise<void> {
+    const table = this.table(runId);
+    for (const outcome of outcomes) {
+      const entry = table.get(outcome.seq);
+      if (!entry) continue;
+      const { reject: _reject, action: _action, ...rest } = entry;
+      table.set(outcome.seq, {
+        ...rest,
+        state: outcome.state,
+        ...(outcome.crmId === undefined ? {} : { crmId: outcome.crmId }),
+        ...(outcome.action === undefined ? {} : { action: outcome.action }),
+        ...(outcome.reject === undefined ? {} : { reject: outcome.reject }),
+        updatedAt: this.stamp(),
+      });
+    }
+  }
+
+  async listEntries(
+    runId: string,
+    options: { readonly states?: readonly JournalState[]; readonly afterSeq?: number; readonly limit?: number } = {},
+  ): Promise<readonly JournalEntry[]> {
+    const states = options.states === undefined ? undefined : new Set(options.states);
+    const selected = [...this.table(runId).values()]
+      .filter((entry) => (states === undefined || states.has(entry.state)) && entry.seq > (options.afterSeq ?? -1))
+      .sort((a, b) => a.seq - b.seq);
+    return options.limit === undefined ? selected : selected.slice(0, options.limit);
+  }
+
+  async countByState(runId: string): Promise<Readonly<Record<JournalState, number>>> {
+    const counts = Object.fromEntries(STATES.map((state) => [state, 0])) as Record<JournalState, number>;
+    for (const entry of this.table(runId).values()) counts[entry.state] += 1;
+    return counts;
+  }
+
+  async closeRun(runId: string, status: 'finished' | 'failed', summary?: Readonly<Record<string, unknown>>): Promise<void> {
+    const run = this.runs.get(runId);
+    if (!run) throw new Error(`[crm-sync] [journal] unknown run ${runId}`);
+    this.runs.set(runId, {
+      ...run,
+      status,
+      finishedAt: this.stamp(),
+      ...(summary === undefined ? {} : { summary: structuredClone(summary) }),
+    });
+  }
+
+  private table(runId: string): Map<number, JournalEntry> {
+    const table = this.entries.get(runId);
+    if (!table) throw new Error(`[crm-sync] [journal] unknown run ${runId}; start it with startRun first`);
+    return table;
+  }
+
+  private stamp(): string {
+    return this.now().toISOString();
+  }
+}

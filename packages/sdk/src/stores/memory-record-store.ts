@@ -1,0 +1,144 @@
+/**
+ * An in-memory application side: named tables that are both a {@link RecordSink} (imports land
+ * here) and a {@link RecordSource} (exports read from here).
+ *
+ * @module
+ */
+import type { FieldValue, Instant } from '../contract/values.js';
+import type { MemoryOptionStore } from './memory-option-store.js';
+import type {
+  Checkpoint,
+  LocalDeletion,
+  LocalRecord,
+  RecordSink,
+  RecordSource,
+  SourceReadOptions,
+  SourceRecord,
+} from './types.js';
+
+/** One row of a memory table. */
+export interface MemoryRow {
+  /** The local key (export side) or the CRM id (rows created by an import). */
+  readonly key: string;
+  crmId?: string;
+  values: Record<string, FieldValue>;
+  changedAt?: Instant;
+  /** Set by `markDeleted`. */
+  deletedAt?: Instant;
+  /** How many times an import wrote this row (1 means exactly once). */
+  writes: number;
+}
+
+/**
+ * Tables in memory. Imported rows are keyed by CRM id; rows added with {@link MemoryRecordStore.put}
+ * are keyed by their local key. With an option store, checkpoints are stored in the same
+ * synchronous step as the records, which is what `atomicCheckpoint` promises.
+ */
+export class MemoryRecordStore implements RecordSink, RecordSource {
+  readonly atomicCheckpoint: boolean;
+  private readonly tables = new Map<string, Map<string, MemoryRow>>();
+
+  /** @param options Where checkpoints go; without it the orchestrator stores them itself. */
+  constructor(private readonly options?: MemoryOptionStore) {
+    this.atomicCheckpoint = options !== undefined;
+  }
+
+  async write(table: string, records: readonly LocalRecord[], checkpoint?: Checkpoint): Promise<void> {
+    const rows = this.table(table);
+    for (const record of records) {
+      const existing = this.findByCrmId(rows, record.crmId);
+      if (existing) {
+        existing.values = { ...existing.values, ...record.values };
+        if (record.changedAt !== undefined) existing.changedAt = record.changedAt;
+        existing.writes += 1;
+        delete existing.deletedAt;
+      } else {
+        rows.set(record.crmId, {
+          key: record.crmId,
+          crmId: record.crmId,
+          values: { ...record.values },
+          ...(record.changedAt === undefined ? {} : { changedAt: record.changedAt }),
+          writes: 1,
+        });
+      }
+    }
+    this.storeCheckpoint(checkpoint);
+  }
+
+  async markDeleted(table: string, deletions: readonly LocalDeletion[], checkpoint?: Checkpoint): Promise<void> {
+    const rows = this.table(table);
+    for (const deletion of deletions) {
+      const row = this.findByCrmId(rows, deletion.crmId);
+      if (row) row.deletedAt = deletion.deletedAt;
+    }
+    this.storeCheckpoint(checkpoint);
+  }
+
+  async *read(table: string, options: SourceReadOptions = {}): AsyncIterable<readonly SourceRecord[]> {
+    const batchSize = Math.max(1, options.batchSize ?? 500);
+    const keys = options.keys === undefined ? undefined : new Set(options.keys);
+    const selected = [...this.table(table).values()]
+      .filter((row) => row.deletedAt === undefined)
+      .filter((row) => keys === undefined || keys.has(row.key))
+      .filter((row) => options.changedSince === undefined || (row.changedAt !== undefined && row.changedAt >= options.changedSince))
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    for (let offset = 0; offset < selected.length; offset += batchSize) {
+      yield selected.slice(offset, offset + batchSize).map((row) => ({
+        key: row.key,
+        values: { ...row.values },
+        ...(row.crmId === undefined ? {} : { crmId: row.crmId }),
+        ...(row.changedAt === undefined ? {} : { changedAt: row.changedAt }),
+      }));
+    }
+  }
+
+  async linkCrmIds(table: string, links: readonly { readonly key: string; readonly crmId: string }[]): Promise<void> {
+    const rows = this.table(table);
+    for (const link of links) {
+      const row = rows.get(link.key);
+      if (row) row.crmId = link.crmId;
+    }
+  }
+
+  /** Adds or replaces a local row (export side), keyed by its local key. */
+  put(table: string, key: string, values: Record<string, FieldValue>, options: { crmId?: string; changedAt?: Instant } = {}): void {
+    this.table(table).set(key, {
+      key,
+      values: { ...values },
+      writes: 0,
+      ...(options.crmId === undefined ? {} : { crmId: options.crmId }),
+      ...(options.changedAt === undefined ? {} : { changedAt: options.changedAt }),
+    });
+  }
+
+  /** The rows of a table, in insertion order. */
+  rows(table: string): readonly MemoryRow[] {
+    return [...this.table(table).values()];
+  }
+
+  /** One row by local key or CRM id. */
+  get(table: string, keyOrCrmId: string): MemoryRow | undefined {
+    const rows = this.table(table);
+    return rows.get(keyOrCrmId) ?? this.findByCrmId(rows, keyOrCrmId);
+  }
+
+  private table(name: string): Map<string, MemoryRow> {
+    let rows = this.tables.get(name);
+    if (!rows) {
+      rows = new Map();
+      this.tables.set(name, rows);
+    }
+    return rows;
+  }
+
+  private findByCrmId(rows: Map<string, MemoryRow>, crmId: string): MemoryRow | undefined {
+    const direct = rows.get(crmId);
+    if (direct?.crmId === crmId) return direct;
+    for (const row of rows.values()) if (row.crmId === crmId) return row;
+    return undefined;
+  }
+
+  private storeCheckpoint(checkpoint: Checkpoint | undefined): void {
+    if (checkpoint && this.options) this.options.setOptionNow(checkpoint.optionName, checkpoint.value, checkpoint.meta);
+  }
+}
