@@ -1,0 +1,278 @@
+/**
+ * The store contract as runner-agnostic checks: each check builds fresh stores with the factory,
+ * exercises one promise of the interfaces in `@crm-sync/sdk` (`OptionStore`, `ExportJournal`,
+ * `RecordSink`, `RecordSource`) and throws (`node:assert`) when the store breaks it.
+ *
+ * @module
+ */
+import assert from 'node:assert/strict';
+import type { ExportJournal, NewJournalEntry, OptionStore, RecordSink, RecordSource, SourceRecord } from '@crm-sync/sdk';
+
+/** The stores under test, built fresh for every check. */
+export interface StoresUnderTest {
+  readonly options: OptionStore;
+  readonly journal: ExportJournal;
+  /**
+   * The application side, when the store has one. With `atomicCheckpoint` true, its checkpoints
+   * must land in `options`.
+   */
+  readonly records?: RecordSink & RecordSource;
+  /** Adds local rows to a table, so that `records.read` has something to stream. */
+  seed?(table: string, rows: readonly SourceRecord[]): Promise<void>;
+  /** Releases the stores (close files, delete temp dirs). */
+  close?(): Promise<void>;
+}
+
+/** Builds fresh, empty stores. */
+export type StoreFactory = () => StoresUnderTest | Promise<StoresUnderTest>;
+
+/** One check of the store contract. */
+export interface StoreCheck {
+  /** What the store must do, as a sentence. */
+  readonly name: string;
+  /** Which part of the contract the check needs. */
+  readonly needs: 'options' | 'journal' | 'records';
+  run(stores: StoresUnderTest): Promise<void>;
+}
+
+function entry(seq: number, overrides: Partial<NewJournalEntry> = {}): NewJournalEntry {
+  return { seq, localKey: `k${seq}`, mode: 'insert', payload: { LastName: `L${seq}`, n: seq, b: true, z: null }, ...overrides };
+}
+
+async function collect(source: RecordSource, table: string, options?: Parameters<RecordSource['read']>[1]): Promise<SourceRecord[]> {
+  const rows: SourceRecord[] = [];
+  for await (const batch of source.read(table, options)) rows.push(...batch);
+  return rows;
+}
+
+function records(stores: StoresUnderTest): RecordSink & RecordSource {
+  assert.ok(stores.records, 'this check needs `records` from the factory');
+  return stores.records;
+}
+
+/** Every check of the store contract, in a stable order. */
+export const storeChecks: readonly StoreCheck[] = [
+  {
+    name: 'an option that was never set reads as undefined',
+    needs: 'options',
+    async run({ options }) {
+      assert.equal(await options.getOption('LASTIMPORT_default_missing'), undefined);
+    },
+  },
+  {
+    name: 'setOption stores the text and the meta exactly and replaces an earlier value',
+    needs: 'options',
+    async run({ options }) {
+      await options.setOption('LASTIMPORT_default_a', '2024/01/01 00:00:00', { at: '2024-01-01T00:00:00.000Z', id: 'x' });
+      await options.setOption('LASTIMPORT_default_a', '2024/06/01 12:30:45', { at: '2024-06-01T12:30:45.123Z', id: '003A' });
+      const option = await options.getOption('LASTIMPORT_default_a');
+      assert.equal(option?.value, '2024/06/01 12:30:45');
+      assert.deepEqual(option?.meta, { at: '2024-06-01T12:30:45.123Z', id: '003A' });
+      assert.equal(typeof option?.updatedAt, 'string');
+    },
+  },
+  {
+    name: 'setOption without meta drops the earlier meta (a value set by hand carries none)',
+    needs: 'options',
+    async run({ options }) {
+      await options.setOption('o', 'one', { id: 'x' });
+      await options.setOption('o', 'two');
+      const option = await options.getOption('o');
+      assert.equal(option?.value, 'two');
+      assert.equal(option?.meta, undefined);
+    },
+  },
+  {
+    name: 'listOptions filters by prefix and sorts by name',
+    needs: 'options',
+    async run({ options }) {
+      await options.setOption('LASTIMPORT_b', '2');
+      await options.setOption('OTHER', '3');
+      await options.setOption('LASTIMPORT_a', '1');
+      assert.deepEqual((await options.listOptions('LASTIMPORT_')).map((o) => o.name), ['LASTIMPORT_a', 'LASTIMPORT_b']);
+      assert.equal((await options.listOptions()).length, 3);
+    },
+  },
+  {
+    name: 'deleteOption removes an option and deleting a missing one is harmless',
+    needs: 'options',
+    async run({ options }) {
+      await options.setOption('gone', 'x');
+      await options.deleteOption('gone');
+      await options.deleteOption('never-there');
+      assert.equal(await options.getOption('gone'), undefined);
+    },
+  },
+  {
+    name: 'startRun opens a run that findOpenRun returns, and a second open run for the job is refused',
+    needs: 'journal',
+    async run({ journal }) {
+      const run = await journal.startRun('default/exp');
+      assert.equal(run.status, 'open');
+      assert.equal((await journal.findOpenRun('default/exp'))?.runId, run.runId);
+      assert.equal(await journal.findOpenRun('default/other'), undefined);
+      await assert.rejects(() => journal.startRun('default/exp'));
+    },
+  },
+  {
+    name: 'addPending stores entries as pending with zero attempts, and re-adding a seq is ignored',
+    needs: 'journal',
+    async run({ journal }) {
+      const { runId } = await journal.startRun('j');
+      await journal.addPending(runId, [entry(0), entry(1, { syncKey: 'sk-1', crmId: '003X', mode: 'update' })]);
+      await journal.addPending(runId, [entry(1, { localKey: 'changed' })]);
+      const entries = await journal.listEntries(runId);
+      assert.equal(entries.length, 2);
+      assert.equal(entries[1]?.localKey, 'k1');
+      assert.equal(entries[1]?.syncKey, 'sk-1');
+      assert.equal(entries[1]?.crmId, '003X');
+      assert.equal(entries[1]?.mode, 'update');
+      assert.deepEqual(entries[0]?.payload, { LastName: 'L0', n: 0, b: true, z: null });
+      assert.ok(entries.every((e) => e.state === 'pending' && e.attempts === 0));
+    },
+  },
+  {
+    name: 'markSent moves entries to sent in a batch and counts an attempt each time',
+    needs: 'journal',
+    async run({ journal }) {
+      const { runId } = await journal.startRun('j');
+      await journal.addPending(runId, [entry(0), entry(1), entry(2)]);
+      await journal.markSent(runId, [0, 1], 'b1');
+      await journal.markSent(runId, [1], 'b2');
+      const [e0, e1, e2] = await journal.listEntries(runId);
+      assert.equal(e0?.state, 'sent');
+      assert.equal(e0?.batchId, 'b1');
+      assert.equal(e0?.attempts, 1);
+      assert.equal(e1?.batchId, 'b2');
+      assert.equal(e1?.attempts, 2);
+      assert.equal(e2?.state, 'pending');
+    },
+  },
+  {
+    name: 'recordOutcomes keeps the CRM id, action and reject of each entry',
+    needs: 'journal',
+    async run({ journal }) {
+      const { runId } = await journal.startRun('j');
+      await journal.addPending(runId, [entry(0), entry(1), entry(2), entry(3)]);
+      await journal.markSent(runId, [0, 1, 2, 3], 'b1');
+      await journal.recordOutcomes(runId, [
+        { seq: 0, state: 'committed', crmId: '003A', action: 'created' },
+        { seq: 1, state: 'rejected', reject: { code: 'validation', symbol: 'FIELD_CUSTOM_VALIDATION_EXCEPTION', message: 'no', fields: ['Email'], retryable: false } },
+        { seq: 2, state: 'unknown' },
+        { seq: 3, state: 'pending' },
+      ]);
+      const [e0, e1, e2, e3] = await journal.listEntries(runId);
+      assert.equal(e0?.state, 'committed');
+      assert.equal(e0?.crmId, '003A');
+      assert.equal(e0?.action, 'created');
+      assert.equal(e1?.state, 'rejected');
+      assert.deepEqual(e1?.reject, { code: 'validation', symbol: 'FIELD_CUSTOM_VALIDATION_EXCEPTION', message: 'no', fields: ['Email'], retryable: false });
+      assert.equal(e2?.state, 'unknown');
+      assert.equal(e3?.state, 'pending');
+      assert.deepEqual(await journal.countByState(runId), { pending: 1, sent: 0, committed: 1, rejected: 1, unknown: 1 });
+    },
+  },
+  {
+    name: 'listEntries filters by state and pages by afterSeq and limit, in seq order',
+    needs: 'journal',
+    async run({ journal }) {
+      const { runId } = await journal.startRun('j');
+      await journal.addPending(runId, [entry(4), entry(2), entry(0), entry(3), entry(1)]);
+      await journal.recordOutcomes(runId, [{ seq: 2, state: 'committed', crmId: 'c2', action: 'created' }]);
+      assert.deepEqual((await journal.listEntries(runId)).map((e) => e.seq), [0, 1, 2, 3, 4]);
+      assert.deepEqual((await journal.listEntries(runId, { states: ['pending'] })).map((e) => e.seq), [0, 1, 3, 4]);
+      assert.deepEqual((await journal.listEntries(runId, { afterSeq: 1, limit: 2 })).map((e) => e.seq), [2, 3]);
+    },
+  },
+  {
+    name: 'closeRun keeps a finished run and its entries for inspection, and frees the job for a new run',
+    needs: 'journal',
+    async run({ journal }) {
+      const { runId } = await journal.startRun('j');
+      await journal.addPending(runId, [entry(0)]);
+      await journal.closeRun(runId, 'finished', { created: 1 });
+      const run = await journal.getRun(runId);
+      assert.equal(run?.status, 'finished');
+      assert.equal(typeof run?.finishedAt, 'string');
+      assert.deepEqual(run?.summary, { created: 1 });
+      assert.equal(await journal.findOpenRun('j'), undefined);
+      assert.equal((await journal.listEntries(runId)).length, 1);
+      const next = await journal.startRun('j');
+      assert.notEqual(next.runId, runId);
+      assert.deepEqual((await journal.listRuns('j')).map((r) => r.runId), [next.runId, runId]);
+    },
+  },
+  {
+    name: 'write upserts records by crmId: writing the same record twice leaves one row with the newer values',
+    needs: 'records',
+    async run(stores) {
+      const sink = records(stores);
+      await sink.write('contacts', [{ crmId: 'c1', changedAt: '2024-01-01T00:00:00.000Z', values: { email: 'a@x.test' } }]);
+      await sink.write('contacts', [{ crmId: 'c1', changedAt: '2024-01-02T00:00:00.000Z', values: { email: 'b@x.test' } }]);
+      const rows = await collect(sink, 'contacts');
+      assert.equal(rows.length, 1);
+      assert.equal(rows[0]?.crmId, 'c1');
+      assert.equal(rows[0]?.values.email, 'b@x.test');
+    },
+  },
+  {
+    name: 'with atomicCheckpoint, write stores the checkpoint with the records',
+    needs: 'records',
+    async run(stores) {
+      const sink = records(stores);
+      if (!sink.atomicCheckpoint) return;
+      await sink.write('contacts', [{ crmId: 'c1', values: { email: 'a@x.test' } }], {
+        optionName: 'LASTIMPORT_default_imp',
+        value: '2024/01/01 00:00:00',
+        meta: { at: '2024-01-01T00:00:00.000Z', id: 'c1' },
+      });
+      const option = await stores.options.getOption('LASTIMPORT_default_imp');
+      assert.equal(option?.value, '2024/01/01 00:00:00');
+      assert.deepEqual(option?.meta, { at: '2024-01-01T00:00:00.000Z', id: 'c1' });
+    },
+  },
+  {
+    name: 'markDeleted applies deletions by crmId and ignores unknown ids',
+    needs: 'records',
+    async run(stores) {
+      const sink = records(stores);
+      await sink.write('contacts', [{ crmId: 'c1', values: { email: 'a@x.test' } }, { crmId: 'c2', values: { email: 'b@x.test' } }]);
+      await sink.markDeleted('contacts', [{ crmId: 'c1', deletedAt: '2024-01-03T00:00:00.000Z' }, { crmId: 'nope', deletedAt: '2024-01-03T00:00:00.000Z' }]);
+      const rows = await collect(sink, 'contacts');
+      assert.deepEqual(rows.map((r) => r.crmId), ['c2']);
+    },
+  },
+  {
+    name: 'read streams seeded rows by key in batches, filtered by keys and changedSince; linkCrmIds links them',
+    needs: 'records',
+    async run(stores) {
+      const source = records(stores);
+      if (!stores.seed) return;
+      await stores.seed('people', [
+        { key: 'p3', values: { name: 'C' }, changedAt: '2024-01-03T00:00:00.000Z' },
+        { key: 'p1', values: { name: 'A' }, changedAt: '2024-01-01T00:00:00.000Z' },
+        { key: 'p2', values: { name: 'B' }, changedAt: '2024-01-02T00:00:00.000Z', crmId: '003B' },
+      ]);
+      const batches: (readonly SourceRecord[])[] = [];
+      for await (const batch of source.read('people', { batchSize: 2 })) batches.push(batch);
+      assert.deepEqual(batches.map((b) => b.map((r) => r.key)), [['p1', 'p2'], ['p3']]);
+      assert.equal(batches[0]?.[1]?.crmId, '003B');
+      assert.deepEqual((await collect(source, 'people', { changedSince: '2024-01-02T00:00:00.000Z' })).map((r) => r.key), ['p2', 'p3']);
+      assert.deepEqual((await collect(source, 'people', { keys: ['p3', 'p1'] })).map((r) => r.key), ['p1', 'p3']);
+      if (source.linkCrmIds) {
+        await source.linkCrmIds('people', [{ key: 'p1', crmId: '003A' }]);
+        assert.equal((await collect(source, 'people', { keys: ['p1'] }))[0]?.crmId, '003A');
+      }
+    },
+  },
+];
+
+/** Runs one check against fresh stores and closes them afterwards, pass or fail. */
+export async function runStoreCheck(check: StoreCheck, factory: StoreFactory): Promise<void> {
+  const stores = await factory();
+  try {
+    await check.run(stores);
+  } finally {
+    await stores.close?.();
+  }
+}

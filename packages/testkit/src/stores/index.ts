@@ -1,0 +1,33 @@
+/**
+ * The store contract suite: runner-agnostic checks ({@link storeChecks}) and the vitest glue
+ * ({@link describeStoreContract}) a store implementation runs in its own tests.
+ *
+ * @module
+ */
+import { describe, it } from 'vitest';
+import { runStoreCheck, storeChecks, type StoreFactory } from './checks.js';
+
+export { runStoreCheck, storeChecks, type StoreCheck, type StoreFactory, type StoresUnderTest } from './checks.js';
+
+/** What {@link describeStoreContract} needs. */
+export interface StoreContractOptions {
+  /** The store's name, shown in test names. */
+  readonly name: string;
+  /** Builds fresh, empty stores for each check. */
+  readonly factory: StoreFactory;
+  /** Skip the checks of `records` (the store has no application side). */
+  readonly withoutRecords?: boolean;
+}
+
+/**
+ * Declares one vitest test per store contract check:
+ * `describeStoreContract({ name: 'sqlite', factory: () => openTestStores() })`.
+ */
+export function describeStoreContract(options: StoreContractOptions): void {
+  describe(`store contract: ${options.name}`, () => {
+    for (const check of storeChecks) {
+      if (check.needs === 'records' && options.withoutRecords) continue;
+      it(check.name, () => runStoreCheck(check, options.factory));
+    }
+  });
+}
