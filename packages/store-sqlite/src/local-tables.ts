@@ -68,7 +68,7 @@ export class SqliteLocalTables implements RecordSink, RecordSource, LocalTables 
     try {
       const statements = this.statements(table, true);
       this.db.transaction(() => {
-        for (const record of records) this.importRecord(statements, table, record);
+        records.forEach((record, index) => this.importRecord(statements, table, record, index));
         if (checkpoint !== undefined) this.optionWriter.write(checkpoint.optionName, checkpoint.value, checkpoint.meta);
       }).immediate();
     } catch (error) {
@@ -200,11 +200,11 @@ export class SqliteLocalTables implements RecordSink, RecordSource, LocalTables 
     }
   }
 
-  private importRecord(statements: LocalTableStatements, table: string, record: LocalRecord): void {
+  private importRecord(statements: LocalTableStatements, table: string, record: LocalRecord, index: number): void {
     if (typeof record.crmId !== 'string' || record.crmId === '') {
       throw new SqliteStoreError(
         'invalid-argument',
-        `A record for local table "${table}" has no crmId (got ${JSON.stringify(record.crmId)}); every imported record needs the CRM's id.`,
+        `Record #${index} written to local table "${table}" has no crmId (got ${JSON.stringify(record.crmId)}); every imported record needs the CRM's id. Nothing of this write was stored.`,
       );
     }
     const changedAt = record.changedAt ?? null;
