@@ -1,0 +1,115 @@
+/**
+ * Access tokens for Dataverse through `@azure/msal-node` client credentials.
+ *
+ * msal keeps its own token cache; on top of it this provider refreshes a configurable margin
+ * before expiry and makes concurrent callers share one token request (single flight), so a burst
+ * of parallel calls at expiry costs one token request, not one each.
+ *
+ * @module
+ */
+import { ConfidentialClientApplication, LogLevel, type Configuration } from '@azure/msal-node';
+import { crmError, registerSecret, type CrmError } from '@crm-sync/sdk';
+import type { ResolvedDynamicsConfig } from './config.js';
+import { CONNECTOR_ID } from './errors.js';
+
+/** A token and when it expires (epoch ms). */
+export interface DataverseToken {
+  readonly accessToken: string;
+  readonly expiresAtMs: number;
+}
+
+/** Thrown inside the HTTP layer only; turned into a `CrmError` at the connector boundary. */
+export class TokenAcquisitionError extends Error {
+  override readonly name = 'TokenAcquisitionError';
+  constructor(readonly error: CrmError) {
+    super(error.message);
+  }
+}
+
+/** Supplies access tokens for one organisation. */
+export class DataverseTokenProvider {
+  private readonly app: ConfidentialClientApplication;
+  private current: DataverseToken | undefined;
+  private inFlight: Promise<DataverseToken> | undefined;
+  /** Token requests actually sent to msal (after the single-flight and margin checks). */
+  requests = 0;
+
+  constructor(private readonly config: ResolvedDynamicsConfig) {
+    const msalConfig: Configuration = {
+      auth: {
+        clientId: config.clientId,
+        authority: config.authority,
+        ...(config.clientSecret !== undefined ? { clientSecret: config.clientSecret } : {}),
+        ...(config.certificate !== undefined ? { clientCertificate: { ...config.certificate } } : {}),
+        ...(config.knownAuthorities !== undefined ? { knownAuthorities: [...config.knownAuthorities] } : {}),
+        ...(config.authorityMetadata !== undefined ? { authorityMetadata: config.authorityMetadata } : {}),
+        ...(config.cloudDiscoveryMetadata !== undefined ? { cloudDiscoveryMetadata: config.cloudDiscoveryMetadata } : {}),
+      },
+      system: {
+        ...(config.networkClient !== undefined ? { networkClient: config.networkClient } : {}),
+        // msal's own logging may print request details; keep it to errors and drop PII.
+        loggerOptions: { logLevel: LogLevel.Error, piiLoggingEnabled: false, loggerCallback: () => {} },
+      },
+    };
+    this.app = new ConfidentialClientApplication(msalConfig);
+  }
+
+  /**
+   * A token valid for at least the refresh margin. `forceRefresh` skips every cache (after the
+   * Web API refused a token as expired). Rejects with {@link TokenAcquisitionError}.
+   */
+  getToken(forceRefresh = false): Promise<DataverseToken> {
+    const now = this.config.now();
+    if (!forceRefresh && this.current !== undefined && this.current.expiresAtMs - this.config.tokenRefreshMarginMs > now) {
+      return Promise.resolve(this.current);
+    }
+    if (this.inFlight !== undefined) return this.inFlight;
+    const stale = this.current !== undefined;
+    this.inFlight = this.acquire(forceRefresh || stale).finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  /** Forgets the current token (the Web API said it expired). */
+  invalidate(token: string): void {
+    if (this.current?.accessToken === token) this.current = undefined;
+  }
+
+  private async acquire(skipCache: boolean): Promise<DataverseToken> {
+    this.requests += 1;
+    try {
+      const result = await this.app.acquireTokenByClientCredential({ scopes: [this.config.scope], skipCache });
+      if (result === null || !result.accessToken) {
+        throw new TokenAcquisitionError(crmError('auth', CONNECTOR_ID, 'Entra ID returned no access token for the client-credentials request'));
+      }
+      registerSecret(result.accessToken);
+      const expiresAtMs = result.expiresOn instanceof Date ? result.expiresOn.getTime() : this.config.now() + 3_600_000;
+      this.current = { accessToken: result.accessToken, expiresAtMs };
+      return this.current;
+    } catch (cause) {
+      if (cause instanceof TokenAcquisitionError) throw cause;
+      throw new TokenAcquisitionError(mapMsalError(cause));
+    }
+  }
+}
+
+/** Maps an msal failure: refused credentials are `auth`, outages and throttling `transient`. */
+export function mapMsalError(cause: unknown): CrmError {
+  const code = String((cause as { errorCode?: unknown })?.errorCode ?? '');
+  const status = Number((cause as { status?: unknown })?.status ?? 0);
+  const text = cause instanceof Error ? cause.message : String(cause);
+  if (status === 429 || status >= 500 || /network|endpoints_resolution|ECONNREFUSED|fetch failed/i.test(`${code} ${text}`)) {
+    return crmError('transient', CONNECTOR_ID, `could not get an access token from Entra ID (${code || status || 'network'}); retry later`, {
+      cause,
+      ...(status ? { httpStatus: status } : {}),
+      ...(code ? { vendorCode: code } : {}),
+    });
+  }
+  return crmError(
+    'auth',
+    CONNECTOR_ID,
+    `Entra ID refused the client credentials (${code || 'error'}): check tenantId, clientId and the client secret or certificate of the app registration`,
+    { cause, vendorMessage: text, ...(status ? { httpStatus: status } : {}), ...(code ? { vendorCode: code } : {}) },
+  );
+}
