@@ -32,9 +32,15 @@ const KEYS_PER_QUERY = 500;
 export interface LocalTables {
   /**
    * An application-side change: creates the row or merges `values` into it, and sets
-   * `local_changed_at` to now so that an incremental export picks it up.
+   * `local_changed_at` (to now, or to `options.changedAt` when loading history) so that an
+   * incremental export picks it up.
    */
-  upsertLocal(table: string, key: string, values: Readonly<Record<string, FieldValue>>): Promise<void>;
+  upsertLocal(
+    table: string,
+    key: string,
+    values: Readonly<Record<string, FieldValue>>,
+    options?: { readonly changedAt?: Instant },
+  ): Promise<void>;
   /** The row with that local key, deleted or not; `undefined` when absent. */
   getLocal(table: string, key: string): Promise<LocalRow | undefined>;
   /** Rows in the table, without the deleted ones unless `includeDeleted`. 0 for a missing table. */
@@ -147,11 +153,16 @@ export class SqliteLocalTables implements RecordSink, RecordSource, LocalTables 
   }
 
   /** See {@link LocalTables.upsertLocal}. */
-  async upsertLocal(table: string, key: string, values: Readonly<Record<string, FieldValue>>): Promise<void> {
+  async upsertLocal(
+    table: string,
+    key: string,
+    values: Readonly<Record<string, FieldValue>>,
+    options: { readonly changedAt?: Instant } = {},
+  ): Promise<void> {
     try {
       checkKey(key, 'upsertLocal');
       const statements = this.statements(table, true);
-      const changedAt = this.now().toISOString();
+      const changedAt = options.changedAt ?? this.now().toISOString();
       this.db.transaction(() => {
         const existing = statements.selectByKey.get(key);
         if (existing === undefined) {
