@@ -26,3 +26,5 @@ export * from './filter/validate.js';
 export * from './filter/resolve.js';
 export * from './conversion/field-kind.js';
 export * from './conversion/time-zone.js';
+export * from './conversion/convert-value.js';
+export * from './conversion/record-converter.js';

@@ -1,0 +1,311 @@
+/**
+ * Per-field value conversions between the CRM's canonical values (see `contract/values.ts`) and
+ * the application's local values, in four modes:
+ *
+ * - `default`: type-aware. An `instant` becomes an ISO text with the job zone's offset
+ *   (`2024-03-31T03:30:00.000+02:00`) and goes back as a UTC instant; a date-only value stays
+ *   `YYYY-MM-DD` (never shifted by a zone or DST); a floating value stays wall-clock; numbers and
+ *   booleans are checked (`"12"` becomes 12 for an integer field, `"abc"` is an error).
+ * - `date-only`: a date-time becomes its date in the job zone (time dropped); back to the CRM, a
+ *   date becomes midnight in the job zone.
+ * - `without-time-offset`: no zone shift; the wall-clock digits are kept as they are
+ *   (`...T10:00:00.000Z` <-> `...T10:00:00.000`).
+ * - `copy-paste`: the raw value as text (`null` stays `null`); back to the CRM, unchanged.
+ *
+ * Converters are built once per field and mode ({@link buildValueConverter}) and return a
+ * {@link ConversionFailure} instead of allocating a `Result` per value: the record converter
+ * runs them a million times per import.
+ *
+ * @module
+ */
+import type { IANAZone } from 'luxon';
+import { err, ok, type Result } from 'neverthrow';
+import type { FieldDescription } from '../contract/describe.js';
+import type { FieldValue } from '../contract/values.js';
+import { redactText } from '../errors/redact.js';
+import { fieldKind, isTemporalKind, type FieldKind } from './field-kind.js';
+import {
+  epochToDateInZone,
+  epochToWallClock,
+  epochToZonedIso,
+  isValidTimeZone,
+  midnightInZone,
+  timeZoneProblem,
+  wallClockToEpoch,
+  zoneFor,
+} from './time-zone.js';
+
+/** How one field is converted. See the module comment. */
+export type ConversionMode = 'default' | 'date-only' | 'without-time-offset' | 'copy-paste';
+
+/** The conversion modes, for validating job files. */
+export const CONVERSION_MODES: readonly ConversionMode[] = ['default', 'date-only', 'without-time-offset', 'copy-paste'];
+
+/** Which way a value travels: from the CRM to the application, or back. */
+export type ConversionDirection = 'to-local' | 'to-remote';
+
+/** A value could not be converted. */
+export interface ConversionError {
+  readonly kind: 'conversion';
+  /** The remote field name. */
+  readonly field: string;
+  /** The value that failed. */
+  readonly value: unknown;
+  /** `[crm-sync] [conversion] field "X" (type): ...; how to fix`. Redacted. */
+  readonly message: string;
+}
+
+/** Why a single value failed; internal to the hot path, turned into a {@link ConversionError} at the edge. */
+export class ConversionFailure {
+  constructor(readonly reason: string) {}
+}
+
+/** A prepared converter for one field, mode, zone and direction. */
+export type ValueConverter = (value: FieldValue) => FieldValue | ConversionFailure;
+
+/** Builds the {@link ConversionError} for a failure. */
+export function conversionError(field: FieldDescription | string, value: unknown, reason: string): ConversionError {
+  const name = typeof field === 'string' ? field : field.name;
+  const type = typeof field === 'string' ? '' : ` (${field.type})`;
+  const shown = typeof value === 'string' ? `"${value}"` : String(value);
+  return {
+    kind: 'conversion',
+    field: name,
+    value,
+    message: redactText(`[crm-sync] [conversion] field "${name}"${type}: value ${shown} ${reason}`),
+  };
+}
+
+const NUMERIC_TEXT = /^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$/;
+const DATE_TEXT = /^\d{4}-\d{2}-\d{2}$/;
+const INSTANT_CANONICAL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const DATE_TIME_TEXT = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(Z|[+-]\d{2}:?\d{2})?$/;
+
+const FIX_HINT = '; fix the value, or map the field with conversion "copy-paste" to take it as text';
+
+/** A wall-clock `YYYY-MM-DDTHH:mm:ss.SSS` plus the offset the text carried, if any. */
+interface ParsedDateTime {
+  readonly digits: string;
+  readonly offset: string | undefined;
+  readonly hasTime: boolean;
+}
+
+/** True for a real calendar date `YYYY-MM-DD` (rejects 2023-02-29). */
+function isRealDate(text: string): boolean {
+  if (!DATE_TEXT.test(text)) return false;
+  const ms = Date.parse(`${text}T00:00:00Z`);
+  return !Number.isNaN(ms) && new Date(ms).toISOString().startsWith(text);
+}
+
+function parseDateTime(text: string): ParsedDateTime | undefined {
+  const match = DATE_TIME_TEXT.exec(text);
+  if (!match) return undefined;
+  const [, date, hh, mm, ss, fraction, offset] = match;
+  const digits = `${date}T${hh ?? '00'}:${mm ?? '00'}:${ss ?? '00'}.${(fraction ?? '000').padEnd(3, '0').slice(0, 3)}`;
+  // Date.parse is lenient with impossible days (Feb 30 rolls over); a round trip catches them.
+  const ms = Date.parse(`${digits}Z`);
+  if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 23) !== digits) return undefined;
+  return { digits, offset, hasTime: hh !== undefined };
+}
+
+/** Epoch ms of a text that carries an offset; undefined otherwise. */
+function epochOfOffsetText(text: string): number | undefined {
+  if (INSTANT_CANONICAL.test(text)) return Date.parse(text);
+  const parsed = parseDateTime(text);
+  if (!parsed?.offset) return undefined;
+  const ms = Date.parse(text.replace(' ', 'T'));
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+function toNumber(value: FieldValue, integer: boolean): number | ConversionFailure {
+  let n: number;
+  if (typeof value === 'number') n = value;
+  else if (typeof value === 'string' && NUMERIC_TEXT.test(value)) n = Number(value);
+  else return new ConversionFailure(`is not a number${FIX_HINT}`);
+  if (!Number.isFinite(n)) return new ConversionFailure(`is not a finite number${FIX_HINT}`);
+  if (integer && !Number.isInteger(n)) return new ConversionFailure(`is not a whole number${FIX_HINT}`);
+  return n;
+}
+
+function toBoolean(value: FieldValue): boolean | ConversionFailure {
+  if (typeof value === 'boolean') return value;
+  if (value === 1 || value === 0) return value === 1;
+  if (typeof value === 'string') {
+    const lower = value.trim().toLowerCase();
+    if (lower === 'true' || lower === '1') return true;
+    if (lower === 'false' || lower === '0') return false;
+  }
+  return new ConversionFailure(`is not a boolean (true/false, 1/0)${FIX_HINT}`);
+}
+
+function toText(value: FieldValue): string {
+  return typeof value === 'string' ? value : String(value);
+}
+
+const notText = (what: string) => new ConversionFailure(`is not ${what}${FIX_HINT}`);
+
+/** A date `YYYY-MM-DD` from a date, or the date of a date-time in the zone (wall-clock date without offset). */
+function dateOf(value: FieldValue, zone: IANAZone): string | ConversionFailure {
+  if (typeof value !== 'string') return notText('a YYYY-MM-DD date');
+  if (isRealDate(value)) return value;
+  const ms = epochOfOffsetText(value);
+  if (ms !== undefined) return epochToDateInZone(ms, zone);
+  const parsed = parseDateTime(value);
+  return parsed ? parsed.digits.slice(0, 10) : notText('a YYYY-MM-DD date');
+}
+
+/** Wall-clock digits (no offset) of a value; a text with an offset is shown in the zone. */
+function wallClockOf(value: FieldValue, zone: IANAZone): string | ConversionFailure {
+  if (typeof value !== 'string') return notText('a date-time');
+  const parsed = parseDateTime(value);
+  if (!parsed) return notText('a date-time (YYYY-MM-DDTHH:mm:ss)');
+  if (parsed.offset === undefined) return parsed.digits;
+  return epochToWallClock(epochOfOffsetText(value)!, zone);
+}
+
+/** Wall-clock digits of a value, ignoring any offset it carries (no shift). */
+function digitsOf(value: FieldValue): string | ConversionFailure {
+  if (typeof value !== 'string') return notText('a date-time');
+  const parsed = parseDateTime(value);
+  return parsed ? parsed.digits : notText('a date-time (YYYY-MM-DDTHH:mm:ss)');
+}
+
+/** A UTC instant from text with an offset, a wall-clock text in the zone, or epoch milliseconds. */
+function instantOf(value: FieldValue, zone: IANAZone): string | ConversionFailure {
+  if (typeof value === 'number') {
+    const date = new Date(value);
+    return Number.isNaN(date.getTime()) ? notText('a date-time') : date.toISOString();
+  }
+  if (typeof value !== 'string') return notText('a date-time');
+  if (INSTANT_CANONICAL.test(value)) return value;
+  const withOffset = epochOfOffsetText(value);
+  if (withOffset !== undefined) return new Date(withOffset).toISOString();
+  const parsed = parseDateTime(value);
+  if (!parsed) return notText('a date-time (ISO 8601)');
+  // A wall-clock time without an offset is local time in the job zone (luxon handles DST gaps).
+  const ms = wallClockToEpoch(parsed.digits, zone);
+  return ms === undefined ? notText('a date-time in the job time zone') : new Date(ms).toISOString();
+}
+
+function scalarDefault(kind: FieldKind): ValueConverter | undefined {
+  switch (kind) {
+    case 'integer':
+      return (value) => toNumber(value, true);
+    case 'number':
+      return (value) => toNumber(value, false);
+    case 'boolean':
+      return toBoolean;
+    case 'text':
+      return toText;
+    default:
+      return undefined;
+  }
+}
+
+function unwrap<T extends FieldValue>(result: T | ConversionFailure, then: (value: T) => FieldValue | ConversionFailure): FieldValue | ConversionFailure {
+  return result instanceof ConversionFailure ? result : then(result);
+}
+
+function temporalConverter(kind: 'date' | 'instant' | 'floating', mode: ConversionMode, zone: IANAZone, direction: ConversionDirection): ValueConverter {
+  if (direction === 'to-local') {
+    if (kind === 'date') return (value) => (typeof value === 'string' && isRealDate(value) ? value : notText('a YYYY-MM-DD date'));
+    if (kind === 'floating') {
+      if (mode === 'date-only') return (value) => unwrap(digitsOf(value), (digits) => digits.slice(0, 10));
+      return digitsOf;
+    }
+    // An instant from the CRM.
+    switch (mode) {
+      case 'date-only':
+        return (value) => unwrap(instantOf(value, zone), (instant) => epochToDateInZone(Date.parse(instant), zone));
+      case 'without-time-offset':
+        return (value) => unwrap(instantOf(value, zone), (instant) => instant.slice(0, 23));
+      default:
+        return (value) => {
+          const ms = typeof value === 'string' ? epochOfOffsetText(value) : undefined;
+          const text = ms === undefined ? undefined : epochToZonedIso(ms, zone);
+          return text ?? notText('a UTC date-time');
+        };
+    }
+  }
+  // To the CRM.
+  if (kind === 'date') return (value) => dateOf(value, zone);
+  if (kind === 'floating') {
+    if (mode === 'date-only') return (value) => unwrap(dateOf(value, zone), (date) => `${date}T00:00:00.000`);
+    if (mode === 'without-time-offset') return digitsOf;
+    return (value) => wallClockOf(value, zone);
+  }
+  switch (mode) {
+    case 'date-only':
+      return (value) =>
+        unwrap(dateOf(value, zone), (date) => {
+          const ms = midnightInZone(date, zone);
+          return ms === undefined ? notText('a date') : new Date(ms).toISOString();
+        });
+    case 'without-time-offset':
+      return (value) => unwrap(digitsOf(value), (digits) => `${digits}Z`);
+    default:
+      return (value) => instantOf(value, zone);
+  }
+}
+
+/**
+ * Builds the converter for one field, mode and direction in a (valid) zone. `null` always stays
+ * `null`. Returns a {@link ConversionFailure} (not a converter) when the mode cannot apply to the
+ * field (e.g. `date-only` on a number field).
+ */
+export function buildValueConverter(
+  field: FieldDescription,
+  mode: ConversionMode,
+  zone: IANAZone,
+  direction: ConversionDirection,
+): ValueConverter | ConversionFailure {
+  let convert: ValueConverter;
+  const kind = fieldKind(field);
+  if (mode === 'copy-paste') {
+    convert = direction === 'to-local' ? toText : (value) => value;
+  } else if (isTemporalKind(kind)) {
+    convert = temporalConverter(kind, mode, zone, direction);
+  } else if (mode === 'date-only') {
+    return new ConversionFailure(`cannot use conversion "date-only": the field is a ${kind} field, not a date or date-time; use "default"`);
+  } else {
+    convert = scalarDefault(kind)!;
+  }
+  return (value) => (value === null ? null : convert(value));
+}
+
+function convertOne(
+  value: FieldValue,
+  field: FieldDescription,
+  mode: ConversionMode,
+  timeZone: string,
+  direction: ConversionDirection,
+): Result<FieldValue, ConversionError> {
+  if (!CONVERSION_MODES.includes(mode)) {
+    return err(conversionError(field, value, `cannot be converted: unknown conversion "${String(mode)}" (use ${CONVERSION_MODES.join(', ')})`));
+  }
+  if (!isValidTimeZone(timeZone)) return err({ kind: 'conversion', field: field.name, value, message: timeZoneProblem(timeZone) });
+  const converter = buildValueConverter(field, mode, zoneFor(timeZone), direction);
+  if (converter instanceof ConversionFailure) return err(conversionError(field, value, converter.reason));
+  const converted = converter(value);
+  return converted instanceof ConversionFailure ? err(conversionError(field, value, converted.reason)) : ok(converted);
+}
+
+/** Converts one value read from the CRM into the application's value. */
+export function toLocalValue(
+  value: FieldValue,
+  field: FieldDescription,
+  mode: ConversionMode,
+  timeZone: string,
+): Result<FieldValue, ConversionError> {
+  return convertOne(value, field, mode, timeZone, 'to-local');
+}
+
+/** Converts one application value into the CRM's canonical value. */
+export function toRemoteValue(
+  value: FieldValue,
+  field: FieldDescription,
+  mode: ConversionMode,
+  timeZone: string,
+): Result<FieldValue, ConversionError> {
+  return convertOne(value, field, mode, timeZone, 'to-remote');
+}
