@@ -28,3 +28,4 @@ export * from './conversion/field-kind.js';
 export * from './conversion/time-zone.js';
 export * from './conversion/convert-value.js';
 export * from './conversion/record-converter.js';
+export * from './change-fields/change-fields.js';
