@@ -1,0 +1,106 @@
+/**
+ * What a connector author hands the conformance suite: a factory for an isolated connector, the
+ * fixtures that let the suite arrange data in the backing CRM, and the checks known to fail.
+ *
+ * @module
+ */
+import type { CrmConnector, FieldValue, FieldValues, Instant } from '@crm-sync/sdk';
+
+/** Options for {@link ContractFixtures.seed}. */
+export interface SeedOptions {
+  /** Every seeded record gets this change time (for window and tie-break checks). */
+  readonly changedAt?: Instant;
+  /**
+   * Values of the i-th seeded record (i from 0). Without it, the fixture uses its own valid
+   * values (typically `newRecord`).
+   */
+  readonly values?: (i: number) => FieldValues;
+}
+
+/**
+ * Harness hooks into the CRM behind the connector under test. The suite uses them to arrange
+ * situations (many records, one shared timestamp, a deletion at an exact instant, a fault) without
+ * going through the connector it is judging.
+ */
+export interface ContractFixtures {
+  /** An object the suite may read and write (e.g. `contact` for mock, `Contact` for Salesforce). */
+  readonly object: string;
+  /** Builds values for a new valid record; `n` makes them unique. Must include the external-id field when upsert is supported. */
+  newRecord(n: number): FieldValues;
+  /** A field the suite updates, and a factory of distinct values for it. */
+  readonly updateField: { readonly name: string; value(n: number): FieldValue };
+  /** Values the CRM refuses per record (e.g. a required field missing), for reject checks. */
+  invalidRecord(): FieldValues;
+  /** External-id field used for upsert (when `capabilities.upsertByExternalId`). */
+  readonly externalIdField?: string;
+  /** A nullable numeric field usable in portable filters and order by. Filter checks skip without it. */
+  readonly numericField?: string;
+  /** A nullable date or date-time field usable in portable filters. Date filter checks skip without it. */
+  readonly dateField?: string;
+  /**
+   * The change field windows run on. Defaults to the first of `capabilities.changeFields` that
+   * the object has.
+   */
+  readonly changeField?: string;
+  /**
+   * Seeds `n` records directly in the backing CRM (not through the connector) and returns their
+   * ids in seeding order. Used to build large or tie-heavy data sets fast.
+   */
+  seed(n: number, options?: SeedOptions): Promise<string[]>;
+  /** Deletes a record directly in the backing CRM (for `getDeleted` checks), optionally at a given time. */
+  deleteDirect(id: string, at?: Instant): Promise<void>;
+  /** Sets the backing CRM's clock, when the harness controls it. */
+  setTime?(at: Instant): Promise<void>;
+  /** Makes the next `count` calls fail with a rate limit (HTTP 429 with Retry-After), when the harness can. */
+  injectRateLimit?(count: number, retryAfterMs: number): Promise<void>;
+  /** Makes the next call fail with refused or expired credentials, when the harness can. */
+  injectAuthFailure?(): Promise<void>;
+  /** Clears the CRM (records, deletions, faults). Called before every check. */
+  reset(): Promise<void>;
+}
+
+/** A connector under test, with the fixtures bound to its backing CRM. */
+export interface ConnectorUnderTest {
+  readonly connector: CrmConnector;
+  readonly fixtures: ContractFixtures;
+  /** Stops emulators and frees what the factory started. Called after every check. */
+  teardown?(): Promise<void>;
+}
+
+/**
+ * A check known to fail for this connector. It runs as a strict expected failure: the suite
+ * fails if the check passes, or if it fails with a failure kind other than `failureKind`.
+ */
+export interface KnownDeviation {
+  /** Why the connector cannot conform (shown in reports). Required: no silent bypass. */
+  readonly reason: string;
+  /** The failure kind the check must keep producing (e.g. `missing-record`). Any kind when omitted. */
+  readonly failureKind?: string;
+}
+
+/** Scale knobs. Defaults are small enough for CI. */
+export interface ContractScale {
+  /** Records read across many pages by the paging check. Default: 1,200. */
+  readonly pagingRecords?: number;
+  /** Records sharing one timestamp in the tie-break check. Default: 1,000. */
+  readonly tieRecords?: number;
+  /** Page size the paging and tie-break checks ask for. Default: 50. */
+  readonly pageSize?: number;
+}
+
+/** Everything {@link describeConnectorContract} and {@link runContractChecks} need. */
+export interface ContractSuiteOptions {
+  /** Shown in test names (e.g. `mock`, `salesforce (emulator)`). */
+  readonly name: string;
+  /**
+   * Returns a fresh, isolated connector plus fixtures bound to its backing CRM. Called once per
+   * check; may be async (e.g. to start an emulator).
+   */
+  readonly factory: () => Promise<ConnectorUnderTest> | ConnectorUnderTest;
+  /** Checks known to fail, by check id (e.g. `window/after-tie-break`), each with a reason. */
+  readonly knownDeviations?: Readonly<Record<string, KnownDeviation>>;
+  /** Scale knobs. */
+  readonly scale?: ContractScale;
+  /** Per-check time-out in the vitest glue. Default: 60,000 ms (emulators over loopback are slower than the mock). */
+  readonly timeoutMs?: number;
+}
