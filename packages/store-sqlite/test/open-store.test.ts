@@ -37,6 +37,23 @@ describe('openSqliteStore', () => {
     }
   });
 
+  it('lets a second connection read the journal while the first keeps writing (CLI inspection during an export)', async () => {
+    const path = join(temp.dir, 'shared.sqlite');
+    const writer = openOrThrow(path);
+    const reader = openOrThrow(path);
+    try {
+      const run = await writer.journal.startRun('export');
+      await writer.journal.addPending(run.runId, [{ seq: 0, localKey: 'a', mode: 'insert', payload: {} }]);
+      expect(await reader.journal.countByState(run.runId)).toMatchObject({ pending: 1 });
+      await writer.journal.recordOutcomes(run.runId, [{ seq: 0, state: 'committed', crmId: '003A', action: 'created' }]);
+      expect(await reader.journal.countByState(run.runId)).toMatchObject({ pending: 0, committed: 1 });
+      await expect(reader.journal.startRun('export')).rejects.toMatchObject({ code: 'run-conflict' });
+    } finally {
+      reader.close();
+      writer.close();
+    }
+  });
+
   it('opens files in WAL mode with the chosen synchronous level', () => {
     const path = join(temp.dir, 'wal.sqlite');
     const store = openOrThrow(path, { synchronous: 'NORMAL' });
