@@ -1,0 +1,150 @@
+/**
+ * The Dynamics 365 / Dataverse connector: the contract methods over the Web API v9.2.
+ *
+ * @module
+ */
+import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
+import {
+  ConnectorBase,
+  CrmSyncError,
+  crmError,
+
+  type CallOptions,
+  type CrmError,
+  type DeleteBatchRequest,
+  type DeletedPage,
+  type DeletedRequest,
+  type Instant,
+  type ObjectDescription,
+  type ObjectSummary,
+  type QueryRequest,
+  type RecordPage,
+  type UpsertBatchRequest,
+  type WriteOutcome,
+} from '@crm-sync/sdk';
+import { DataverseTokenProvider } from './auth.js';
+import { DATAVERSE_MAX_PAGE_SIZE, resolveDynamicsConfig, type DeltaLinkStore, type DynamicsConfig, type ResolvedDynamicsConfig } from './config.js';
+import { deleteDataverseRecords } from './delete.js';
+import { describeDataverseObject, listDataverseObjects } from './describe.js';
+import { CONNECTOR_ID } from './errors.js';
+import { getDataverseDeleted } from './get-deleted.js';
+import { DataverseHttp } from './http.js';
+import { GUID_PATTERN } from './odata-filter.js';
+import { queryDataverse, serverTimeOf } from './query.js';
+import { upsertDataverseBatch } from './upsert-batch.js';
+
+function inMemoryDeltaLinks(): DeltaLinkStore {
+  const links = new Map<string, string>();
+  return {
+    load: (object) => Promise.resolve(links.get(object)),
+    save: (object, link) => {
+      links.set(object, link);
+      return Promise.resolve();
+    },
+  };
+}
+
+/**
+ * The Dataverse connector. Construct it with {@link createDynamicsConnector} to get configuration
+ * errors as a `Result`; the constructor throws a `CrmSyncError` for a bad configuration.
+ */
+export class DynamicsConnector extends ConnectorBase {
+  readonly id = CONNECTOR_ID;
+  private readonly config: ResolvedDynamicsConfig;
+  private readonly tokens: DataverseTokenProvider;
+  private readonly http: DataverseHttp;
+  private readonly descriptions = new Map<string, ObjectDescription>();
+  private readonly deltaLinks: DeltaLinkStore;
+  private closed = false;
+
+  constructor(config: DynamicsConfig) {
+    const resolved = resolveDynamicsConfig(config);
+    if (resolved.isErr()) throw new CrmSyncError(resolved.error);
+    const c = resolved.value;
+    super({
+      maxPageSize: DATAVERSE_MAX_PAGE_SIZE,
+      defaultPageSize: c.pageSize,
+      maxUpsertBatch: c.batchSize,
+      maxDeleteBatch: c.batchSize,
+      // The connector splits ids into URL-sized chunks itself and pages across them.
+      maxIdsPerQuery: 2000,
+      orderBy: true,
+      filterOperators: ['in', 'notIn', 'startsWith', 'contains'],
+      negatedGroups: true,
+      upsertByExternalId: true,
+      deletedRetentionDays: c.deletedRetentionDays,
+      concurrency: c.concurrency,
+      serverTime: true,
+      idPattern: GUID_PATTERN.source,
+      changeFields: ['modifiedon'],
+    });
+    this.config = c;
+    this.tokens = new DataverseTokenProvider(c);
+    this.http = new DataverseHttp(c, this.tokens);
+    this.deltaLinks = c.deltaLinkStore ?? inMemoryDeltaLinks();
+  }
+
+  /** Web API calls sent so far (a `$batch` counts once). */
+  get apiCalls(): number {
+    return this.http.calls;
+  }
+
+  /** Token requests sent to Entra ID so far. */
+  get tokenRequests(): number {
+    return this.tokens.requests;
+  }
+
+  listObjects(options?: CallOptions): ResultAsync<readonly ObjectSummary[], CrmError> {
+    return listDataverseObjects(this.http, options?.signal);
+  }
+
+  describe(object: string, options?: CallOptions): ResultAsync<ObjectDescription, CrmError> {
+    const cached = this.descriptions.get(object);
+    if (cached !== undefined) return okAsync(cached);
+    return describeDataverseObject(this.http, object, options?.signal).map((description) => {
+      this.descriptions.set(object, description);
+      return description;
+    });
+  }
+
+  query(request: QueryRequest, cursor?: string, options?: CallOptions): ResultAsync<RecordPage, CrmError> {
+    return this.describe(request.object, options).andThen((description) => queryDataverse(this.http, this.config, description, request, cursor, options?.signal));
+  }
+
+  override upsertBatch(request: UpsertBatchRequest, options?: CallOptions): ResultAsync<readonly WriteOutcome[], CrmError> {
+    return this.describe(request.object, options).andThen((description) => upsertDataverseBatch(this.http, this.config, description, request, options?.signal));
+  }
+
+  override getDeleted(request: DeletedRequest, cursor?: string, options?: CallOptions): ResultAsync<DeletedPage, CrmError> {
+    return this.describe(request.object, options).andThen((description) =>
+      getDataverseDeleted(this.http, this.config, description, request, cursor, this.deltaLinks, options?.signal),
+    );
+  }
+
+  override delete(request: DeleteBatchRequest, options?: CallOptions): ResultAsync<readonly WriteOutcome[], CrmError> {
+    if (request.ids.length === 0) return okAsync([]);
+    return this.describe(request.object, options).andThen((description) => deleteDataverseRecords(this.http, this.config, description, request, options?.signal));
+  }
+
+  /** The server's clock, from the `Date` header of a `WhoAmI` call. */
+  serverTime(options?: CallOptions): ResultAsync<Instant, CrmError> {
+    return this.http.send({ method: 'GET', path: 'WhoAmI', operation: 'GET WhoAmI', ...(options?.signal ? { signal: options.signal } : {}) }).andThen((response) => {
+      const time = serverTimeOf(response);
+      return time === undefined ? errAsync(crmError('unknown', CONNECTOR_ID, 'GET WhoAmI: the answer has no Date header')) : okAsync(time);
+    });
+  }
+
+  override async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.http.close();
+  }
+}
+
+/** Creates a connector, or says what is wrong with the configuration. */
+export function createDynamicsConnector(config: DynamicsConfig): ResultAsync<DynamicsConnector, CrmError> {
+  const resolved = resolveDynamicsConfig(config);
+  if (resolved.isErr()) return errAsync(resolved.error);
+  return okAsync(new DynamicsConnector(config));
+}
+
