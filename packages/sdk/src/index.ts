@@ -29,3 +29,5 @@ export * from './conversion/time-zone.js';
 export * from './conversion/convert-value.js';
 export * from './conversion/record-converter.js';
 export * from './change-fields/change-fields.js';
+export * from './runtime/runtime-options.js';
+export * from './runtime/runtime-connector.js';
