@@ -3,11 +3,29 @@
  *
  * @module
  */
+import { deleteChecks } from './delete-checks.js';
+import { deletedChecks } from './deleted-checks.js';
 import { describeChecks } from './describe-checks.js';
+import { errorChecks } from './error-checks.js';
+import { filterChecks } from './filter-checks.js';
+import { idsChecks } from './ids-checks.js';
+import { queryChecks } from './query-checks.js';
+import { upsertChecks } from './upsert-checks.js';
+import { windowChecks } from './window-checks.js';
 import type { ContractCheck } from './types.js';
 
 /** All built-in checks, grouped in {@link CONTRACT_GROUPS} order. Ids are stable. */
-export const contractChecks: readonly ContractCheck[] = [...describeChecks];
+export const contractChecks: readonly ContractCheck[] = [
+  ...describeChecks,
+  ...queryChecks,
+  ...filterChecks,
+  ...windowChecks,
+  ...idsChecks,
+  ...upsertChecks,
+  ...deletedChecks,
+  ...deleteChecks,
+  ...errorChecks,
+];
 
 export { CONTRACT_GROUPS, DEFAULT_SCALE } from './types.js';
 export type { CheckContext, CheckFailure, CheckOutcome, ContractCheck, ContractGroup } from './types.js';

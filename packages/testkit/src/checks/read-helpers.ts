@@ -86,3 +86,19 @@ export function instantsBefore(anchor: string, n: number, stepMs = 60_000): stri
   const end = Date.parse(anchor);
   return Array.from({ length: n }, (_, i) => new Date(end - (n - i) * stepMs).toISOString());
 }
+
+/**
+ * The CRM's current time: `serverTime()` when the connector offers it, else the local clock.
+ * Checks place seeded timestamps relative to it, so a CRM with a controlled clock works too.
+ */
+export async function crmNow(scope: CheckScope): Promise<string> {
+  if (scope.connector.capabilities.serverTime && scope.connector.serverTime) {
+    return scope.expectOk(scope.connector.serverTime(), 'serverTime()');
+  }
+  return new Date().toISOString();
+}
+
+/** Adds milliseconds to an instant. */
+export function shiftInstant(at: string, ms: number): string {
+  return new Date(Date.parse(at) + ms).toISOString();
+}

@@ -1,0 +1,76 @@
+/**
+ * Checks of `getDeleted`: both window ends inclusive, and a window older than the CRM keeps is
+ * refused with `retention-exceeded`, never answered partially.
+ *
+ * @module
+ */
+import type { DeletedRecord, DeletedRequest } from '@crm-sync/sdk';
+import { defineCheck, FAILURE_KINDS, type CheckScope } from './define-check.js';
+import { crmNow, expectSameIds, shiftInstant } from './read-helpers.js';
+
+const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
+
+function retentionRequirement(capabilities: { deletedRetentionDays: number | null }): string | undefined {
+  return capabilities.deletedRetentionDays === null ? 'capabilities.deletedRetentionDays is null (the connector cannot report deletions)' : undefined;
+}
+
+async function readAllDeleted(scope: CheckScope, request: DeletedRequest, what: string, maxRecords: number): Promise<DeletedRecord[]> {
+  const records: DeletedRecord[] = [];
+  let cursor: string | undefined;
+  for (let pageNumber = 1; ; pageNumber += 1) {
+    const page = await scope.expectOk(scope.connector.getDeleted(request, cursor), `${what} (page ${pageNumber})`);
+    records.push(...page.records);
+    if (page.nextCursor === undefined) return records;
+    if (pageNumber > maxRecords + 3) scope.fail(FAILURE_KINDS.boundBroken, `${what}: the cursor did not end after ${pageNumber} pages`);
+    cursor = page.nextCursor;
+  }
+}
+
+/** Deletions exactly at `start` and exactly at `end` are both reported; those outside are not. */
+export const deletedWindowInclusive = defineCheck({
+  id: 'deleted/window-inclusive',
+  group: 'deleted',
+  title: 'getDeleted reports deletions exactly at start and exactly at end, and none outside the window',
+  requires: retentionRequirement,
+  async body(scope) {
+    // An hour back keeps every instant in the past and well inside any retention.
+    const anchor = shiftInstant(await crmNow(scope), -60 * MINUTE);
+    const times = [-1, 0, 1, 2, 3].map((k) => shiftInstant(anchor, k * MINUTE));
+    const ids = await scope.fixtures.seed(times.length);
+    for (const [i, id] of ids.entries()) await scope.fixtures.deleteDirect(id, times[i]);
+    const start = times[1] ?? anchor;
+    const end = times[3] ?? anchor;
+    const what = `getDeleted [${start}, ${end}]`;
+    const records = await readAllDeleted(scope, { object: scope.fixtures.object, start, end }, what, ids.length);
+    expectSameIds(scope, records.map((record) => record.id), ids.slice(1, 4), what);
+    for (const record of records) {
+      const expected = times[ids.indexOf(record.id)];
+      if (expected !== undefined && Date.parse(record.deletedAt) !== Date.parse(expected)) {
+        scope.fail(FAILURE_KINDS.wrongValue, `${what}: record ${record.id} has deletedAt ${record.deletedAt}, deleted at ${expected}`);
+      }
+    }
+  },
+});
+
+/** A start older than the retention fails with `retention-exceeded`. */
+export const deletedRetentionExceeded = defineCheck({
+  id: 'deleted/retention-exceeded',
+  group: 'deleted',
+  title: "getDeleted with a start older than capabilities.deletedRetentionDays fails with 'retention-exceeded'",
+  requires: retentionRequirement,
+  async body(scope) {
+    const days = scope.connector.capabilities.deletedRetentionDays ?? 0;
+    const now = await crmNow(scope);
+    const start = shiftInstant(now, -(days + 2) * DAY);
+    const end = shiftInstant(now, -60 * MINUTE);
+    const error = await scope.expectErr(scope.connector.getDeleted({ object: scope.fixtures.object, start, end }), `getDeleted from ${start} (retention ${days} days)`);
+    if (error.kind !== 'retention-exceeded') {
+      scope.fail(FAILURE_KINDS.wrongErrorKind, `getDeleted beyond the ${days}-day retention failed with kind '${error.kind}', expected 'retention-exceeded': ${error.message}`);
+    }
+    if (error.retryable) scope.fail(FAILURE_KINDS.wrongErrorKind, 'a retention-exceeded error must not be retryable');
+  },
+});
+
+/** The getDeleted group, in run order. */
+export const deletedChecks = [deletedWindowInclusive, deletedRetentionExceeded] as const;
