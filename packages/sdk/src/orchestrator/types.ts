@@ -9,6 +9,7 @@ import type { Reject } from '../contract/requests.js';
 import type { Instant } from '../contract/values.js';
 import type { CrmError } from '../errors/crm-error.js';
 import type { Logger } from '../runtime/logger.js';
+import type { RuntimeOptions } from '../runtime/runtime-options.js';
 import type { ExportJournal, OptionStore, RecordSink, RecordSource } from '../stores/types.js';
 import type { SyncOperation } from './job.js';
 
@@ -40,6 +41,8 @@ export interface RunSummary {
   readonly dryRun: boolean;
   /** Records read from the CRM (import) or from the local source (export, delete). */
   readonly read: number;
+  /** Records (or deletions) written to the local side: imports and deleted-record imports. */
+  readonly written: number;
   readonly created: number;
   readonly updated: number;
   readonly deleted: number;
@@ -207,6 +210,8 @@ export interface OrchestratorOptions {
   readonly clock?: () => Date;
   readonly rejects?: RejectOutput;
   readonly errors?: ErrorOutput;
+  /** Options of the `RuntimeConnector` the connector is wrapped in (ignored when it already is one). */
+  readonly runtime?: RuntimeOptions;
   /** How the wait-and-retry policy waits. Tests pass a fake. */
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }

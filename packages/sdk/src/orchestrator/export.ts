@@ -1,0 +1,380 @@
+/**
+ * O2, export to the CRM, through a durable journal so that a restart exports no record twice and
+ * loses none.
+ *
+ * A run loads the source into the journal (`pending`), marks each batch `sent` before it leaves,
+ * and records every outcome (`committed` / `rejected`) when the CRM answers. A batch of inserts
+ * whose answer was lost becomes `unknown`; it is settled by the sync key (resent as an upsert by
+ * it, or looked up by it) or, without one, by the job's explicit in-doubt policy. An interrupted
+ * run stays open; the next run of the same job resumes it. A finished run is closed and kept.
+ *
+ * @module
+ */
+import { err, ok, type Result } from 'neverthrow';
+import PQueue from 'p-queue';
+import type { ObjectDescription } from '../contract/describe.js';
+import type { Reject, UpsertBatchRequest, WriteMode, WriteOutcome } from '../contract/requests.js';
+import type { FieldValue } from '../contract/values.js';
+import type { ExportJournal, JournalEntry, JournalOutcome, NewJournalEntry, RecordSource, SourceRecord } from '../stores/types.js';
+import { storeFailure, type RunContext } from './context.js';
+import { exportJobId, type ExportJob } from './job.js';
+import { findBySyncKey } from './sync-key.js';
+import type { ExportRunOptions, RunError, RunSummary } from './types.js';
+import { convertRecord, prepareExport, type PreparedExport } from './validate.js';
+
+/** The stores an export uses. */
+export interface ExportStores {
+  readonly journal: ExportJournal;
+  readonly source: RecordSource;
+}
+
+/** Journal entries read per step of the send loop. */
+const SEND_WINDOW_BATCHES = 8;
+/** Most ambiguous keys named in a message (all are in `RunError.ambiguousKeys`). */
+const KEYS_IN_MESSAGE = 20;
+
+interface ExportRun {
+  readonly context: RunContext;
+  readonly stores: ExportStores;
+  readonly job: ExportJob;
+  readonly plan: PreparedExport;
+  readonly description: ObjectDescription;
+  readonly runId: string;
+  readonly batchSize: number;
+}
+
+/** Runs (or plans, on a dry run) an export job. */
+export async function runExport(
+  context: RunContext,
+  stores: ExportStores,
+  job: ExportJob,
+  options: ExportRunOptions,
+): Promise<Result<RunSummary, RunError>> {
+  const { connector } = context.deps;
+  context.progress('validate');
+  const described = await context.call('describe', () => connector.describe(job.object));
+  if (described.isErr()) return err(described.error);
+  const prepared = prepareExport(job, described.value, connector.capabilities);
+  if (!prepared.ok) {
+    const lines = prepared.issues.map((issue) => `- ${issue.path}: ${issue.message}`).join('\n');
+    return err(context.fail('invalid-job', `export job "${job.activity}" does not fit ${job.object}:\n${lines}`, { issues: prepared.issues }));
+  }
+  const batchSize = Math.min(job.batchSize ?? connector.capabilities.maxUpsertBatch, connector.capabilities.maxUpsertBatch);
+
+  try {
+    if (options.dryRun) return ok(await planExport(context, stores, job, batchSize));
+    const jobId = exportJobId(job);
+    let run = await stores.journal.findOpenRun(jobId);
+    if (run && options.resume === false) {
+      await stores.journal.closeRun(run.runId, 'failed', { reason: 'abandoned: a new run was started with resume false' });
+      context.note(`closed the interrupted run ${run.runId} as failed (resume: false)`);
+      run = undefined;
+    }
+    if (run) context.note(`resuming the interrupted run ${run.runId}`);
+    else run = await stores.journal.startRun(jobId);
+    const state: ExportRun = { context, stores, job, plan: prepared.value, description: described.value, runId: run.runId, batchSize };
+    return await exportRun(state);
+  } catch (error) {
+    return err(storeFailure(context, error, 'the export journal or source'));
+  }
+}
+
+async function planExport(context: RunContext, stores: ExportStores, job: ExportJob, batchSize: number): Promise<RunSummary> {
+  let records = 0;
+  for await (const batch of stores.source.read(job.table, sourceOptions(job))) records += batch.length;
+  const batches = Math.ceil(records / batchSize);
+  return context.summary({
+    plan: {
+      operation: 'export',
+      activity: job.activity,
+      object: job.object,
+      queries: [],
+      batches,
+      records,
+      estimatedApiCalls: context.apiCalls() + batches,
+      notes: [`${records} records in ${batches} batches of at most ${batchSize}; nothing was sent or journaled (dry run)`],
+    },
+  });
+}
+
+function sourceOptions(job: ExportJob): Parameters<RecordSource['read']>[1] {
+  return {
+    ...(job.changedSince === undefined ? {} : { changedSince: job.changedSince }),
+    ...(job.keys === undefined ? {} : { keys: job.keys }),
+    ...(job.batchSize === undefined ? {} : { batchSize: job.batchSize }),
+  };
+}
+
+async function exportRun(run: ExportRun): Promise<Result<RunSummary, RunError>> {
+  const { context, stores, runId } = run;
+  const before = await stores.journal.countByState(runId);
+  context.counts.skipped += before.committed + (run.job.resendRejected ? 0 : before.rejected);
+  await load(run);
+  context.progress('write');
+
+  // Pass 1 settles what an earlier invocation left in doubt; later passes settle this run's own.
+  for (let pass = 0; pass < 3; pass += 1) {
+    const settled = await settle(run, pass === 0);
+    if (settled.isErr()) return err(settled.error);
+    const sent = await sendPending(run);
+    if (sent.isErr()) return err(sent.error);
+    const counts = await stores.journal.countByState(runId);
+    if (counts.unknown === 0 && counts.sent === 0 && counts.pending === 0) break;
+  }
+  const counts = await stores.journal.countByState(runId);
+  const open = counts.pending + counts.sent + counts.unknown;
+  if (open > 0) {
+    return err(context.fail('in-doubt', `${open} records of run ${runId} are still unsettled; run the job again to resume`));
+  }
+  await linkCreated(run);
+  await context.flushRejects();
+  const summary = context.summary({ runId });
+  await stores.journal.closeRun(runId, 'finished', { ...summary, notes: [...summary.notes] } as unknown as Record<string, unknown>);
+  context.progress('done');
+  return ok(summary);
+}
+
+/** Reads the source into the journal; on resume only rows not journaled yet are added. */
+async function load(run: ExportRun): Promise<void> {
+  const { context, stores, job, runId } = run;
+  const known = new Set<string>();
+  let nextSeq = 0;
+  for (let afterSeq = -1; ; ) {
+    const page = await stores.journal.listEntries(runId, { afterSeq, limit: 1000 });
+    if (page.length === 0) break;
+    for (const entry of page) known.add(entry.localKey);
+    afterSeq = page[page.length - 1]!.seq;
+    nextSeq = afterSeq + 1;
+  }
+  for await (const batch of stores.source.read(job.table, sourceOptions(job))) {
+    const entries: NewJournalEntry[] = [];
+    const rejects: JournalOutcome[] = [];
+    for (const record of batch) {
+      context.counts.read += 1;
+      if (known.has(record.key)) continue;
+      known.add(record.key);
+      const seq = nextSeq++;
+      const built = buildEntry(run, record, seq);
+      entries.push(built.entry);
+      if (built.reject) {
+        rejects.push({ seq, state: 'rejected', reject: built.reject });
+        context.reject(built.reject, { localKey: record.key, ...(record.crmId === undefined ? {} : { crmId: record.crmId }) });
+      }
+    }
+    await stores.journal.addPending(runId, entries);
+    if (rejects.length > 0) await stores.journal.recordOutcomes(runId, rejects);
+  }
+}
+
+function buildEntry(run: ExportRun, record: SourceRecord, seq: number): { entry: NewJournalEntry; reject?: Reject } {
+  const { job, plan } = run;
+  const mode: WriteMode =
+    job.mode === 'update' || (job.mode === 'auto' && record.crmId !== undefined)
+      ? 'update'
+      : job.mode === 'upsert' || plan.insertAsUpsert
+        ? 'upsert'
+        : 'insert';
+  const converted = convertRecord(plan.fields, record.values, 'to-remote');
+  const payload: Record<string, FieldValue> = converted.ok ? { ...converted.values } : {};
+  if (plan.syncKeyField !== undefined) payload[plan.syncKeyField] = record.key;
+  const entry: NewJournalEntry = {
+    seq,
+    localKey: record.key,
+    mode,
+    payload,
+    ...(plan.syncKeyField === undefined ? {} : { syncKey: record.key }),
+    ...(record.crmId === undefined ? {} : { crmId: record.crmId }),
+  };
+  if (!converted.ok) return { entry, reject: { code: 'invalid-value', message: converted.message, fields: [converted.field], retryable: false } };
+  if (mode === 'update' && record.crmId === undefined) {
+    return {
+      entry,
+      reject: { code: 'not-found', message: `[crm-sync] [orchestrator] local record "${record.key}" has no CRM id, and mode update never creates; use mode auto or insert`, retryable: false },
+    };
+  }
+  return { entry };
+}
+
+/** Lists every entry in some states, in seq order, page by page. */
+async function* entriesIn(journal: ExportJournal, runId: string, states: JournalEntry['state'][], limit = 1000): AsyncIterable<readonly JournalEntry[]> {
+  for (let afterSeq = -1; ; ) {
+    const page = await journal.listEntries(runId, { states, afterSeq, limit });
+    if (page.length === 0) return;
+    yield page;
+    afterSeq = page[page.length - 1]!.seq;
+  }
+}
+
+/**
+ * Settles entries whose outcome is unknown: updates and upserts are idempotent and go back to
+ * pending; inserts are settled by the sync key, or by the in-doubt policy without one.
+ */
+async function settle(run: ExportRun, includeRejected: boolean): Promise<Result<void, RunError>> {
+  const { context, stores, job, plan, runId } = run;
+  const { connector } = context.deps;
+  const states: JournalEntry['state'][] = includeRejected && job.resendRejected ? ['sent', 'unknown', 'rejected'] : ['sent', 'unknown'];
+  const ambiguous: string[] = [];
+  for await (const page of entriesIn(stores.journal, runId, states)) {
+    const outcomes: JournalOutcome[] = [];
+    const lookups: JournalEntry[] = [];
+    for (const entry of page) {
+      if (entry.state === 'rejected' || entry.mode !== 'insert' || (plan.syncKeyField !== undefined && connector.capabilities.upsertByExternalId)) {
+        outcomes.push({ seq: entry.seq, state: 'pending' });
+      } else if (plan.syncKeyField !== undefined && entry.syncKey !== undefined) {
+        lookups.push(entry);
+      } else if (job.inDoubtPolicy === 'resend') {
+        outcomes.push({ seq: entry.seq, state: 'pending' });
+      } else if (job.inDoubtPolicy === 'skip') {
+        const reject: Reject = { code: 'unknown', message: '[crm-sync] [orchestrator] the insert may or may not have reached the CRM; skipped by inDoubtPolicy skip', retryable: false };
+        outcomes.push({ seq: entry.seq, state: 'rejected', reject });
+        context.reject(reject, { localKey: entry.localKey });
+      } else {
+        ambiguous.push(entry.localKey);
+      }
+    }
+    if (lookups.length > 0) {
+      context.progress('settle');
+      const found = await findBySyncKey(context, job.object, plan.syncKeyField!, lookups.map((entry) => entry.syncKey!));
+      if (found.isErr()) return err(found.error);
+      for (const entry of lookups) {
+        const crmId = found.value.get(entry.syncKey!);
+        outcomes.push(crmId === undefined ? { seq: entry.seq, state: 'pending' } : { seq: entry.seq, state: 'committed', crmId, action: 'created' });
+        if (crmId !== undefined) context.counts.created += 1;
+      }
+      const settledCount = lookups.filter((entry) => found.value.has(entry.syncKey!)).length;
+      context.note(`settled ${lookups.length} in-doubt inserts by sync key: ${settledCount} were already in the CRM, ${lookups.length - settledCount} will be sent`);
+    }
+    await stores.journal.recordOutcomes(runId, outcomes);
+  }
+  if (ambiguous.length > 0) {
+    const named = ambiguous.slice(0, KEYS_IN_MESSAGE).join(', ') + (ambiguous.length > KEYS_IN_MESSAGE ? `, ... (${ambiguous.length} in all)` : '');
+    return err(
+      context.fail(
+        'in-doubt',
+        `${ambiguous.length} inserts of run ${runId} may or may not have reached the CRM (the answer was lost) and the job has no sync key to tell: ${named}. Check these records in the CRM, then run again with inDoubtPolicy "resend" (send them again; duplicates possible) or "skip" (leave them out), or add a syncKey (an external-id field) so this is settled automatically`,
+        { ambiguousKeys: ambiguous },
+      ),
+    );
+  }
+  return ok(undefined);
+}
+
+/** Sends every pending entry in batches, several in flight. */
+async function sendPending(run: ExportRun): Promise<Result<void, RunError>> {
+  const { context, stores, runId, batchSize } = run;
+  const { connector } = context.deps;
+  const queue = new PQueue({ concurrency: Math.max(1, connector.capabilities.concurrency) });
+  let failure: RunError | undefined;
+  let batchNumber = 0;
+  for await (const page of entriesIn(stores.journal, runId, ['pending'], batchSize * SEND_WINDOW_BATCHES)) {
+    if (failure) break;
+    const stopped = context.aborted();
+    if (stopped) return err(stopped);
+    for (const batch of batchesOf(run, page)) {
+      batchNumber += 1;
+      const number = batchNumber;
+      void queue.add(async () => {
+        if (failure) return;
+        const result = await sendBatch(run, batch, number);
+        if (result.isErr()) failure ??= result.error;
+      });
+    }
+    await queue.onIdle();
+    context.progress('write');
+  }
+  await queue.onIdle();
+  return failure ? err(failure) : ok(undefined);
+}
+
+interface Batch {
+  readonly mode: WriteMode;
+  readonly entries: readonly JournalEntry[];
+}
+
+/** The mode an entry is sent with: a resent insert with a sync key becomes an upsert by it. */
+function sendMode(run: ExportRun, entry: JournalEntry): WriteMode {
+  const upsertable = run.plan.syncKeyField !== undefined && run.context.deps.connector.capabilities.upsertByExternalId;
+  return entry.mode === 'insert' && entry.attempts > 0 && upsertable ? 'upsert' : entry.mode;
+}
+
+function batchesOf(run: ExportRun, entries: readonly JournalEntry[]): Batch[] {
+  const byMode = new Map<WriteMode, JournalEntry[]>();
+  for (const entry of entries) {
+    const mode = sendMode(run, entry);
+    const list = byMode.get(mode) ?? [];
+    list.push(entry);
+    byMode.set(mode, list);
+  }
+  const batches: Batch[] = [];
+  for (const [mode, list] of byMode) {
+    for (let offset = 0; offset < list.length; offset += run.batchSize) batches.push({ mode, entries: list.slice(offset, offset + run.batchSize) });
+  }
+  return batches;
+}
+
+async function sendBatch(run: ExportRun, batch: Batch, number: number): Promise<Result<void, RunError>> {
+  const { context, stores, job, plan, runId } = run;
+  const { connector } = context.deps;
+  const batchId = `${runId}-b${number}-${batch.entries[0]!.seq}`;
+  const seqs = batch.entries.map((entry) => entry.seq);
+  const request: UpsertBatchRequest = {
+    object: job.object,
+    mode: batch.mode,
+    ...(batch.mode === 'upsert' ? { externalIdField: plan.syncKeyField! } : {}),
+    records: batch.entries.map((entry) => ({
+      values: entry.payload,
+      ...(batch.mode === 'update' && entry.crmId !== undefined ? { id: entry.crmId } : {}),
+    })),
+  };
+  try {
+    // The journal says "sent" before the batch leaves: a crash from here on is settled on restart.
+    await stores.journal.markSent(runId, seqs, batchId);
+    // A lost answer to an insert batch must not be retried blindly: it is settled by the sync key.
+    const result = await context.call(`batch ${number}`, () => connector.upsertBatch(request), (error) => !(error.inDoubt && batch.mode === 'insert'));
+    if (result.isErr()) {
+      const inDoubt = result.error.crmError?.inDoubt === true && batch.mode === 'insert';
+      await stores.journal.recordOutcomes(runId, seqs.map((seq) => ({ seq, state: inDoubt ? 'unknown' : 'pending' })));
+      if (inDoubt) {
+        context.note(`batch ${number}: the CRM's answer was lost; ${seqs.length} inserts are in doubt and will be settled`);
+        return ok(undefined);
+      }
+      return err(result.error);
+    }
+    const outcomes = result.value;
+    if (outcomes.length !== batch.entries.length) {
+      await stores.journal.recordOutcomes(runId, seqs.map((seq) => ({ seq, state: batch.mode === 'insert' ? 'unknown' : 'pending' })));
+      return err(context.fail('crm', `batch ${number}: connector "${connector.id}" returned ${outcomes.length} outcomes for ${batch.entries.length} records; outcomes must match records one to one, in order`));
+    }
+    await stores.journal.recordOutcomes(runId, batch.entries.map((entry, index) => outcomeOf(run, entry, batch.mode, outcomes[index]!)));
+    await context.flushRejects();
+    return ok(undefined);
+  } catch (error) {
+    return err(storeFailure(context, error, `journaling batch ${number}`));
+  }
+}
+
+function outcomeOf(run: ExportRun, entry: JournalEntry, mode: WriteMode, outcome: WriteOutcome): JournalOutcome {
+  const { context } = run;
+  if (outcome.ok) {
+    if (outcome.action === 'created') context.counts.created += 1;
+    else if (outcome.action === 'updated') context.counts.updated += 1;
+    else if (outcome.action === 'unchanged') context.counts.unchanged += 1;
+    return { seq: entry.seq, state: 'committed', crmId: outcome.id, action: outcome.action };
+  }
+  // Update-only never re-creates: a record gone from the CRM is reported as deleted there.
+  const reject: Reject = mode === 'update' && outcome.reject.code === 'not-found' ? { ...outcome.reject, code: 'deleted-in-crm' } : outcome.reject;
+  context.reject(reject, { localKey: entry.localKey, ...(entry.crmId ?? outcome.id ? { crmId: (entry.crmId ?? outcome.id)! } : {}) });
+  return { seq: entry.seq, state: 'rejected', reject, ...(outcome.id === undefined ? {} : { crmId: outcome.id }) };
+}
+
+/** Links local rows to the CRM ids the run created, so the next export updates them. */
+async function linkCreated(run: ExportRun): Promise<void> {
+  const { stores, job, runId } = run;
+  if (!stores.source.linkCrmIds) return;
+  for await (const page of entriesIn(stores.journal, runId, ['committed'])) {
+    const links = page
+      .filter((entry) => entry.crmId !== undefined && entry.mode !== 'update')
+      .map((entry) => ({ key: entry.localKey, crmId: entry.crmId! }));
+    if (links.length > 0) await stores.source.linkCrmIds(job.table, links);
+  }
+}

@@ -1,0 +1,404 @@
+/**
+ * O1, import from the CRM: a filtered or incremental read, page by page, into the local sink.
+ *
+ * The incremental read is the safe watermark of the mission: a window `[start, end)` whose end
+ * comes from CRM server time (never the client clock) minus a safety lag, and never after what the
+ * CRM says is fully visible; records ordered by `(change field, id)` and resumed with a keyset, so
+ * records sharing one timestamp are never skipped at a page or crash boundary; an optional overlap
+ * that re-reads the previous window's tail for late commits, deduplicated by (id, change time);
+ * and a watermark that moves only after the sink committed the records (in the same transaction
+ * when the sink can). The next page is requested while the current one converts and sinks, so
+ * memory holds about two pages whatever the total.
+ *
+ * @module
+ */
+import { err, ok, type Result } from 'neverthrow';
+import type { ObjectDescription } from '../contract/describe.js';
+import type { CrmRecord, QueryRequest, QueryWindow, RecordPage } from '../contract/requests.js';
+import type { Instant } from '../contract/values.js';
+import type { LocalRecord, OptionStore, RecordSink } from '../stores/types.js';
+import { storeFailure, type RunContext } from './context.js';
+import { defaultWatermarkOption, type ImportJob } from './job.js';
+import type { RunError, RunPlan, RunSummary, RunWindow } from './types.js';
+import { convertRecord, prepareImport, type PreparedImport } from './validate.js';
+import {
+  formatWatermark,
+  minInstant,
+  readWatermark,
+  RecentKeys,
+  shiftInstant,
+  watermarkCheckpoint,
+  type Watermark,
+} from './watermark.js';
+
+/** Default safety lag: changes younger than this are left to the next run. */
+export const DEFAULT_SAFETY_LAG_MS = 2000;
+
+/** The stores an import writes to. */
+export interface ImportStores {
+  readonly options: OptionStore;
+  readonly sink: RecordSink;
+}
+
+interface IncrementalPlan {
+  readonly optionName: string;
+  readonly changeField: string;
+  readonly previous?: Watermark;
+  readonly window: QueryWindow;
+  readonly end: Instant;
+  readonly overlapMs: number;
+  readonly runWindow: RunWindow;
+}
+
+/** Runs (or plans, on a dry run) an import job. */
+export async function runImport(context: RunContext, stores: ImportStores, job: ImportJob): Promise<Result<RunSummary, RunError>> {
+  const { connector } = context.deps;
+  context.progress('validate');
+  const described = await context.call('describe', () => connector.describe(job.object));
+  if (described.isErr()) return err(described.error);
+  const description = described.value;
+
+  let serverNow: Instant | undefined;
+  if (job.automaticIndex?.enabled) {
+    const now = await crmNow(context, job, description);
+    if (now.isErr()) return err(now.error);
+    serverNow = now.value;
+  }
+  const prepared = prepareImport(job, description, connector.capabilities, serverNow === undefined ? context.deps.clock() : new Date(serverNow));
+  if (!prepared.ok) {
+    const lines = prepared.issues.map((issue) => `- ${issue.path}: ${issue.message}`).join('\n');
+    return err(context.fail('invalid-job', `import job "${job.activity}" does not fit ${job.object}:\n${lines}`, { issues: prepared.issues }));
+  }
+  const plan = prepared.value;
+  const fields = [...new Set([...plan.fields.map((field) => field.remote), ...(plan.changeField ? [plan.changeField] : [])])];
+
+  let incremental: IncrementalPlan | undefined;
+  if (plan.changeField !== undefined && serverNow !== undefined) {
+    const windowed = await planWindow(context, stores.options, job, plan.changeField, serverNow);
+    if (windowed.isErr()) return err(windowed.error);
+    incremental = windowed.value;
+  }
+
+  const pageSize = Math.min(job.pageSize ?? connector.capabilities.defaultPageSize, connector.capabilities.maxPageSize);
+  const request: QueryRequest = {
+    object: job.object,
+    fields,
+    pageSize,
+    ...(plan.filter === undefined ? {} : { filter: plan.filter }),
+    ...(job.orderBy === undefined || job.orderBy.length === 0 ? {} : { orderBy: job.orderBy }),
+    ...(incremental === undefined ? {} : { window: incremental.window }),
+  };
+  const variables = incremental
+    ? {
+        crmOptionName: incremental.runWindow.optionName,
+        ...(incremental.runWindow.start === undefined ? {} : { crmStartImport: incremental.runWindow.start }),
+        crmEndDate: incremental.runWindow.end,
+      }
+    : {};
+
+  if (context.options.dryRun) {
+    const importPlan = planImport(context, job, request, incremental, connector.capabilities.maxIdsPerQuery);
+    return ok(context.summary({ plan: importPlan, variables, ...(incremental ? { window: incremental.runWindow } : {}) }));
+  }
+
+  if (job.ids !== undefined) return importByIds(context, stores, job, plan, request);
+  const read = await readAll(context, stores, job, plan, request, incremental);
+  if (read.isErr()) return err(read.error);
+  context.progress('done');
+  return ok(context.summary({ variables, ...(incremental ? { window: incremental.runWindow } : {}) }));
+}
+
+/** CRM "now": the connector's server time, or the time stamped on a one-record probe page. */
+async function crmNow(context: RunContext, job: ImportJob, description: ObjectDescription): Promise<Result<Instant, RunError>> {
+  const { connector } = context.deps;
+  if (connector.capabilities.serverTime && connector.serverTime) {
+    const serverTime = connector.serverTime.bind(connector);
+    return context.call('server time', () => serverTime());
+  }
+  const probe = await context.call('server time probe', () =>
+    connector.query({ object: job.object, fields: [description.primaryKey], pageSize: 1 }),
+  );
+  if (probe.isErr()) return err(probe.error);
+  if (probe.value.serverTime !== undefined) return ok(probe.value.serverTime);
+  return err(
+    context.fail(
+      'watermark',
+      `connector "${connector.id}" reports no CRM server time, so the end of an incremental window cannot be fixed safely (the client clock alone is never used); implement serverTime() or RecordPage.serverTime in the connector, or import without automaticIndex`,
+    ),
+  );
+}
+
+async function planWindow(
+  context: RunContext,
+  options: OptionStore,
+  job: ImportJob,
+  changeField: string,
+  serverNow: Instant,
+): Promise<Result<IncrementalPlan, RunError>> {
+  const index = job.automaticIndex!;
+  const optionName = index.option ?? defaultWatermarkOption(job);
+  let stored;
+  try {
+    stored = await options.getOption(optionName);
+  } catch (error) {
+    return err(storeFailure(context, error, `reading option ${optionName}`));
+  }
+  const read = readWatermark(stored, changeField);
+  if (read.isErr()) return err(context.fail('watermark', read.error));
+  const previous = read.value;
+  if (previous !== undefined && previous.at > serverNow) {
+    return err(
+      context.fail(
+        'watermark',
+        `the watermark in option "${optionName}" (${formatWatermark(previous.at)} UTC) is after the CRM's current time (${formatWatermark(serverNow)} UTC); a run would read nothing forever. Set the option to the last time you know was imported (format yyyy/MM/dd HH:mm:ss, UTC), or delete it for a full read`,
+      ),
+    );
+  }
+  if (previous?.handSet) context.note(`option ${optionName} was set by hand to ${stored?.value}; reading from there (tie-break reset)`);
+  const safetyLagMs = Math.max(0, index.safetyLagMs ?? DEFAULT_SAFETY_LAG_MS);
+  const overlapMs = Math.max(0, index.overlapMs ?? 0);
+  const endByClock = shiftInstant(serverNow, -safetyLagMs);
+  // A watermark newer than now - lag (a previous run with a smaller lag) leaves an empty window.
+  const end = previous !== undefined && previous.at > endByClock ? previous.at : endByClock;
+  const start = previous === undefined ? index.initialStart : overlapMs > 0 ? shiftInstant(previous.at, -overlapMs) : previous.at;
+  const after = previous?.id !== undefined && overlapMs === 0 ? { at: previous.at, id: previous.id } : undefined;
+  const window: QueryWindow = {
+    field: changeField,
+    end,
+    ...(start === undefined ? {} : { start }),
+    ...(after === undefined ? {} : { after }),
+  };
+  const nominalStart = previous?.at ?? index.initialStart;
+  const runWindow: RunWindow = {
+    optionName,
+    end: formatWatermark(end),
+    endInstant: end,
+    ...(nominalStart === undefined ? {} : { start: formatWatermark(nominalStart), startInstant: nominalStart }),
+  };
+  return ok({ optionName, changeField, window, end, overlapMs, runWindow, ...(previous === undefined ? {} : { previous }) });
+}
+
+function planImport(
+  context: RunContext,
+  job: ImportJob,
+  request: QueryRequest,
+  incremental: IncrementalPlan | undefined,
+  maxIdsPerQuery: number,
+): RunPlan {
+  const parts = [
+    `fields ${request.fields.join(', ')}`,
+    request.filter ? `filter ${JSON.stringify(request.filter)}` : undefined,
+    incremental
+      ? `window ${incremental.changeField} in [${incremental.window.start ?? 'beginning'}, ${incremental.end})${incremental.window.after ? ` after (${incremental.window.after.at}, ${incremental.window.after.id})` : ''}`
+      : undefined,
+    request.orderBy ? `order by ${request.orderBy.map((order) => `${order.field} ${order.direction}`).join(', ')}` : undefined,
+    `pages of ${request.pageSize}`,
+  ].filter((part): part is string => part !== undefined);
+  const idCount = Array.isArray(job.ids) ? job.ids.length : undefined;
+  const queries = idCount === undefined ? 1 : Math.max(1, Math.ceil(idCount / maxIdsPerQuery));
+  const notes = [
+    'dry run: nothing was written and the watermark did not move',
+    `API calls: describe${incremental ? ' + server time' : ''} + at least one call per page (the number of pages is known only while reading)`,
+  ];
+  return {
+    operation: 'import',
+    activity: job.activity,
+    object: job.object,
+    queries: [{ object: job.object, fields: request.fields, description: parts.join('; ') + (idCount === undefined ? '' : `; ${idCount} ids in ${queries} queries`) }],
+    estimatedApiCalls: context.apiCalls() + queries,
+    ...(incremental ? { window: incremental.runWindow } : {}),
+    notes,
+  };
+}
+
+/** Converts a page; conversion failures become rejects. */
+function toLocal(context: RunContext, plan: PreparedImport, records: readonly CrmRecord[], skip: (record: CrmRecord) => boolean): LocalRecord[] {
+  const local: LocalRecord[] = [];
+  for (const record of records) {
+    if (skip(record)) {
+      context.counts.skipped += 1;
+      continue;
+    }
+    const converted = convertRecord(plan.fields, record.values, 'to-local');
+    if (!converted.ok) {
+      context.reject({ code: 'invalid-value', message: converted.message, fields: [converted.field] }, { crmId: record.id });
+      continue;
+    }
+    local.push({ crmId: record.id, values: converted.values, ...(record.changedAt === undefined ? {} : { changedAt: record.changedAt }) });
+  }
+  return local;
+}
+
+function changedAtOf(record: CrmRecord, changeField: string): Instant | undefined {
+  if (record.changedAt !== undefined) return record.changedAt;
+  const value = record.values[changeField];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** `(at, id)` strictly after `(other.at, other.id)`; a missing id sorts after every id at that instant. */
+function isAfter(at: Instant, id: string | undefined, other: Watermark | undefined): boolean {
+  if (other === undefined) return true;
+  if (at !== other.at) return at > other.at;
+  if (other.id === undefined) return false;
+  return id === undefined || id > other.id;
+}
+
+async function readAll(
+  context: RunContext,
+  stores: ImportStores,
+  job: ImportJob,
+  plan: PreparedImport,
+  request: QueryRequest,
+  incremental: IncrementalPlan | undefined,
+): Promise<Result<void, RunError>> {
+  const { connector } = context.deps;
+  const keyset = incremental !== undefined && request.orderBy === undefined;
+  const recent = new RecentKeys(incremental?.overlapMs ?? 0, incremental?.previous?.recent ?? []);
+  let committed = incremental?.previous;
+  let safeUpperBound: Instant | undefined;
+  let pageNumber = 0;
+
+  const fetchPage = (cursor: string | undefined, number: number): Promise<Result<RecordPage, RunError>> =>
+    context.call(`page ${number}`, () => connector.query(request, cursor, context.options.signal ? { signal: context.options.signal } : undefined));
+
+  let pending: Promise<Result<RecordPage, RunError>> | undefined = fetchPage(undefined, 1);
+  while (pending !== undefined) {
+    pageNumber += 1;
+    const fetched: Result<RecordPage, RunError> = await pending;
+    if (fetched.isErr()) return err(fetched.error);
+    const page: RecordPage = fetched.value;
+    // Prefetch: the next page travels while this one converts and sinks.
+    pending = page.nextCursor !== undefined ? fetchPage(page.nextCursor, pageNumber + 1) : undefined;
+    // Whatever happens below, a prefetched page that is never awaited must not surface as an unhandled rejection.
+    pending?.catch(() => undefined);
+    if (page.safeUpperBound !== undefined) safeUpperBound = minInstant(page.safeUpperBound, safeUpperBound);
+    context.counts.read += page.records.length;
+
+    const changeField = incremental?.changeField;
+    const local = toLocal(context, plan, page.records, (record) => {
+      if (changeField === undefined) return false;
+      const at = changedAtOf(record, changeField);
+      return at !== undefined && recent.has(record.id, at);
+    });
+    let checkpoint: Watermark | undefined;
+    if (incremental !== undefined && changeField !== undefined) {
+      for (const record of page.records) {
+        const at = changedAtOf(record, changeField);
+        if (at !== undefined) recent.add(record.id, at);
+      }
+      const last = page.records[page.records.length - 1];
+      const lastAt = last === undefined ? undefined : changedAtOf(last, changeField);
+      // Mid-window checkpoints need the keyset order, must move forward, and never pass what the CRM says is visible.
+      if (keyset && last !== undefined && lastAt !== undefined && isAfter(lastAt, last.id, committed) && (safeUpperBound === undefined || lastAt < safeUpperBound)) {
+        checkpoint = { at: lastAt, id: last.id, recent: recent.list(lastAt) };
+      }
+    }
+    const written = await writePage(context, stores, job, local, incremental, checkpoint);
+    if (written.isErr()) return err(written.error);
+    if (checkpoint !== undefined) committed = checkpoint;
+    context.counts.written += local.length;
+    try {
+      await context.flushRejects();
+    } catch (error) {
+      return err(storeFailure(context, error, 'writing rejects'));
+    }
+    context.progress('read');
+  }
+
+  if (incremental !== undefined) {
+    // The whole window is committed: move the watermark to its end (no tie-break: nothing at `end` was read).
+    const end = minInstant(incremental.end, safeUpperBound);
+    if (end < incremental.end) context.note(`the CRM reported changes visible only up to ${end}; the watermark stops there`);
+    const finalAt = committed !== undefined && committed.at > end ? committed.at : end;
+    try {
+      const checkpoint = watermarkCheckpoint(incremental.optionName, incremental.changeField, { at: finalAt, recent: recent.list(finalAt) });
+      await stores.options.setOption(checkpoint.optionName, checkpoint.value, checkpoint.meta);
+    } catch (error) {
+      return err(storeFailure(context, error, `storing the watermark in ${incremental.optionName}`));
+    }
+  }
+  return ok(undefined);
+}
+
+async function writePage(
+  context: RunContext,
+  stores: ImportStores,
+  job: ImportJob,
+  records: readonly LocalRecord[],
+  incremental: IncrementalPlan | undefined,
+  watermark: Watermark | undefined,
+): Promise<Result<void, RunError>> {
+  const checkpoint = watermark && incremental ? watermarkCheckpoint(incremental.optionName, incremental.changeField, watermark) : undefined;
+  try {
+    if (records.length > 0 || (checkpoint && stores.sink.atomicCheckpoint)) {
+      await stores.sink.write(job.table, records, stores.sink.atomicCheckpoint ? checkpoint : undefined);
+    }
+    if (checkpoint && !stores.sink.atomicCheckpoint) await stores.options.setOption(checkpoint.optionName, checkpoint.value, checkpoint.meta);
+  } catch (error) {
+    return err(storeFailure(context, error, `writing ${records.length} records to table ${job.table}`));
+  }
+  return ok(undefined);
+}
+
+async function* chunksOf(ids: readonly string[] | AsyncIterable<string>, size: number): AsyncIterable<string[]> {
+  let chunk: string[] = [];
+  for await (const id of ids) {
+    chunk.push(id);
+    if (chunk.length >= size) {
+      yield chunk;
+      chunk = [];
+    }
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
+/** Most not-found ids listed in a summary; the rest are counted in a note. */
+const MAX_NOT_FOUND_LISTED = 1000;
+
+async function importByIds(
+  context: RunContext,
+  stores: ImportStores,
+  job: ImportJob,
+  plan: PreparedImport,
+  request: QueryRequest,
+): Promise<Result<RunSummary, RunError>> {
+  const { connector } = context.deps;
+  const notFound: string[] = [];
+  let notFoundCount = 0;
+  let chunkNumber = 0;
+  for await (const chunk of chunksOf(job.ids!, connector.capabilities.maxIdsPerQuery)) {
+    chunkNumber += 1;
+    const found = new Set<string>();
+    let cursor: string | undefined;
+    let pageNumber = 0;
+    do {
+      pageNumber += 1;
+      const current = cursor;
+      const page: Result<RecordPage, RunError> = await context.call(`ids chunk ${chunkNumber} page ${pageNumber}`, () => connector.query({ ...request, ids: chunk }, current));
+      if (page.isErr()) return err(page.error);
+      context.counts.read += page.value.records.length;
+      for (const record of page.value.records) found.add(record.id);
+      const local = toLocal(context, plan, page.value.records, () => false);
+      const written = await writePage(context, stores, job, local, undefined, undefined);
+      if (written.isErr()) return err(written.error);
+      context.counts.written += local.length;
+      cursor = page.value.nextCursor;
+    } while (cursor !== undefined);
+    for (const id of chunk) {
+      if (found.has(id)) continue;
+      notFoundCount += 1;
+      if (notFound.length < MAX_NOT_FOUND_LISTED) notFound.push(id);
+    }
+    try {
+      await context.flushRejects();
+    } catch (error) {
+      return err(storeFailure(context, error, 'writing rejects'));
+    }
+    context.progress('read');
+  }
+  if (notFoundCount > 0) {
+    context.note(`${notFoundCount} of the requested ids were not found in ${job.object}${notFoundCount > notFound.length ? ` (the first ${notFound.length} are listed)` : ''}`);
+  }
+  context.progress('done');
+  return ok(context.summary({ notFound }));
+}

@@ -1,0 +1,110 @@
+/**
+ * The sync orchestrator: what an application imports to run the four operations of the seed's
+ * "CRM Connector" activity against any connector.
+ *
+ * @module
+ */
+import { err, ResultAsync, type Result } from 'neverthrow';
+import type { CrmConnector } from '../contract/connector.js';
+import { noopLogger } from '../runtime/logger.js';
+import { defaultSleep } from '../runtime/runtime-options.js';
+import { RuntimeConnector } from '../runtime/runtime-connector.js';
+import type { ExportJournal, OptionStore, RecordSink, RecordSource } from '../stores/types.js';
+import { RunContext, storeFailure, type RunDependencies } from './context.js';
+import { runDelete, runImportDeleted } from './deletions.js';
+import { runExport } from './export.js';
+import { runImport } from './import.js';
+import type { DeleteJob, ExportJob, ImportDeletedJob, ImportJob, SyncJob } from './job.js';
+import type { ExportRunOptions, OrchestratorOptions, RunError, RunOptions, RunPlan, RunSummary } from './types.js';
+
+/**
+ * Runs sync jobs. Every entry point returns a `ResultAsync`: a {@link RunSummary} on success, a
+ * {@link RunError} otherwise (never a throw). The connector is wrapped in a `RuntimeConnector`
+ * (concurrency, retries honouring Retry-After, deadlines, counters) unless it already is one.
+ *
+ * ```ts
+ * const orchestrator = new Orchestrator({ connector, options, journal, sink: records, source: records });
+ * const summary = await orchestrator.runImport(job);
+ * ```
+ */
+export class Orchestrator {
+  /** The connector every call goes through. */
+  readonly connector: RuntimeConnector;
+  private readonly deps: RunDependencies;
+  private readonly options: OptionStore;
+  private readonly journal: ExportJournal;
+  private readonly sink: RecordSink;
+  private readonly source: RecordSource;
+
+  constructor(options: OrchestratorOptions) {
+    const logger = options.logger ?? noopLogger;
+    this.connector =
+      options.connector instanceof RuntimeConnector
+        ? options.connector
+        : new RuntimeConnector(options.connector, { logger, ...options.runtime });
+    this.deps = {
+      connector: this.connector as CrmConnector,
+      logger,
+      clock: options.clock ?? (() => new Date()),
+      sleep: options.sleep ?? defaultSleep,
+      ...(options.rejects === undefined ? {} : { rejects: options.rejects }),
+      ...(options.errors === undefined ? {} : { errors: options.errors }),
+    };
+    this.options = options.options;
+    this.journal = options.journal;
+    this.sink = options.sink;
+    this.source = options.source;
+  }
+
+  /** O1: imports records from the CRM into `job.table`; incremental when `automaticIndex` is on. */
+  runImport(job: ImportJob, options: RunOptions = {}): ResultAsync<RunSummary, RunError> {
+    return this.run(job, options, (context) => runImport(context, { options: this.options, sink: this.sink }, job));
+  }
+
+  /** O2: exports rows of `job.table` to the CRM through the journal; resumes an interrupted run. */
+  runExport(job: ExportJob, options: ExportRunOptions = {}): ResultAsync<RunSummary, RunError> {
+    return this.run(job, options, (context) => runExport(context, { journal: this.journal, source: this.source }, job, options));
+  }
+
+  /** O3: applies the records deleted in the CRM between `job.start` and `job.end` (inclusive) to `job.table`. */
+  runImportDeleted(job: ImportDeletedJob, options: RunOptions = {}): ResultAsync<RunSummary, RunError> {
+    return this.run(job, options, (context) => runImportDeleted(context, this.sink, job));
+  }
+
+  /** O4: deletes records in the CRM by id, in batches; already-deleted counts as deleted. */
+  runDelete(job: DeleteJob, options: RunOptions = {}): ResultAsync<RunSummary, RunError> {
+    return this.run(job, options, (context) => runDelete(context, this.source, job));
+  }
+
+  /** Runs any job by its `kind`. */
+  runJob(job: SyncJob, options: ExportRunOptions = {}): ResultAsync<RunSummary, RunError> {
+    switch (job.kind) {
+      case 'import':
+        return this.runImport(job, options);
+      case 'export':
+        return this.runExport(job, options);
+      case 'import-deleted':
+        return this.runImportDeleted(job, options);
+      case 'delete':
+        return this.runDelete(job, options);
+    }
+  }
+
+  /**
+   * Dry run: validates the job against `describe` and returns the plan (queries, batches,
+   * estimated API calls). Reads only (describe, server time, the watermark, the local source);
+   * changes nothing.
+   */
+  plan(job: SyncJob): ResultAsync<RunPlan, RunError> {
+    return this.runJob(job, { dryRun: true }).map((summary) => summary.plan!);
+  }
+
+  private run(job: SyncJob, options: RunOptions, body: (context: RunContext) => Promise<Result<RunSummary, RunError>>): ResultAsync<RunSummary, RunError> {
+    const context = new RunContext(this.deps, job, options);
+    // Stores are application code and may throw anywhere; a throw becomes a run error, never a rejection.
+    const promise = body(context).catch((error: unknown): Result<RunSummary, RunError> =>
+      err(storeFailure(context, error, `${job.kind} run "${job.activity}"`)),
+    );
+    return new ResultAsync(promise);
+  }
+}
