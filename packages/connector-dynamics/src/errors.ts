@@ -197,9 +197,9 @@ export function rejectFromPart(status: number, body: unknown): Reject {
 /** Dataverse names attributes in single quotes ("The length of the 'subject' attribute ..."). */
 function fieldsNamedIn(message: string): string[] {
   const names = new Set<string>();
-  for (const match of message.matchAll(/'([a-z_][a-z0-9_]*)'/gi)) {
-    const name = match[1];
-    if (name !== undefined && /attribute|field|column|property/i.test(message)) names.add(name);
+  for (const match of message.matchAll(/'([a-z_][a-z0-9_]*)' (?:attribute|field|column)|(?:attribute|property named|column) '([a-z_][a-z0-9_]*)'/gi)) {
+    const name = match[1] ?? match[2];
+    if (name !== undefined) names.add(name);
   }
   return [...names];
 }
