@@ -22,6 +22,9 @@ const FILTER_RECORDS = 30;
 /** Index of the comparison value among the 5 distinct ones (the middle, so lt and gt both match). */
 const PIVOT = 2;
 
+/** Steps the native `in` check lists: the lowest and the pivot. */
+const IN_STEPS: readonly number[] = [0, PIVOT];
+
 /** Builds the seeded value for record i, or null. */
 type ValueLadder = { values: (step: number) => FieldValue; filterValue: ResolvedFilterValue };
 
@@ -53,15 +56,20 @@ function expectedMatch(op: ComparisonOperator, step: number | null): boolean | u
     case 'lte': return step <= PIVOT;
     case 'gt': return step > PIVOT;
     case 'gte': return step >= PIVOT;
+    case 'in': return IN_STEPS.includes(step);
     default: return false;
   }
 }
 
 function filterCheck(kind: 'numeric' | 'date', op: ComparisonOperator): ContractCheck {
+  const native = !PORTABLE_OPERATORS.includes(op);
   return defineCheck({
     id: `query/filter-${kind}-${op}`,
     group: 'query',
-    title: `filter '${op}' on a ${kind} field returns exactly the matching records`,
+    title: `filter '${op}' on a ${kind} field returns exactly the matching records${native ? ' (native profile)' : ''}`,
+    ...(native
+      ? { requires: (capabilities) => (capabilities.filterOperators.includes(op) ? undefined : `capabilities.filterOperators does not include '${op}'`) }
+      : {}),
     async body(scope) {
       const field = (kind === 'numeric' ? scope.fixtures.numericField : scope.fixtures.dateField) ?? scope.skip(`fixtures.${kind === 'numeric' ? 'numericField' : 'dateField'} is not set`);
       const ladder = await ladderFor(scope, kind, field);
@@ -76,7 +84,7 @@ function filterCheck(kind: 'numeric' | 'date', op: ComparisonOperator): Contract
         kind: 'comparison',
         left: { kind: 'field', name: field },
         op,
-        ...(op === 'isEmpty' || op === 'isNotEmpty' ? {} : { right: ladder.filterValue }),
+        ...(op === 'isEmpty' || op === 'isNotEmpty' ? {} : { right: op === 'in' ? inList(ladder) : ladder.filterValue }),
       };
       const records = await readAllPages(
         scope,
@@ -92,7 +100,20 @@ function filterCheck(kind: 'numeric' | 'date', op: ComparisonOperator): Contract
   });
 }
 
-/** One check per portable operator, on the numeric field and on the date field. */
+/** The `in` list: the values of {@link IN_STEPS}. */
+function inList(ladder: ValueLadder): ResolvedFilterValue {
+  const items = IN_STEPS.map((step): ResolvedFilterValue => {
+    const value = ladder.values(step);
+    if (ladder.filterValue.kind === 'number') return { kind: 'number', value: Number(value) };
+    return { kind: ladder.filterValue.kind === 'date' ? 'date' : 'datetime', value: String(value) };
+  });
+  return { kind: 'list', items: items as Exclude<ResolvedFilterValue, { kind: 'list' }>[] };
+}
+
+/**
+ * One check per portable operator, on the numeric field and on the date field, plus the native
+ * `in` operator (run only when the connector declares it).
+ */
 export const filterChecks: readonly ContractCheck[] = (['numeric', 'date'] as const).flatMap((kind) =>
-  PORTABLE_OPERATORS.map((op) => filterCheck(kind, op)),
+  [...PORTABLE_OPERATORS, 'in' as const].map((op) => filterCheck(kind, op)),
 );

@@ -22,7 +22,7 @@ export function describeContractGroup(group: ContractGroup, options: ContractSui
           const outcome = await runContractCheck(check, options);
           if (outcome.skipped !== undefined) context.skip(`${check.id} skipped: ${outcome.skipped}`);
           if (outcome.expectedFailure) {
-            context.annotate(`known deviation (${outcome.expectedFailure.reason}): ${outcome.expectedFailure.failure.kind}`);
+            await context.annotate(`known deviation (${outcome.expectedFailure.reason}): ${outcome.expectedFailure.failure.kind}`);
           }
           if (outcome.failure) {
             throw new Error(`[crm-sync] [testkit] ${options.name}: ${check.id} failed (${outcome.failure.kind}): ${outcome.failure.detail}`);
