@@ -21,7 +21,8 @@ export type CrmErrorKind =
   | 'conflict'
   | 'unknown';
 
-interface CrmErrorFields {
+/** The fields every {@link CrmError} carries, whatever its kind. */
+export interface CrmErrorFields {
   /** The connector id (`salesforce`, `dynamics`, `mock`, ...). */
   readonly connector: string;
   /** `[crm-sync] [<connector>] ...`, redacted. Says what, where and how to fix it. */
