@@ -11,3 +11,6 @@ export * from './standard-schemas.js';
 export * from './ids.js';
 export * from './field-checks.js';
 export * from './in-memory-crm.js';
+export * from './faults.js';
+export * from './filter-eval.js';
+export * from './mock-connector.js';
