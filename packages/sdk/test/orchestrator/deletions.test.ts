@@ -1,0 +1,67 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ImportDeletedJob } from '../../src/index.js';
+import { harnesses, START, type Harness } from './harnesses.js';
+import { makeRig } from './setup.js';
+
+const DAY = 86_400_000;
+
+for (const factory of harnesses) {
+  describe(`deleted records and deletes on ${factory.name}`, () => {
+    let harness: Harness;
+    beforeEach(async () => {
+      harness = await factory.setup();
+    });
+    afterEach(async () => {
+      await factory.teardown?.(harness);
+    });
+
+    function deletedJob(overrides: Partial<ImportDeletedJob> = {}): ImportDeletedJob {
+      return { kind: 'import-deleted', activity: 'deletedContacts', object: harness.names.object, table: 'contacts', start: START, ...overrides };
+    }
+
+    it('applies the records deleted in the window (both ends inclusive) to the local table', async () => {
+      const rig = makeRig(harness);
+      const ids = [0, 1, 2].map((i) => harness.crm.create({ [harness.names.lastName]: `L${i}` }));
+      await rig.records.write('contacts', ids.map((crmId) => ({ crmId, values: {} })));
+      harness.crm.advance(DAY);
+      harness.crm.remove(ids[0]!);
+      harness.crm.remove(ids[1]!);
+      const summary = (await rig.orchestrator.runImportDeleted(deletedJob({ end: harness.crm.now() })))._unsafeUnwrap();
+      expect(summary).toMatchObject({ read: 2, deleted: 2, written: 2 });
+      expect(rig.records.get('contacts', ids[0]!)?.deletedAt).toBeDefined();
+      expect(rig.records.get('contacts', ids[2]!)?.deletedAt).toBeUndefined();
+    });
+
+    it('refuses a window older than the CRM retention, naming the earliest date and recommending a full re-sync', async () => {
+      const rig = makeRig(harness);
+      harness.crm.advance(40 * DAY);
+      const error = (await rig.orchestrator.runImportDeleted(deletedJob()))._unsafeUnwrapErr();
+      expect(error.kind).toBe('crm');
+      expect(error.crmError?.kind).toBe('retention-exceeded');
+      expect(error.message).toMatch(/only available from \d{4}-\d{2}-\d{2}T/);
+      expect(error.message).toMatch(/full re-sync/);
+      expect(error.summary?.apiCalls).toBeLessThanOrEqual(1);
+    });
+
+    it('deletes by id in batches; an already deleted record counts as deleted', async () => {
+      const rig = makeRig(harness);
+      const ids = Array.from({ length: 250 }, (_, i) => harness.crm.create({ [harness.names.lastName]: `L${i}` }));
+      harness.crm.remove(ids[0]!);
+      const summary = (await rig.orchestrator.runDelete({ kind: 'delete', activity: 'del', object: harness.names.object, ids }))._unsafeUnwrap();
+      expect(summary).toMatchObject({ read: 250, deleted: 250, rejected: 0 });
+      expect(harness.crm.contacts()).toHaveLength(0);
+      expect(rig.orchestrator.connector.stats.byOperation.delete?.calls).toBe(Math.ceil(250 / harness.connector.capabilities.maxDeleteBatch));
+    });
+
+    it('deletes the CRM records linked to rows of a local table', async () => {
+      const rig = makeRig(harness);
+      const id = harness.crm.create({ [harness.names.lastName]: 'linked' });
+      harness.crm.create({ [harness.names.lastName]: 'kept' });
+      rig.records.put('people', 'p1', {}, { crmId: id });
+      rig.records.put('people', 'p2', {});
+      const summary = (await rig.orchestrator.runDelete({ kind: 'delete', activity: 'del', object: harness.names.object, table: 'people' }))._unsafeUnwrap();
+      expect(summary.deleted).toBe(1);
+      expect(harness.crm.contacts().map((c) => c.values[harness.names.lastName])).toEqual(['kept']);
+    });
+  });
+}

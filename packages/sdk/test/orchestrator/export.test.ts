@@ -1,0 +1,224 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { crmError, type ExportJob, type ExportJournal } from '../../src/index.js';
+import { harnesses, type Harness } from './harnesses.js';
+import { makeRig, type Rig } from './setup.js';
+
+for (const factory of harnesses) {
+  describe(`export on ${factory.name}`, () => {
+    let harness: Harness;
+    beforeEach(async () => {
+      harness = await factory.setup();
+    });
+    afterEach(async () => {
+      await factory.teardown?.(harness);
+    });
+
+    function job(overrides: Partial<ExportJob> = {}): ExportJob {
+      const { names } = harness;
+      return {
+        kind: 'export',
+        activity: 'exportContacts',
+        object: names.object,
+        table: 'people',
+        mode: 'auto',
+        fields: [
+          { local: 'last_name', remote: names.lastName },
+          { local: 'email', remote: names.email },
+        ],
+        ...overrides,
+      };
+    }
+
+    function seed(rig: Rig, count: number, from = 0): void {
+      for (let i = from; i < from + count; i += 1) {
+        rig.records.put('people', `p${String(i).padStart(5, '0')}`, { last_name: `Last ${i}`, email: `p${i}@example.test` });
+      }
+    }
+
+    /** CRM contacts per sync key value (or per last name without one). */
+    function crmCount(by: string): Map<unknown, number> {
+      const counts = new Map<unknown, number>();
+      for (const contact of harness.crm.contacts()) counts.set(contact.values[by], (counts.get(contact.values[by]) ?? 0) + 1);
+      return counts;
+    }
+
+    /** A journal whose recordOutcomes throws once: the process "dies" after the CRM answered. */
+    function journalThatDiesOnce(inner: ExportJournal): ExportJournal {
+      let died = false;
+      return new Proxy(inner, {
+        get(target, property, receiver) {
+          if (property === 'recordOutcomes' && !died) {
+            return async () => {
+              died = true;
+              throw new Error('process killed (simulated)');
+            };
+          }
+          const value = Reflect.get(target, property, receiver);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+    }
+
+    it('inserts rows without a CRM id, links the new ids back, and updates them on the next run', async () => {
+      const rig = makeRig(harness);
+      seed(rig, 3);
+      const first = (await rig.orchestrator.runExport(job()))._unsafeUnwrap();
+      expect(first).toMatchObject({ read: 3, created: 3, updated: 0, rejected: 0 });
+      expect(harness.crm.contacts()).toHaveLength(3);
+      const linked = rig.records.rows('people').map((row) => row.crmId);
+      expect(linked.every((id) => typeof id === 'string')).toBe(true);
+
+      rig.records.get('people', 'p00001')!.values.last_name = 'Changed';
+      const second = (await rig.orchestrator.runExport(job()))._unsafeUnwrap();
+      expect(second).toMatchObject({ created: 0, updated: 3 });
+      expect(harness.crm.contacts()).toHaveLength(3);
+      expect(harness.crm.contacts().map((c) => c.values[harness.names.lastName])).toContain('Changed');
+    });
+
+    it('sends batches of the connector maximum, and closes the journal run as finished, kept for inspection', async () => {
+      const rig = makeRig(harness);
+      seed(rig, 450);
+      const summary = (await rig.orchestrator.runExport(job()))._unsafeUnwrap();
+      expect(summary.created).toBe(450);
+      const batches = Math.ceil(450 / harness.connector.capabilities.maxUpsertBatch);
+      expect(rig.orchestrator.connector.stats.byOperation.upsertBatch?.calls).toBe(batches);
+      const runs = await rig.journal.listRuns('default/exportContacts');
+      expect(runs).toHaveLength(1);
+      expect(runs[0]).toMatchObject({ status: 'finished', runId: summary.runId });
+      expect(await rig.journal.countByState(summary.runId!)).toMatchObject({ committed: 450, pending: 0, unknown: 0 });
+    });
+
+    it('rejects go to the rejects output with code, symbol, message, fields and local key, each logged as a warning', async () => {
+      const rig = makeRig(harness);
+      seed(rig, 2);
+      rig.records.put('people', 'bad', { last_name: 'Bad', email: 'no-at-sign' });
+      const summary = (await rig.orchestrator.runExport(job({ processRejects: true })))._unsafeUnwrap();
+      expect(summary).toMatchObject({ created: 2, rejected: 1 });
+      expect(rig.rejects).toHaveLength(1);
+      expect(rig.rejects[0]).toMatchObject({ operation: 'export', localKey: 'bad', code: expect.any(String), message: expect.any(String) });
+      expect(rig.rejects[0]?.symbol).toBeTruthy();
+      expect(rig.warnings.filter((w) => /rejected/.test(w.message ?? ''))).toHaveLength(1);
+    });
+
+    it('with process rejects off, rejects are not sent to the output but are still logged as warnings', async () => {
+      const rig = makeRig(harness);
+      rig.records.put('people', 'bad', { last_name: 'Bad', email: 'no-at-sign' });
+      const summary = (await rig.orchestrator.runExport(job()))._unsafeUnwrap();
+      expect(summary.rejected).toBe(1);
+      expect(rig.rejects).toHaveLength(0);
+      expect(rig.warnings).toHaveLength(1);
+    });
+
+    it('update-only never re-creates a record deleted in the CRM: it is a deleted-in-crm reject', async () => {
+      const rig = makeRig(harness);
+      seed(rig, 2);
+      (await rig.orchestrator.runExport(job()))._unsafeUnwrap();
+      const gone = rig.records.get('people', 'p00000')!.crmId!;
+      harness.crm.remove(gone);
+      const summary = (await rig.orchestrator.runExport(job({ mode: 'update', processRejects: true })))._unsafeUnwrap();
+      expect(summary).toMatchObject({ updated: 1, rejected: 1, created: 0 });
+      expect(rig.rejects[0]).toMatchObject({ code: 'deleted-in-crm', localKey: 'p00000' });
+      expect(harness.crm.contacts()).toHaveLength(1);
+    });
+
+    it('lost answer after the CRM committed an insert batch, with a sync key: no duplicate, no loss', async () => {
+      const rig = makeRig(harness);
+      seed(rig, 450);
+      harness.crm.failNext(1, crmError('transient', harness.connector.id, 'connection reset after send (simulated)', { inDoubt: true }), {
+        operations: ['upsertBatch'],
+        afterCommit: true,
+      });
+      const summary = (await rig.orchestrator.runExport(job({ mode: 'insert', syncKey: { remoteField: harness.names.syncKey } })))._unsafeUnwrap();
+      const counts = crmCount(harness.names.syncKey);
+      expect(counts.size).toBe(450);
+      expect([...counts.values()].every((n) => n === 1)).toBe(true);
+      expect(await rig.journal.countByState(summary.runId!)).toMatchObject({ committed: 450 });
+      expect(rig.records.rows('people').every((row) => row.crmId !== undefined)).toBe(true);
+    });
+
+    it('a crash after the CRM answered but before the journal recorded it, then a restart: no duplicate, no loss with a sync key', async () => {
+      const base = makeRig(harness);
+      seed(base, 300);
+      const syncJob = job({ mode: 'insert', syncKey: { remoteField: harness.names.syncKey } });
+      const crashed = await makeRig(harness, { journal: journalThatDiesOnce(base.journal) }, base).orchestrator.runExport(syncJob);
+      expect(crashed._unsafeUnwrapErr().kind).toBe('store');
+      expect((await base.journal.listRuns())[0]?.status).toBe('open');
+
+      const resumed = (await base.orchestrator.runExport(syncJob))._unsafeUnwrap();
+      expect(resumed.notes.join('\n')).toMatch(/resuming/);
+      const counts = crmCount(harness.names.syncKey);
+      expect(counts.size).toBe(300);
+      expect([...counts.values()].every((n) => n === 1)).toBe(true);
+      expect(base.records.rows('people').every((row) => row.crmId !== undefined)).toBe(true);
+    });
+
+    it('the same crash without a sync key stops with a clear error naming the records and the options, never a silent duplicate', async () => {
+      const base = makeRig(harness);
+      seed(base, 5);
+      const crashed = await makeRig(harness, { journal: journalThatDiesOnce(base.journal) }, base).orchestrator.runExport(job({ mode: 'insert' }));
+      expect(crashed.isErr()).toBe(true);
+      const stopped = (await base.orchestrator.runExport(job({ mode: 'insert' })))._unsafeUnwrapErr();
+      expect(stopped.kind).toBe('in-doubt');
+      expect(stopped.ambiguousKeys).toEqual(['p00000', 'p00001', 'p00002', 'p00003', 'p00004']);
+      expect(stopped.message).toMatch(/p00000/);
+      expect(stopped.message).toMatch(/resend/);
+      expect(stopped.message).toMatch(/skip/);
+      expect(harness.crm.contacts()).toHaveLength(5);
+
+      const skipped = (await base.orchestrator.runExport(job({ mode: 'insert', inDoubtPolicy: 'skip' })))._unsafeUnwrap();
+      expect(skipped.rejected).toBe(5);
+      expect(harness.crm.contacts()).toHaveLength(5);
+    });
+
+    it('a lost answer to an insert batch without a sync key is never retried blindly', async () => {
+      const rig = makeRig(harness);
+      seed(rig, 3);
+      harness.crm.failNext(1, crmError('transient', harness.connector.id, 'reset after send (simulated)', { inDoubt: true }), {
+        operations: ['upsertBatch'],
+        afterCommit: true,
+      });
+      const result = await rig.orchestrator.runExport(job({ mode: 'insert', processErrors: { retries: 3, waitMs: 10 } }));
+      expect(result._unsafeUnwrapErr().kind).toBe('in-doubt');
+      expect(harness.crm.contacts()).toHaveLength(3);
+    });
+
+    it('a batch that fails (not in doubt) after retries goes back to pending and the run fails; the rerun completes it', async () => {
+      const rig = makeRig(harness);
+      seed(rig, 3);
+      harness.crm.failNext(1, crmError('invalid-request', harness.connector.id, 'bad request (simulated)'), { operations: ['upsertBatch'] });
+      const failed = (await rig.orchestrator.runExport(job()))._unsafeUnwrapErr();
+      expect(failed).toMatchObject({ kind: 'crm' });
+      expect(harness.crm.contacts()).toHaveLength(0);
+      const done = (await rig.orchestrator.runExport(job()))._unsafeUnwrap();
+      expect(done.created).toBe(3);
+      expect(harness.crm.contacts()).toHaveLength(3);
+    });
+
+    it('refuses non-createable fields and a sync key that is not an external id, with job paths, before any write', async () => {
+      const rig = makeRig(harness);
+      seed(rig, 1);
+      const result = await rig.orchestrator.runExport(
+        job({
+          fields: [
+            { local: 'last_name', remote: harness.names.lastName },
+            { local: 'x', remote: harness.names.readOnly },
+          ],
+          syncKey: { remoteField: harness.names.email },
+        }),
+      );
+      const error = result._unsafeUnwrapErr();
+      expect(error.kind).toBe('invalid-job');
+      expect(error.issues?.map((issue) => issue.path)).toEqual(['fields[1].remote', 'syncKey.remoteField']);
+      expect(harness.crm.contacts()).toHaveLength(0);
+    });
+
+    it('a dry run counts records and batches and sends nothing', async () => {
+      const rig = makeRig(harness);
+      seed(rig, 450);
+      const plan = (await rig.orchestrator.plan(job()))._unsafeUnwrap();
+      expect(plan).toMatchObject({ operation: 'export', records: 450, batches: Math.ceil(450 / harness.connector.capabilities.maxUpsertBatch) });
+      expect(harness.crm.contacts()).toHaveLength(0);
+      expect(await rig.journal.listRuns()).toHaveLength(0);
+    });
+  });
+}

@@ -1,0 +1,98 @@
+/**
+ * The connectors the orchestrator's end-to-end tests run on. Adding a connector is one entry in
+ * {@link harnesses}: a setup that returns the connector plus the CRM-side helpers the tests use to
+ * arrange data, move the server clock and inject faults.
+ */
+import { InMemoryCrm, ManualClock, MockConnector } from '@crm-sync/connector-mock';
+import type { CrmConnector, CrmError, FieldValues, Instant } from '../../src/index.js';
+
+/** Names of the contact-like object and its fields on one CRM. */
+export interface HarnessNames {
+  readonly object: string;
+  readonly id: string;
+  readonly lastName: string;
+  readonly email: string;
+  readonly changeField: string;
+  /** A unique external-id text field, usable as sync key. */
+  readonly syncKey: string;
+  /** A field that cannot be set on insert. */
+  readonly readOnly: string;
+  /** A field that cannot be sorted or filtered, when the CRM has one. */
+  readonly notSortable?: string;
+}
+
+/** The CRM side of a harness. */
+export interface CrmSide {
+  /** Creates a contact; `at` overrides the change time. Returns its id. */
+  create(values: FieldValues, at?: Instant): string;
+  update(id: string, values: FieldValues): void;
+  remove(id: string): void;
+  /** Re-stamps a record's change time (simulates a late-committing transaction). */
+  stampChange(id: string, at: Instant): void;
+  /** Sets the CRM server clock. */
+  setNow(at: Instant): void;
+  advance(ms: number): void;
+  now(): Instant;
+  /** Live contacts. */
+  contacts(): readonly { readonly id: string; readonly values: FieldValues }[];
+  /** The next `count` calls of `operations` fail with `error`; `afterCommit` applies a write first. */
+  failNext(count: number, error: CrmError, options?: { operations?: readonly string[]; afterCommit?: boolean }): void;
+}
+
+/** One connector under test. */
+export interface Harness {
+  readonly connector: CrmConnector;
+  readonly crm: CrmSide;
+  readonly names: HarnessNames;
+}
+
+/** A named harness factory. */
+export interface HarnessFactory {
+  readonly name: string;
+  setup(): Promise<Harness>;
+  /** Releases servers and sockets. */
+  teardown?(harness: Harness): Promise<void>;
+}
+
+export const START: Instant = '2024-06-01T00:00:00.000Z';
+
+const mock: HarnessFactory = {
+  name: 'mock',
+  async setup() {
+    const clock = new ManualClock(START);
+    const crm = new InMemoryCrm({ clock });
+    const connector = new MockConnector(crm);
+    const object = 'contact';
+    return {
+      connector,
+      names: { object, id: 'id', lastName: 'lastName', email: 'email', changeField: 'updatedAt', syncKey: 'externalKey', readOnly: 'createdAt' },
+      crm: {
+        create(values, at) {
+          const outcome = crm.insert(object, values, at === undefined ? {} : { at });
+          if (!outcome.ok) throw new Error(outcome.reject.message);
+          return outcome.id;
+        },
+        update(id, values) {
+          const outcome = crm.update(object, id, values);
+          if (!outcome.ok) throw new Error(outcome.reject.message);
+        },
+        remove(id) {
+          crm.delete(object, id);
+        },
+        stampChange: (id, at) => crm.stampChange(object, id, at),
+        setNow: (at) => clock.set(at),
+        advance: (ms) => clock.advance(ms),
+        now: () => clock.now().toISOString(),
+        contacts: () => crm.records(object).map((record) => ({ id: record.id, values: record.values })),
+        failNext: (count, error, options) =>
+          connector.faults.failNext(count, error, {
+            ...(options?.operations === undefined ? {} : { operations: [...options.operations] }),
+            ...(options?.afterCommit === undefined ? {} : { afterCommit: options.afterCommit }),
+          }),
+      },
+    };
+  },
+};
+
+/** Every connector the end-to-end tests run on. Add yours here. */
+export const harnesses: readonly HarnessFactory[] = [mock];

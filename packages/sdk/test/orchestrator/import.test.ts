@@ -1,0 +1,314 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { crmError, formatWatermark, type ImportJob, type RunProgress } from '../../src/index.js';
+import { harnesses, START, type Harness } from './harnesses.js';
+import { makeRig } from './setup.js';
+
+for (const factory of harnesses) {
+  describe(`import on ${factory.name}`, () => {
+    let harness: Harness;
+    beforeEach(async () => {
+      harness = await factory.setup();
+    });
+    afterEach(async () => {
+      await factory.teardown?.(harness);
+    });
+
+    function job(overrides: Partial<ImportJob> = {}): ImportJob {
+      const { names } = harness;
+      return {
+        kind: 'import',
+        activity: 'importContacts',
+        object: names.object,
+        table: 'contacts',
+        fields: [
+          { remote: names.lastName, local: 'last_name' },
+          { remote: names.email, local: 'email' },
+        ],
+        automaticIndex: { enabled: true, safetyLagMs: 1000 },
+        pageSize: 200,
+        ...overrides,
+      };
+    }
+
+    const option = 'LASTIMPORT_default_importContacts';
+
+    it('a first run reads everything, stores the watermark at the window end and exposes the seed variables', async () => {
+      const rig = makeRig(harness);
+      for (let i = 0; i < 5; i += 1) harness.crm.create({ [harness.names.lastName]: `L${i}` });
+      harness.crm.advance(60_000);
+      const summary = (await rig.orchestrator.runImport(job()))._unsafeUnwrap();
+      expect(summary.read).toBe(5);
+      expect(summary.written).toBe(5);
+      expect(rig.records.rows('contacts')).toHaveLength(5);
+      const end = new Date(Date.parse(harness.crm.now()) - 1000).toISOString();
+      expect(summary.window?.endInstant).toBe(end);
+      expect(summary.variables).toEqual({ crmOptionName: option, crmEndDate: formatWatermark(end) });
+      const stored = await rig.options.getOption(option);
+      expect(stored?.value).toBe(formatWatermark(end));
+      expect(stored?.meta).toMatchObject({ at: end, field: harness.names.changeField });
+    });
+
+    it('5,000 records sharing one change timestamp across page boundaries are all imported exactly once', async () => {
+      const rig = makeRig(harness);
+      const at = '2024-06-01T00:00:00.000Z';
+      for (let i = 0; i < 5000; i += 1) harness.crm.create({ [harness.names.lastName]: `L${i}` }, at);
+      harness.crm.advance(60_000);
+      const summary = (await rig.orchestrator.runImport(job())) ._unsafeUnwrap();
+      expect(summary.read).toBe(5000);
+      const rows = rig.records.rows('contacts');
+      expect(rows).toHaveLength(5000);
+      expect(rows.every((row) => row.writes === 1)).toBe(true);
+    });
+
+    it('a crash between pages of one shared timestamp resumes after the last committed record: none lost, none written twice', async () => {
+      const base = makeRig(harness);
+      const at = '2024-06-01T00:00:00.000Z';
+      for (let i = 0; i < 5000; i += 1) harness.crm.create({ [harness.names.lastName]: `L${i}` }, at);
+      harness.crm.advance(60_000);
+      let writes = 0;
+      const crashingSink = {
+        atomicCheckpoint: true,
+        write: async (...args: Parameters<typeof base.records.write>) => {
+          writes += 1;
+          if (writes === 4) throw new Error('disk full (simulated crash)');
+          return base.records.write(...args);
+        },
+        markDeleted: base.records.markDeleted.bind(base.records),
+      };
+      const crashed = await makeRig(harness, { sink: crashingSink }, base).orchestrator.runImport(job());
+      expect(crashed._unsafeUnwrapErr().kind).toBe('store');
+      expect(base.records.rows('contacts')).toHaveLength(600);
+      const mid = await base.options.getOption(option);
+      expect(mid?.meta).toMatchObject({ at, id: expect.any(String) });
+
+      const resumed = (await base.orchestrator.runImport(job()))._unsafeUnwrap();
+      expect(resumed.read).toBe(4400);
+      const rows = base.records.rows('contacts');
+      expect(rows).toHaveLength(5000);
+      expect(rows.every((row) => row.writes === 1)).toBe(true);
+    });
+
+    it('a record committed late, with a change time inside the previous window, is picked up by the next run thanks to the overlap', async () => {
+      const rig = makeRig(harness);
+      const early = harness.crm.create({ [harness.names.lastName]: 'early' });
+      harness.crm.advance(60_000);
+      const overlapJob = job({ automaticIndex: { enabled: true, safetyLagMs: 1000, overlapMs: 30 * 60_000 } });
+      (await rig.orchestrator.runImport(overlapJob))._unsafeUnwrap();
+      const firstEnd = (await rig.options.getOption(option))!.meta!.at as string;
+
+      // A long transaction commits now, stamped 10 s before the previous window's end.
+      const late = harness.crm.create({ [harness.names.lastName]: 'late' });
+      harness.crm.stampChange(late, new Date(Date.parse(firstEnd) - 10_000).toISOString());
+      harness.crm.advance(60_000);
+
+      const second = (await rig.orchestrator.runImport(overlapJob))._unsafeUnwrap();
+      expect(rig.records.get('contacts', late)?.values.last_name).toBe('late');
+      expect(second.written).toBe(1);
+      expect(second.skipped).toBe(1);
+      expect(rig.records.get('contacts', early)?.writes).toBe(1);
+    });
+
+    it('without the overlap, the same late record is missed (the overlap is what catches it)', async () => {
+      const rig = makeRig(harness);
+      harness.crm.create({ [harness.names.lastName]: 'early' });
+      harness.crm.advance(60_000);
+      (await rig.orchestrator.runImport(job()))._unsafeUnwrap();
+      const firstEnd = (await rig.options.getOption(option))!.meta!.at as string;
+      const late = harness.crm.create({ [harness.names.lastName]: 'late' });
+      harness.crm.stampChange(late, new Date(Date.parse(firstEnd) - 10_000).toISOString());
+      harness.crm.advance(60_000);
+      (await rig.orchestrator.runImport(job()))._unsafeUnwrap();
+      expect(rig.records.get('contacts', late)).toBeUndefined();
+    });
+
+    it('a client clock skewed by hours changes nothing: windows come from CRM server time', async () => {
+      for (let i = 0; i < 30; i += 1) harness.crm.create({ [harness.names.lastName]: `L${i}` });
+      harness.crm.advance(60_000);
+      const results = [];
+      for (const skewHours of [-7, 0, 9]) {
+        const rig = makeRig(harness, { clock: () => new Date(Date.parse(harness.crm.now()) + skewHours * 3_600_000) });
+        const summary = (await rig.orchestrator.runImport(job()))._unsafeUnwrap();
+        results.push({ read: summary.read, window: summary.window, watermark: (await rig.options.getOption(option))?.value });
+      }
+      expect(results[0]).toEqual(results[1]);
+      expect(results[2]).toEqual(results[1]);
+      expect(results[1]?.read).toBe(30);
+    });
+
+    it('records changed after the window end (within the safety lag) wait for the next run', async () => {
+      const rig = makeRig(harness);
+      harness.crm.create({ [harness.names.lastName]: 'old' });
+      harness.crm.advance(60_000);
+      const fresh = harness.crm.create({ [harness.names.lastName]: 'fresh' });
+      const first = (await rig.orchestrator.runImport(job()))._unsafeUnwrap();
+      expect(first.read).toBe(1);
+      expect(rig.records.get('contacts', fresh)).toBeUndefined();
+      harness.crm.advance(5_000);
+      (await rig.orchestrator.runImport(job()))._unsafeUnwrap();
+      expect(rig.records.get('contacts', fresh)?.writes).toBe(1);
+    });
+
+    it('a failed page leaves the watermark where it was', async () => {
+      const rig = makeRig(harness);
+      harness.crm.create({ [harness.names.lastName]: 'a' });
+      harness.crm.advance(60_000);
+      (await rig.orchestrator.runImport(job()))._unsafeUnwrap();
+      const before = await rig.options.getOption(option);
+      for (let i = 0; i < 500; i += 1) harness.crm.create({ [harness.names.lastName]: `n${i}` });
+      harness.crm.advance(60_000);
+      harness.crm.failNext(1, crmError('invalid-request', harness.connector.id, 'QUERY_TIMEOUT (simulated)'), { operations: ['query'] });
+      const failed = await rig.orchestrator.runImport(job());
+      expect(failed._unsafeUnwrapErr()).toMatchObject({ kind: 'crm', crmError: { kind: 'invalid-request' } });
+      expect(await rig.options.getOption(option)).toEqual(before);
+    });
+
+    it('a 429 storm is absorbed by the runtime retries and the run completes', async () => {
+      const rig = makeRig(harness);
+      for (let i = 0; i < 450; i += 1) harness.crm.create({ [harness.names.lastName]: `L${i}` });
+      harness.crm.advance(60_000);
+      harness.crm.failNext(4, crmError('rate-limited', harness.connector.id, 'Too many requests (simulated)', { retryAfterMs: 5 }), { operations: ['query'] });
+      const summary = (await rig.orchestrator.runImport(job()))._unsafeUnwrap();
+      expect(summary.read).toBe(450);
+      expect(summary.retries).toBeGreaterThanOrEqual(4);
+      expect(rig.records.rows('contacts')).toHaveLength(450);
+    });
+
+    it('with process errors on, a failed page goes to the errors output, waits, and is retried', async () => {
+      const rig = makeRig(harness);
+      harness.crm.create({ [harness.names.lastName]: 'a' });
+      harness.crm.advance(60_000);
+      harness.crm.failNext(2, crmError('transient', harness.connector.id, 'HTTP 503 (simulated)'), { operations: ['query'] });
+      const summary = (
+        await makeRig(harness, { runtime: { sleep: async () => {}, retry: { retries: 0 } } }, rig).orchestrator.runImport(
+          job({ processErrors: { retries: 3, waitMs: 250 } }),
+        )
+      )._unsafeUnwrap();
+      expect(summary.read).toBe(1);
+      expect(summary.errors).toBe(2);
+      expect(rig.errors.map((item) => [item.part, item.attempt, item.willRetry])).toEqual([
+        ['page 1', 1, true],
+        ['page 1', 2, true],
+      ]);
+      expect(rig.waits).toEqual([250, 250]);
+    });
+
+    it('a watermark in the future is refused with a clear error', async () => {
+      const rig = makeRig(harness);
+      await rig.options.setOption(option, '2999/12/31 00:00:00');
+      const result = await rig.orchestrator.runImport(job());
+      const error = result._unsafeUnwrapErr();
+      expect(error.kind).toBe('watermark');
+      expect(error.message).toMatch(/after the CRM's current time/);
+      expect(error.message).toMatch(/2999\/12\/31 00:00:00/);
+    });
+
+    it('a watermark set by hand wins over the stored exact value and resets the tie-break', async () => {
+      const rig = makeRig(harness);
+      const old = harness.crm.create({ [harness.names.lastName]: 'old' }, '2024-06-01T00:00:00.000Z');
+      harness.crm.setNow('2024-06-02T00:00:00.000Z');
+      const recent = harness.crm.create({ [harness.names.lastName]: 'recent' }, '2024-06-01T12:00:00.000Z');
+      await rig.options.setOption(option, '2024/06/01 06:00:00', { at: '2024-05-01T00:00:00.000Z', id: 'zzz', field: harness.names.changeField });
+      const summary = (await rig.orchestrator.runImport(job()))._unsafeUnwrap();
+      expect(summary.window?.start).toBe('2024/06/01 06:00:00');
+      expect(rig.records.get('contacts', recent)).toBeDefined();
+      expect(rig.records.get('contacts', old)).toBeUndefined();
+      expect(summary.notes.join('\n')).toMatch(/set by hand/);
+    });
+
+    it('an unreadable watermark is a clear error naming the format', async () => {
+      const rig = makeRig(harness);
+      await rig.options.setOption(option, 'yesterday');
+      const error = (await rig.orchestrator.runImport(job()))._unsafeUnwrapErr();
+      expect(error.kind).toBe('watermark');
+      expect(error.message).toMatch(/yyyy\/MM\/dd HH:mm:ss/);
+    });
+
+    it('the first run starts at the configured initial start', async () => {
+      const rig = makeRig(harness);
+      const before = harness.crm.create({ [harness.names.lastName]: 'before' }, '2024-05-01T00:00:00.000Z');
+      const after = harness.crm.create({ [harness.names.lastName]: 'after' }, '2024-05-20T00:00:00.000Z');
+      harness.crm.advance(60_000);
+      const summary = (await rig.orchestrator.runImport(job({ automaticIndex: { enabled: true, initialStart: '2024-05-10T00:00:00.000Z' } })))._unsafeUnwrap();
+      expect(summary.variables.crmStartImport).toBe('2024/05/10 00:00:00');
+      expect(rig.records.get('contacts', after)).toBeDefined();
+      expect(rig.records.get('contacts', before)).toBeUndefined();
+    });
+
+    it('refuses unknown fields, non-sortable order and a bad time zone before any data call, naming the job path', async () => {
+      const rig = makeRig(harness);
+      const result = await rig.orchestrator.runImport(
+        job({
+          fields: [{ remote: harness.names.lastName, local: 'a' }, { remote: 'nope', local: 'b' }],
+          orderBy: [{ field: 'missing', direction: 'asc' }],
+          timeZone: 'Mars/Olympus',
+        }),
+      );
+      const error = result._unsafeUnwrapErr();
+      expect(error.kind).toBe('invalid-job');
+      expect(error.issues?.map((issue) => issue.path)).toEqual(expect.arrayContaining(['fields[1].remote', 'orderBy[0].field', 'timeZone']));
+      expect(error.message).toContain('fields[1].remote');
+      expect(error.summary?.read).toBe(0);
+      expect(rig.records.rows('contacts')).toHaveLength(0);
+    });
+
+    it('refuses a filter that breaks the portable rules, with the filter path', async () => {
+      const rig = makeRig(harness);
+      const result = await rig.orchestrator.runImport(
+        job({
+          filter: { kind: 'comparison', left: { kind: 'field', name: harness.names.lastName }, op: 'eq', right: { kind: 'string', value: 'x' } },
+        }),
+      );
+      const error = result._unsafeUnwrapErr();
+      expect(error.kind).toBe('invalid-job');
+      expect(error.issues?.[0]?.path).toMatch(/^filter/);
+    });
+
+    it('imports exactly the records whose ids were computed upstream, chunked, and reports the ids not found', async () => {
+      const rig = makeRig(harness);
+      const ids = Array.from({ length: 450 }, (_, i) => harness.crm.create({ [harness.names.lastName]: `L${i}` }));
+      harness.crm.create({ [harness.names.lastName]: 'not asked' });
+      const wanted = [...ids.slice(0, 400), 'missing-1', 'missing-2'];
+      async function* stream(): AsyncIterable<string> {
+        yield* wanted;
+      }
+      const summary = (await rig.orchestrator.runImport(job({ automaticIndex: undefined, ids: stream() })))._unsafeUnwrap();
+      expect(summary.read).toBe(400);
+      expect(rig.records.rows('contacts')).toHaveLength(400);
+      expect(summary.notFound).toEqual(['missing-1', 'missing-2']);
+      expect(summary.apiCalls).toBeGreaterThanOrEqual(Math.ceil(wanted.length / harness.connector.capabilities.maxIdsPerQuery));
+    });
+
+    it('a dry run shows the plan and changes nothing', async () => {
+      const rig = makeRig(harness);
+      harness.crm.create({ [harness.names.lastName]: 'a' });
+      harness.crm.advance(60_000);
+      const plan = (await rig.orchestrator.plan(job()))._unsafeUnwrap();
+      expect(plan.operation).toBe('import');
+      expect(plan.queries[0]?.description).toMatch(/window/);
+      expect(plan.estimatedApiCalls).toBeGreaterThanOrEqual(3);
+      expect(plan.window?.optionName).toBe(option);
+      expect(rig.records.rows('contacts')).toHaveLength(0);
+      expect(await rig.options.getOption(option)).toBeUndefined();
+    });
+
+    it('emits progress events for each page and a final done event', async () => {
+      const rig = makeRig(harness);
+      for (let i = 0; i < 450; i += 1) harness.crm.create({ [harness.names.lastName]: `L${i}` });
+      harness.crm.advance(60_000);
+      const events: RunProgress[] = [];
+      (await rig.orchestrator.runImport(job(), { onProgress: (event) => events.push(event) }))._unsafeUnwrap();
+      expect(events.filter((event) => event.phase === 'read').map((event) => event.records)).toEqual([200, 400, 450]);
+      expect(events.at(-1)?.phase).toBe('done');
+    });
+
+    it('reads the change field and the id even when the job does not map them', async () => {
+      const rig = makeRig(harness);
+      const id = harness.crm.create({ [harness.names.lastName]: 'a' });
+      harness.crm.advance(60_000);
+      (await rig.orchestrator.runImport(job({ fields: [{ remote: harness.names.lastName, local: 'last_name' }] })))._unsafeUnwrap();
+      const row = rig.records.get('contacts', id);
+      expect(row?.crmId).toBe(id);
+      expect(row?.changedAt).toBe(START);
+    });
+  });
+}

@@ -1,0 +1,60 @@
+/** Builds an orchestrator over a harness with in-memory stores and recording outputs. */
+import {
+  MemoryExportJournal,
+  MemoryOptionStore,
+  MemoryRecordStore,
+  Orchestrator,
+  type ErrorItem,
+  type Logger,
+  type OrchestratorOptions,
+  type RejectItem,
+} from '../../src/index.js';
+import type { Harness } from './harnesses.js';
+
+/** Everything a test inspects. */
+export interface Rig {
+  readonly orchestrator: Orchestrator;
+  readonly options: MemoryOptionStore;
+  readonly journal: MemoryExportJournal;
+  readonly records: MemoryRecordStore;
+  readonly rejects: RejectItem[];
+  readonly errors: ErrorItem[];
+  readonly warnings: { fields: Record<string, unknown>; message?: string }[];
+  readonly logger: Logger;
+  /** Waits requested by the wait-and-retry policy. */
+  readonly waits: number[];
+}
+
+/** Instant sleeps: tests never wait for real. */
+const noSleep = async (): Promise<void> => {};
+
+/** An orchestrator whose stores are shared with `base` (a restart after a crash keeps the stores). */
+export function makeRig(harness: Harness, overrides: Partial<OrchestratorOptions> = {}, base?: Rig): Rig {
+  const options = base?.options ?? new MemoryOptionStore();
+  const journal = base?.journal ?? new MemoryExportJournal();
+  const records = base?.records ?? new MemoryRecordStore(options);
+  const rejects: RejectItem[] = base?.rejects ?? [];
+  const errors: ErrorItem[] = base?.errors ?? [];
+  const warnings: Rig['warnings'] = base?.warnings ?? [];
+  const waits: number[] = base?.waits ?? [];
+  const logger: Logger = {
+    debug: () => {},
+    info: () => {},
+    warn: (fields, message) => warnings.push({ fields, ...(message === undefined ? {} : { message }) }),
+    error: () => {},
+  };
+  const orchestrator = new Orchestrator({
+    connector: harness.connector,
+    options,
+    journal,
+    sink: records,
+    source: records,
+    logger,
+    rejects: { write: async (items) => void rejects.push(...items) },
+    errors: { write: async (items) => void errors.push(...items) },
+    runtime: { sleep: noSleep, retry: { minDelayMs: 0, maxDelayMs: 0 } },
+    sleep: async (ms) => void waits.push(ms),
+    ...overrides,
+  });
+  return { orchestrator, options, journal, records, rejects, errors, warnings, logger, waits };
+}
