@@ -1,0 +1,133 @@
+/**
+ * The Salesforce connector: the contract methods wired to one jsforce connection, one token
+ * manager and one describe cache.
+ *
+ * @module
+ */
+import { err, ok, type Result, type ResultAsync } from 'neverthrow';
+import {
+  ConnectorBase,
+  CrmSyncError,
+  type CallOptions,
+  type CrmError,
+  type DeleteBatchRequest,
+  type DeletedPage,
+  type DeletedRequest,
+  type Instant,
+  type ObjectDescription,
+  type ObjectSummary,
+  type QueryRequest,
+  type RecordPage,
+  type UpsertBatchRequest,
+  type WriteOutcome,
+} from '@crm-sync/sdk';
+import { SalesforceApi, type ApiUsage } from './api.js';
+import { SalesforceTokenManager } from './auth.js';
+import { resolveSalesforceConfig, type SalesforceConnectorConfig } from './config.js';
+import { deleteSalesforce } from './delete.js';
+import { DescribeCache } from './describe.js';
+import { CONNECTOR_ID } from './errors.js';
+import { getDeletedSalesforce } from './get-deleted.js';
+import { SALESFORCE_ID_PATTERN } from './ids.js';
+import { querySalesforce } from './query.js';
+import { CapturingTransport } from './transport.js';
+import { upsertBatchSalesforce } from './upsert-batch.js';
+
+/** Salesforce keeps deleted-record ids for 15 days. */
+export const SALESFORCE_DELETED_RETENTION_DAYS = 15;
+
+/** Call counters, for progress, benchmarks and tests. */
+export interface SalesforceCallStats {
+  /** REST and Bulk calls sent (token requests excluded). */
+  readonly requests: number;
+  /** Token endpoint requests. */
+  readonly tokenRequests: number;
+}
+
+/**
+ * A {@link CrmConnector} for Salesforce over jsforce (REST, sObject Collections, Bulk API 2.0).
+ * The constructor throws a `CrmSyncError` on an invalid configuration; use
+ * {@link createSalesforceConnector} for a `Result` instead.
+ */
+export class SalesforceConnector extends ConnectorBase {
+  /** Always `salesforce`. */
+  readonly id = CONNECTOR_ID;
+  private readonly api: SalesforceApi;
+  private readonly describes: DescribeCache;
+
+  constructor(config: SalesforceConnectorConfig) {
+    const resolved = resolveSalesforceConfig(config);
+    if (resolved.isErr()) throw new CrmSyncError(resolved.error);
+    super({
+      maxPageSize: 2000,
+      defaultPageSize: resolved.value.pageSize,
+      maxUpsertBatch: 10_000,
+      maxDeleteBatch: 2000,
+      maxIdsPerQuery: 200,
+      orderBy: true,
+      filterOperators: ['in', 'notIn', 'startsWith', 'contains', 'like'],
+      negatedGroups: true,
+      upsertByExternalId: true,
+      deletedRetentionDays: SALESFORCE_DELETED_RETENTION_DAYS,
+      concurrency: 4,
+      serverTime: true,
+      idPattern: SALESFORCE_ID_PATTERN,
+      bulkThreshold: resolved.value.bulkThreshold,
+      changeFields: ['LastModifiedDate', 'SystemModstamp'],
+    });
+    const transport = new CapturingTransport();
+    const tokens = new SalesforceTokenManager(resolved.value, transport);
+    this.api = new SalesforceApi(resolved.value, tokens, transport);
+    this.describes = new DescribeCache(this.api);
+  }
+
+  /** The latest API usage Salesforce reported (`Sforce-Limit-Info`), if any call was made. */
+  get apiUsage(): ApiUsage | undefined {
+    return this.api.apiUsage;
+  }
+
+  /** How many calls this connector sent. */
+  get callStats(): SalesforceCallStats {
+    return { requests: this.api.requestCount, tokenRequests: this.api.tokens.tokenRequests };
+  }
+
+  listObjects(options?: CallOptions): ResultAsync<readonly ObjectSummary[], CrmError> {
+    return this.describes.listObjects(options?.signal);
+  }
+
+  describe(object: string, options?: CallOptions): ResultAsync<ObjectDescription, CrmError> {
+    return this.describes.describe(object, options?.signal);
+  }
+
+  query(request: QueryRequest, cursor?: string, options?: CallOptions): ResultAsync<RecordPage, CrmError> {
+    return querySalesforce(this.api, this.describes, request, cursor, options?.signal);
+  }
+
+  override upsertBatch(request: UpsertBatchRequest, options?: CallOptions): ResultAsync<readonly WriteOutcome[], CrmError> {
+    return upsertBatchSalesforce(this.api, this.describes, request, options?.signal);
+  }
+
+  override getDeleted(request: DeletedRequest, _cursor?: string, options?: CallOptions): ResultAsync<DeletedPage, CrmError> {
+    return getDeletedSalesforce(this.api, request, options?.signal);
+  }
+
+  override delete(request: DeleteBatchRequest, options?: CallOptions): ResultAsync<readonly WriteOutcome[], CrmError> {
+    return deleteSalesforce(this.api, request, options?.signal);
+  }
+
+  /** Server time from the `Date` header of a cheap call (`/limits`). */
+  serverTime(options?: CallOptions): ResultAsync<Instant, CrmError> {
+    return this.api
+      .call<unknown>({ method: 'GET', path: `${this.api.basePath}/limits`, ...(options?.signal ? { signal: options.signal } : {}) })
+      .map((answer) => {
+        const ms = answer.headers.date ? Date.parse(answer.headers.date) : Number.NaN;
+        return new Date(Number.isNaN(ms) ? Date.now() : ms).toISOString();
+      });
+  }
+}
+
+/** Builds a connector, or explains what is wrong with the configuration. */
+export function createSalesforceConnector(config: SalesforceConnectorConfig): Result<SalesforceConnector, CrmError> {
+  const resolved = resolveSalesforceConfig(config);
+  return resolved.isErr() ? err(resolved.error) : ok(new SalesforceConnector(config));
+}
