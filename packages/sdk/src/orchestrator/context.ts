@@ -149,6 +149,9 @@ export class RunContext {
       if (stopped) return err(stopped);
       const result = await attempt();
       if (result.isOk()) return ok(result.value);
+      // A call cut short by the run's own signal is an abort, not a CRM failure.
+      const abortedNow = this.aborted();
+      if (abortedNow) return err(abortedNow);
       const error = result.error;
       const willRetry = policy !== undefined && tries <= policy.retries && retryable(error);
       if (policy !== undefined && this.deps.errors) {

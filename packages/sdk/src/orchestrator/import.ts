@@ -266,6 +266,8 @@ async function readAll(
     pageNumber += 1;
     const fetched: Result<RecordPage, RunError> = await pending;
     if (fetched.isErr()) return err(fetched.error);
+    const stopped = context.aborted();
+    if (stopped) return err(stopped);
     const page: RecordPage = fetched.value;
     // Prefetch: the next page travels while this one converts and sinks.
     pending = page.nextCursor !== undefined ? fetchPage(page.nextCursor, pageNumber + 1) : undefined;

@@ -136,6 +136,29 @@ for (const factory of harnesses) {
       expect(rig.records.rows('people').every((row) => row.crmId !== undefined)).toBe(true);
     });
 
+    it('without upsert by external id, in-doubt inserts are settled by looking them up by sync key: no duplicate, no loss', async () => {
+      const inner = harness.connector;
+      const noUpsert = new Proxy(inner, {
+        get(target, property, receiver) {
+          if (property === 'capabilities') return { ...target.capabilities, upsertByExternalId: false };
+          const value = Reflect.get(target, property, receiver);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      const rig = makeRig({ ...harness, connector: noUpsert });
+      seed(rig, 450);
+      harness.crm.failNext(1, crmError('transient', harness.connector.id, 'reset after send (simulated)', { inDoubt: true }), {
+        operations: ['upsertBatch'],
+        afterCommit: true,
+      });
+      const summary = (await rig.orchestrator.runExport(job({ syncKey: { remoteField: harness.names.syncKey } })))._unsafeUnwrap();
+      expect(summary.notes.join('\n')).toMatch(/settled \d+ in-doubt inserts by sync key: \d+ were already in the CRM/);
+      expect(summary.created).toBe(450);
+      const counts = crmCount(harness.names.syncKey);
+      expect(counts.size).toBe(450);
+      expect([...counts.values()].every((n) => n === 1)).toBe(true);
+    });
+
     it('a crash after the CRM answered but before the journal recorded it, then a restart: no duplicate, no loss with a sync key', async () => {
       const base = makeRig(harness);
       seed(base, 300);

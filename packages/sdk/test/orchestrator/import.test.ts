@@ -301,6 +301,22 @@ for (const factory of harnesses) {
       expect(events.at(-1)?.phase).toBe('done');
     });
 
+    it('an aborted run stops with kind aborted and keeps the last committed watermark', async () => {
+      const rig = makeRig(harness);
+      for (let i = 0; i < 450; i += 1) harness.crm.create({ [harness.names.lastName]: `L${i}` });
+      harness.crm.advance(60_000);
+      const controller = new AbortController();
+      const result = await rig.orchestrator.runImport(job(), {
+        signal: controller.signal,
+        onProgress: (event) => {
+          if (event.phase === 'read') controller.abort();
+        },
+      });
+      expect(result._unsafeUnwrapErr().kind).toBe('aborted');
+      expect(rig.records.rows('contacts').length).toBeLessThan(450);
+      expect((await rig.options.getOption(option))?.meta).toMatchObject({ id: expect.any(String) });
+    });
+
     it('reads the change field and the id even when the job does not map them', async () => {
       const rig = makeRig(harness);
       const id = harness.crm.create({ [harness.names.lastName]: 'a' });
