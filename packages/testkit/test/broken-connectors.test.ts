@@ -1,0 +1,68 @@
+import type { CrmConnector } from '@crm-sync/sdk';
+import { describe, expect, it } from 'vitest';
+import { runContractChecks, type CheckOutcome, type ContractGroup } from '../src/index.js';
+import { DropsLastPage, IgnoresAfter, IgnoresWindowEnd, ReordersWriteOutcomes, SkipsAlreadyDeleted } from './broken-connectors.js';
+import { mockUnderTest } from './mock-harness.js';
+
+/** Runs the given groups against a broken wrapper of the mock and returns the failed outcomes by id. */
+async function failuresOf(wrap: (connector: CrmConnector) => CrmConnector, groups: readonly ContractGroup[]): Promise<Map<string, CheckOutcome>> {
+  const outcomes = await runContractChecks({ name: 'broken', factory: () => mockUnderTest(wrap) }, (check) => groups.includes(check.group));
+  return new Map(outcomes.filter((outcome) => !outcome.passed).map((outcome) => [outcome.id, outcome]));
+}
+
+describe('the contract suite fails on broken connectors', () => {
+  it('catches a connector that drops the last page of a paged read', async () => {
+    const failures = await failuresOf((connector) => new DropsLastPage(connector), ['query', 'window']);
+    expect(failures.get('query/paging-complete')?.failure?.kind).toBe('missing-record');
+    expect(failures.get('window/tie-cursor-paging')?.failure?.kind).toBe('missing-record');
+  });
+
+  it('catches a connector that ignores the window end', async () => {
+    const failures = await failuresOf((connector) => new IgnoresWindowEnd(connector), ['window']);
+    expect(failures.get('window/start-included-end-excluded')?.failure?.kind).toBe('unexpected-record');
+  });
+
+  it('catches a connector that ignores the after keyset', async () => {
+    const failures = await failuresOf((connector) => new IgnoresAfter(connector), ['window']);
+    expect([...failures.keys()]).toEqual(['window/after-tie-break']);
+    expect(failures.get('window/after-tie-break')?.failure?.kind).toBe('duplicate-record');
+  });
+
+  it('catches a connector that reorders write outcomes', async () => {
+    const failures = await failuresOf((connector) => new ReordersWriteOutcomes(connector), ['upsert']);
+    expect(failures.get('upsert/partial-failure-in-input-order')?.failure?.kind).toBe('wrong-outcome');
+    expect(failures.get('upsert/update-missing-rejected')?.failure?.kind).toBe('wrong-outcome');
+    expect(failures.get('upsert/update-updated')?.failure?.kind).toBe('wrong-order');
+    expect(failures.get('upsert/insert-created')?.failure?.kind).toBe('wrong-value');
+  });
+
+  it('catches a connector that silently skips already-deleted ids', async () => {
+    const failures = await failuresOf((connector) => new SkipsAlreadyDeleted(connector), ['delete']);
+    expect([...failures.keys()]).toEqual(['delete/already-deleted-ok-in-order', 'delete/retry-harmless']);
+    expect(failures.get('delete/already-deleted-ok-in-order')?.failure?.kind).toBe('wrong-outcome');
+  });
+
+  it('passes a broken check listed as a known deviation with the same failure kind, and fails it with another kind', async () => {
+    const factory = () => mockUnderTest((connector) => new IgnoresWindowEnd(connector));
+    const select = (check: { id: string }) => check.id === 'window/start-included-end-excluded';
+    const [declared] = await runContractChecks(
+      { name: 'deviant', factory, knownDeviations: { 'window/start-included-end-excluded': { reason: 'reads past end', failureKind: 'unexpected-record' } } },
+      select,
+    );
+    expect(declared?.passed).toBe(true);
+    expect(declared?.expectedFailure?.failure.kind).toBe('unexpected-record');
+    const [changed] = await runContractChecks(
+      { name: 'deviant', factory, knownDeviations: { 'window/start-included-end-excluded': { reason: 'reads past end', failureKind: 'missing-record' } } },
+      select,
+    );
+    expect(changed?.failure?.kind).toBe('deviation-changed-kind');
+  });
+
+  it('fails a known deviation on a check the mock passes', async () => {
+    const [outcome] = await runContractChecks(
+      { name: 'mock', factory: () => mockUnderTest(), knownDeviations: { 'delete/retry-harmless': { reason: 'stale entry' } } },
+      (check) => check.id === 'delete/retry-harmless',
+    );
+    expect(outcome?.failure?.kind).toBe('deviation-now-passes');
+  });
+});

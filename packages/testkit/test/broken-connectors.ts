@@ -1,0 +1,72 @@
+/**
+ * Deliberately broken connectors: each wraps a working one and breaks one promise of the
+ * contract, so the self-test can prove the suite notices.
+ */
+import type {
+  CallOptions,
+  CrmConnector,
+  DeleteBatchRequest,
+  DeletedRequest,
+  QueryRequest,
+  UpsertBatchRequest,
+} from '@crm-sync/sdk';
+import { okAsync } from 'neverthrow';
+
+/** Forwards every call to `inner`; subclasses override the one they break. */
+export class ForwardingConnector implements CrmConnector {
+  constructor(protected readonly inner: CrmConnector) {}
+  get id() { return this.inner.id; }
+  get capabilities() { return this.inner.capabilities; }
+  listObjects(options?: CallOptions) { return this.inner.listObjects(options); }
+  describe(object: string, options?: CallOptions) { return this.inner.describe(object, options); }
+  query(request: QueryRequest, cursor?: string, options?: CallOptions) { return this.inner.query(request, cursor, options); }
+  upsertBatch(request: UpsertBatchRequest, options?: CallOptions) { return this.inner.upsertBatch(request, options); }
+  getDeleted(request: DeletedRequest, cursor?: string, options?: CallOptions) { return this.inner.getDeleted(request, cursor, options); }
+  delete(request: DeleteBatchRequest, options?: CallOptions) { return this.inner.delete(request, options); }
+  serverTime(options?: CallOptions) { return this.inner.serverTime!(options); }
+}
+
+/** Returns the last page of a multi-page read empty. */
+export class DropsLastPage extends ForwardingConnector {
+  override query(request: QueryRequest, cursor?: string, options?: CallOptions) {
+    return this.inner.query(request, cursor, options).map((page) => (cursor !== undefined && page.nextCursor === undefined ? { ...page, records: [] } : page));
+  }
+}
+
+/** Reads past `window.end`. */
+export class IgnoresWindowEnd extends ForwardingConnector {
+  override query(request: QueryRequest, cursor?: string, options?: CallOptions) {
+    if (!request.window) return this.inner.query(request, cursor, options);
+    const { end: _end, ...window } = request.window;
+    return this.inner.query({ ...request, window }, cursor, options);
+  }
+}
+
+/** Ignores the `window.after` keyset, so a resumed read starts over at `start`. */
+export class IgnoresAfter extends ForwardingConnector {
+  override query(request: QueryRequest, cursor?: string, options?: CallOptions) {
+    if (!request.window) return this.inner.query(request, cursor, options);
+    const { after: _after, ...window } = request.window;
+    return this.inner.query({ ...request, window }, cursor, options);
+  }
+}
+
+/** Returns write outcomes in reverse input order. */
+export class ReordersWriteOutcomes extends ForwardingConnector {
+  override upsertBatch(request: UpsertBatchRequest, options?: CallOptions) {
+    return this.inner.upsertBatch(request, options).map((outcomes) => [...outcomes].reverse());
+  }
+}
+
+/** Leaves ids that are already gone out of the delete outcomes. */
+export class SkipsAlreadyDeleted extends ForwardingConnector {
+  override delete(request: DeleteBatchRequest, options?: CallOptions) {
+    return this.inner
+      .query({ object: request.object, fields: [], ids: request.ids, pageSize: request.ids.length })
+      .andThen((page) => {
+        const existing = new Set(page.records.map((record) => record.id));
+        const ids = request.ids.filter((id) => existing.has(id));
+        return ids.length === 0 ? okAsync([]) : this.inner.delete({ ...request, ids }, options);
+      });
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Binds the contract fixtures to an `InMemoryCrm`, so the suite can run against `MockConnector`
+ * and against deliberately broken wrappers of it.
+ */
+import { InMemoryCrm, ManualClock, MockConnector } from '@crm-sync/connector-mock';
+import { crmError, type CrmConnector } from '@crm-sync/sdk';
+import type { ConnectorUnderTest, ContractFixtures } from '../src/index.js';
+
+/** Where the mock CRM's clock starts: later than any instant the checks seed relative to it. */
+export const MOCK_CLOCK_START = '2024-06-01T00:00:00.000Z';
+
+/** Fixtures for the mock `contact` object over `crm`, injecting faults through `connector.faults`. */
+export function mockContactFixtures(crm: InMemoryCrm, clock: ManualClock, connector: MockConnector): ContractFixtures {
+  const newRecord = (n: number) => ({ lastName: `Last ${n}`, firstName: `First ${n}`, email: `contact${n}@example.test`, externalKey: `ext-${n}` });
+  return {
+    object: 'contact',
+    newRecord,
+    updateField: { name: 'firstName', value: (n) => `Updated ${n}` },
+    invalidRecord: () => ({ firstName: 'No last name' }),
+    externalIdField: 'externalKey',
+    numericField: 'score',
+    dateField: 'birthDate',
+    async seed(n, options) {
+      const ids: string[] = [];
+      for (let i = 0; i < n; i += 1) {
+        const outcome = crm.insert('contact', options?.values?.(i) ?? newRecord(i), options?.changedAt ? { at: options.changedAt } : {});
+        if (!outcome.ok) throw new Error(`seed: ${outcome.reject.message}`);
+        ids.push(outcome.id);
+      }
+      return ids;
+    },
+    async deleteDirect(id, at) {
+      crm.delete('contact', id, at ? { at } : {});
+    },
+    async setTime(at) {
+      clock.set(at);
+    },
+    async injectRateLimit(count, retryAfterMs) {
+      connector.faults.failNext(count, crmError('rate-limited', 'mock', 'injected rate limit: too many requests', { retryAfterMs, httpStatus: 429 }));
+    },
+    async injectAuthFailure() {
+      connector.faults.failNext(1, crmError('auth', 'mock', 'injected auth failure: the session expired; sign in again'));
+    },
+    async reset() {
+      crm.reset();
+    },
+  };
+}
+
+/** A fresh mock CRM and connector, optionally wrapped (to break it on purpose). */
+export function mockUnderTest(wrap: (connector: MockConnector) => CrmConnector = (connector) => connector): ConnectorUnderTest {
+  const clock = new ManualClock(MOCK_CLOCK_START);
+  const crm = new InMemoryCrm({ clock });
+  const connector = new MockConnector(crm);
+  return { connector: wrap(connector), fixtures: mockContactFixtures(crm, clock, connector) };
+}
