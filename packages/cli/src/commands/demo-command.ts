@@ -1,0 +1,237 @@
+/**
+ * `crm-sync demo`: the seed's workflow end to end on a sample CRM, against a SQLite file, with
+ * nothing to set up. Import contacts (incremental), deduplicate into the local table, change
+ * records in the CRM and import only the changes, export local changes (one rejected), import
+ * deleted records, delete a record in the CRM; then a summary and what to try next.
+ *
+ * @module
+ */
+import { existsSync, rmSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
+import { InMemoryCrm, ManualClock, MockConnector } from '@crm-sync/connector-mock';
+import type { CrmConnector, RejectItem, RunSummary, SyncJob } from '@crm-sync/sdk';
+import type { SqliteStore } from '@crm-sync/store-sqlite';
+import { loadMockCrm, saveMockCrm, savedClock } from '../connectors/mock-persistence.js';
+import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
+import { eprintln, println, type CliIo } from '../io.js';
+import { seedSampleData } from '../demo/sample-data.js';
+import { DEMO_TABLE, demoDeleteJob, demoExportJob, demoImportDeletedJob, demoImportJob } from '../demo/demo-jobs.js';
+import { startDemoCrm, type DemoCrm } from '../demo/demo-crm.js';
+import { createLogger } from '../report/logger.js';
+import { createProgressReporter } from '../report/progress.js';
+import { formatDuration } from '../report/summary.js';
+import { renderTable } from '../report/table.js';
+import { runJob } from '../run-job.js';
+import { openStore } from '../store.js';
+import { reportError } from './report-error.js';
+import { runFailed } from '../cli-error.js';
+
+export type { DemoCrm } from '../demo/demo-crm.js';
+
+/** Options of `crm-sync demo`. */
+export interface DemoCommandOptions {
+  readonly crm: DemoCrm;
+  readonly db: string;
+  readonly fresh?: boolean;
+  readonly keep?: boolean;
+  readonly contacts: number;
+}
+
+const MINUTE = 60_000;
+
+interface StepResult {
+  readonly step: string;
+  readonly summary: RunSummary;
+}
+
+/** Runs the demo. Resolves with the exit code; never throws. */
+export async function demoCommand(io: CliIo, options: DemoCommandOptions): Promise<ExitCodeValue> {
+  const dbPath = resolve(io.cwd, options.db);
+  const crmFile = `${dbPath}.mock-crm.json`;
+  const shownDb = relative(io.cwd, dbPath) || dbPath;
+  const keep = options.keep === true && options.fresh !== true && existsSync(dbPath) && existsSync(crmFile);
+  println(io, 'crm-sync demo: the CRM Connector workflow, end to end, on sample data.');
+  if (keep) {
+    println(io, `Keeping ${shownDb} and its CRM from the previous demo (--keep): the first import is incremental.`);
+  } else {
+    for (const suffix of ['', '-wal', '-shm', '.mock-crm.json']) rmSync(`${dbPath}${suffix}`, { force: true });
+    println(io, `Starting clean: ${shownDb} is new${options.keep === true ? ' (nothing to keep yet)' : ''}. Run with --keep to continue from this run's data next time.`);
+  }
+
+  // The CRM's clock is manual so that every step's changes land in a distinct, predictable
+  // minute; it stays two hours behind the real clock so no timestamp is ever in the future.
+  const resumeAt = keep ? savedClock(crmFile) : undefined;
+  const start = Math.max(Date.now() - 2 * 60 * MINUTE, resumeAt === undefined ? 0 : Date.parse(resumeAt) + MINUTE);
+  const clock = new ManualClock(new Date(Math.floor(start / MINUTE) * MINUTE));
+  const crm = new InMemoryCrm({ clock });
+  if (keep) {
+    const loaded = loadMockCrm(crm, crmFile);
+    if (loaded.isErr()) return reportError(io, runFailed(`[demo] ${loaded.error}`));
+    println(io, `CRM: ${crm.count('contact')} contacts and ${crm.count('account')} accounts from the previous demo.`);
+  } else {
+    const counts = seedSampleData(crm, { contacts: options.contacts, until: clock.now() });
+    println(
+      io,
+      `CRM: ${counts.contacts} sample contacts and ${counts.accounts} accounts (${counts.contactsWithoutEmail} contacts without email, ${counts.contactsSharingTimestamps} sharing a change timestamp in blocks of 25).`,
+    );
+  }
+  clock.advance(MINUTE);
+
+  const started = await startDemoCrm(options.crm, crm);
+  for (const note of started.notes) println(io, `note: ${note}`);
+  println(io, `Running on: ${started.label}`);
+  const store = openStore(dbPath);
+  if (store.isErr()) {
+    await started.close();
+    return reportError(io, store.error);
+  }
+  try {
+    const results = await runSteps(io, crm, clock, started.connector, store.value);
+    if (results === undefined) return ExitCode.runFailed;
+    saveMockCrm(crm, crmFile);
+    printClosing(io, results, shownDb, store.value);
+    return ExitCode.ok;
+  } finally {
+    store.value.close();
+    await started.close();
+  }
+}
+
+async function runSteps(io: CliIo, crm: InMemoryCrm, clock: ManualClock, connector: CrmConnector, store: SqliteStore): Promise<StepResult[] | undefined> {
+  const results: StepResult[] = [];
+  const rejects: RejectItem[] = [];
+  // The demo tells its own story: only errors are logged (rejects are shown below their step).
+  const logger = { ...createLogger(io.stderr, 'pretty'), info: () => {}, warn: () => {} };
+  const run = async (step: string, job: SyncJob): Promise<RunSummary | undefined> => {
+    println(io, `\n${step}`);
+    // A bar on a terminal; in a log the step lines below say enough.
+    const progress = createProgressReporter(io.stderr.isTTY === true ? 'bar' : 'none', io.stderr, `  ${job.kind} ${job.object}`);
+    const result = await runJob(job, {
+      connector,
+      stores: { options: store.options, journal: store.journal, sink: store.records, source: store.records },
+      logger,
+      rejects: { write: async (items) => void rejects.push(...items) },
+      onProgress: (event) => progress.update(event),
+    });
+    progress.stop();
+    if (result.isErr()) {
+      eprintln(io, result.error.message);
+      return undefined;
+    }
+    results.push({ step, summary: result.value });
+    return result.value;
+  };
+
+  // 1. Import contacts: the first run reads everything, later runs only what changed.
+  const first = await run('1. Import contacts (incremental import with automatic index)', demoImportJob());
+  if (first === undefined) return undefined;
+  const rows = await store.records.countLocal(DEMO_TABLE);
+  println(io, `   read ${first.read} contacts in ${first.apiCalls} API calls; ${first.window?.optionName ?? 'watermark'} = ${first.window?.end ?? '-'}`);
+  println(io, `   local table "${DEMO_TABLE}": ${rows} rows, one per CRM record (imports upsert by CRM id: deduplicated)`);
+
+  // 2. Change a few records in the CRM, import again: only the changes arrive.
+  clock.advance(MINUTE);
+  const live = crm.records('contact');
+  const changed = [live[3], live[42], live[420], live[1234 % live.length], live[live.length - 1]].filter((record) => record !== undefined);
+  for (const record of changed) crm.update('contact', record.id, { status: 'Active', score: 99.5 });
+  const added = crm.insert('contact', { firstName: 'Nieuwe', lastName: 'Klant', email: 'nieuwe.klant@example.com', status: 'New', doNotCall: false });
+  clock.advance(MINUTE);
+  const second = await run(`2. Change ${changed.length} contacts and add 1 in the CRM, then import again`, demoImportJob());
+  if (second === undefined) return undefined;
+  println(io, `   only the changes arrived: read ${second.read} of ${crm.count('contact')} contacts (window ${second.window?.start ?? 'start'} .. ${second.window?.end ?? 'end'} UTC)`);
+  println(io, `   local table: ${await store.records.countLocal(DEMO_TABLE)} rows${added.ok ? ` (the new contact ${added.id} added, the changed ones updated in place)` : ''}`);
+
+  // 3. Change rows locally and export them; one has an email the CRM's validation rule refuses.
+  const changedSince = new Date(Date.now() - 1000).toISOString();
+  const localRows = [changed[0], changed[1]].filter((record) => record !== undefined);
+  for (const record of localRows) await store.records.upsertLocal(DEMO_TABLE, record.id, { phone: '+31 20 555 0100', status: 'Inactive' });
+  const invalid = changed[2];
+  if (invalid !== undefined) await store.records.upsertLocal(DEMO_TABLE, invalid.id, { email: 'not-an-email' });
+  // New application rows get fresh keys, so that a --keep run adds new contacts too.
+  const [newKey1, newKey2] = await freeLocalKeys(store, 2);
+  await store.records.upsertLocal(DEMO_TABLE, newKey1, { first_name: 'Sanne', last_name: 'Hoekstra', email: `sanne.hoekstra.${newKey1}@example.com`, status: 'New' });
+  await store.records.upsertLocal(DEMO_TABLE, newKey2, { first_name: 'Joost', last_name: 'Kuipers', email: `joost.kuipers.${newKey2}@example.com`, status: 'New' });
+  clock.advance(MINUTE);
+  const exported = await run('3. Change 3 rows and add 2 in the local table, then export the changes to the CRM', demoExportJob(changedSince));
+  if (exported === undefined) return undefined;
+  println(io, `   created ${exported.created}, updated ${exported.updated}, rejected ${exported.rejected} (journal run ${exported.runId ?? '-'})`);
+  for (const reject of rejects) {
+    println(io, `   rejected: local key ${reject.localKey ?? '-'}: ${reject.code}${reject.symbol !== undefined ? ` (${reject.symbol})` : ''}: ${reject.message}`);
+  }
+
+  // 4. Records deleted in the CRM (by its users), imported as deletions.
+  clock.advance(MINUTE);
+  const windowStart = clock.now().toISOString();
+  const toDelete = crm.records('contact').slice(10, 13).map((record) => record.id);
+  for (const id of toDelete) crm.delete('contact', id);
+  clock.advance(MINUTE);
+  const deletedImport = await run(`4. ${toDelete.length} contacts deleted in the CRM; import deleted records`, demoImportDeletedJob(windowStart, clock.now().toISOString()));
+  if (deletedImport === undefined) return undefined;
+  println(io, `   ${deletedImport.deleted} local rows marked deleted; live rows now ${await store.records.countLocal(DEMO_TABLE)}`);
+
+  // 5. Delete a record in the CRM: the contact the export just created.
+  const exportedRow = await store.records.getLocal(DEMO_TABLE, newKey2);
+  const target = exportedRow?.crmId ?? crm.records('contact')[20]?.id;
+  clock.advance(MINUTE);
+  const deleted = await run(`5. Delete a contact in the CRM (${target ?? '-'}, created by the export)`, demoDeleteJob(target === undefined ? [] : [target]));
+  if (deleted === undefined) return undefined;
+  println(io, `   deleted ${deleted.deleted}; the CRM now has ${crm.count('contact')} contacts`);
+  return results;
+}
+
+/** The first `count` keys `app-0001`, `app-0002`, ... not yet in the local table. */
+async function freeLocalKeys(store: SqliteStore, count: number): Promise<[string, string]> {
+  const keys: string[] = [];
+  for (let index = 1; keys.length < count; index += 1) {
+    const key = `app-${String(index).padStart(4, '0')}`;
+    if ((await store.records.getLocal(DEMO_TABLE, key)) === undefined) keys.push(key);
+  }
+  return [keys[0] ?? 'app-0001', keys[1] ?? 'app-0002'];
+}
+
+function stepResult(summary: RunSummary): string {
+  switch (summary.operation) {
+    case 'import':
+      return `${summary.read} read into the local table`;
+    case 'export':
+      return `${summary.created} created, ${summary.updated} updated in the CRM`;
+    case 'import-deleted':
+      return `${summary.deleted} marked deleted locally`;
+    case 'delete':
+      return `${summary.deleted} deleted in the CRM`;
+  }
+}
+
+function printClosing(io: CliIo, results: readonly StepResult[], shownDb: string, store: SqliteStore): void {
+  println(io, '\nSummary');
+  println(
+    io,
+    renderTable(
+      ['Step', 'Operation', 'Result', 'Rejected', 'API calls', 'Time'],
+      results.map(({ step, summary }) => [
+        step.slice(0, 2).replace('.', ''),
+        summary.operation,
+        stepResult(summary),
+        summary.rejected,
+        summary.apiCalls,
+        formatDuration(summary.durationMs),
+      ]),
+    ),
+  );
+  const exportRun = results.find((result) => result.summary.operation === 'export')?.summary.runId;
+  println(io, `\nThe SQLite file is ${shownDb} (${store.path}).`);
+  println(io, 'Try next:');
+  const db = `--db ${shownDb}`;
+  for (const command of [
+    `crm-sync options list ${db}`,
+    `crm-sync journal list ${db}`,
+    ...(exportRun !== undefined ? [`crm-sync journal show ${exportRun} ${db}`] : []),
+    'crm-sync describe contact --account demo --accounts examples/accounts.yaml',
+    `crm-sync run examples/import-contacts.yaml --accounts examples/accounts.yaml ${db} --dry-run`,
+    `crm-sync run examples/import-contacts.yaml --accounts examples/accounts.yaml ${db}`,
+    'pnpm demo -- --keep   (run the demo again, incrementally)',
+  ]) {
+    println(io, `  ${command}`);
+  }
+  println(io, '(from the repository: node packages/cli/dist/bin/crm-sync.js <command>, or pnpm exec crm-sync <command>)');
+}

@@ -1,0 +1,106 @@
+/**
+ * `crm-sync journal list|show`: inspect export journals (one run per export, one entry per
+ * record, kept after the run for inspection). `journal resume` is `run` restricted to resuming;
+ * see `run-command.ts`.
+ *
+ * @module
+ */
+import { existsSync } from 'node:fs';
+import type { JournalState } from '@crm-sync/sdk';
+import { invalidInput } from '../cli-error.js';
+import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
+import { println, type CliIo } from '../io.js';
+import { renderTable } from '../report/table.js';
+import { openStore } from '../store.js';
+import { reportError } from './report-error.js';
+
+/** Options of the `journal` sub-commands. */
+export interface JournalCommandOptions {
+  readonly db: string;
+  readonly json?: boolean;
+  /** `show`: only entries in these states. */
+  readonly states?: readonly JournalState[];
+  /** `show`: most entries to print. */
+  readonly limit?: number;
+}
+
+const STATES: readonly JournalState[] = ['pending', 'sent', 'committed', 'rejected', 'unknown'];
+
+/** `journal list [job]`: runs, newest first, with their counts per state. */
+export async function journalList(io: CliIo, jobId: string | undefined, options: JournalCommandOptions): Promise<ExitCodeValue> {
+  if (!existsSync(options.db)) {
+    println(io, options.json === true ? '[]' : `No export journal yet: ${options.db} does not exist.`);
+    return ExitCode.ok;
+  }
+  const store = openStore(options.db);
+  if (store.isErr()) return reportError(io, store.error);
+  try {
+    const runs = await store.value.journal.listRuns(jobId);
+    const rows = [];
+    for (const run of runs) rows.push({ ...run, counts: await store.value.journal.countByState(run.runId) });
+    if (options.json === true) {
+      println(io, JSON.stringify(rows));
+    } else if (rows.length === 0) {
+      println(io, jobId === undefined ? 'No export runs yet.' : `No export runs for job "${jobId}".`);
+    } else {
+      println(
+        io,
+        renderTable(
+          ['Run', 'Job', 'Status', 'Started (UTC)', ...STATES],
+          rows.map((run) => [run.runId, run.jobId, run.status, run.startedAt, ...STATES.map((state) => run.counts[state])]),
+        ),
+      );
+      if (rows.some((run) => run.status === 'open')) {
+        println(io, '\nAn "open" run was interrupted; resume it with: crm-sync journal resume <job.yaml>');
+      }
+    }
+    return ExitCode.ok;
+  } finally {
+    store.value.close();
+  }
+}
+
+/** `journal show <runId>`: the run, its counts, and its entries (in doubt and rejected first). */
+export async function journalShow(io: CliIo, runId: string, options: JournalCommandOptions): Promise<ExitCodeValue> {
+  const notFound = invalidInput(`journal run "${runId}" not found in ${options.db}; list the runs with: crm-sync journal list`);
+  if (!existsSync(options.db)) return reportError(io, notFound);
+  const store = openStore(options.db);
+  if (store.isErr()) return reportError(io, store.error);
+  try {
+    const journal = store.value.journal;
+    const run = await journal.getRun(runId);
+    if (run === undefined) return reportError(io, notFound);
+    const counts = await journal.countByState(runId);
+    const limit = options.limit ?? 50;
+    const entries = await journal.listEntries(runId, { ...(options.states !== undefined ? { states: options.states } : {}), limit });
+    if (options.json === true) {
+      println(io, JSON.stringify({ run, counts, entries }));
+      return ExitCode.ok;
+    }
+    println(io, `Run ${run.runId} of job ${run.jobId}: ${run.status}, started ${run.startedAt}${run.finishedAt !== undefined ? `, finished ${run.finishedAt}` : ''}`);
+    println(io, STATES.map((state) => `${state} ${counts[state]}`).join(', '));
+    if (entries.length > 0) {
+      println(io);
+      println(
+        io,
+        renderTable(
+          ['Seq', 'Local key', 'Mode', 'State', 'CRM id', 'Attempts', 'Reject'],
+          entries.map((entry) => [
+            entry.seq,
+            entry.localKey,
+            entry.mode,
+            entry.state,
+            entry.crmId ?? '',
+            entry.attempts,
+            entry.reject === undefined ? '' : `${entry.reject.code}${entry.reject.symbol !== undefined ? ` (${entry.reject.symbol})` : ''}: ${entry.reject.message}`,
+          ]),
+        ),
+      );
+      const total = STATES.reduce((sum, state) => sum + counts[state], 0);
+      if (entries.length === limit && total > limit) println(io, `(first ${limit} entries; use --limit or --state to see others)`);
+    }
+    return ExitCode.ok;
+  } finally {
+    store.value.close();
+  }
+}

@@ -1,0 +1,235 @@
+/**
+ * `crm-sync run <job.yaml>` (and `crm-sync journal resume <job.yaml>`): checks the job file, the
+ * account and the job against the object's description before anything is opened or written,
+ * then runs it against the SQLite database and prints the summary.
+ *
+ * Order matters: every input error (exit 2) is found before the database file is created and
+ * before any data call; only `describe` reaches the CRM first.
+ *
+ * @module
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import {
+  exportJobId,
+  MemoryExportJournal,
+  MemoryOptionStore,
+  MemoryRecordStore,
+  type RunSummary,
+  type SyncJob,
+} from '@crm-sync/sdk';
+import type { SqliteStore } from '@crm-sync/store-sqlite';
+import { loadAccount } from '../accounts/load-accounts.js';
+import { invalidInput, runFailed } from '../cli-error.js';
+import { openConnector, type OpenedConnector } from '../connectors/registry.js';
+import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
+import { eprintln, println, type CliIo } from '../io.js';
+import { checkJobAgainstDescription } from '../job/check-against-description.js';
+import { fileError, loadJobFile, type LoadedJob } from '../job/load-job.js';
+import { toSyncJob } from '../job/to-sync-job.js';
+import { errorsFileOutput, rejectsFileOutput, type FileOutput } from '../report/file-output.js';
+import { createLogger, type LogFormat } from '../report/logger.js';
+import { createProgressReporter, progressStyle } from '../report/progress.js';
+import { renderPlan, renderSummary, runErrorJson } from '../report/summary.js';
+import { runJob } from '../run-job.js';
+import { databasePath, openStore } from '../store.js';
+import { reportError } from './report-error.js';
+
+/** Options of `crm-sync run`. */
+export interface RunCommandOptions {
+  readonly accounts?: string;
+  readonly db?: string;
+  readonly dryRun?: boolean;
+  readonly json?: boolean;
+  readonly logFormat?: LogFormat;
+  readonly failOnRejects?: boolean;
+  /** Exports: resume an interrupted run of this job (default true); `false` starts afresh. */
+  readonly resume?: boolean;
+  /** `journal resume`: only resume; say so and stop when there is nothing to resume. */
+  readonly resumeOnly?: boolean;
+  readonly verbose?: boolean;
+  /** The clock for expressions (`daysAgo`); tests fix it. */
+  readonly now?: () => Date;
+}
+
+/** Runs the job file at `jobPath`. Resolves with the exit code; never throws. */
+export async function runCommand(io: CliIo, jobPath: string, options: RunCommandOptions): Promise<ExitCodeValue> {
+  const loaded = loadJobFile(resolve(io.cwd, jobPath));
+  if (loaded.isErr()) return reportError(io, { ...loaded.error, message: loaded.error.message.split(resolve(io.cwd, jobPath)).join(jobPath) });
+  const job = { ...loaded.value, source: { ...loaded.value.source, path: jobPath } };
+  const machine = options.json === true || options.logFormat === 'json';
+  const logger = createLogger(io.stderr, options.logFormat ?? 'pretty', options.verbose === true);
+  const syncJob = toSyncJob(job, (options.now ?? (() => new Date()))());
+  if (syncJob.isErr()) return reportError(io, fileError(job.source, syncJob.error));
+  if (options.resumeOnly === true && syncJob.value.kind !== 'export') {
+    return reportError(io, invalidInput(`${jobPath}: operation: journal resume applies to export jobs only; this job is ${syncJob.value.kind}. Run it again with crm-sync run ${jobPath}`));
+  }
+  const account = loadAccount(job.job.account, { env: io.env, cwd: io.cwd, ...(options.accounts !== undefined ? { file: options.accounts } : {}) });
+  if (account.isErr()) return reportError(io, account.error);
+  const dbPath = databasePath(io, options.db);
+  const opened = await openConnector(job.job.connector, {
+    account: account.value,
+    logger,
+    databasePath: dbPath,
+    ...(options.dryRun === true ? { readOnly: true } : {}),
+  });
+  if (opened.isErr()) return reportError(io, opened.error);
+  try {
+    const checked = await checkJob(io, job, opened.value);
+    if (checked !== ExitCode.ok) return checked;
+    if (options.dryRun !== true) opened.value.persist?.();
+    if (options.dryRun === true) return await dryRun(io, job, syncJob.value, opened.value, dbPath, options);
+    const store = openStore(dbPath);
+    if (store.isErr()) return reportError(io, store.error);
+    try {
+      if (options.resumeOnly === true) {
+        const open = await store.value.journal.findOpenRun(exportJobId(syncJob.value));
+        if (open === undefined) {
+          println(io, `Nothing to resume: job ${exportJobId(syncJob.value)} has no interrupted export in ${dbPath}. To export, run: crm-sync run ${jobPath}`);
+          return ExitCode.ok;
+        }
+        if (!machine) println(io, `Resuming export run ${open.runId} (started ${open.startedAt}).`);
+      }
+      return await execute(io, job, syncJob.value, opened.value, store.value, options, machine);
+    } finally {
+      store.value.close();
+    }
+  } finally {
+    await opened.value.close();
+  }
+}
+
+/** `describe` the object and check the job against it. */
+async function checkJob(io: CliIo, job: LoadedJob, opened: OpenedConnector): Promise<ExitCodeValue> {
+  const described = await opened.connector.describe(job.job.object);
+  if (described.isErr()) {
+    const error = described.error;
+    if (error.kind === 'not-found') {
+      return reportError(io, fileError(job.source, [{ path: ['object'], message: `${error.message.replace(/^\[crm-sync\] /, '')}; list the objects with: crm-sync describe --connector ${job.job.connector} --account ${job.job.account}` }]));
+    }
+    return reportError(io, runFailed(error.message));
+  }
+  const issues = checkJobAgainstDescription(job, described.value, opened.connector.capabilities);
+  if (issues.length > 0) return reportError(io, fileError(job.source, issues));
+  return ExitCode.ok;
+}
+
+async function dryRun(
+  io: CliIo,
+  job: LoadedJob,
+  syncJob: SyncJob,
+  opened: OpenedConnector,
+  dbPath: string,
+  options: RunCommandOptions,
+): Promise<ExitCodeValue> {
+  // A dry run changes nothing: it reads the real database when there is one (watermarks, journal,
+  // local rows), and never creates it.
+  let store: SqliteStore | undefined;
+  if (existsSync(dbPath)) {
+    const opened = openStore(dbPath);
+    if (opened.isErr()) return reportError(io, opened.error);
+    store = opened.value;
+  }
+  try {
+    const memoryOptions = new MemoryOptionStore();
+    const memoryRecords = new MemoryRecordStore(memoryOptions);
+    const result = await runJob(syncJob, {
+      connector: opened.connector,
+      stores: store
+        ? { options: store.options, journal: store.journal, sink: store.records, source: store.records }
+        : { options: memoryOptions, journal: new MemoryExportJournal(), sink: memoryRecords, source: memoryRecords },
+      logger: createLogger(io.stderr, options.logFormat ?? 'pretty', options.verbose === true),
+      dryRun: true,
+    });
+    if (result.isErr()) return reportRunError(io, job, result.error, options);
+    if (options.json === true) println(io, JSON.stringify({ ok: true, dryRun: true, plan: result.value.plan ?? null, summary: result.value }));
+    else println(io, renderPlan(result.value));
+    return ExitCode.ok;
+  } finally {
+    store?.close();
+  }
+}
+
+async function execute(
+  io: CliIo,
+  job: LoadedJob,
+  syncJob: SyncJob,
+  opened: OpenedConnector,
+  store: SqliteStore,
+  options: RunCommandOptions,
+  machine: boolean,
+): Promise<ExitCodeValue> {
+  const label = `${syncJob.kind} ${syncJob.object}`;
+  const progress = createProgressReporter(progressStyle(io.stderr, machine), io.stderr, label);
+  const rejects = job.job.outputs?.rejects === undefined ? undefined : rejectsFileOutput(resolve(job.directory, job.job.outputs.rejects));
+  const errors = job.job.outputs?.errors === undefined ? undefined : errorsFileOutput(resolve(job.directory, job.job.outputs.errors));
+  const localKey = job.job.local?.key;
+  const sink = localKey === undefined ? store.records : withCrmIdColumn(store.records, localKey);
+  if (!machine) for (const note of opened.notes) eprintln(io, `note: ${note}`);
+  const result = await runJob(syncJob, {
+    connector: opened.connector,
+    stores: { options: store.options, journal: store.journal, sink, source: store.records },
+    logger: createLogger(io.stderr, options.logFormat ?? 'pretty', options.verbose === true),
+    onProgress: (event) => progress.update(event),
+    resume: options.resume ?? true,
+    ...(rejects !== undefined ? { rejects } : {}),
+    ...(errors !== undefined ? { errors } : {}),
+  });
+  progress.stop();
+  if (result.isErr()) return reportRunError(io, job, result.error, options);
+  const summary = result.value;
+  const exitCode = summary.rejected > 0 && options.failOnRejects === true ? ExitCode.finishedWithRejects : ExitCode.ok;
+  if (options.json === true) {
+    println(io, JSON.stringify({ ok: true, exitCode, summary, outputs: outputsJson(rejects, errors), database: store.path }));
+  } else {
+    println(io, renderSummary(summary, label));
+    for (const output of [rejects, errors]) {
+      if (output !== undefined && output.written > 0) println(io, `${output.written} written to ${output.path}`);
+    }
+    if (exitCode === ExitCode.finishedWithRejects) eprintln(io, `[crm-sync] ${summary.rejected} records were rejected (--fail-on-rejects): exit 3`);
+  }
+  return exitCode;
+}
+
+function outputsJson(rejects: FileOutput<unknown> | undefined, errors: FileOutput<unknown> | undefined) {
+  return {
+    ...(rejects !== undefined ? { rejects: { path: rejects.path, written: rejects.written } } : {}),
+    ...(errors !== undefined ? { errors: { path: errors.path, written: errors.written } } : {}),
+  };
+}
+
+function reportRunError(io: CliIo, job: LoadedJob, error: import('@crm-sync/sdk').RunError, options: RunCommandOptions): ExitCodeValue {
+  const exitCode = error.kind === 'invalid-job' ? ExitCode.invalidInput : ExitCode.runFailed;
+  if (options.json === true) {
+    println(io, JSON.stringify({ ok: false, exitCode, error: runErrorJson(error) }));
+    return exitCode;
+  }
+  if (error.kind === 'invalid-job' && error.issues !== undefined && error.issues.length > 0) {
+    return reportError(io, fileError(job.source, error.issues.map((issue) => ({ path: parseJobPath(issue.path), message: issue.message.replace(/^\[crm-sync\] \[[^\]]+\] /, '') }))));
+  }
+  const partial: RunSummary | undefined = error.summary;
+  eprintln(io, error.message);
+  if (error.ambiguousKeys !== undefined && error.ambiguousKeys.length > 0) {
+    eprintln(io, `records in doubt (local keys): ${error.ambiguousKeys.slice(0, 20).join(', ')}${error.ambiguousKeys.length > 20 ? ' ...' : ''}`);
+  }
+  if (partial !== undefined) eprintln(io, renderSummary(partial, `${partial.operation} ${job.job.object} (failed)`));
+  return exitCode;
+}
+
+/** `fields[2].remote` to `['fields', 2, 'remote']`. */
+function parseJobPath(path: string): (string | number)[] {
+  const parts: (string | number)[] = [];
+  for (const match of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) {
+    if (match[2] !== undefined) parts.push(Number(match[2]));
+    else if (match[1] !== undefined) parts.push(match[1]);
+  }
+  return parts;
+}
+
+/** A sink that also writes each record's CRM id into the local column `column` (`local.key`). */
+function withCrmIdColumn(sink: SqliteStore['records'], column: string): SqliteStore['records'] {
+  return Object.assign(Object.create(sink) as SqliteStore['records'], {
+    write: (table: string, records: Parameters<SqliteStore['records']['write']>[1], checkpoint?: Parameters<SqliteStore['records']['write']>[2]) =>
+      sink.write(table, records.map((record) => ({ ...record, values: { ...record.values, [column]: record.crmId } })), checkpoint),
+  });
+}

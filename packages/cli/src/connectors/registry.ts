@@ -1,0 +1,74 @@
+/**
+ * Connectors by id, each loaded lazily with `import()`: a user who only runs the mock never
+ * loads jsforce or msal, and a connector package that is missing or not built yet gives a clear
+ * "not available" message (exit 2) instead of a crash at start-up.
+ *
+ * @module
+ */
+import type { CrmConnector, Logger } from '@crm-sync/sdk';
+import { err, type Result } from 'neverthrow';
+import type { ResolvedAccount } from '../accounts/load-accounts.js';
+import { invalidInput, type CliError } from '../cli-error.js';
+import { openMockConnector } from './mock-connector.js';
+import { openDynamicsConnector, openSalesforceConnector } from './vendor-connectors.js';
+
+/** A connector ready for a run, and how to release it. */
+export interface OpenedConnector {
+  readonly connector: CrmConnector;
+  /** Saves state (persistent mock) and closes sockets. Call once, after the run. */
+  close(): Promise<void>;
+  /**
+   * Makes the CRM's current state durable where that is the CLI's job (a persistent mock CRM).
+   * Called once the job has passed every check, so an invalid job leaves no file behind.
+   */
+  persist?(): void;
+  /** Facts worth showing the user (e.g. where a mock CRM keeps its data). */
+  readonly notes: readonly string[];
+}
+
+/** What opening a connector may use. */
+export interface ConnectorOpenContext {
+  readonly account: ResolvedAccount;
+  readonly logger: Logger;
+  /** The SQLite file of the run, when there is one: a persistent mock CRM keeps its JSON next to it. */
+  readonly databasePath?: string;
+  /** Nothing may be changed (dry run): a persistent mock CRM is read but never saved. */
+  readonly readOnly?: boolean;
+}
+
+/** Opens one connector. */
+export type ConnectorOpener = (context: ConnectorOpenContext) => Promise<Result<OpenedConnector, CliError>>;
+
+/** The connectors this CLI knows, by id. */
+export const CONNECTORS: Readonly<Record<string, ConnectorOpener>> = {
+  mock: openMockConnector,
+  salesforce: openSalesforceConnector,
+  dynamics: openDynamicsConnector,
+};
+
+/** Opens the connector `id` with `account`; an unknown id or a mismatching account is an input error. */
+export async function openConnector(id: string, context: ConnectorOpenContext): Promise<Result<OpenedConnector, CliError>> {
+  const opener = CONNECTORS[id];
+  if (opener === undefined) {
+    return err(invalidInput(`connector "${id}" is unknown; use one of ${Object.keys(CONNECTORS).join(', ')}`));
+  }
+  const accountConnector = context.account.settings.connector;
+  if (accountConnector !== id) {
+    return err(
+      invalidInput(`account "${context.account.name}" (${context.account.origin}) is for connector "${accountConnector}", but the job uses connector "${id}"; use an account of connector ${id}`),
+    );
+  }
+  return opener(context);
+}
+
+/**
+ * Imports an optional package. `undefined` when it is not installed or not built; the module
+ * name is a variable so that TypeScript does not need the package to compile the CLI.
+ */
+export async function importOptional(specifier: string): Promise<Record<string, unknown> | undefined> {
+  try {
+    return (await import(specifier)) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}

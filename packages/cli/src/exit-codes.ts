@@ -1,0 +1,21 @@
+/**
+ * The exit codes of the `crm-sync` command, documented in `docs/cli.md`. Scripts branch on them,
+ * so they never change meaning.
+ *
+ * @module
+ */
+
+/** Exit codes of `crm-sync`. */
+export const ExitCode = {
+  /** The command did what it was asked. */
+  ok: 0,
+  /** The run started and failed (CRM error, store error, in-doubt records, ...). */
+  runFailed: 1,
+  /** The input is wrong (job file, accounts, arguments); nothing was changed. */
+  invalidInput: 2,
+  /** The run finished but some records were rejected, and `--fail-on-rejects` was given. */
+  finishedWithRejects: 3,
+} as const;
+
+/** One of the {@link ExitCode} values. */
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

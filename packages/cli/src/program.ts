@@ -1,0 +1,176 @@
+/**
+ * The `crm-sync` command line (commander): commands, options and help texts. Each action calls a
+ * command function that returns an exit code; nothing here calls `process.exit`, so tests run the
+ * whole CLI in-process.
+ *
+ * @module
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { describeCommand } from './commands/describe-command.js';
+import { demoCommand, type DemoCrm } from './commands/demo-command.js';
+import { journalList, journalShow } from './commands/journal-command.js';
+import { optionsGet, optionsList, optionsSet } from './commands/options-command.js';
+import { runCommand } from './commands/run-command.js';
+import { ExitCode, type ExitCodeValue } from './exit-codes.js';
+import type { CliIo } from './io.js';
+import type { LogFormat } from './report/logger.js';
+import { databasePath } from './store.js';
+
+const EXIT_CODES_HELP = `
+Exit codes:
+  0  ok
+  1  the run failed (CRM, store or in-doubt records); nothing is reported as done that was not
+  2  invalid input (job file, accounts, arguments); nothing was changed
+  3  finished with rejected records and --fail-on-rejects was given
+
+Docs: docs/cli.md`;
+
+/** Runs the CLI with `argv` (without `node` and the script) and resolves with the exit code. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCodeValue> {
+  let exitCode: ExitCodeValue = ExitCode.ok;
+  const set = (code: ExitCodeValue) => {
+    exitCode = code;
+  };
+  const program = buildProgram(io, set);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (thrown) {
+    if (thrown instanceof CommanderError) {
+      if (thrown.code === 'commander.helpDisplayed' || thrown.code === 'commander.version' || thrown.code === 'commander.help') return ExitCode.ok;
+      return ExitCode.invalidInput;
+    }
+    throw thrown;
+  }
+  return exitCode;
+}
+
+function buildProgram(io: CliIo, setExitCode: (code: ExitCodeValue) => void): Command {
+  const program = new Command('crm-sync');
+  program
+    .description('Keep your database and a CRM in step: run sync jobs from YAML files against an embedded SQLite database.')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+      outputError: (text, write) => write(`[crm-sync] ${text.replace(/^error: /, '')}`),
+    })
+    .showHelpAfterError('(run crm-sync --help for usage)')
+    .addHelpText('after', EXIT_CODES_HELP);
+
+  const dbOption = () => new Option('--db <file>', 'SQLite database (default .crm-sync/crm-sync.sqlite, or $CRM_SYNC_DB)');
+  const accountsOption = () => new Option('--accounts <file>', 'accounts file (default ./crm-sync.accounts.yaml, or $CRM_SYNC_ACCOUNTS)');
+  const logFormatOption = () => new Option('--log-format <format>', 'log format on stderr').choices(['pretty', 'json']).default('pretty');
+
+  program
+    .command('run')
+    .description('run the job described by a job file')
+    .argument('<job.yaml>', 'the job file')
+    .addOption(accountsOption())
+    .addOption(dbOption())
+    .option('--dry-run', 'check the job and show the plan and estimated API calls; change nothing')
+    .option('--json', 'print one JSON summary on stdout (for scripts)')
+    .addOption(logFormatOption())
+    .option('--fail-on-rejects', 'exit 3 when records were rejected')
+    .option('--resume', 'exports: resume an interrupted run of this job (the default)')
+    .option('--no-resume', 'exports: close an interrupted run as failed and start afresh')
+    .option('--verbose', 'debug logs')
+    .action(async (jobPath: string, options: { accounts?: string; db?: string; dryRun?: boolean; json?: boolean; logFormat: LogFormat; failOnRejects?: boolean; resume?: boolean; verbose?: boolean }) => {
+      setExitCode(await runCommand(io, jobPath, options));
+    });
+
+  const options = program.command('options').description("read or set options, e.g. an import's watermark (the seed's Administration > Options)");
+  options
+    .command('list')
+    .description('list options (watermarks are named LASTIMPORT_<instance>_<activity>)')
+    .argument('[prefix]', 'only options whose name starts with this')
+    .addOption(dbOption())
+    .option('--json', 'print JSON')
+    .action(async (prefix: string | undefined, flags: { db?: string; json?: boolean }) => {
+      setExitCode(await optionsList(io, prefix, { db: databasePath(io, flags.db), ...(flags.json ? { json: true } : {}) }));
+    });
+  options
+    .command('get')
+    .description("print an option's value")
+    .argument('<name>', 'the option name')
+    .addOption(dbOption())
+    .option('--json', 'print JSON')
+    .action(async (name: string, flags: { db?: string; json?: boolean }) => {
+      setExitCode(await optionsGet(io, name, { db: databasePath(io, flags.db), ...(flags.json ? { json: true } : {}) }));
+    });
+  options
+    .command('set')
+    .description('set an option to a date in yyyy/MM/dd HH:mm:ss (UTC), e.g. to replay an import from that point')
+    .argument('<name>', 'the option name')
+    .argument('<value>', 'yyyy/MM/dd HH:mm:ss, quoted: "2024/06/01 08:30:00"')
+    .addOption(dbOption())
+    .option('--json', 'print JSON')
+    .action(async (name: string, value: string, flags: { db?: string; json?: boolean }) => {
+      setExitCode(await optionsSet(io, name, value, { db: databasePath(io, flags.db), ...(flags.json ? { json: true } : {}) }));
+    });
+
+  const journal = program.command('journal').description('inspect export journals; resume an interrupted export');
+  journal
+    .command('list')
+    .description('list export runs, newest first')
+    .argument('[job]', 'only runs of this job id (<instance>/<activity>)')
+    .addOption(dbOption())
+    .option('--json', 'print JSON')
+    .action(async (jobId: string | undefined, flags: { db?: string; json?: boolean }) => {
+      setExitCode(await journalList(io, jobId, { db: databasePath(io, flags.db), ...(flags.json ? { json: true } : {}) }));
+    });
+  journal
+    .command('show')
+    .description("show one run's counts and entries")
+    .argument('<runId>', 'the run id (from journal list)')
+    .addOption(dbOption())
+    .addOption(new Option('--state <state...>', 'only entries in these states').choices(['pending', 'sent', 'committed', 'rejected', 'unknown']))
+    .option('--limit <n>', 'most entries to print', (value) => Number.parseInt(value, 10), 50)
+    .option('--json', 'print JSON')
+    .action(async (runId: string, flags: { db?: string; json?: boolean; state?: ('pending' | 'sent' | 'committed' | 'rejected' | 'unknown')[]; limit: number }) => {
+      setExitCode(
+        await journalShow(io, runId, {
+          db: databasePath(io, flags.db),
+          limit: flags.limit,
+          ...(flags.state !== undefined ? { states: flags.state } : {}),
+          ...(flags.json ? { json: true } : {}),
+        }),
+      );
+    });
+  journal
+    .command('resume')
+    .description('resume the interrupted export of a job: no record is sent twice, none is lost')
+    .argument('<job.yaml>', 'the export job file')
+    .addOption(accountsOption())
+    .addOption(dbOption())
+    .option('--json', 'print one JSON summary on stdout')
+    .addOption(logFormatOption())
+    .option('--fail-on-rejects', 'exit 3 when records were rejected')
+    .action(async (jobPath: string, flags: { accounts?: string; db?: string; json?: boolean; logFormat: LogFormat; failOnRejects?: boolean }) => {
+      setExitCode(await runCommand(io, jobPath, { ...flags, resume: true, resumeOnly: true }));
+    });
+
+  program
+    .command('describe')
+    .description('list the objects of a CRM, or the fields of one object with their types')
+    .argument('[object]', 'the object (e.g. contact, Contact); omit to list objects')
+    .requiredOption('--account <name>', 'the account (from the accounts file or environment)')
+    .option('--connector <id>', "the connector (default: the account's)")
+    .addOption(accountsOption())
+    .option('--json', 'print JSON')
+    .action(async (object: string | undefined, flags: { account: string; connector?: string; accounts?: string; json?: boolean }) => {
+      setExitCode(await describeCommand(io, object, flags));
+    });
+
+  program
+    .command('demo')
+    .description('run the whole workflow on a sample CRM: import, incremental import, export with a reject, deleted records, delete')
+    .addOption(new Option('--crm <crm>', 'which CRM to run against').choices(['salesforce', 'dynamics', 'mock']).default('salesforce'))
+    .option('--db <file>', 'the SQLite file', '.crm-sync/demo.sqlite')
+    .option('--fresh', 'start from an empty database (the default)')
+    .option('--keep', 'keep the database of the previous demo: the first import is then incremental')
+    .option('--contacts <n>', 'sample contacts to generate', (value) => Number.parseInt(value, 10), 3000)
+    .action(async (flags: { crm: DemoCrm; db: string; fresh?: boolean; keep?: boolean; contacts: number }) => {
+      setExitCode(await demoCommand(io, flags));
+    });
+  return program;
+}

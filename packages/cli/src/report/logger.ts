@@ -1,0 +1,36 @@
+/**
+ * The logger handed to the orchestrator and connectors: pino writing JSON to stderr with
+ * `--log-format json`, or short readable lines otherwise. Everything is redacted before it is
+ * written, whatever the caller passed.
+ *
+ * @module
+ */
+import { redact, redactText, type LogMethod, type Logger } from '@crm-sync/sdk';
+import { pino } from 'pino';
+import type { TextSink } from '../io.js';
+
+/** How logs are written. */
+export type LogFormat = 'pretty' | 'json';
+
+/** A logger writing to `sink` in `format`; `debug` only when `verbose`. */
+export function createLogger(sink: TextSink, format: LogFormat, verbose = false): Logger {
+  if (format === 'json') {
+    const instance = pino(
+      { level: verbose ? 'debug' : 'info', base: { name: 'crm-sync' }, timestamp: pino.stdTimeFunctions.isoTime },
+      { write: (line: string) => sink.write(line) },
+    );
+    const method =
+      (level: 'debug' | 'info' | 'warn' | 'error'): LogMethod =>
+      (fields, message) =>
+        instance[level](redact(fields), message === undefined ? undefined : redactText(message));
+    return { debug: method('debug'), info: method('info'), warn: method('warn'), error: method('error') };
+  }
+  const line =
+    (label: string): LogMethod =>
+    (fields, message) => {
+      const text = message ?? (typeof fields.msg === 'string' ? fields.msg : JSON.stringify(redact(fields)));
+      sink.write(`${label}${redactText(text)}\n`);
+    };
+  const quiet: LogMethod = () => {};
+  return { debug: verbose ? line('debug: ') : quiet, info: line(''), warn: line('warning: '), error: line('error: ') };
+}

@@ -1,0 +1,70 @@
+/**
+ * Runs one SDK job through the orchestrator with the CLI's stores, outputs, logger and progress.
+ * The only file that knows the orchestrator's entry points; commands and the demo go through it.
+ *
+ * @module
+ */
+import {
+  Orchestrator,
+  type CrmConnector,
+  type ErrorOutput,
+  type ExportJournal,
+  type Logger,
+  type OptionStore,
+  type RecordSink,
+  type RecordSource,
+  type RejectOutput,
+  type RunError,
+  type RunProgress,
+  type RunSummary,
+  type SyncJob,
+} from '@crm-sync/sdk';
+import type { Result } from 'neverthrow';
+
+/** Everything a run needs besides the job. */
+export interface RunJobContext {
+  readonly connector: CrmConnector;
+  readonly stores: {
+    readonly options: OptionStore;
+    readonly journal: ExportJournal;
+    readonly sink: RecordSink;
+    readonly source: RecordSource;
+  };
+  readonly logger: Logger;
+  readonly rejects?: RejectOutput;
+  readonly errors?: ErrorOutput;
+  readonly onProgress?: (progress: RunProgress) => void;
+  readonly dryRun?: boolean;
+  /** Exports: resume the job's interrupted run (default true). */
+  readonly resume?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+/** Runs `job` and resolves with its summary or why it failed. Never throws. */
+export async function runJob(job: SyncJob, context: RunJobContext): Promise<Result<RunSummary, RunError>> {
+  const orchestrator = new Orchestrator({
+    connector: context.connector,
+    options: context.stores.options,
+    journal: context.stores.journal,
+    sink: context.stores.sink,
+    source: context.stores.source,
+    logger: context.logger,
+    ...(context.rejects !== undefined ? { rejects: context.rejects } : {}),
+    ...(context.errors !== undefined ? { errors: context.errors } : {}),
+  });
+  const options = {
+    ...(context.dryRun === true ? { dryRun: true } : {}),
+    ...(context.onProgress !== undefined ? { onProgress: context.onProgress } : {}),
+    ...(context.signal !== undefined ? { signal: context.signal } : {}),
+  };
+  switch (job.kind) {
+    case 'import':
+      return orchestrator.runImport(job, options);
+    case 'export':
+      return orchestrator.runExport(job, { ...options, resume: context.resume ?? true });
+    case 'import-deleted':
+      return orchestrator.runImportDeleted(job, options);
+    case 'delete':
+      return orchestrator.runDelete(job, options);
+  }
+}
