@@ -317,6 +317,58 @@ for (const factory of harnesses) {
       expect((await rig.options.getOption(option))?.meta).toMatchObject({ id: expect.any(String) });
     });
 
+    it('prefetches: page n+1 is requested while page n is written, and never more than one page ahead', async () => {
+      for (let i = 0; i < 1000; i += 1) harness.crm.create({ [harness.names.lastName]: `L${i}` });
+      harness.crm.advance(60_000);
+      const base = makeRig(harness);
+      let queries = 0;
+      const counting = new Proxy(harness.connector, {
+        get(target, property, receiver) {
+          if (property === 'query') return (...args: Parameters<typeof target.query>) => (queries += 1, target.query(...args));
+          const value = Reflect.get(target, property, receiver);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      const queriesAtWrite: number[] = [];
+      const sink = {
+        atomicCheckpoint: true,
+        write: async (...args: Parameters<typeof base.records.write>) => {
+          // A slow sink: by the time it commits, the next page has been asked for.
+          await new Promise((resolve) => setImmediate(resolve));
+          queriesAtWrite.push(queries);
+          return base.records.write(...args);
+        },
+        markDeleted: base.records.markDeleted.bind(base.records),
+      };
+      (await makeRig({ ...harness, connector: counting }, { sink }, base).orchestrator.runImport(job()))._unsafeUnwrap();
+      // 5 pages: when page k is written, page k+1 was asked for (none beyond it); the last has no successor.
+      expect(queriesAtWrite).toEqual([2, 3, 4, 5, 5]);
+    });
+
+    it('never ends a window after the newest point the CRM says is fully visible (safeUpperBound)', async () => {
+      const rig0 = makeRig(harness);
+      harness.crm.create({ [harness.names.lastName]: 'visible' }, '2024-06-01T00:00:00.000Z');
+      const hidden = harness.crm.create({ [harness.names.lastName]: 'maybe not yet' }, '2024-06-01T00:00:30.000Z');
+      harness.crm.advance(3_600_000);
+      const bound = '2024-06-01T00:00:10.000Z';
+      const bounded = new Proxy(harness.connector, {
+        get(target, property, receiver) {
+          if (property === 'query') {
+            return (...args: Parameters<typeof target.query>) => target.query(...args).map((page) => ({ ...page, safeUpperBound: bound }));
+          }
+          const value = Reflect.get(target, property, receiver);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      const summary = (await makeRig({ ...harness, connector: bounded }, {}, rig0).orchestrator.runImport(job()))._unsafeUnwrap();
+      expect((await rig0.options.getOption(option))?.meta?.at).toBe(bound);
+      expect(summary.notes.join('\n')).toMatch(/visible only up to/);
+      // The next run starts at the bound, so the record after it is read again: at-least-once, never lost.
+      const next = (await rig0.orchestrator.runImport(job()))._unsafeUnwrap();
+      expect(next.written).toBe(1);
+      expect(rig0.records.get('contacts', hidden)?.writes).toBe(2);
+    });
+
     it('reads the change field and the id even when the job does not map them', async () => {
       const rig = makeRig(harness);
       const id = harness.crm.create({ [harness.names.lastName]: 'a' });
