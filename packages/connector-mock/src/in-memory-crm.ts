@@ -128,13 +128,15 @@ export class InMemoryCrm {
     if (id !== undefined && store.byId.has(id)) {
       return { ok: false, reject: rejectOf('duplicate', 'DUPLICATE_VALUE', `duplicate value found: ${schema.primaryKey} duplicates value on record with id: ${id}`, [schema.primaryKey]) };
     }
-    while (id === undefined || store.byId.has(id)) id = store.nextId();
     const at = options.at ?? this.#now();
-    const stored: FieldValues = { ...store.insertDefaults, ...values, [schema.primaryKey]: id };
+    const stored: FieldValues = { ...store.insertDefaults, ...values };
     stampChangeFields(schema, stored, at);
     if (schema.createdField !== undefined) stored[schema.createdField] = at;
     const conflict = duplicateOf(store, stored, undefined) ?? ruleViolation(schema, stored);
     if (conflict) return { ok: false, reject: conflict };
+    // The id is minted last so that a rejected insert does not use up a sequence number.
+    while (id === undefined || store.byId.has(id)) id = store.nextId();
+    stored[schema.primaryKey] = id;
     store.add(id, stored, at);
     return { ok: true, id, action: 'created' };
   }
