@@ -43,6 +43,24 @@ for (const factory of harnesses) {
       expect(error.summary?.apiCalls).toBeLessThanOrEqual(1);
     });
 
+    it('refuses the window when the CRM itself reports an earliest date after the start', async () => {
+      const rig0 = makeRig(harness);
+      harness.crm.advance(DAY);
+      const earliest = new Date(Date.parse(START) + DAY / 2).toISOString();
+      const reporting = new Proxy(harness.connector, {
+        get(target, property, receiver) {
+          if (property === 'getDeleted') {
+            return (...args: Parameters<typeof target.getDeleted>) => target.getDeleted(...args).map((page) => ({ ...page, earliestDateAvailable: earliest }));
+          }
+          const value = Reflect.get(target, property, receiver);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      const error = (await makeRig({ ...harness, connector: reporting }, {}, rig0).orchestrator.runImportDeleted(deletedJob()))._unsafeUnwrapErr();
+      expect(error.crmError).toMatchObject({ kind: 'retention-exceeded', earliestAvailable: earliest });
+      expect(error.message).toContain(earliest);
+    });
+
     it('deletes by id in batches; an already deleted record counts as deleted', async () => {
       const rig = makeRig(harness);
       const ids = Array.from({ length: 250 }, (_, i) => harness.crm.create({ [harness.names.lastName]: `L${i}` }));

@@ -59,6 +59,23 @@ for (const factory of harnesses) {
       });
     }
 
+    /** A journal whose closeRun throws once: the process "dies" right before the run is closed. */
+    function journalThatDiesBeforeClose(inner: ExportJournal): ExportJournal {
+      let died = false;
+      return new Proxy(inner, {
+        get(target, property, receiver) {
+          if (property === 'closeRun' && !died) {
+            return async () => {
+              died = true;
+              throw new Error('process killed (simulated)');
+            };
+          }
+          const value = Reflect.get(target, property, receiver);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+    }
+
     it('inserts rows without a CRM id, links the new ids back, and updates them on the next run', async () => {
       const rig = makeRig(harness);
       seed(rig, 3);
@@ -169,6 +186,9 @@ for (const factory of harnesses) {
 
       const resumed = (await base.orchestrator.runExport(syncJob))._unsafeUnwrap();
       expect(resumed.notes.join('\n')).toMatch(/resuming/);
+      // The batch whose outcome was journaled is skipped; only the one in doubt is settled.
+      expect(resumed.skipped).toBeGreaterThan(0);
+      expect(resumed.skipped).toBeLessThan(300);
       const counts = crmCount(harness.names.syncKey);
       expect(counts.size).toBe(300);
       expect([...counts.values()].every((n) => n === 1)).toBe(true);
@@ -215,6 +235,27 @@ for (const factory of harnesses) {
       const done = (await rig.orchestrator.runExport(job()))._unsafeUnwrap();
       expect(done.created).toBe(3);
       expect(harness.crm.contacts()).toHaveLength(3);
+    });
+
+    it('on restart, committed records are skipped and rejected ones are not resent unless resendRejected is set', async () => {
+      const base = makeRig(harness);
+      seed(base, 2);
+      base.records.put('people', 'bad', { last_name: 'Bad', email: 'no-at-sign' });
+      const crashed = await makeRig(harness, { journal: journalThatDiesBeforeClose(base.journal) }, base).orchestrator.runExport(job());
+      expect(crashed._unsafeUnwrapErr().kind).toBe('store');
+
+      const resumed = (await base.orchestrator.runExport(job()))._unsafeUnwrap();
+      expect(resumed).toMatchObject({ skipped: 3, created: 0, rejected: 0 });
+      expect(base.orchestrator.connector.stats.byOperation.upsertBatch?.calls ?? 0).toBe(0);
+      expect(harness.crm.contacts()).toHaveLength(2);
+
+      const crashedAgain = await makeRig(harness, { journal: journalThatDiesBeforeClose(base.journal) }, base).orchestrator.runExport(job());
+      expect(crashedAgain.isErr()).toBe(true);
+      const resent = makeRig(harness, {}, base);
+      const summary = (await resent.orchestrator.runExport(job({ resendRejected: true })))._unsafeUnwrap();
+      expect(summary).toMatchObject({ skipped: 2, rejected: 1 });
+      expect(resent.orchestrator.connector.stats.byOperation.upsertBatch?.calls).toBe(1);
+      expect(harness.crm.contacts()).toHaveLength(2);
     });
 
     it('refuses non-createable fields and a sync key that is not an external id, with job paths, before any write', async () => {

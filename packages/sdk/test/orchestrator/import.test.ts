@@ -369,6 +369,29 @@ for (const factory of harnesses) {
       expect(rig0.records.get('contacts', hidden)?.writes).toBe(2);
     });
 
+    it('with a user order by, the watermark moves only at the end of the window', async () => {
+      const base = makeRig(harness);
+      for (let i = 0; i < 450; i += 1) harness.crm.create({ [harness.names.lastName]: `L${String(i).padStart(3, '0')}` });
+      harness.crm.advance(60_000);
+      let writes = 0;
+      const sink = {
+        atomicCheckpoint: true,
+        write: async (...args: Parameters<typeof base.records.write>) => {
+          writes += 1;
+          if (writes === 2) throw new Error('disk full (simulated crash)');
+          return base.records.write(...args);
+        },
+        markDeleted: base.records.markDeleted.bind(base.records),
+      };
+      const ordered = job({ orderBy: [{ field: harness.names.lastName, direction: 'desc' }] });
+      expect((await makeRig(harness, { sink }, base).orchestrator.runImport(ordered)).isErr()).toBe(true);
+      expect(await base.options.getOption(option)).toBeUndefined();
+      const done = (await base.orchestrator.runImport(ordered))._unsafeUnwrap();
+      expect(done.read).toBe(450);
+      expect((await base.options.getOption(option))?.meta?.id).toBeUndefined();
+      expect((await base.options.getOption(option))?.value).toBe(done.window?.end);
+    });
+
     it('reads the change field and the id even when the job does not map them', async () => {
       const rig = makeRig(harness);
       const id = harness.crm.create({ [harness.names.lastName]: 'a' });
