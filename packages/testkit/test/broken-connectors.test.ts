@@ -1,7 +1,7 @@
 import type { CrmConnector } from '@crm-sync/sdk';
 import { describe, expect, it } from 'vitest';
 import { runContractChecks, type CheckOutcome, type ContractGroup } from '../src/index.js';
-import { DropsLastPage, IgnoresAfter, IgnoresWindowEnd, ReordersWriteOutcomes, SkipsAlreadyDeleted } from './broken-connectors.js';
+import { DropsLastPage, IgnoresAfter, IgnoresWindowEnd, OffsetPaging, ReordersWriteOutcomes, SkipsAlreadyDeleted } from './broken-connectors.js';
 import { mockUnderTest } from './mock-harness.js';
 
 /** Runs the given groups against a broken wrapper of the mock and returns the failed outcomes by id. */
@@ -15,6 +15,12 @@ describe('the contract suite fails on broken connectors', () => {
     const failures = await failuresOf((connector) => new DropsLastPage(connector), ['query', 'window']);
     expect(failures.get('query/paging-complete')?.failure?.kind).toBe('missing-record');
     expect(failures.get('window/tie-cursor-paging')?.failure?.kind).toBe('missing-record');
+  });
+
+  it('catches a connector that pages by offset, which skips a record when an earlier one is deleted mid-read', async () => {
+    const failures = await failuresOf((connector) => new OffsetPaging(connector), ['query']);
+    expect([...failures.keys()]).toEqual(['query/paging-stable-under-writes']);
+    expect(failures.get('query/paging-stable-under-writes')?.failure?.kind).toBe('missing-record');
   });
 
   it('catches a connector that ignores the window end', async () => {

@@ -5,12 +5,14 @@
 import type {
   CallOptions,
   CrmConnector,
+  CrmError,
+  CrmRecord,
   DeleteBatchRequest,
   DeletedRequest,
   QueryRequest,
   UpsertBatchRequest,
 } from '@crm-sync/sdk';
-import { okAsync } from 'neverthrow';
+import { okAsync, type ResultAsync } from 'neverthrow';
 
 /** Forwards every call to `inner`; subclasses override the one they break. */
 export class ForwardingConnector implements CrmConnector {
@@ -68,5 +70,27 @@ export class SkipsAlreadyDeleted extends ForwardingConnector {
         const ids = request.ids.filter((id) => existing.has(id));
         return ids.length === 0 ? okAsync([]) : this.inner.delete({ ...request, ids }, options);
       });
+  }
+}
+
+/**
+ * Pages by offset into a fresh read of the whole result, as a naive REST client might: a deletion
+ * before the offset shifts every later record, so one is skipped.
+ */
+export class OffsetPaging extends ForwardingConnector {
+  override query(request: QueryRequest, cursor?: string, options?: CallOptions) {
+    const offset = cursor === undefined ? 0 : Number(cursor);
+    const size = Math.min(request.pageSize ?? this.capabilities.defaultPageSize, this.capabilities.maxPageSize);
+    return this.readAll(request, undefined, [], options).map((records) => {
+      const page = records.slice(offset, offset + size);
+      return offset + size < records.length ? { records: page, nextCursor: String(offset + size) } : { records: page };
+    });
+  }
+
+  private readAll(request: QueryRequest, cursor: string | undefined, into: CrmRecord[], options?: CallOptions): ResultAsync<CrmRecord[], CrmError> {
+    return this.inner.query(request, cursor, options).andThen((page) => {
+      into.push(...page.records);
+      return page.nextCursor === undefined ? okAsync(into) : this.readAll(request, page.nextCursor, into, options);
+    });
   }
 }

@@ -2,7 +2,7 @@
  * Binds the contract fixtures to an `InMemoryCrm`, so the suite can run against `MockConnector`
  * and against deliberately broken wrappers of it.
  */
-import { InMemoryCrm, ManualClock, MockConnector } from '@crm-sync/connector-mock';
+import { InMemoryCrm, ManualClock, MockConnector, type MockConnectorOptions } from '@crm-sync/connector-mock';
 import { crmError, type CrmConnector } from '@crm-sync/sdk';
 import type { ConnectorUnderTest, ContractFixtures } from '../src/index.js';
 
@@ -48,9 +48,12 @@ export function mockContactFixtures(crm: InMemoryCrm, clock: ManualClock, connec
 }
 
 /** A fresh mock CRM and connector, optionally wrapped (to break it on purpose). */
-export function mockUnderTest(wrap: (connector: MockConnector) => CrmConnector = (connector) => connector): ConnectorUnderTest {
+export function mockUnderTest(
+  wrap: (connector: MockConnector) => CrmConnector = (connector) => connector,
+  options: MockConnectorOptions = {},
+): ConnectorUnderTest {
   const clock = new ManualClock(MOCK_CLOCK_START);
   const crm = new InMemoryCrm({ clock });
-  const connector = new MockConnector(crm);
+  const connector = new MockConnector(crm, options);
   return { connector: wrap(connector), fixtures: mockContactFixtures(crm, clock, connector) };
 }

@@ -72,5 +72,21 @@ export const deletedRetentionExceeded = defineCheck({
   },
 });
 
+/** Many deletions at one instant, read over small pages, come back once each. */
+export const deletedPaging = defineCheck({
+  id: 'deleted/paging-complete',
+  group: 'deleted',
+  title: 'getDeleted over small pages returns every deletion exactly once, even when they share one instant',
+  requires: retentionRequirement,
+  async body(scope) {
+    const at = shiftInstant(await crmNow(scope), -60 * MINUTE);
+    const ids = await scope.fixtures.seed(60);
+    for (const id of ids) await scope.fixtures.deleteDirect(id, at);
+    const what = `getDeleted of ${ids.length} deletions at ${at} with pageSize 7`;
+    const records = await readAllDeleted(scope, { object: scope.fixtures.object, start: shiftInstant(at, -MINUTE), end: shiftInstant(at, MINUTE), pageSize: 7 }, what, ids.length);
+    expectSameIds(scope, records.map((record) => record.id), ids, what);
+  },
+});
+
 /** The getDeleted group, in run order. */
-export const deletedChecks = [deletedWindowInclusive, deletedRetentionExceeded] as const;
+export const deletedChecks = [deletedWindowInclusive, deletedPaging, deletedRetentionExceeded] as const;

@@ -3,8 +3,12 @@
  *
  * @module
  */
+import type { CrmRecord, RecordPage } from '@crm-sync/sdk';
 import { defineCheck, FAILURE_KINDS } from './define-check.js';
-import { describeFixtureObject, expectSameIds, readAllPages } from './read-helpers.js';
+import { describeFixtureObject, expectSameIds, readAllPages, sample } from './read-helpers.js';
+
+/** Largest `maxPageSize` the cap check exercises; beyond it the check would seed too much for CI. */
+const MAX_PAGE_SIZE_CHECKED = 2000;
 
 /** Following cursors over many small pages yields every record exactly once. */
 export const queryPagingComplete = defineCheck({
@@ -22,6 +26,62 @@ export const queryPagingComplete = defineCheck({
       seeded.length,
     );
     expectSameIds(scope, records.map((record) => record.id), seeded, `paged query over ${seeded.length} records`);
+  },
+});
+
+/** Asking for more than `maxPageSize` records per page gets pages of at most `maxPageSize`, and all records. */
+export const queryPageSizeCapped = defineCheck({
+  id: 'query/page-size-capped',
+  group: 'query',
+  title: 'a pageSize above capabilities.maxPageSize is capped, and every record is still returned',
+  requires: (capabilities) =>
+    capabilities.maxPageSize > MAX_PAGE_SIZE_CHECKED ? `capabilities.maxPageSize ${capabilities.maxPageSize} is above ${MAX_PAGE_SIZE_CHECKED}: seeding past it is too slow for CI` : undefined,
+  async body(scope) {
+    const description = await describeFixtureObject(scope);
+    const maxPageSize = scope.connector.capabilities.maxPageSize;
+    const seeded = await scope.fixtures.seed(maxPageSize + 3);
+    const what = `query with pageSize ${maxPageSize * 2} over ${seeded.length} records`;
+    // readAllPages bounds each page by min(pageSize, maxPageSize) = maxPageSize.
+    const records = await readAllPages(scope, { object: scope.fixtures.object, fields: [description.primaryKey], pageSize: maxPageSize * 2 }, what, seeded.length);
+    expectSameIds(scope, records.map((record) => record.id), seeded, what);
+  },
+});
+
+/**
+ * Records inserted and deleted while a paged read is under way never make an untouched record
+ * vanish or repeat (offset paging fails this: a deletion before the offset shifts every later record).
+ */
+export const queryPagingStableUnderWrites = defineCheck({
+  id: 'query/paging-stable-under-writes',
+  group: 'query',
+  title: 'inserts and deletions during a paged read never skip or repeat an untouched record',
+  async body(scope) {
+    const description = await describeFixtureObject(scope);
+    const total = 100;
+    const pageSize = Math.min(10, scope.connector.capabilities.maxPageSize);
+    const seeded = await scope.fixtures.seed(total);
+    const request = { object: scope.fixtures.object, fields: [description.primaryKey], pageSize };
+    const first = await scope.expectOk(scope.connector.query(request), 'first page');
+    if (first.nextCursor === undefined) return scope.fail(FAILURE_KINDS.boundBroken, `${total} records with pageSize ${pageSize} came back in one page`);
+    // Remove half of what was already read, and add new records, before reading on.
+    const removed = first.records.slice(0, Math.ceil(first.records.length / 2)).map((record) => record.id);
+    for (const id of removed) await scope.fixtures.deleteDirect(id);
+    const added = await scope.fixtures.seed(10, { values: (i) => scope.fixtures.newRecord(total + i) });
+    const rest: CrmRecord[] = [];
+    let cursor: string | undefined = first.nextCursor;
+    for (let pageNumber = 2; cursor !== undefined; pageNumber += 1) {
+      if (pageNumber > total + 20) scope.fail(FAILURE_KINDS.boundBroken, `the cursor did not end after ${pageNumber} pages`);
+      const page: RecordPage = await scope.expectOk(scope.connector.query(request, cursor), `page ${pageNumber} after concurrent writes`);
+      rest.push(...page.records);
+      cursor = page.nextCursor;
+    }
+    const read = [...first.records, ...rest].map((record) => record.id);
+    const untouched = seeded.filter((id) => !removed.includes(id));
+    const readOptional = new Set([...removed, ...added]);
+    const readUntouched = read.filter((id) => !readOptional.has(id));
+    expectSameIds(scope, readUntouched, untouched, 'paged read with inserts and deletions mid-read');
+    const repeated = [...readOptional].filter((id) => read.indexOf(id) !== read.lastIndexOf(id));
+    if (repeated.length > 0) scope.fail(FAILURE_KINDS.duplicateRecord, `records written mid-read came back twice: ${sample(repeated)}`);
   },
 });
 
@@ -56,4 +116,4 @@ function orderByCheck(direction: 'asc' | 'desc') {
 }
 
 /** The query group (paging and order by), in run order. */
-export const queryChecks = [queryPagingComplete, orderByCheck('asc'), orderByCheck('desc')] as const;
+export const queryChecks = [queryPagingComplete, queryPageSizeCapped, queryPagingStableUnderWrites, orderByCheck('asc'), orderByCheck('desc')] as const;

@@ -166,5 +166,23 @@ export const upsertUpdateMissing = defineCheck({
   },
 });
 
+/** Most records the full-batch check sends, so a CRM allowing huge batches stays fast in CI. */
+const MAX_BATCH_CHECKED = 1000;
+
+/** A batch of `maxUpsertBatch` records gets exactly that many outcomes, each with a distinct id. */
+export const upsertFullBatch = defineCheck({
+  id: 'upsert/full-batch',
+  group: 'upsert',
+  title: 'an insert of capabilities.maxUpsertBatch records returns one created outcome per record, with distinct ids',
+  async body(scope) {
+    const count = Math.min(scope.connector.capabilities.maxUpsertBatch, MAX_BATCH_CHECKED);
+    const records = Array.from({ length: count }, (_, i) => ({ values: scope.fixtures.newRecord(1000 + i) }));
+    const what = `insert of ${count} records`;
+    const outcomes = await write(scope, { object: scope.fixtures.object, mode: 'insert', records }, what);
+    const ids = records.map((_, i) => expectOkOutcome(scope, outcomes, i, ['created'], what));
+    if (new Set(ids).size !== count) scope.fail(FAILURE_KINDS.duplicateRecord, `${what}: ${count - new Set(ids).size} outcome id(s) repeat`);
+  },
+});
+
 /** The upsert group, in run order. */
-export const upsertChecks = [upsertInsert, upsertUpdate, upsertByExternalId, upsertIdempotentRetry, upsertPartialFailure, upsertUpdateMissing] as const;
+export const upsertChecks = [upsertInsert, upsertFullBatch, upsertUpdate, upsertByExternalId, upsertIdempotentRetry, upsertPartialFailure, upsertUpdateMissing] as const;
