@@ -9,3 +9,4 @@ export * from './checks/index.js';
 export * from './run-checks.js';
 export * from './suites/describe-contract.js';
 export { describeContractGroup, describeKnownDeviationIds } from './suites/describe-group.js';
+export * from './stores/index.js';
