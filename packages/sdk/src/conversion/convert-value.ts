@@ -26,6 +26,7 @@ import { redactText } from '../errors/redact.js';
 import { fieldKind, isTemporalKind, type FieldKind } from './field-kind.js';
 import {
   epochToDateInZone,
+  epochToInstant,
   epochToWallClock,
   epochToZonedIso,
   isValidTimeZone,
@@ -86,35 +87,55 @@ const FIX_HINT = '; fix the value, or map the field with conversion "copy-paste"
 /** A wall-clock `YYYY-MM-DDTHH:mm:ss.SSS` plus the offset the text carried, if any. */
 interface ParsedDateTime {
   readonly digits: string;
-  readonly offset: string | undefined;
-  readonly hasTime: boolean;
+  /** Minutes east of UTC when the text had an offset (`Z` is 0). */
+  readonly offsetMinutes: number | undefined;
+  /** Epoch ms of the digits read as UTC. */
+  readonly utcDigitsMs: number;
 }
 
 /** True for a real calendar date `YYYY-MM-DD` (rejects 2023-02-29). */
 function isRealDate(text: string): boolean {
-  if (!DATE_TEXT.test(text)) return false;
-  const ms = Date.parse(`${text}T00:00:00Z`);
-  return !Number.isNaN(ms) && new Date(ms).toISOString().startsWith(text);
+  if (text.length !== 10 || !DATE_TEXT.test(text)) return false;
+  // Digit arithmetic instead of Date parsing: this runs once per date value of an import.
+  const digit = (index: number) => text.charCodeAt(index) - 48;
+  const year = digit(0) * 1000 + digit(1) * 100 + digit(2) * 10 + digit(3);
+  const month = digit(5) * 10 + digit(6);
+  const day = digit(8) * 10 + digit(9);
+  if (month < 1 || month > 12 || day < 1) return false;
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  const length = month === 2 ? (leap ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+  return day <= length;
 }
 
 function parseDateTime(text: string): ParsedDateTime | undefined {
   const match = DATE_TIME_TEXT.exec(text);
   if (!match) return undefined;
   const [, date, hh, mm, ss, fraction, offset] = match;
-  const digits = `${date}T${hh ?? '00'}:${mm ?? '00'}:${ss ?? '00'}.${(fraction ?? '000').padEnd(3, '0').slice(0, 3)}`;
-  // Date.parse is lenient with impossible days (Feb 30 rolls over); a round trip catches them.
-  const ms = Date.parse(`${digits}Z`);
-  if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 23) !== digits) return undefined;
-  return { digits, offset, hasTime: hh !== undefined };
+  if (!isRealDate(date!) || Number(hh ?? 0) > 23 || Number(mm ?? 0) > 59 || Number(ss ?? 0) > 59) return undefined;
+  const digits = `${date}T${hh ?? '00'}:${mm ?? '00'}:${ss ?? '00'}.${fraction === undefined ? '000' : fraction.length === 3 ? fraction : fraction.padEnd(3, '0').slice(0, 3)}`;
+  let offsetMinutes: number | undefined;
+  if (offset === 'Z') offsetMinutes = 0;
+  else if (offset !== undefined) {
+    const sign = offset[0] === '-' ? -1 : 1;
+    const clean = offset.replace(':', '');
+    offsetMinutes = sign * (Number(clean.slice(1, 3)) * 60 + Number(clean.slice(3, 5)));
+  }
+  return { digits, offsetMinutes, utcDigitsMs: Date.parse(`${digits}Z`) };
+}
+
+/** True for a canonical instant with a real date and time (`Date.parse` would roll Feb 30 over). */
+function isCanonicalInstant(text: string): boolean {
+  if (!INSTANT_CANONICAL.test(text) || !isRealDate(text.slice(0, 10))) return false;
+  const two = (index: number) => (text.charCodeAt(index) - 48) * 10 + text.charCodeAt(index + 1) - 48;
+  return two(11) <= 23 && two(14) <= 59 && two(17) <= 59;
 }
 
 /** Epoch ms of a text that carries an offset; undefined otherwise. */
 function epochOfOffsetText(text: string): number | undefined {
-  if (INSTANT_CANONICAL.test(text)) return Date.parse(text);
+  if (isCanonicalInstant(text)) return Date.parse(text);
   const parsed = parseDateTime(text);
-  if (!parsed?.offset) return undefined;
-  const ms = Date.parse(text.replace(' ', 'T'));
-  return Number.isNaN(ms) ? undefined : ms;
+  if (parsed?.offsetMinutes === undefined) return undefined;
+  return parsed.utcDigitsMs - parsed.offsetMinutes * 60_000;
 }
 
 function toNumber(value: FieldValue, integer: boolean): number | ConversionFailure {
@@ -159,8 +180,8 @@ function wallClockOf(value: FieldValue, zone: IANAZone): string | ConversionFail
   if (typeof value !== 'string') return notText('a date-time');
   const parsed = parseDateTime(value);
   if (!parsed) return notText('a date-time (YYYY-MM-DDTHH:mm:ss)');
-  if (parsed.offset === undefined) return parsed.digits;
-  return epochToWallClock(epochOfOffsetText(value)!, zone);
+  if (parsed.offsetMinutes === undefined) return parsed.digits;
+  return epochToWallClock(parsed.utcDigitsMs - parsed.offsetMinutes * 60_000, zone);
 }
 
 /** Wall-clock digits of a value, ignoring any offset it carries (no shift). */
@@ -172,19 +193,14 @@ function digitsOf(value: FieldValue): string | ConversionFailure {
 
 /** A UTC instant from text with an offset, a wall-clock text in the zone, or epoch milliseconds. */
 function instantOf(value: FieldValue, zone: IANAZone): string | ConversionFailure {
-  if (typeof value === 'number') {
-    const date = new Date(value);
-    return Number.isNaN(date.getTime()) ? notText('a date-time') : date.toISOString();
-  }
+  if (typeof value === 'number') return epochToInstant(value) ?? notText('a date-time');
   if (typeof value !== 'string') return notText('a date-time');
-  if (INSTANT_CANONICAL.test(value)) return value;
-  const withOffset = epochOfOffsetText(value);
-  if (withOffset !== undefined) return new Date(withOffset).toISOString();
+  if (isCanonicalInstant(value)) return value;
   const parsed = parseDateTime(value);
   if (!parsed) return notText('a date-time (ISO 8601)');
-  // A wall-clock time without an offset is local time in the job zone (luxon handles DST gaps).
-  const ms = wallClockToEpoch(parsed.digits, zone);
-  return ms === undefined ? notText('a date-time in the job time zone') : new Date(ms).toISOString();
+  // A wall-clock time without an offset is local time in the job zone (DST gaps move forward).
+  const ms = parsed.offsetMinutes === undefined ? wallClockToEpoch(parsed.digits, zone) : parsed.utcDigitsMs - parsed.offsetMinutes * 60_000;
+  return (ms === undefined ? undefined : epochToInstant(ms)) ?? notText('a date-time in the job time zone');
 }
 
 function scalarDefault(kind: FieldKind): ValueConverter | undefined {
@@ -239,7 +255,7 @@ function temporalConverter(kind: 'date' | 'instant' | 'floating', mode: Conversi
       return (value) =>
         unwrap(dateOf(value, zone), (date) => {
           const ms = midnightInZone(date, zone);
-          return ms === undefined ? notText('a date') : new Date(ms).toISOString();
+          return (ms === undefined ? undefined : epochToInstant(ms)) ?? notText('a date');
         });
     case 'without-time-offset':
       return (value) => unwrap(digitsOf(value), (digits) => `${digits}Z`);

@@ -53,6 +53,9 @@ describe('default conversion of instants', () => {
     expect(error).toMatchObject({ kind: 'conversion', field: 'LastModifiedDate', value: 'yesterday' });
     expect(error.message).toMatch(/^\[crm-sync\] \[conversion\] field "LastModifiedDate" \(datetime\): value "yesterday"/);
     expect(toLocalValue('2024-13-01T00:00:00Z', instant, 'default', AMS).isErr()).toBe(true);
+    expect(toLocalValue('2023-02-29T10:00:00.000Z', instant, 'default', AMS).isErr()).toBe(true);
+    expect(toRemoteValue('2024-03-31T24:00:00.000Z', instant, 'default', AMS).isErr()).toBe(true);
+    expect(toRemoteValue('2024-03-31T10:61', instant, 'default', AMS).isErr()).toBe(true);
   });
 });
 
