@@ -48,12 +48,12 @@ export function readYamlFile(path: string, what: string): Result<YamlFile, CliEr
 /** Parses YAML text that came from `path` (used for messages only). */
 export function parseYamlText(text: string, path: string): Result<YamlFile, CliError> {
   const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const document = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   const first = document.errors[0];
   if (first !== undefined) {
     const position = first.linePos?.[0];
     const where = position === undefined ? '' : ` line ${position.line}, column ${position.col}:`;
-    const reason = first.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '') ?? first.message;
+    const reason = (first.message.split('\n')[0] ?? first.message).replace(/ at line \d+, column \d+:?$/, '');
     return err(invalidInput(`${path}:${where} invalid YAML: ${reason}`));
   }
   return ok({
@@ -64,7 +64,8 @@ export function parseYamlText(text: string, path: string): Result<YamlFile, CliE
 }
 
 function lineOf(document: Document, lineCounter: LineCounter, path: readonly (string | number)[]): number | undefined {
-  for (let length = path.length; length >= 0; length -= 1) {
+  // Down to the first key, not the document root: a missing top-level key has no line of its own.
+  for (let length = path.length; length >= 1; length -= 1) {
     const node = document.getIn(path.slice(0, length), true);
     if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line;
   }

@@ -36,9 +36,10 @@ export async function openMockConnector(context: ConnectorOpenContext): Promise<
   if (loaded.isErr()) return err(invalidInput(`[mock] account "${context.account.name}": ${loaded.error}`));
   if (!loaded.value && (settings.seed ?? 'demo') === 'demo') {
     const counts = seedSampleData(crm, { contacts: settings.contacts ?? DEFAULT_MOCK_CONTACTS, until: new Date(Date.now() - 60_000) });
-    notes.push(`mock CRM seeded with ${counts.contacts} sample contacts and ${counts.accounts} accounts`);
+    notes.push(
+      `mock CRM seeded with ${counts.contacts} sample contacts and ${counts.accounts} accounts${file !== undefined && context.readOnly !== true ? `, kept in ${file} for the next commands` : ''}`,
+    );
   }
-  if (file !== undefined && !context.readOnly) notes.push(`mock CRM kept in ${file}`);
   const save = file === undefined || context.readOnly === true ? undefined : () => saveMockCrm(crm, file);
   const mock = new MockConnector(crm, settings.latencyMs !== undefined ? { latencyMs: settings.latencyMs } : {});
   const connector = save === undefined ? mock : withSaveAfterWrite(mock, save);

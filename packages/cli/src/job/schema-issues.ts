@@ -34,7 +34,14 @@ const TYPE_WORDS: Record<string, string> = {
 
 /** One readable issue per zod issue (unions report their most specific branch). */
 export function zodIssuesToFileIssues(issues: readonly z.core.$ZodIssue[]): FileIssue[] {
-  return issues.map((issue) => ({ path: issue.path.map(toPathPart), message: describeIssue(issue) }));
+  return issues.flatMap((issue) => {
+    const path = issue.path.map(toPathPart);
+    // One line per unknown key, at the key itself, so that each gets its own line number.
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({ path: [...path, key], message: 'unknown key; check the spelling against docs/cli.md' }));
+    }
+    return [{ path, message: describeIssue(issue) }];
+  });
 }
 
 function toPathPart(part: PropertyKey): string | number {

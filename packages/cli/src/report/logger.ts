@@ -12,7 +12,7 @@ import type { TextSink } from '../io.js';
 /** How logs are written. */
 export type LogFormat = 'pretty' | 'json';
 
-/** A logger writing to `sink` in `format`; `debug` only when `verbose`. */
+/** A logger writing to `sink` in `format`; in readable format `debug` and `info` only when `verbose`. */
 export function createLogger(sink: TextSink, format: LogFormat, verbose = false): Logger {
   if (format === 'json') {
     const instance = pino(
@@ -32,5 +32,6 @@ export function createLogger(sink: TextSink, format: LogFormat, verbose = false)
       sink.write(`${label}${redactText(text)}\n`);
     };
   const quiet: LogMethod = () => {};
-  return { debug: verbose ? line('debug: ') : quiet, info: line(''), warn: line('warning: '), error: line('error: ') };
+    // Readable mode shows warnings and errors; the run's facts (info) are in the summary's notes.
+  return { debug: verbose ? line('debug: ') : quiet, info: verbose ? line('') : quiet, warn: line('warning: '), error: line('error: ') };
 }

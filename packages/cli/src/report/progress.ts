@@ -48,7 +48,7 @@ function lineReporter(sink: TextSink, label: string): ProgressReporter {
       if (progress.phase !== phase || step !== lastStep) {
         phase = progress.phase;
         lastStep = step;
-        if (progress.phase !== 'done') write(progress);
+        if (progress.phase !== 'done' && progress.phase !== 'validate') write(progress);
       }
     },
     stop() {

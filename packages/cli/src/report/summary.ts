@@ -9,7 +9,7 @@ import { renderTable } from './table.js';
 /** The rows of a summary table: one per count that matters for the operation. */
 export function summaryRows(summary: RunSummary): [string, number][] {
   const rows: [string, number][] = [['read', summary.read]];
-  if (summary.operation === 'import' || summary.operation === 'export') {
+  if (summary.operation === 'export' || summary.created + summary.updated + summary.unchanged > 0) {
     rows.push(['created', summary.created], ['updated', summary.updated], ['unchanged', summary.unchanged]);
   }
   if (summary.operation === 'import-deleted' || summary.operation === 'delete') rows.push(['deleted', summary.deleted]);
