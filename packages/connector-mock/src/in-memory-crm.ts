@@ -64,6 +64,8 @@ export class InMemoryCrm {
   readonly stats: CrmCallStats = { calls: 0, byOperation: {} };
   readonly #seed: number;
   readonly #stores = new Map<string, ObjectStore>();
+  #lastNowMs = Number.NaN;
+  #lastNow: Instant = '';
 
   constructor(options: InMemoryCrmOptions = {}) {
     this.clock = options.clock ?? new ManualClock();
@@ -120,8 +122,8 @@ export class InMemoryCrm {
     const { schema } = store;
     const invalid = this.#checkValues(store, values, 'insert');
     if (invalid) return { ok: false, reject: invalid };
-    const missing = store.requiredOnInsert.filter((name) => values[name] === undefined || values[name] === null);
-    if (missing.length > 0) {
+    const missing = missingRequired(store.requiredOnInsert, values);
+    if (missing !== undefined) {
       return { ok: false, reject: rejectOf('required-field-missing', 'REQUIRED_FIELD_MISSING', `Required fields are missing: [${missing.join(', ')}]`, missing) };
     }
     let id = options.id;
@@ -129,7 +131,9 @@ export class InMemoryCrm {
       return { ok: false, reject: rejectOf('duplicate', 'DUPLICATE_VALUE', `duplicate value found: ${schema.primaryKey} duplicates value on record with id: ${id}`, [schema.primaryKey]) };
     }
     const at = options.at ?? this.#now();
-    const stored: FieldValues = { ...store.insertDefaults, ...values };
+    // One clone then defaults for the gaps: cheaper than spreading two objects on the million-insert path.
+    const stored: FieldValues = { ...values };
+    for (const name in store.insertDefaults) if (stored[name] === undefined) stored[name] = store.insertDefaults[name] as FieldValue;
     stampChangeFields(schema, stored, at);
     if (schema.createdField !== undefined) stored[schema.createdField] = at;
     const conflict = duplicateOf(store, stored, undefined) ?? ruleViolation(schema, stored);
@@ -309,7 +313,13 @@ export class InMemoryCrm {
   }
 
   #now(): Instant {
-    return toInstant(this.clock.now());
+    // Bulk writes share a clock reading; formatting it once per distinct millisecond saves a toISOString per write.
+    const ms = this.clock.now().getTime();
+    if (ms !== this.#lastNowMs) {
+      this.#lastNowMs = ms;
+      this.#lastNow = toInstant(ms);
+    }
+    return this.#lastNow;
   }
 
   /** The store of `object` with expired recycle-bin entries purged (retention is applied lazily). */
@@ -369,6 +379,16 @@ function summaryOf(schema: MockObjectSchema): ObjectSummary {
 function stampChangeFields(schema: MockObjectSchema, values: FieldValues, at: Instant): void {
   values[schema.changeField] = at;
   if (schema.extraChangeFields) for (const name of schema.extraChangeFields) values[name] = at;
+}
+
+/** The required fields `values` leaves out or nulls; `undefined` when none (no allocation on the happy path). */
+function missingRequired(required: readonly string[], values: FieldValues): string[] | undefined {
+  let missing: string[] | undefined;
+  for (const name of required) {
+    const value = values[name];
+    if (value === undefined || value === null) (missing ??= []).push(name);
+  }
+  return missing;
 }
 
 function unknownObject(object: string): WriteOutcome {
