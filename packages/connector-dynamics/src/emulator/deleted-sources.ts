@@ -1,0 +1,106 @@
+/**
+ * Where deletions can be read: the `audits` entity set (operation 3 = delete) and change tracking
+ * (`Prefer: odata.track-changes`, delta links with `$deletedEntity` entries).
+ *
+ * @module
+ */
+import { toInstant, type FieldDescription } from '@crm-sync/sdk';
+import { serveCollection } from './collection.js';
+import { errorResponse, jsonResponse, queryParameters, type EmulatorContext, type EmulatorRequest, type EmulatorResponse } from './http-types.js';
+import { metadataId, tableFacts } from './metadata.js';
+import type { WireRow } from './odata-evaluator.js';
+import { EMULATOR_CODES } from './reject-codes.js';
+import { renderRow, type Table } from './tables.js';
+
+function auditField(name: string, type: FieldDescription['type']): FieldDescription {
+  return { name, type, nullable: true, createable: false, updateable: false, filterable: true, sortable: true, externalId: false, primaryKey: name === 'auditid', required: false, ...(type === 'datetime' ? { timeSemantics: 'instant' as const } : {}) };
+}
+
+const AUDIT_FIELDS: ReadonlyMap<string, FieldDescription> = new Map(
+  [
+    auditField('auditid', 'id'),
+    auditField('_objectid_value', 'reference'),
+    auditField('objecttypecode', 'string'),
+    auditField('operation', 'integer'),
+    auditField('action', 'integer'),
+    auditField('createdon', 'datetime'),
+    auditField('_userid_value', 'reference'),
+  ].map((field) => [field.name, field]),
+);
+
+/** The application user of the emulator, as audits and WhoAmI report it. */
+export const EMULATOR_USER_ID = '99999999-0000-0000-0000-000000000001';
+
+/** `GET audits`: one delete audit row per deleted record still within retention. */
+export function serveAudits(context: EmulatorContext, request: EmulatorRequest): EmulatorResponse {
+  if (!context.auditReadable) return errorResponse(403, EMULATOR_CODES.privilegeDenied, "Principal user is missing prvReadAuditSummary privilege.");
+  const rows: WireRow[] = [];
+  const now = toInstant(context.crm.clock.now());
+  for (const summary of context.crm.listObjects()) {
+    const description = context.crm.describe(summary.name);
+    if (description === undefined || !context.auditing || !tableFacts(description).auditEnabled) continue;
+    for (const deleted of context.crm.deletedBetween(summary.name, '0000-01-01T00:00:00.000Z', now)) {
+      if (context.rolledBack.has(deleted.id)) continue;
+      rows.push({
+        auditid: metadataId(`audit.${summary.name}.${deleted.id}.${deleted.deletedAt}`),
+        _objectid_value: deleted.id,
+        objecttypecode: summary.name,
+        operation: 3,
+        action: 3,
+        createdon: `${deleted.deletedAt.slice(0, 19)}Z`,
+        _userid_value: EMULATOR_USER_ID,
+      });
+    }
+  }
+  return serveCollection(request, { apiBase: context.apiBase, entitySetName: 'audits', entityName: 'audit', primaryKey: 'auditid', fields: AUDIT_FIELDS, rows });
+}
+
+function deltaToken(at: string): string {
+  return `${Date.parse(at)}!${at}`;
+}
+
+/** `GET entityset` with `Prefer: odata.track-changes` or `$deltatoken`. */
+export function serveChangeTracking(context: EmulatorContext, request: EmulatorRequest, table: Table): EmulatorResponse {
+  const params = queryParameters(request.url);
+  for (const option of ['$filter', '$orderby', '$expand', '$top']) {
+    if (params.has(option)) return errorResponse(400, EMULATOR_CODES.invalidArgument, `The "${option}" query parameter isn't supported when Change Tracking is enabled.`);
+  }
+  if (!tableFacts(table.description).changeTrackingEnabled) {
+    return errorResponse(400, EMULATOR_CODES.invalidArgument, `Change tracking is not enabled for entity '${table.description.name}'.`);
+  }
+  const select = params.get('$select')?.split(',').map((name) => name.trim());
+  const nowDate = context.crm.clock.now();
+  const now = toInstant(nowDate);
+  const token = params.get('$deltatoken');
+  const since = token === undefined ? undefined : Number(token.split('!')[0]);
+  if (since !== undefined && !Number.isFinite(since)) return errorResponse(400, EMULATOR_CODES.invalidArgument, 'The delta token is not valid.');
+  if (since !== undefined && since < nowDate.getTime() - context.changeTrackingExpiryDays * 86_400_000) {
+    return errorResponse(400, EMULATOR_CODES.changeTrackingTokenExpired, 'Change tracking token expired: it is older than the organisation keeps changes. Run a full synchronisation.');
+  }
+  const pick = (row: WireRow): Record<string, unknown> => {
+    const out: Record<string, unknown> = {};
+    for (const name of select ?? Object.keys(row)) out[name] = row[name] ?? null;
+    out[table.description.primaryKey] = row[table.description.primaryKey];
+    return out;
+  };
+  const value: Record<string, unknown>[] = [];
+  for (const record of context.crm.records(table.description.name)) {
+    if (since === undefined || Date.parse(record.changedAt) >= since) value.push(pick(renderRow(table, record)));
+  }
+  if (since !== undefined) {
+    for (const deleted of context.crm.deletedBetween(table.description.name, toInstant(since), now)) {
+      if (context.rolledBack.has(deleted.id)) continue;
+      value.push({ '@odata.context': `${context.apiBase}$metadata#${table.entitySetName}/$deletedEntity`, id: deleted.id, reason: 'deleted' });
+    }
+  }
+  const kept = select ? `$select=${encodeURIComponent(select.join(','))}&` : '';
+  return jsonResponse(
+    200,
+    {
+      '@odata.context': `${context.apiBase}$metadata#${table.entitySetName}${select ? `(${select.join(',')})` : ''}${since !== undefined ? '/$delta' : ''}`,
+      '@odata.deltaLink': `${context.apiBase}${table.entitySetName}?${kept}$deltatoken=${encodeURIComponent(deltaToken(now))}`,
+      value,
+    },
+    { 'Preference-Applied': 'odata.track-changes' },
+  );
+}

@@ -1,0 +1,99 @@
+/**
+ * The emulator's transport-neutral request and response, so that `$batch` can run inner requests
+ * through the same routes as top-level ones.
+ *
+ * @module
+ */
+import type { InMemoryCrm } from '@crm-sync/connector-mock';
+
+/** A request as the routes see it. */
+export interface EmulatorRequest {
+  readonly method: string;
+  readonly url: URL;
+  /** Lower-case header names. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+/** A response as the routes produce it. */
+export interface EmulatorResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: string;
+}
+
+/** What routes need from the running emulator. */
+export interface EmulatorContext {
+  readonly crm: InMemoryCrm;
+  /** The organisation URL, `http://127.0.0.1:<port>`. */
+  readonly orgUrl: string;
+  /** `http://127.0.0.1:<port>/api/data/v9.2/`. */
+  readonly apiBase: string;
+  /** Auditing on for the organisation (`EntityDefinitions.IsAuditEnabled`). */
+  readonly auditing: boolean;
+  /** The application user may read audits; false answers 403 on `audits`. */
+  readonly auditReadable: boolean;
+  /** Days a change-tracking token stays valid. */
+  readonly changeTrackingExpiryDays: number;
+  /** Ids of records created and then rolled back (failed change set or bulk message): never reported as deleted. */
+  readonly rolledBack: Set<string>;
+}
+
+/** The status texts the emulator uses. */
+export const STATUS_TEXT: Readonly<Record<number, string>> = {
+  200: 'OK',
+  201: 'Created',
+  204: 'No Content',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  412: 'Precondition Failed',
+  413: 'Payload Too Large',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  503: 'Service Unavailable',
+};
+
+/** JSON headers Dataverse sends on every answer with a body. */
+export const JSON_HEADERS = { 'Content-Type': 'application/json; odata.metadata=minimal', 'OData-Version': '4.0' } as const;
+
+/** A JSON answer. */
+export function jsonResponse(status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): EmulatorResponse {
+  return { status, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) };
+}
+
+/** The Dataverse error answer, `{ error: { code, message } }`, exactly as Dataverse sends it. */
+export function errorResponse(status: number, code: string, message: string, headers: Readonly<Record<string, string>> = {}): EmulatorResponse {
+  return jsonResponse(status, { error: { code, message } }, headers);
+}
+
+/** Parses a query string without turning '+' into a space (OData literals keep their '+'). */
+export function queryParameters(url: URL): Map<string, string> {
+  const out = new Map<string, string>();
+  const text = url.search.startsWith('?') ? url.search.slice(1) : url.search;
+  if (text === '') return out;
+  for (const pair of text.split('&')) {
+    const equals = pair.indexOf('=');
+    const name = equals < 0 ? pair : pair.slice(0, equals);
+    const value = equals < 0 ? '' : pair.slice(equals + 1);
+    try {
+      out.set(decodeURIComponent(name), decodeURIComponent(value));
+    } catch {
+      out.set(name, value);
+    }
+  }
+  return out;
+}
+
+/** Reads `Prefer` (comma lists and repeated headers alike) into a map of preference -> value. */
+export function preferences(headers: Readonly<Record<string, string>>): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const item of (headers.prefer ?? '').split(',')) {
+    const [name, ...rest] = item.trim().split('=');
+    if (name) out.set(name.trim().toLowerCase(), rest.join('=').trim().replace(/^"|"$/g, ''));
+  }
+  return out;
+}
