@@ -14,3 +14,4 @@ export * from './in-memory-crm.js';
 export * from './faults.js';
 export * from './filter-eval.js';
 export * from './mock-connector.js';
+export * from './plugin.js';
