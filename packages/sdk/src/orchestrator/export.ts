@@ -66,6 +66,17 @@ export async function runExport(
     const jobId = exportJobId(job);
     let run = await stores.journal.findOpenRun(jobId);
     if (run && options.resume === false) {
+      // Abandoning a run with inserts in doubt would resend them as new records: a silent duplicate.
+      const open = await stores.journal.countByState(run.runId);
+      const unsettled = open.sent + open.unknown;
+      if (unsettled > 0 && job.inDoubtPolicy !== 'resend' && job.inDoubtPolicy !== 'skip') {
+        return err(
+          context.fail(
+            'in-doubt',
+            `the interrupted run ${run.runId} has ${unsettled} records whose outcome is unknown; resume it (resume: true) so they are settled, or set inDoubtPolicy "resend" or "skip" to abandon it knowingly`,
+          ),
+        );
+      }
       await stores.journal.closeRun(run.runId, 'failed', { reason: 'abandoned: a new run was started with resume false' });
       context.note(`closed the interrupted run ${run.runId} as failed (resume: false)`);
       run = undefined;

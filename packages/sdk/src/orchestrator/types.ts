@@ -192,7 +192,8 @@ export interface RunOptions {
 export interface ExportRunOptions extends RunOptions {
   /**
    * Resume the job's interrupted run (default true). With `false` an open run is closed as
-   * failed and a new run starts (records in doubt then follow the job's `inDoubtPolicy`).
+   * failed and a new run starts; this is refused while the open run has records whose outcome is
+   * unknown, unless the job's `inDoubtPolicy` is `resend` or `skip`.
    */
   readonly resume?: boolean;
 }

@@ -213,6 +213,16 @@ for (const factory of harnesses) {
       expect(harness.crm.contacts()).toHaveLength(5);
     });
 
+    it('abandoning an interrupted run with records in doubt (resume false) is refused unless a policy is chosen', async () => {
+      const base = makeRig(harness);
+      seed(base, 3);
+      expect((await makeRig(harness, { journal: journalThatDiesOnce(base.journal) }, base).orchestrator.runExport(job({ mode: 'insert' }))).isErr()).toBe(true);
+      const refused = (await base.orchestrator.runExport(job({ mode: 'insert' }), { resume: false }))._unsafeUnwrapErr();
+      expect(refused.kind).toBe('in-doubt');
+      expect(refused.message).toMatch(/resume it/);
+      expect(harness.crm.contacts()).toHaveLength(3);
+    });
+
     it('a lost answer to an insert batch without a sync key is never retried blindly', async () => {
       const rig = makeRig(harness);
       seed(rig, 3);
