@@ -22,6 +22,7 @@ export * from './orchestrator/job.js';
 export * from './orchestrator/types.js';
 export * from './filter/builder.js';
 export * from './filter/expression.js';
+export { parseExpression, inferExpressionType, type ExpressionNode, type ExpressionError, type ExpressionType } from './filter/expression-parser.js';
 export * from './filter/validate.js';
 export * from './filter/resolve.js';
 export * from './conversion/field-kind.js';

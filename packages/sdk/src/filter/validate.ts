@@ -24,7 +24,7 @@ import {
   type FilterProfile,
   type FilterValue,
 } from './ast.js';
-import { inferExpressionType, parseExpression, type ExpressionType } from './expression.js';
+import { inferExpressionType, parseExpression, type ExpressionType } from './expression-parser.js';
 
 /** The rules a filter can break. */
 export type FilterRule =

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { evaluateExpression, parseExpression } from '../../src/index.js';
 
 const now = new Date('2024-03-31T12:00:00.000Z'); // the day Europe/Amsterdam springs forward
-const context = { now, timeZone: 'Europe/Amsterdam', variables: { minScore: 7, since: '2012-11-01', at: '2024-01-01T10:00:00Z', bad: 'x' } };
+const context = { now, timeZone: 'Europe/Amsterdam', variables: { minScore: 7, since: '2012-11-01', at: '2024-01-01T10:00:00Z', start: '2024/03/30 22:15:00', bad: 'x' } };
 const value = (source: string) => evaluateExpression(source, context)._unsafeUnwrap();
 const error = (source: string) => evaluateExpression(source, context)._unsafeUnwrapErr();
 
@@ -18,6 +18,9 @@ describe('expression evaluator', () => {
     expect(value('vars.minScore * 2')).toEqual({ kind: 'number', value: 14 });
     expect(value('vars.since')).toEqual({ kind: 'date', value: '2012-11-01' });
     expect(value('vars.at')).toEqual({ kind: 'datetime', value: '2024-01-01T10:00:00.000Z' });
+    // crmStartImport-style watermark text is UTC, whatever the job zone.
+    expect(value('vars.start')).toEqual({ kind: 'datetime', value: '2024-03-30T22:15:00.000Z' });
+    expect(value('addDays(vars.start, -1)')).toEqual({ kind: 'datetime', value: '2024-03-29T22:15:00.000Z' });
   });
 
   it('evaluates date functions in the job time zone, calendar-day safe across DST', () => {
