@@ -33,7 +33,8 @@ export function listDataverseObjects(http: DataverseHttp, signal?: AbortSignal):
 /** Describes one table by logical name (`contact`, `account`, ...). */
 export function describeDataverseObject(http: DataverseHttp, object: string, signal?: AbortSignal): ResultAsync<ObjectDescription, CrmError> {
   if (!LOGICAL_NAME.test(object)) {
-    return errAsync(crmError('invalid-request', CONNECTOR_ID, `describe: '${object}' is not a Dataverse table logical name (lower case, e.g. 'contact'); see listObjects()`));
+    // Never sent: a name outside the logical-name alphabet cannot exist, and must not reach a URL.
+    return errAsync(crmError('not-found', CONNECTOR_ID, `describe: '${object}' is not a Dataverse table logical name (lower case, e.g. 'contact'); see listObjects() for the tables`));
   }
   const base = `EntityDefinitions(LogicalName='${object}')`;
   const get = (path: string, operation: string) =>

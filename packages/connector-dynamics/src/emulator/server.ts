@@ -179,7 +179,8 @@ export function startServer(parts: ServerParts, port: number, host = '127.0.0.1'
     send(response, answer, now);
   };
 
-  const server = createServer((request, response) => {
+  // Dataverse accepts URLs up to 32 KB; Node's default header limit (16 KB) would refuse them.
+  const server = createServer({ maxHeaderSize: 64 * 1024 }, (request, response) => {
     handle(request, response).catch((cause: unknown) => {
       log.push({ method: request.method ?? 'GET', path: request.url ?? '/', status: 500 });
       if (!response.headersSent) send(response, errorResponse(500, '0x80040216', `Emulator failure: ${(cause as Error).message}`), new Date());

@@ -1,0 +1,89 @@
+/**
+ * Binds the testkit's fixtures to a Dataverse emulator over a fresh `InMemoryCrm`, and builds a
+ * connector whose msal-node gets real tokens from the emulator's token endpoint.
+ */
+import { InMemoryCrm, ManualClock } from '@crm-sync/connector-mock';
+import type { ConnectorUnderTest, ContractFixtures } from '@crm-sync/testkit';
+import { DynamicsConnector, type DynamicsConfig } from '../../src/index.js';
+import { dataverseSchemas, startDataverseEmulator, type DataverseEmulator, type DataverseEmulatorOptions } from '../../src/emulator/index.js';
+
+/** Where the emulator's clock starts: later than any instant the checks seed relative to it. */
+export const CLOCK_START = '2024-06-01T00:00:00.000Z';
+
+/** An emulator, its engine and clock, and a connector pointed at it. */
+export interface DynamicsHarness {
+  readonly emulator: DataverseEmulator;
+  readonly crm: InMemoryCrm;
+  readonly clock: ManualClock;
+  readonly connector: DynamicsConnector;
+  close(): Promise<void>;
+}
+
+/** Starts an emulator and a connector. */
+export async function startHarness(
+  config: Partial<DynamicsConfig> = {},
+  emulatorOptions: Omit<DataverseEmulatorOptions, 'crm'> = {},
+): Promise<DynamicsHarness> {
+  const clock = new ManualClock(CLOCK_START);
+  const crm = new InMemoryCrm({ schemas: dataverseSchemas(), clock, deletedRetentionDays: 30 });
+  const emulator = await startDataverseEmulator({ crm, ...emulatorOptions });
+  const connector = new DynamicsConnector(emulator.connectorConfig({ deletedRetentionDays: 30, ...config }));
+  return {
+    emulator,
+    crm,
+    clock,
+    connector,
+    async close() {
+      await connector.close();
+      await emulator.close();
+    },
+  };
+}
+
+/** Contract fixtures for `contact` over the harness's engine and fault script. */
+export function contactFixtures(harness: DynamicsHarness): ContractFixtures {
+  const { crm, clock, emulator } = harness;
+  const newRecord = (n: number) => ({ lastname: `Last ${n}`, firstname: `First ${n}`, emailaddress1: `contact${n}@example.test`, crm_synckey: `ext-${n}` });
+  return {
+    object: 'contact',
+    newRecord,
+    updateField: { name: 'firstname', value: (n) => `Updated ${n}` },
+    invalidRecord: () => ({ firstname: 'No last name' }),
+    externalIdField: 'crm_synckey',
+    numericField: 'numberofchildren',
+    dateField: 'birthdate',
+    changeField: 'modifiedon',
+    async seed(n, options) {
+      const ids: string[] = [];
+      for (let i = 0; i < n; i += 1) {
+        const outcome = crm.insert('contact', options?.values?.(i) ?? newRecord(i), options?.changedAt ? { at: options.changedAt } : {});
+        if (!outcome.ok) throw new Error(`seed: ${outcome.reject.message}`);
+        ids.push(outcome.id);
+      }
+      return ids;
+    },
+    async deleteDirect(id, at) {
+      crm.delete('contact', id, at ? { at } : {});
+    },
+    async setTime(at) {
+      clock.set(at);
+    },
+    async injectRateLimit(count, retryAfterMs) {
+      emulator.faults.inject({ kind: 'rate-limit', times: count, retryAfterSeconds: retryAfterMs / 1000 });
+    },
+    async injectAuthFailure() {
+      // Twice: the connector refreshes its token once on a 401; the second 401 is final.
+      emulator.faults.inject({ kind: 'token-expired', times: 2 });
+    },
+    async reset() {
+      crm.reset();
+      emulator.faults.clear();
+    },
+  };
+}
+
+/** The testkit's factory: a fresh emulator and connector per check. */
+export async function dynamicsUnderTest(config: Partial<DynamicsConfig> = {}): Promise<ConnectorUnderTest> {
+  const harness = await startHarness(config);
+  return { connector: harness.connector, fixtures: contactFixtures(harness), teardown: () => harness.close() };
+}
