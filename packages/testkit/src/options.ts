@@ -28,7 +28,12 @@ export interface ContractFixtures {
   /** Builds values for a new valid record; `n` makes them unique. Must include the external-id field when upsert is supported. */
   newRecord(n: number): FieldValues;
   /** A field the suite updates, and a factory of distinct values for it. */
-  readonly updateField: { readonly name: string; value(n: number): FieldValue };
+  readonly updateField: {
+    /** The field's remote name; it must be updateable. */
+    readonly name: string;
+    /** A valid value for the field; distinct `n` give distinct values. */
+    value(n: number): FieldValue;
+  };
   /** Values the CRM refuses per record (e.g. a required field missing), for reject checks. */
   invalidRecord(): FieldValues;
   /** External-id field used for upsert (when `capabilities.upsertByExternalId`). */
@@ -61,7 +66,9 @@ export interface ContractFixtures {
 
 /** A connector under test, with the fixtures bound to its backing CRM. */
 export interface ConnectorUnderTest {
+  /** The connector the checks call. */
   readonly connector: CrmConnector;
+  /** Hooks into the CRM behind `connector`. */
   readonly fixtures: ContractFixtures;
   /** Stops emulators and frees what the factory started. Called after every check. */
   teardown?(): Promise<void>;

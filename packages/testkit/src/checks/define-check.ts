@@ -42,7 +42,9 @@ class CheckSignal {
 
 /** The toolbox a check body receives. */
 export interface CheckScope extends CheckContext {
+  /** The connector under test. */
   readonly connector: CrmConnector;
+  /** Hooks into the CRM behind it. */
   readonly fixtures: ContractFixtures;
   /** Ends the check as failed. */
   fail(kind: string, detail: string): never;
@@ -56,10 +58,15 @@ export interface CheckScope extends CheckContext {
 
 /** What {@link defineCheck} needs. */
 export interface CheckDefinition {
+  /** `<group>/<name>`, stable. */
   readonly id: string;
+  /** The group the check belongs to. */
   readonly group: ContractGroup;
+  /** The behaviour asserted, as a sentence. */
   readonly title: string;
+  /** Returns a skip reason when the capabilities rule the check out. */
   readonly requires?: (capabilities: ConnectorCapabilities) => string | undefined;
+  /** The check as plain code: returns when it holds, calls `scope.fail` or `scope.skip` otherwise. */
   body(scope: CheckScope): Promise<void>;
 }
 

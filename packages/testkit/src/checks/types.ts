@@ -9,7 +9,9 @@ import type { ContractFixtures, ContractScale } from '../options.js';
 
 /** Why a check failed: a stable `kind` (e.g. `missing-record`, `wrong-order`) and a human detail. */
 export interface CheckFailure {
+  /** A stable kind (see `FAILURE_KINDS` and `RUNNER_FAILURE_KINDS`); known deviations match on it. */
   readonly kind: string;
+  /** What went wrong, naming the request and a few offending ids (redacted). */
   readonly detail: string;
 }
 
@@ -24,7 +26,12 @@ export interface CheckOutcome {
   /** Set when the check failed. */
   readonly failure?: CheckFailure;
   /** Set when a known deviation failed as declared: the declared reason and the observed failure. */
-  readonly expectedFailure?: { readonly reason: string; readonly failure: CheckFailure };
+  readonly expectedFailure?: {
+    /** The reason given in `knownDeviations`. */
+    readonly reason: string;
+    /** The failure observed, of the declared kind. */
+    readonly failure: CheckFailure;
+  };
 }
 
 /** What a check may use besides the connector and fixtures. */
