@@ -1,0 +1,116 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import { openSqliteStore } from '@crm-sync/store-sqlite';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tempDir, writeFiles } from './helpers.js';
+
+const PACKAGE_DIR = resolve(import.meta.dirname, '..');
+const BIN = join(PACKAGE_DIR, 'dist/bin/crm-sync.js');
+const ROWS = 1500;
+
+const ACCOUNTS = `accounts:
+  demo:
+    connector: mock
+    # Every call waits, so that the export is still running when the test kills it.
+    mock: { seed: empty, latencyMs: 150 }
+`;
+
+const EXPORT_JOB = `activity: exportContacts
+connector: mock
+account: demo
+operation: export
+object: contact
+local: { table: contacts }
+export: { mode: auto, syncKey: externalKey }
+batchSize: 20
+fields:
+  - { local: last_name, remote: lastName }
+  - { local: email, remote: email }
+`;
+
+interface SavedCrm {
+  objects: Record<string, { id: string; values: Record<string, unknown>; deletedAt?: string }[]>;
+}
+
+function crmContacts(file: string): SavedCrm['objects'][string] {
+  if (!existsSync(file)) return [];
+  try {
+    return (JSON.parse(readFileSync(file, 'utf8')) as SavedCrm).objects.contact ?? [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * A real process running the built CLI is killed with SIGKILL in the middle of an export; then
+ * `crm-sync journal resume` finishes it. The CRM (a mock kept in a file, saved after every write,
+ * so both processes see the same CRM) must end with every record exactly once.
+ */
+describe('kill -9 during an export, then crm-sync journal resume', () => {
+  beforeAll(() => {
+    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+    const built = spawnSync(process.execPath, [tsc, '-b', PACKAGE_DIR], { encoding: 'utf8' });
+    expect(built.stdout + built.stderr).toBe('');
+    expect(built.status).toBe(0);
+  }, 300_000);
+
+  it('exports every record exactly once: no duplicate, no loss', async () => {
+    const dir = tempDir();
+    writeFiles(dir, { 'accounts.yaml': ACCOUNTS, 'export.yaml': EXPORT_JOB });
+    const dbFile = join(dir, 'crm.sqlite');
+    const crmFile = `${dbFile}.mock-crm.json`;
+    const store = openSqliteStore(dbFile)._unsafeUnwrap();
+    for (let index = 0; index < ROWS; index += 1) {
+      const key = `k${String(index).padStart(5, '0')}`;
+      await store.records.upsertLocal('contacts', key, { last_name: `Name ${index}`, email: `${key}@example.com` });
+    }
+    store.close();
+
+    const child = spawn(process.execPath, [BIN, 'run', 'export.yaml', '--accounts', 'accounts.yaml', '--db', dbFile], { cwd: dir, stdio: 'ignore' });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.on('exit', (code, signal) => done({ code, signal })));
+    // Kill as soon as part of the export has reached the CRM.
+    for (let attempt = 0; attempt < 1500 && crmContacts(crmFile).length < 100; attempt += 1) {
+      await new Promise((wait) => setTimeout(wait, 20));
+    }
+    child.kill('SIGKILL');
+    const { signal } = await exited;
+    expect(signal).toBe('SIGKILL');
+    const beforeResume = crmContacts(crmFile).length;
+    expect(beforeResume).toBeGreaterThan(0);
+    expect(beforeResume).toBeLessThan(ROWS);
+
+    const interrupted = openSqliteStore(dbFile)._unsafeUnwrap();
+    const openRun = await interrupted.journal.findOpenRun('default/exportContacts');
+    interrupted.close();
+    expect(openRun?.status).toBe('open');
+
+    const resumed = spawnSync(process.execPath, [BIN, 'journal', 'resume', 'export.yaml', '--accounts', 'accounts.yaml', '--db', dbFile, '--json'], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { ...process.env, CRM_SYNC_ACCOUNT_DEMO_MOCK_LATENCY_MS: '0' },
+    });
+    expect(resumed.stderr).toBe('');
+    expect(resumed.status).toBe(0);
+    const summary = JSON.parse(resumed.stdout).summary as { runId: string; skipped: number; rejected: number };
+    expect(summary.rejected).toBe(0);
+    expect(summary.runId).toBe(openRun?.runId);
+    // The records committed before the kill were not sent again.
+    expect(summary.skipped).toBeGreaterThan(0);
+
+    const contacts = crmContacts(crmFile).filter((record) => record.deletedAt === undefined);
+    const keys = contacts.map((record) => record.values.externalKey);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(contacts).toHaveLength(ROWS);
+    expect([...keys].sort()).toEqual(Array.from({ length: ROWS }, (_, index) => `k${String(index).padStart(5, '0')}`));
+
+    const after = openSqliteStore(dbFile)._unsafeUnwrap();
+    const run = await after.journal.getRun(summary.runId);
+    expect(run?.status).toBe('finished');
+    expect(await after.journal.countByState(summary.runId)).toMatchObject({ committed: ROWS, pending: 0, sent: 0, unknown: 0, rejected: 0 });
+    const linked = await after.records.getLocal('contacts', 'k00000');
+    expect(contacts.find((record) => record.values.externalKey === 'k00000')?.id).toBe(linked?.crmId);
+    after.close();
+  }, 120_000);
+});
