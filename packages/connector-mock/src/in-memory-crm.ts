@@ -66,6 +66,8 @@ export class InMemoryCrm {
   readonly #stores = new Map<string, ObjectStore>();
   #lastNowMs = Number.NaN;
   #lastNow: Instant = '';
+  #lastCutoffMs = Number.NaN;
+  #lastCutoff: Instant = '';
 
   constructor(options: InMemoryCrmOptions = {}) {
     this.clock = options.clock ?? new ManualClock();
@@ -285,7 +287,12 @@ export class InMemoryCrm {
 
   /** The oldest deletion time still reported: now minus the retention. */
   earliestDeletedAvailable(_object?: string): Instant {
-    return toInstant(this.clock.now().getTime() - this.deletedRetentionDays * DAY_MS);
+    const ms = this.clock.now().getTime() - this.deletedRetentionDays * DAY_MS;
+    if (ms !== this.#lastCutoffMs) {
+      this.#lastCutoffMs = ms;
+      this.#lastCutoff = toInstant(ms);
+    }
+    return this.#lastCutoff;
   }
 
   /**

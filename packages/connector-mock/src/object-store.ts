@@ -61,6 +61,8 @@ export class ObjectStore {
   nextId!: IdGenerator;
   #sequence = 0;
   #activeCache: MutableRecord[] | undefined;
+  /** The oldest deletion time in the recycle bin; `undefined` when empty, `null` when it must be recomputed. */
+  #oldestDeletedAt: Instant | undefined | null = undefined;
   #orderings = new Map<string, { version: number; records: MutableRecord[] }>();
 
   constructor(schema: MockObjectSchema, readonly seed: number) {
@@ -94,6 +96,7 @@ export class ObjectStore {
     this.all = [];
     this.byId.clear();
     this.recycleBin.clear();
+    this.#oldestDeletedAt = undefined;
     for (const index of this.unique.values()) index.clear();
     this.nextId = createIdGenerator(this.schema, this.seed);
     this.#sequence = 0;
@@ -141,6 +144,7 @@ export class ObjectStore {
   moveToBin(record: MutableRecord, at: Instant): void {
     record.deletedAt = at;
     this.recycleBin.add(record);
+    if (this.#oldestDeletedAt !== null && (this.#oldestDeletedAt === undefined || at < this.#oldestDeletedAt)) this.#oldestDeletedAt = at;
     this.unindexUnique(record);
     this.#activeCache = undefined;
     this.touch();
@@ -150,28 +154,36 @@ export class ObjectStore {
   restore(record: MutableRecord): void {
     delete record.deletedAt;
     this.recycleBin.delete(record);
+    this.#oldestDeletedAt = null;
     this.indexUnique(record);
     this.#activeCache = undefined;
     this.touch();
   }
 
-  /** Drops recycle-binned records deleted before `cutoff` for good. */
+  /**
+   * Drops recycle-binned records deleted before `cutoff` for good. Called before every operation,
+   * so the common case (nothing expired) is one comparison with the oldest deletion time.
+   */
   purgeDeletedBefore(cutoff: Instant): void {
-    let expired = false;
-    for (const record of this.recycleBin) {
-      if ((record.deletedAt as Instant) < cutoff) {
-        expired = true;
-        break;
-      }
-    }
-    if (!expired) return;
+    if (this.#oldestDeletedAt === null) this.#oldestDeletedAt = this.#findOldestDeletion();
+    if (this.#oldestDeletedAt === undefined || this.#oldestDeletedAt >= cutoff) return;
     for (const record of [...this.recycleBin]) {
       if ((record.deletedAt as Instant) >= cutoff) continue;
       this.recycleBin.delete(record);
       this.byId.delete(record.id);
     }
     this.all = this.all.filter((record) => record.deletedAt === undefined || this.recycleBin.has(record));
+    this.#oldestDeletedAt = this.#findOldestDeletion();
     this.touch();
+  }
+
+  #findOldestDeletion(): Instant | undefined {
+    let oldest: Instant | undefined;
+    for (const record of this.recycleBin) {
+      const at = record.deletedAt as Instant;
+      if (oldest === undefined || at < oldest) oldest = at;
+    }
+    return oldest;
   }
 
   /** Active records in insertion order; the same array until a delete or undelete. */

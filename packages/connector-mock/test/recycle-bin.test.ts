@@ -57,6 +57,19 @@ describe('InMemoryCrm recycle bin', () => {
     expect(crm.update('contact', 'CON-000001', { lastName: 'X' })).toMatchObject({ ok: false, reject: { code: 'not-found' } });
   });
 
+  it('purges by the oldest remaining deletion after the oldest one was undeleted', () => {
+    const { clock, crm } = crmWithContacts(3);
+    crm.delete('contact', 'CON-000001');
+    clock.advance(DAY);
+    crm.delete('contact', 'CON-000002');
+    crm.delete('contact', 'CON-000003', { at: '2024-06-01T12:00:00.000Z' });
+    crm.undelete('contact', 'CON-000001');
+    clock.advance(15 * DAY - DAY / 2 + 1);
+    expect(crm.records('contact', { includeDeleted: true }).map((record) => record.id)).toEqual(['CON-000001', 'CON-000002']);
+    clock.advance(DAY);
+    expect(crm.records('contact', { includeDeleted: true }).map((record) => record.id)).toEqual(['CON-000001']);
+  });
+
   it('frees the external id of a deleted record and refuses to undelete into a duplicate', () => {
     const { crm } = crmWithContacts(1);
     crm.delete('contact', 'CON-000001');
