@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ResultAsync } from 'neverthrow';
 import { crmError, type ExportJob, type ExportJournal } from '../../src/index.js';
-import { harnesses, type Harness } from './harnesses.js';
+import { harnesses, withCapabilities, type Harness } from './harnesses.js';
 import { makeRig, type Rig } from './setup.js';
 
 for (const factory of harnesses) {
@@ -105,6 +106,32 @@ for (const factory of harnesses) {
       expect(await rig.journal.countByState(summary.runId!)).toMatchObject({ committed: 450, pending: 0, unknown: 0 });
     });
 
+    it('keeps several batches in flight, never more than the concurrency limit', async () => {
+      let inFlight = 0;
+      let most = 0;
+      const slow = new Proxy(withCapabilities(harness.connector, { concurrency: 3 }), {
+        get(target, property, receiver) {
+          if (property === 'upsertBatch') {
+            return (...args: Parameters<typeof target.upsertBatch>) => {
+              inFlight += 1;
+              most = Math.max(most, inFlight);
+              return ResultAsync.fromSafePromise(new Promise((resolve) => setTimeout(resolve, 5)))
+                .andThen(() => target.upsertBatch(...args))
+                .map((outcomes) => ((inFlight -= 1), outcomes));
+            };
+          }
+          const value = Reflect.get(target, property, receiver);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      const rig = makeRig({ ...harness, connector: slow });
+      seed(rig, 1000);
+      const summary = (await rig.orchestrator.runExport(job()))._unsafeUnwrap();
+      expect(summary.created).toBe(1000);
+      expect(most).toBeGreaterThan(1);
+      expect(most).toBeLessThanOrEqual(3);
+    });
+
     it('rejects go to the rejects output with code, symbol, message, fields and local key, each logged as a warning', async () => {
       const rig = makeRig(harness);
       seed(rig, 2);
@@ -154,14 +181,7 @@ for (const factory of harnesses) {
     });
 
     it('without upsert by external id, in-doubt inserts are settled by looking them up by sync key: no duplicate, no loss', async () => {
-      const inner = harness.connector;
-      const noUpsert = new Proxy(inner, {
-        get(target, property, receiver) {
-          if (property === 'capabilities') return { ...target.capabilities, upsertByExternalId: false };
-          const value = Reflect.get(target, property, receiver);
-          return typeof value === 'function' ? value.bind(target) : value;
-        },
-      });
+      const noUpsert = withCapabilities(harness.connector, { upsertByExternalId: false });
       const rig = makeRig({ ...harness, connector: noUpsert });
       seed(rig, 450);
       harness.crm.failNext(1, crmError('transient', harness.connector.id, 'reset after send (simulated)', { inDoubt: true }), {

@@ -96,3 +96,14 @@ const mock: HarnessFactory = {
 
 /** Every connector the end-to-end tests run on. Add yours here. */
 export const harnesses: readonly HarnessFactory[] = [mock];
+
+/** The same connector, declaring different capabilities (to exercise smaller limits or missing features). */
+export function withCapabilities(connector: CrmConnector, overrides: Partial<CrmConnector['capabilities']>): CrmConnector {
+  return new Proxy(connector, {
+    get(target, property, receiver) {
+      if (property === 'capabilities') return { ...target.capabilities, ...overrides };
+      const value = Reflect.get(target, property, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
