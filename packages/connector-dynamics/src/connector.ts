@@ -6,10 +6,12 @@
 import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
 import {
   ConnectorBase,
+  connectorPlugin,
   CrmSyncError,
   crmError,
 
   type CallOptions,
+  type ConnectorPlugin,
   type CrmError,
   type DeleteBatchRequest,
   type DeletedPage,
@@ -148,3 +150,11 @@ export function createDynamicsConnector(config: DynamicsConfig): ResultAsync<Dyn
   return okAsync(new DynamicsConnector(config));
 }
 
+
+/**
+ * The DI plugin: registers a `DynamicsConnector` built from `config` as the container's
+ * connector (lazily, once per container).
+ */
+export function dynamicsConnector(config: DynamicsConfig): ConnectorPlugin {
+  return connectorPlugin(CONNECTOR_ID, () => new DynamicsConnector(config));
+}

@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-export { DynamicsConnector, createDynamicsConnector } from './connector.js';
+export { DynamicsConnector, createDynamicsConnector, dynamicsConnector } from './connector.js';
 export type { DynamicsConfig, DynamicsCertificate, DeletedRecordSource, DeltaLinkStore } from './config.js';
 export { DATAVERSE_CODES, mapHttpError, rejectCodeFor, parseRetryAfterMs } from './errors.js';
 export { compileODataFilter, compileQueryOptions, chunkIdsForUrl, quoteODataString } from './odata-filter.js';
