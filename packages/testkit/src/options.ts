@@ -60,6 +60,11 @@ export interface ContractFixtures {
   injectRateLimit?(count: number, retryAfterMs: number): Promise<void>;
   /** Makes the next call fail with refused or expired credentials, when the harness can. */
   injectAuthFailure?(): Promise<void>;
+  /**
+   * Credentials the connector was built with (password, token, client secret). The error checks
+   * assert none of them appears in an error the connector returns.
+   */
+  readonly secrets?: readonly string[];
   /** Clears the CRM (records, deletions, faults). Called before every check. */
   reset(): Promise<void>;
 }

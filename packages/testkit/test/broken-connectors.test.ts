@@ -1,7 +1,7 @@
 import type { CrmConnector } from '@crm-sync/sdk';
 import { describe, expect, it } from 'vitest';
 import { runContractChecks, type CheckOutcome, type ContractGroup } from '../src/index.js';
-import { DropsLastPage, IgnoresAfter, IgnoresWindowEnd, OffsetPaging, ReordersWriteOutcomes, SkipsAlreadyDeleted } from './broken-connectors.js';
+import { DropsLastPage, IgnoresAfter, IgnoresWindowEnd, LeaksSecretInErrors, OffsetPaging, ReordersWriteOutcomes, SkipsAlreadyDeleted } from './broken-connectors.js';
 import { mockUnderTest } from './mock-harness.js';
 
 /** Runs the given groups against a broken wrapper of the mock and returns the failed outcomes by id. */
@@ -46,6 +46,16 @@ describe('the contract suite fails on broken connectors', () => {
     const failures = await failuresOf((connector) => new SkipsAlreadyDeleted(connector), ['delete']);
     expect([...failures.keys()]).toEqual(['delete/already-deleted-ok-in-order', 'delete/retry-harmless']);
     expect(failures.get('delete/already-deleted-ok-in-order')?.failure?.kind).toBe('wrong-outcome');
+  });
+
+  it('catches a connector whose errors carry a credential, without repeating the credential', async () => {
+    const secret = 'sk-test-0123456789abcdef';
+    const outcomes = await runContractChecks(
+      { name: 'leaky', factory: () => mockUnderTest((connector) => new LeaksSecretInErrors(connector, secret), {}, [secret]) },
+      (check) => check.group === 'errors',
+    );
+    expect(outcomes.map((outcome) => outcome.failure?.kind)).toEqual(['secret-leaked', 'secret-leaked']);
+    expect(JSON.stringify(outcomes)).not.toContain(secret);
   });
 
   it('passes a broken check listed as a known deviation with the same failure kind, and fails it with another kind', async () => {

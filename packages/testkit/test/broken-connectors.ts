@@ -94,3 +94,13 @@ export class OffsetPaging extends ForwardingConnector {
     });
   }
 }
+
+/** Copies a credential into every query error's message, unredacted, as a careless error mapper might. */
+export class LeaksSecretInErrors extends ForwardingConnector {
+  constructor(inner: CrmConnector, private readonly secret: string) {
+    super(inner);
+  }
+  override query(request: QueryRequest, cursor?: string, options?: CallOptions) {
+    return this.inner.query(request, cursor, options).mapErr((error): CrmError => ({ ...error, message: `${error.message} (token ${this.secret})` }));
+  }
+}

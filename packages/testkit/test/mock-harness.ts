@@ -10,7 +10,7 @@ import type { ConnectorUnderTest, ContractFixtures } from '../src/index.js';
 export const MOCK_CLOCK_START = '2024-06-01T00:00:00.000Z';
 
 /** Fixtures for the mock `contact` object over `crm`, injecting faults through `connector.faults`. */
-export function mockContactFixtures(crm: InMemoryCrm, clock: ManualClock, connector: MockConnector): ContractFixtures {
+export function mockContactFixtures(crm: InMemoryCrm, clock: ManualClock, connector: MockConnector, secrets: readonly string[] = []): ContractFixtures {
   const newRecord = (n: number) => ({ lastName: `Last ${n}`, firstName: `First ${n}`, email: `contact${n}@example.test`, externalKey: `ext-${n}` });
   return {
     object: 'contact',
@@ -18,6 +18,7 @@ export function mockContactFixtures(crm: InMemoryCrm, clock: ManualClock, connec
     updateField: { name: 'firstName', value: (n) => `Updated ${n}` },
     invalidRecord: () => ({ firstName: 'No last name' }),
     externalIdField: 'externalKey',
+    secrets,
     numericField: 'score',
     dateField: 'birthDate',
     async seed(n, options) {
@@ -51,9 +52,10 @@ export function mockContactFixtures(crm: InMemoryCrm, clock: ManualClock, connec
 export function mockUnderTest(
   wrap: (connector: MockConnector) => CrmConnector = (connector) => connector,
   options: MockConnectorOptions = {},
+  secrets: readonly string[] = [],
 ): ConnectorUnderTest {
   const clock = new ManualClock(MOCK_CLOCK_START);
   const crm = new InMemoryCrm({ clock });
   const connector = new MockConnector(crm, options);
-  return { connector: wrap(connector), fixtures: mockContactFixtures(crm, clock, connector) };
+  return { connector: wrap(connector), fixtures: mockContactFixtures(crm, clock, connector, secrets) };
 }

@@ -32,6 +32,8 @@ export const FAILURE_KINDS = {
   wrongShape: 'wrong-shape',
   /** A page broke a bound (page size, cursor that never ends). */
   boundBroken: 'bound-broken',
+  /** A credential from `fixtures.secrets` appears in an error. */
+  secretLeaked: 'secret-leaked',
   /** The connector or the fixtures threw instead of returning a result. */
   threw: 'threw',
 } as const;

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { CrmError } from '@crm-sync/sdk';
 import { defineCheck, FAILURE_KINDS, type CheckScope } from './define-check.js';
 import { describeFixtureObject } from './read-helpers.js';
 
@@ -19,6 +20,26 @@ function expectPrefixed(scope: CheckScope, message: string): void {
   if (!message.startsWith('[crm-sync] [')) scope.fail(FAILURE_KINDS.wrongShape, `error message is not prefixed '[crm-sync] [<connector>]': ${message}`);
 }
 
+/** Fails when any of the fixtures' secrets appears anywhere in the error (including its cause). */
+function expectNoSecrets(scope: CheckScope, error: CrmError, what: string): void {
+  const text = safeStringify(error);
+  const leaked = (scope.fixtures.secrets ?? []).filter((secret) => secret.length > 0 && text.includes(secret));
+  // The detail names how many leaked, never the secret itself.
+  if (leaked.length > 0) scope.fail(FAILURE_KINDS.secretLeaked, `${what}: ${leaked.length} of the fixtures' secrets appear in the error; redact them (registerSecret/redact)`);
+}
+
+function safeStringify(value: unknown): string {
+  const seen = new WeakSet<object>();
+  return JSON.stringify(value, (_key, item: unknown) => {
+    if (item instanceof Error) return { name: item.name, message: item.message, stack: item.stack, cause: item.cause };
+    if (typeof item === 'object' && item !== null) {
+      if (seen.has(item)) return '[Circular]';
+      seen.add(item);
+    }
+    return item;
+  });
+}
+
 /** Refused credentials surface as kind `auth`, not retryable. */
 export const errorAuth = defineCheck({
   id: 'errors/auth-not-retryable',
@@ -32,6 +53,7 @@ export const errorAuth = defineCheck({
     if (error.kind !== 'auth') scope.fail(FAILURE_KINDS.wrongErrorKind, `an injected auth failure surfaced as kind '${error.kind}', expected 'auth': ${error.message}`);
     if (error.retryable) scope.fail(FAILURE_KINDS.wrongErrorKind, 'an auth error must not be retryable');
     expectPrefixed(scope, error.message);
+    expectNoSecrets(scope, error, 'auth error');
   },
 });
 
@@ -51,6 +73,7 @@ export const errorRateLimited = defineCheck({
       scope.fail(FAILURE_KINDS.wrongValue, `rate-limited error has retryAfterMs ${String(error.retryAfterMs)}, the CRM said ${RETRY_AFTER_MS} ms`);
     }
     expectPrefixed(scope, error.message);
+    expectNoSecrets(scope, error, 'rate-limited error');
     await scope.expectOk(probeQuery(scope, description.primaryKey), 'query after the one injected rate limit');
   },
 });

@@ -85,6 +85,36 @@ export const queryPagingStableUnderWrites = defineCheck({
   },
 });
 
+/** Record ids match `capabilities.idPattern`, so the orchestrator can validate ids from upstream. */
+export const queryIdsMatchPattern = defineCheck({
+  id: 'query/ids-match-id-pattern',
+  group: 'query',
+  title: 'every record id read matches capabilities.idPattern',
+  requires: (capabilities) => (capabilities.idPattern === undefined ? 'capabilities.idPattern is not declared' : undefined),
+  async body(scope) {
+    const description = await describeFixtureObject(scope);
+    const pattern = new RegExp(`^(?:${scope.connector.capabilities.idPattern ?? ''})$`);
+    const seeded = await scope.fixtures.seed(5);
+    const records = await readAllPages(scope, { object: scope.fixtures.object, fields: [description.primaryKey] }, 'query of 5 records', seeded.length);
+    const odd = records.map((record) => record.id).filter((id) => !pattern.test(id));
+    if (odd.length > 0) scope.fail(FAILURE_KINDS.wrongShape, `ids ${sample(odd)} do not match capabilities.idPattern ${pattern.source}`);
+  },
+});
+
+/** A field the object does not have is an error, never silently dropped or passed through. */
+export const queryUnknownFieldRefused = defineCheck({
+  id: 'query/unknown-field-refused',
+  group: 'query',
+  title: "a query naming a field the object does not have fails with 'invalid-request' (or 'not-found')",
+  async body(scope) {
+    const what = "query with field 'CrmSyncNoSuchField'";
+    const error = await scope.expectErr(scope.connector.query({ object: scope.fixtures.object, fields: ['CrmSyncNoSuchField'] }), what);
+    if (error.kind !== 'invalid-request' && error.kind !== 'not-found') {
+      scope.fail(FAILURE_KINDS.wrongErrorKind, `${what} failed with kind '${error.kind}', expected 'invalid-request' or 'not-found': ${error.message}`);
+    }
+  },
+});
+
 function orderByCheck(direction: 'asc' | 'desc') {
   return defineCheck({
     id: `query/order-by-${direction}`,
@@ -115,5 +145,13 @@ function orderByCheck(direction: 'asc' | 'desc') {
   });
 }
 
-/** The query group (paging and order by), in run order. */
-export const queryChecks = [queryPagingComplete, queryPageSizeCapped, queryPagingStableUnderWrites, orderByCheck('asc'), orderByCheck('desc')] as const;
+/** The query group (paging, ids, unknown fields, order by; filters live in filter-checks), in run order. */
+export const queryChecks = [
+  queryPagingComplete,
+  queryPageSizeCapped,
+  queryPagingStableUnderWrites,
+  queryIdsMatchPattern,
+  queryUnknownFieldRefused,
+  orderByCheck('asc'),
+  orderByCheck('desc'),
+] as const;
