@@ -40,8 +40,12 @@ const MAX_CACHED_HOURS = 200_000;
 const offsetCaches = new WeakMap<IANAZone, Map<number, number>>();
 
 /**
- * The zone's UTC offset in minutes at an instant (epoch ms), cached per UTC hour. `NaN` marks an
- * hour with a transition inside, which is always computed exactly.
+ * The zone's UTC offset in whole minutes at an instant (epoch ms), cached per UTC hour. `NaN`
+ * marks an hour with a transition inside, which is always computed exactly.
+ *
+ * Historical local mean times have offsets with seconds (Asia/Kolkata before 1906: +05:21:10),
+ * which an ISO offset cannot carry; they are rounded to the minute, and wall-clock texts use the
+ * same rounded offset, so that every conversion round-trips exactly.
  */
 export function zoneOffset(zone: IANAZone, ms: number): number {
   let cache = offsetCaches.get(zone);
@@ -52,13 +56,13 @@ export function zoneOffset(zone: IANAZone, ms: number): number {
   const hour = Math.floor(ms / HOUR_MS);
   let cached = cache.get(hour);
   if (cached === undefined) {
-    const start = zone.offset(hour * HOUR_MS);
-    const end = zone.offset(hour * HOUR_MS + HOUR_MS - 1);
+    const start = Math.round(zone.offset(hour * HOUR_MS));
+    const end = Math.round(zone.offset(hour * HOUR_MS + HOUR_MS - 1));
     cached = start === end ? start : Number.NaN;
     if (cache.size >= MAX_CACHED_HOURS) cache.clear();
     cache.set(hour, cached);
   }
-  return Number.isNaN(cached) ? zone.offset(ms) : cached;
+  return Number.isNaN(cached) ? Math.round(zone.offset(ms)) : cached;
 }
 
 const DAY_MS = 86_400_000;

@@ -291,6 +291,22 @@ describe('RuntimeConnector', () => {
     expect((await runtime.query(request))._unsafeUnwrapErr().kind).toBe('invalid-request');
   });
 
+  it('starts no more calls per interval than the rate limit allows', async () => {
+    const controller = new AbortController();
+    // An interval far longer than the test: only the first window's calls can start.
+    const { inner, runtime } = setup({ rateLimit: { limit: 2, intervalMs: 3_600_000 }, signal: controller.signal });
+    const calls = Array.from({ length: 5 }, () => runtime.query(request));
+    for (let i = 0; i < 5; i += 1) await new Promise((resolve) => setImmediate(resolve));
+    expect(inner.requests).toHaveLength(2);
+    controller.abort();
+    const results = await Promise.all(calls);
+    expect(results.filter((r) => r.isOk())).toHaveLength(2);
+    expect(results.filter((r) => r.isErr()).map((r) => r._unsafeUnwrapErr().message)).toEqual(
+      Array.from({ length: 3 }, () => expect.stringContaining('aborted')),
+    );
+    expect(inner.requests).toHaveLength(2);
+  });
+
   it('answers unsupported for serverTime when the connector has none', async () => {
     const { runtime } = setup();
     expect((await runtime.serverTime())._unsafeUnwrapErr().kind).toBe('unsupported');
