@@ -6,8 +6,7 @@
  *
  * @module
  */
-import jsforce from '@jsforce/jsforce-node';
-import type { Connection, HttpMethods } from '@jsforce/jsforce-node';
+import { Connection, type HttpMethods } from '@jsforce/jsforce-node';
 import { ResultAsync, errAsync, okAsync } from 'neverthrow';
 import { crmError, toInstant, type CrmError, type Instant } from '@crm-sync/sdk';
 import type { SalesforceTokenManager } from './auth.js';
@@ -71,7 +70,7 @@ export class SalesforceApi {
     readonly tokens: SalesforceTokenManager,
     private readonly transport: CapturingTransport,
   ) {
-    this.connection = new jsforce.Connection({ version: config.apiVersion, ...(config.instanceUrl ? { instanceUrl: config.instanceUrl } : {}) });
+    this.connection = new Connection({ version: config.apiVersion, ...(config.instanceUrl ? { instanceUrl: config.instanceUrl } : {}) });
   }
 
   /** `/services/data/v{version}` */

@@ -6,7 +6,7 @@
  * @module
  */
 import { Readable } from 'node:stream';
-import jsforceCsv from '@jsforce/jsforce-node/lib/csv.js';
+import { parseCSVStream, toCSV } from '@jsforce/jsforce-node/lib/csv.js';
 
 /** Bulk API 2.0 writes `#N/A` to set a field to null; an empty cell means "leave as is". */
 export const BULK_NULL = '#N/A';
@@ -22,14 +22,14 @@ export function toBulkCsv(columns: readonly string[], rows: readonly Readonly<Re
     return out;
   });
   if (cells.length === 0) return `${columns.join(',')}\n`;
-  return jsforceCsv.toCSV(cells, { columns: [...columns], record_delimiter: '\n' });
+  return toCSV(cells, { columns: [...columns], record_delimiter: '\n' });
 }
 
 /** Parses CSV with a header row into objects of strings. */
 export async function parseBulkCsv(text: string): Promise<Record<string, string>[]> {
   if (text.trim() === '') return [];
   const rows: Record<string, string>[] = [];
-  const parser = jsforceCsv.parseCSVStream({ delimiter: ',', relax_column_count: true });
+  const parser = parseCSVStream({ delimiter: ',', relax_column_count: true });
   const done = new Promise<void>((resolve, reject) => {
     parser.on('data', (row: Record<string, string>) => rows.push(row));
     parser.on('end', () => resolve());

@@ -57,6 +57,18 @@ function pathOf(url: string): string {
   return url.startsWith('/') ? url : new URL(url).pathname;
 }
 
+/**
+ * The URL that serves the current Salesforce page again. For the first page that is its locator
+ * (derived from `nextRecordsUrl`, whose offset is the page's end), so the rest of the page comes
+ * from the same snapshot instead of re-running the query.
+ */
+function samePageUrl(current: string, nextRecordsUrl: string | undefined, pageLength: number): string {
+  if (!current.includes('?q=') || !nextRecordsUrl) return current;
+  const match = /^(.*\/query\/[A-Za-z0-9]+)-(\d+)$/.exec(pathOf(nextRecordsUrl));
+  if (!match) return current;
+  return `${match[1]}-${Number(match[2]) - pageLength}`;
+}
+
 /** Reads one page of a query. */
 export function querySalesforce(
   api: SalesforceApi,
@@ -103,7 +115,7 @@ export function querySalesforce(
           values: decodeSalesforceRecord(fieldsByName, request.fields, raw),
         }));
         let next: QueryCursor | undefined;
-        if (position.s + pageSize < all.length) next = { u: position.u, s: position.s + pageSize };
+        if (position.s + pageSize < all.length) next = { u: samePageUrl(position.u, answer.body.nextRecordsUrl, all.length), s: position.s + pageSize };
         else if (answer.body.nextRecordsUrl && answer.body.done !== true) next = { u: pathOf(answer.body.nextRecordsUrl), s: 0 };
         const dateHeader = answer.headers.date ? Date.parse(answer.headers.date) : Number.NaN;
         const serverTime = Number.isNaN(dateHeader) ? undefined : new Date(dateHeader).toISOString();

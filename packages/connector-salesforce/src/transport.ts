@@ -9,10 +9,8 @@
  *
  * @module
  */
-import jsforceTransport from '@jsforce/jsforce-node/lib/transport.js';
+import { Transport } from '@jsforce/jsforce-node/lib/transport.js';
 import type { HttpRequest, HttpRequestOptions, HttpResponse } from '@jsforce/jsforce-node';
-
-const { Transport } = jsforceTransport;
 
 /** What came back on the wire for one call. */
 export interface CapturedAnswer {
