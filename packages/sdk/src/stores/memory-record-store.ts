@@ -37,6 +37,8 @@ export interface MemoryRow {
 export class MemoryRecordStore implements RecordSink, RecordSource {
   readonly atomicCheckpoint: boolean;
   private readonly tables = new Map<string, Map<string, MemoryRow>>();
+  /** Per table, rows by CRM id: imports look rows up by CRM id, so this keeps a write O(1). */
+  private readonly byCrmId = new Map<string, Map<string, MemoryRow>>();
 
   /** @param options Where checkpoints go; without it the orchestrator stores them itself. */
   constructor(private readonly options?: MemoryOptionStore) {
@@ -45,30 +47,33 @@ export class MemoryRecordStore implements RecordSink, RecordSource {
 
   async write(table: string, records: readonly LocalRecord[], checkpoint?: Checkpoint): Promise<void> {
     const rows = this.table(table);
+    const index = this.index(table);
     for (const record of records) {
-      const existing = this.findByCrmId(rows, record.crmId);
+      const existing = index.get(record.crmId);
       if (existing) {
         existing.values = { ...existing.values, ...record.values };
         if (record.changedAt !== undefined) existing.changedAt = record.changedAt;
         existing.writes += 1;
         delete existing.deletedAt;
       } else {
-        rows.set(record.crmId, {
+        const row: MemoryRow = {
           key: record.crmId,
           crmId: record.crmId,
           values: { ...record.values },
           ...(record.changedAt === undefined ? {} : { changedAt: record.changedAt }),
           writes: 1,
-        });
+        };
+        rows.set(record.crmId, row);
+        index.set(record.crmId, row);
       }
     }
     this.storeCheckpoint(checkpoint);
   }
 
   async markDeleted(table: string, deletions: readonly LocalDeletion[], checkpoint?: Checkpoint): Promise<void> {
-    const rows = this.table(table);
+    const index = this.index(table);
     for (const deletion of deletions) {
-      const row = this.findByCrmId(rows, deletion.crmId);
+      const row = index.get(deletion.crmId);
       if (row) row.deletedAt = deletion.deletedAt;
     }
     this.storeCheckpoint(checkpoint);
@@ -96,19 +101,17 @@ export class MemoryRecordStore implements RecordSink, RecordSource {
     const rows = this.table(table);
     for (const link of links) {
       const row = rows.get(link.key);
-      if (row) row.crmId = link.crmId;
+      if (row) this.setCrmId(table, row, link.crmId);
     }
   }
 
   /** Adds or replaces a local row (export side), keyed by its local key. */
   put(table: string, key: string, values: Record<string, FieldValue>, options: { crmId?: string; changedAt?: Instant } = {}): void {
-    this.table(table).set(key, {
-      key,
-      values: { ...values },
-      writes: 0,
-      ...(options.crmId === undefined ? {} : { crmId: options.crmId }),
-      ...(options.changedAt === undefined ? {} : { changedAt: options.changedAt }),
-    });
+    const previous = this.table(table).get(key);
+    if (previous?.crmId !== undefined) this.index(table).delete(previous.crmId);
+    const row: MemoryRow = { key, values: { ...values }, writes: 0, ...(options.changedAt === undefined ? {} : { changedAt: options.changedAt }) };
+    this.table(table).set(key, row);
+    if (options.crmId !== undefined) this.setCrmId(table, row, options.crmId);
   }
 
   /** The rows of a table, in insertion order. */
@@ -118,8 +121,7 @@ export class MemoryRecordStore implements RecordSink, RecordSource {
 
   /** One row by local key or CRM id. */
   get(table: string, keyOrCrmId: string): MemoryRow | undefined {
-    const rows = this.table(table);
-    return rows.get(keyOrCrmId) ?? this.findByCrmId(rows, keyOrCrmId);
+    return this.table(table).get(keyOrCrmId) ?? this.index(table).get(keyOrCrmId);
   }
 
   private table(name: string): Map<string, MemoryRow> {
@@ -131,11 +133,20 @@ export class MemoryRecordStore implements RecordSink, RecordSource {
     return rows;
   }
 
-  private findByCrmId(rows: Map<string, MemoryRow>, crmId: string): MemoryRow | undefined {
-    const direct = rows.get(crmId);
-    if (direct?.crmId === crmId) return direct;
-    for (const row of rows.values()) if (row.crmId === crmId) return row;
-    return undefined;
+  private index(table: string): Map<string, MemoryRow> {
+    let index = this.byCrmId.get(table);
+    if (!index) {
+      index = new Map();
+      this.byCrmId.set(table, index);
+    }
+    return index;
+  }
+
+  private setCrmId(table: string, row: MemoryRow, crmId: string): void {
+    const index = this.index(table);
+    if (row.crmId !== undefined) index.delete(row.crmId);
+    row.crmId = crmId;
+    index.set(crmId, row);
   }
 
   private storeCheckpoint(checkpoint: Checkpoint | undefined): void {
