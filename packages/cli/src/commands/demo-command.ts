@@ -132,7 +132,8 @@ async function runSteps(io: CliIo, crm: InMemoryCrm, clock: ManualClock, connect
   // 2. Change a few records in the CRM, import again: only the changes arrive.
   clock.advance(MINUTE);
   const live = crm.records('contact');
-  const changed = [live[3], live[42], live[420], live[1234 % live.length], live[live.length - 1]].filter((record) => record !== undefined);
+  const picks = [3, 42, Math.floor(live.length / 7), Math.floor(live.length / 2), live.length - 1];
+  const changed = [...new Set(picks.map((index) => live[index % live.length]))].filter((record) => record !== undefined);
   for (const record of changed) crm.update('contact', record.id, { status: 'Active', score: 99.5 });
   const added = crm.insert('contact', { firstName: 'Nieuwe', lastName: 'Klant', email: 'nieuwe.klant@example.com', status: 'New', doNotCall: false });
   clock.advance(MINUTE);
@@ -142,7 +143,6 @@ async function runSteps(io: CliIo, crm: InMemoryCrm, clock: ManualClock, connect
   println(io, `   local table: ${await store.records.countLocal(DEMO_TABLE)} rows${added.ok ? ` (the new contact ${added.id} added, the changed ones updated in place)` : ''}`);
 
   // 3. Change rows locally and export them; one has an email the CRM's validation rule refuses.
-  const changedSince = new Date(Date.now() - 1000).toISOString();
   const localRows = [changed[0], changed[1]].filter((record) => record !== undefined);
   for (const record of localRows) await store.records.upsertLocal(DEMO_TABLE, record.id, { phone: '+31 20 555 0100', status: 'Inactive' });
   const invalid = changed[2];
@@ -152,12 +152,15 @@ async function runSteps(io: CliIo, crm: InMemoryCrm, clock: ManualClock, connect
   await store.records.upsertLocal(DEMO_TABLE, newKey1, { first_name: 'Sanne', last_name: 'Hoekstra', email: `sanne.hoekstra.${newKey1}@example.com`, status: 'New' });
   await store.records.upsertLocal(DEMO_TABLE, newKey2, { first_name: 'Joost', last_name: 'Kuipers', email: `joost.kuipers.${newKey2}@example.com`, status: 'New' });
   clock.advance(MINUTE);
-  const exported = await run('3. Change 3 rows and add 2 in the local table, then export the changes to the CRM', demoExportJob(changedSince));
+  const changedKeys = [...localRows.map((record) => record.id), ...(invalid === undefined ? [] : [invalid.id]), newKey1, newKey2];
+  const exported = await run('3. Change 3 rows and add 2 in the local table, then export the changes to the CRM', demoExportJob(changedKeys));
   if (exported === undefined) return undefined;
   println(io, `   created ${exported.created}, updated ${exported.updated}, rejected ${exported.rejected} (journal run ${exported.runId ?? '-'})`);
   for (const reject of rejects) {
     println(io, `   rejected: local key ${reject.localKey ?? '-'}: ${reject.code}${reject.symbol !== undefined ? ` (${reject.symbol})` : ''}: ${reject.message}`);
   }
+  // The application fixes the row the CRM refused (here: back to the CRM's value).
+  if (invalid !== undefined) await store.records.upsertLocal(DEMO_TABLE, invalid.id, { email: crm.get('contact', invalid.id)?.values.email ?? null });
 
   // 4. Records deleted in the CRM (by its users), imported as deletions.
   clock.advance(MINUTE);

@@ -34,8 +34,8 @@ export function demoImportJob(): ImportJob {
   };
 }
 
-/** O2: local changes back to the CRM; the sync key makes a resent insert harmless. */
-export function demoExportJob(changedSince: Instant): ExportJob {
+/** O2: the local rows with these keys back to the CRM; the sync key makes a resent insert harmless. */
+export function demoExportJob(keys: readonly string[]): ExportJob {
   return {
     kind: 'export',
     activity: 'exportContacts',
@@ -43,7 +43,7 @@ export function demoExportJob(changedSince: Instant): ExportJob {
     table: DEMO_TABLE,
     mode: 'auto',
     syncKey: { remoteField: 'externalKey' },
-    changedSince,
+    keys,
     timeZone: 'Europe/Amsterdam',
     processRejects: true,
     fields: [
