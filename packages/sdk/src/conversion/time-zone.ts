@@ -16,8 +16,18 @@ const zones = new Map<string, IANAZone>();
 
 /** True when `name` is an IANA time zone luxon (and Intl) know, e.g. `Europe/Amsterdam`. */
 export function isValidTimeZone(name: string): boolean {
-  return typeof name === 'string' && name.length > 0 && IANAZone.isValidZone(name);
+  if (typeof name !== 'string' || name.length === 0) return false;
+  // luxon builds an Intl.DateTimeFormat per check (slow); the answer never changes for a name.
+  let valid = validity.get(name);
+  if (valid === undefined) {
+    valid = IANAZone.isValidZone(name);
+    if (validity.size >= 1_000) validity.clear();
+    validity.set(name, valid);
+  }
+  return valid;
 }
+
+const validity = new Map<string, boolean>();
 
 /** Explains an invalid time zone name: what, and how to fix it. */
 export function timeZoneProblem(name: string, where = 'timeZone'): string {
