@@ -64,7 +64,7 @@ export async function runImport(context: RunContext, stores: ImportStores, job: 
     if (now.isErr()) return err(now.error);
     serverNow = now.value;
   }
-  const prepared = prepareImport(job, description, connector.capabilities, serverNow === undefined ? context.deps.clock() : new Date(serverNow));
+  const prepared = prepareImport(job, description, connector, serverNow === undefined ? context.deps.clock() : new Date(serverNow));
   if (!prepared.ok) {
     const lines = prepared.issues.map((issue) => `- ${issue.path}: ${issue.message}`).join('\n');
     return err(context.fail('invalid-job', `import job "${job.activity}" does not fit ${job.object}:\n${lines}`, { issues: prepared.issues }));

@@ -5,28 +5,23 @@
  * @module
  */
 import type { OrderBy } from '../contract/requests.js';
+import type { ConversionMode } from '../conversion/convert-value.js';
+import type { FieldMapping } from '../conversion/record-converter.js';
 import type { Instant } from '../contract/values.js';
 import type { FilterNode, FilterProfile } from '../filter/ast.js';
 
 /**
  * How one field's value is converted between the CRM and the application (the seed's
- * "Conversion" column):
- * - `default`: type-aware; date-times move between UTC and the job's time zone;
- * - `date-only`: a date-time becomes a date, the time is dropped;
- * - `without-time-offset`: no time-zone shift, the wall-clock value is kept;
- * - `copy-paste`: the raw value as text.
+ * "Conversion" column): `default`, `date-only`, `without-time-offset` or `copy-paste`. The same
+ * modes as {@link ConversionMode}.
  */
-export type JobConversion = 'default' | 'date-only' | 'without-time-offset' | 'copy-paste';
+export type JobConversion = ConversionMode;
 
-/** One mapped field: a remote (CRM) name, a local name and a conversion. */
-export interface JobField {
-  /** The remote field name, exactly as `describe` reports it. */
-  readonly remote: string;
-  /** The local (application) column name. */
-  readonly local: string;
-  /** Defaults to `default`. */
-  readonly conversion?: JobConversion;
-}
+/**
+ * One mapped field: a remote (CRM) name, a local name and a conversion (default `default`). The
+ * same shape as the conversion module's {@link FieldMapping}.
+ */
+export type JobField = FieldMapping;
 
 /**
  * The wait-and-retry policy for run-level errors (the seed's "wait box"): after the runtime's own

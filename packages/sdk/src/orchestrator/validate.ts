@@ -12,6 +12,7 @@ import { buildValueConverter, ConversionFailure, CONVERSION_MODES, type ValueCon
 import { isValidTimeZone, zoneFor } from '../conversion/time-zone.js';
 import type { ResolvedFilterNode } from '../filter/ast.js';
 import { resolveFilter } from '../filter/resolve.js';
+import { resolveChangeField } from '../change-fields/change-fields.js';
 import type { ExportJob, ImportJob, JobField } from './job.js';
 import type { JobIssue } from './types.js';
 
@@ -101,48 +102,22 @@ export interface PreparedImport {
   readonly timeZone: string;
 }
 
-/** Picks the change field: the job's, else the connector's first candidate the object has. */
-export function pickChangeField(
-  description: ObjectDescription,
-  capabilities: ConnectorCapabilities,
-  override: string | undefined,
-): { field: string } | { issue: JobIssue } {
-  if (override !== undefined) {
-    const field = findField(description, override);
-    if (!field) return { issue: { path: 'automaticIndex.changeField', message: `"${override}" is not a field of ${description.name}` } };
-    if (field.type !== 'datetime' && field.type !== 'date') {
-      return { issue: { path: 'automaticIndex.changeField', message: `"${override}" is a ${field.type} field; a change field must be a date-time` } };
-    }
-    if (!field.filterable || !field.sortable) {
-      return { issue: { path: 'automaticIndex.changeField', message: `"${override}" cannot be filtered and sorted on; pick a filterable, sortable date-time field` } };
-    }
-    return { field: override };
-  }
-  const candidate = capabilities.changeFields.find((name) => findField(description, name) !== undefined);
-  if (candidate) return { field: candidate };
-  return {
-    issue: {
-      path: 'automaticIndex.changeField',
-      message: `${description.name} has none of the connector's change fields (${capabilities.changeFields.join(', ') || 'none declared'}); name one in automaticIndex.changeField`,
-    },
-  };
-}
-
 /** Validates an import job; all problems at once. */
 export function prepareImport(
   job: ImportJob,
   description: ObjectDescription,
-  capabilities: ConnectorCapabilities,
+  connector: { readonly id: string; readonly capabilities: ConnectorCapabilities },
   now: Date,
 ): { ok: true; value: PreparedImport } | { ok: false; issues: JobIssue[] } {
   const issues: JobIssue[] = [];
+  const { capabilities } = connector;
   const timeZone = checkTimeZone(job.timeZone, issues);
   const fields = prepareFields(job.fields, description, timeZone, 'to-local', issues, () => {});
   let changeField: string | undefined;
   if (job.automaticIndex?.enabled) {
-    const picked = pickChangeField(description, capabilities, job.automaticIndex.changeField);
-    if ('issue' in picked) issues.push(picked.issue);
-    else changeField = picked.field;
+    const picked = resolveChangeField(description, connector, job.automaticIndex.changeField);
+    if (picked.isErr()) issues.push({ path: 'automaticIndex.changeField', message: picked.error.message });
+    else changeField = picked.value.name;
     if (job.ids !== undefined) issues.push({ path: 'ids', message: 'record identification (ids) and the automatic index exclude each other; drop one' });
   }
   if (job.ids !== undefined && job.filter !== undefined) {
