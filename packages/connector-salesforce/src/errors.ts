@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { crmError, redactText, type CrmError, type Reject, type RejectCode } from '@crm-sync/sdk';
+import { crmError, redact, redactText, type CrmError, type Reject, type RejectCode } from '@crm-sync/sdk';
 
 /** The connector id used in every message. */
 export const CONNECTOR_ID = 'salesforce';
@@ -149,7 +149,7 @@ function socketCode(error: unknown): string | undefined {
 export function mapSalesforceError(error: unknown, call: FailedCall): CrmError {
   const where = `${call.method} ${call.path}`;
   const retryAfterMs = parseRetryAfter(call.headers?.['retry-after']);
-  const base = { httpStatus: call.status, cause: error, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+  const base = { httpStatus: call.status, cause: redact(error), ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
   const socket = socketCode(error);
   if (socket !== undefined || call.status === undefined) {
     const inDoubt = WRITE_METHODS.has(call.method);
@@ -168,10 +168,11 @@ export function mapSalesforceError(error: unknown, call: FailedCall): CrmError {
     case 'INVALID_SESSION_ID':
       return crmError('auth', CONNECTOR_ID, `${where}: the session expired or is invalid and could not be refreshed${said}; check the credentials`, { ...base, ...vendor });
     case 'REQUEST_LIMIT_EXCEEDED': {
-      const quotaExhausted = /TotalRequests/i.test(message ?? '') || !/Concurrent/i.test(message ?? '');
+      // 403 is Salesforce's daily quota (or the concurrency cap, by message); a 429 from a gateway is a short back-off.
+      const quotaExhausted = status === 403 && !/Concurrent/i.test(message ?? '');
       return crmError('rate-limited', CONNECTOR_ID, quotaExhausted
         ? `${where}: the org's 24-hour API request quota is used up${said}; wait for the quota to recover or raise it`
-        : `${where}: too many concurrent long-running requests${said}; retry with fewer requests in flight`, { ...base, ...vendor, quotaExhausted });
+        : `${where}: too many requests right now${said}; retry after the indicated delay with fewer requests in flight`, { ...base, ...vendor, quotaExhausted });
     }
     case 'UNABLE_TO_LOCK_ROW':
     case 'QUERY_TIMEOUT':

@@ -2,9 +2,7 @@
  * `query`: SOQL from {@link compileSoql}, paged by the connector itself through `nextRecordsUrl`
  * (jsforce's autoFetch stops silently at 10,000 records and keeps every record in memory).
  *
- * The cursor is the Salesforce page URL plus how many of its records were already returned, so a
- * caller's page size below Salesforce's minimum batch (200) is honoured without holding records
- * between calls. Only the current Salesforce page is ever in memory.
+ * Only the current Salesforce page is ever in memory; nothing is held between calls.
  *
  * @module
  */
@@ -22,11 +20,13 @@ export const MAX_QUERY_URL_LENGTH = 15_000;
 const MIN_BATCH = 200;
 const MAX_BATCH = 2000;
 
+/**
+ * Where a read stands. `ids` are the records of the current Salesforce page not yet returned
+ * (only when the caller's page size is below Salesforce's batch); `u` is the next Salesforce page.
+ */
 interface QueryCursor {
-  /** Path of the Salesforce page being consumed. */
-  readonly u: string;
-  /** Records of that page already returned. */
-  readonly s: number;
+  readonly u?: string;
+  readonly ids?: readonly string[];
 }
 
 interface SalesforceQueryAnswer {
@@ -42,11 +42,12 @@ function encodeCursor(cursor: QueryCursor): string {
 
 function decodeCursor(text: string, basePath: string): QueryCursor | undefined {
   try {
-    const cursor = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as Partial<QueryCursor>;
+    const cursor = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as { u?: unknown; ids?: unknown };
     // Only paths under this API's query resources: a forged cursor cannot send the token elsewhere.
-    if (typeof cursor.u !== 'string' || !cursor.u.startsWith(`${basePath}/query`) || /[\s#]/.test(cursor.u)) return undefined;
-    if (typeof cursor.s !== 'number' || !Number.isInteger(cursor.s) || cursor.s < 0) return undefined;
-    return { u: cursor.u, s: cursor.s };
+    if (cursor.u !== undefined && (typeof cursor.u !== 'string' || !cursor.u.startsWith(`${basePath}/query/`) || /[\s#?]/.test(cursor.u))) return undefined;
+    if (cursor.ids !== undefined && (!Array.isArray(cursor.ids) || !cursor.ids.every((id) => typeof id === 'string'))) return undefined;
+    if (cursor.u === undefined && cursor.ids === undefined) return undefined;
+    return { ...(cursor.u !== undefined ? { u: cursor.u as string } : {}), ...(cursor.ids !== undefined ? { ids: cursor.ids as string[] } : {}) };
   } catch {
     return undefined;
   }
@@ -58,18 +59,13 @@ function pathOf(url: string): string {
 }
 
 /**
- * The URL that serves the current Salesforce page again. For the first page that is its locator
- * (derived from `nextRecordsUrl`, whose offset is the page's end), so the rest of the page comes
- * from the same snapshot instead of re-running the query.
+ * Reads one page of a query.
+ *
+ * Salesforce serves at least 200 records per page. When the caller asks for fewer, the rest of the
+ * Salesforce page travels in the cursor as ids and is fetched by `Id IN (...)` on the next call, in
+ * the original order: the read stays on the query's first result (records deleted meanwhile are
+ * simply absent) instead of re-running the query and shifting offsets.
  */
-function samePageUrl(current: string, nextRecordsUrl: string | undefined, pageLength: number): string {
-  if (!current.includes('?q=') || !nextRecordsUrl) return current;
-  const match = /^(.*\/query\/[A-Za-z0-9]+)-(\d+)$/.exec(pathOf(nextRecordsUrl));
-  if (!match) return current;
-  return `${match[1]}-${Number(match[2]) - pageLength}`;
-}
-
-/** Reads one page of a query. */
 export function querySalesforce(
   api: SalesforceApi,
   describes: DescribeCache,
@@ -83,40 +79,53 @@ export function querySalesforce(
     if (compiled.isErr()) {
       return errAsync(crmError('invalid-request', CONNECTOR_ID, `query on ${request.object}: ${compiled.error.message}`));
     }
-    let position: QueryCursor;
+    let position: QueryCursor | undefined;
     if (cursor !== undefined) {
-      const decoded = decodeCursor(cursor, api.basePath);
-      if (!decoded) return errAsync(crmError('invalid-request', CONNECTOR_ID, 'the query cursor is not one this connector issued; pass nextCursor back unchanged, with the same request'));
-      position = decoded;
-    } else {
-      position = { u: `${api.basePath}/query?q=${encodeURIComponent(compiled.value)}`, s: 0 };
+      position = decodeCursor(cursor, api.basePath);
+      if (!position) return errAsync(crmError('invalid-request', CONNECTOR_ID, 'the query cursor is not one this connector issued; pass nextCursor back unchanged, with the same request'));
     }
-    if (position.u.length > MAX_QUERY_URL_LENGTH) {
+    const held = position?.ids ?? [];
+    const wanted = held.slice(0, pageSize);
+    let path: string;
+    if (wanted.length > 0) {
+      const windowFields = request.window ? [request.window.field] : [];
+      const byIds = compileSoql(description, { object: request.object, fields: [...request.fields, ...windowFields], ids: wanted });
+      if (byIds.isErr()) return errAsync(crmError('invalid-request', CONNECTOR_ID, `query on ${request.object}: ${byIds.error.message}`));
+      path = `${api.basePath}/query?q=${encodeURIComponent(byIds.value)}`;
+    } else {
+      path = position?.u ?? `${api.basePath}/query?q=${encodeURIComponent(compiled.value)}`;
+    }
+    if (path.length > MAX_QUERY_URL_LENGTH) {
       return errAsync(
-        crmError('invalid-request', CONNECTOR_ID, `query on ${request.object}: the query URL would be ${position.u.length} characters, over Salesforce's limit; request fewer fields or ids per query`),
+        crmError('invalid-request', CONNECTOR_ID, `query on ${request.object}: the query URL would be ${path.length} characters, over Salesforce's limit; request fewer fields or ids per query`),
       );
     }
     const batchSize = Math.min(MAX_BATCH, Math.max(MIN_BATCH, pageSize));
     const fieldsByName = new Map(description.fields.map((f) => [f.name, f]));
     const windowField = request.window ? fieldsByName.get(request.window.field) : undefined;
     return api
-      .call<SalesforceQueryAnswer>({
-        method: 'GET',
-        path: position.u,
-        headers: { 'Sforce-Query-Options': `batchSize=${batchSize}` },
-        ...(signal ? { signal } : {}),
-      })
+      .call<SalesforceQueryAnswer>({ method: 'GET', path, headers: { 'Sforce-Query-Options': `batchSize=${batchSize}` }, ...(signal ? { signal } : {}) })
       .andThen((answer) => {
-        const all = answer.body.records ?? [];
-        const slice = all.slice(position.s, position.s + pageSize);
-        const records: CrmRecord[] = slice.map((raw) => ({
+        let raws = answer.body.records ?? [];
+        let rest: readonly string[];
+        let nextPage: string | undefined;
+        if (wanted.length > 0) {
+          const byId = new Map(raws.map((raw) => [String(raw[description.primaryKey]), raw]));
+          raws = wanted.map((id) => byId.get(id)).filter((raw): raw is Record<string, unknown> => raw !== undefined);
+          rest = held.slice(pageSize);
+          nextPage = position?.u;
+        } else {
+          rest = raws.slice(pageSize).map((raw) => String(raw[description.primaryKey]));
+          raws = raws.slice(0, pageSize);
+          nextPage = answer.body.nextRecordsUrl && answer.body.done !== true ? pathOf(answer.body.nextRecordsUrl) : undefined;
+        }
+        const records: CrmRecord[] = raws.map((raw) => ({
           id: String(raw[description.primaryKey]),
           ...(windowField ? { changedAt: String(decodeSalesforceValue(windowField, raw[windowField.name])) } : {}),
           values: decodeSalesforceRecord(fieldsByName, request.fields, raw),
         }));
-        let next: QueryCursor | undefined;
-        if (position.s + pageSize < all.length) next = { u: samePageUrl(position.u, answer.body.nextRecordsUrl, all.length), s: position.s + pageSize };
-        else if (answer.body.nextRecordsUrl && answer.body.done !== true) next = { u: pathOf(answer.body.nextRecordsUrl), s: 0 };
+        const next: QueryCursor | undefined =
+          rest.length > 0 || nextPage ? { ...(nextPage ? { u: nextPage } : {}), ...(rest.length > 0 ? { ids: rest } : {}) } : undefined;
         const dateHeader = answer.headers.date ? Date.parse(answer.headers.date) : Number.NaN;
         const serverTime = Number.isNaN(dateHeader) ? undefined : new Date(dateHeader).toISOString();
         return okAsync({

@@ -150,7 +150,8 @@ async function dispatch(context: EmulatorContext, routed: Routed, request: Incom
 }
 
 function send(response: ServerResponse, answer: RouteAnswer, context: EmulatorContext, countsAsApiCall: boolean, truncate: boolean): void {
-  const headers: Record<string, string> = { Date: new Date().toUTCString(), ...(answer.headers ?? {}) };
+  // The Date header is the CRM's server time (its clock), which clients use to end their windows.
+  const headers: Record<string, string> = { Date: context.crm.clock.now().toUTCString(), ...(answer.headers ?? {}) };
   if (countsAsApiCall) headers['Sforce-Limit-Info'] = `api-usage=${context.apiCalls}/${context.dailyApiLimit}`;
   let payload = '';
   if (answer.text !== undefined) {

@@ -1,0 +1,68 @@
+import { InMemoryCrm, ManualClock } from '@crm-sync/connector-mock';
+import { describeConnectorContract, type ContractFixtures } from '@crm-sync/testkit';
+import { salesforceEmulatorSchemas, startSalesforceEmulator, type SalesforceEmulator } from '../src/emulator/index.js';
+import { SalesforceConnector } from '../src/index.js';
+import { contactValues } from './harness.js';
+
+/** Later than any instant the checks seed relative to it. */
+const CLOCK_START = '2024-06-01T00:00:00.000Z';
+
+function fixtures(emulator: SalesforceEmulator, clock: ManualClock, accessToken: string): ContractFixtures {
+  const crm = emulator.crm;
+  return {
+    object: 'Contact',
+    newRecord: contactValues,
+    updateField: { name: 'FirstName', value: (n) => `Updated ${n}` },
+    invalidRecord: () => ({ FirstName: 'No last name' }),
+    externalIdField: 'Sync_Key__c',
+    numericField: 'Score__c',
+    dateField: 'Birthdate',
+    changeField: 'LastModifiedDate',
+    secrets: [accessToken],
+    async seed(n, options) {
+      const ids: string[] = [];
+      for (let i = 0; i < n; i += 1) {
+        const outcome = crm.insert('Contact', options?.values?.(i) ?? contactValues(i), options?.changedAt ? { at: options.changedAt } : {});
+        if (!outcome.ok) throw new Error(`seed: ${outcome.reject.message}`);
+        ids.push(outcome.id);
+      }
+      return ids;
+    },
+    async deleteDirect(id, at) {
+      crm.delete('Contact', id, at ? { at } : {});
+    },
+    async setTime(at) {
+      clock.set(at);
+    },
+    async injectRateLimit(count, retryAfterMs) {
+      emulator.faults.add({ kind: 'rate-limit', times: count, retryAfter: String(Math.ceil(retryAfterMs / 1000)) });
+    },
+    async injectAuthFailure() {
+      // An access token cannot be refreshed, so an expired session is a lasting auth failure.
+      emulator.expireSessions();
+    },
+    async reset() {
+      crm.reset();
+      emulator.faults.clear();
+    },
+  };
+}
+
+describeConnectorContract({
+  name: 'salesforce (emulator, jsforce over loopback HTTP)',
+  async factory() {
+    const clock = new ManualClock(CLOCK_START);
+    const crm = new InMemoryCrm({ clock, schemas: salesforceEmulatorSchemas() });
+    const emulator = await startSalesforceEmulator({ crm });
+    const accessToken = emulator.issueAccessToken();
+    const connector = new SalesforceConnector({ instanceUrl: emulator.url, auth: { kind: 'access-token', accessToken } });
+    return {
+      connector,
+      fixtures: fixtures(emulator, clock, accessToken),
+      async teardown() {
+        await connector.close();
+        await emulator.close();
+      },
+    };
+  },
+});
