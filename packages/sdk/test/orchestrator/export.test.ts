@@ -288,6 +288,18 @@ for (const factory of harnesses) {
       expect(harness.crm.contacts()).toHaveLength(2);
     });
 
+    it('with process errors on, a failed batch goes to the errors output, waits and is retried', async () => {
+      const base = makeRig(harness);
+      seed(base, 3);
+      harness.crm.failNext(2, crmError('transient', harness.connector.id, 'HTTP 503 (simulated)'), { operations: ['upsertBatch'] });
+      const rig = makeRig(harness, { runtime: { sleep: async () => {}, retry: { retries: 0 } } }, base);
+      const summary = (await rig.orchestrator.runExport(job({ processErrors: { retries: 2, waitMs: 1000 } })))._unsafeUnwrap();
+      expect(summary).toMatchObject({ created: 3, errors: 2 });
+      expect(rig.errors.map((item) => item.willRetry)).toEqual([true, true]);
+      expect(rig.waits).toEqual([1000, 1000]);
+      expect(harness.crm.contacts()).toHaveLength(3);
+    });
+
     it('refuses non-createable fields and a sync key that is not an external id, with job paths, before any write', async () => {
       const rig = makeRig(harness);
       seed(rig, 1);

@@ -393,6 +393,28 @@ for (const factory of harnesses) {
       expect((await base.options.getOption(option))?.value).toBe(done.window?.end);
     });
 
+    it('a record changed during a long paged read is not lost: the window is fixed when the read starts, the next run has the change', async () => {
+      const rig = makeRig(harness);
+      const ids = Array.from({ length: 600 }, (_, i) => harness.crm.create({ [harness.names.lastName]: `L${i}` }));
+      harness.crm.advance(60_000);
+      const moved = ids[550]!;
+      let changed = false;
+      (
+        await rig.orchestrator.runImport(job(), {
+          onProgress: (event) => {
+            if (event.phase === 'read' && !changed) {
+              changed = true;
+              harness.crm.update(moved, { [harness.names.lastName]: 'changed mid-read' });
+            }
+          },
+        })
+      )._unsafeUnwrap();
+      harness.crm.advance(60_000);
+      (await rig.orchestrator.runImport(job()))._unsafeUnwrap();
+      expect(rig.records.rows('contacts')).toHaveLength(600);
+      expect(rig.records.get('contacts', moved)?.values.last_name).toBe('changed mid-read');
+    });
+
     it('reads the change field and the id even when the job does not map them', async () => {
       const rig = makeRig(harness);
       const id = harness.crm.create({ [harness.names.lastName]: 'a' });
