@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { WriteOutcome } from '@crm-sync/sdk';
+import type { WriteOutcome, WriteRecord } from '@crm-sync/sdk';
 import { startHarness, type DynamicsHarness } from './support/harness.js';
 
 let harness: DynamicsHarness;
@@ -13,7 +13,7 @@ describe('upsertBatch through $batch', () => {
   });
 
   it('maps mixed successes and failures of one $batch to the right input records', async () => {
-    const records = [
+    const records: WriteRecord[] = [
       { values: { lastname: 'Good 0', crm_synckey: 'k0' } },
       { values: { firstname: 'missing lastname' } },
       { values: { lastname: 'x'.repeat(51) } },

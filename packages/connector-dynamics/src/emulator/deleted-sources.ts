@@ -88,17 +88,21 @@ export function serveChangeTracking(context: EmulatorContext, request: EmulatorR
     if (since === undefined || Date.parse(record.changedAt) >= since) value.push(pick(renderRow(table, record)));
   }
   if (since !== undefined) {
+    const covered = context.deltaBoundaries.get(token as string) ?? new Set<string>();
     for (const deleted of context.crm.deletedBetween(table.description.name, toInstant(since), now)) {
       if (context.rolledBack.has(deleted.id)) continue;
+      if (Date.parse(deleted.deletedAt) === since && covered.has(deleted.id)) continue;
       value.push({ '@odata.context': `${context.apiBase}$metadata#${table.entitySetName}/$deletedEntity`, id: deleted.id, reason: 'deleted' });
     }
   }
   const kept = select ? `$select=${encodeURIComponent(select.join(','))}&` : '';
+  const next = deltaToken(now);
+  context.deltaBoundaries.set(next, new Set(context.crm.deletedBetween(table.description.name, now, now).map((deleted) => deleted.id)));
   return jsonResponse(
     200,
     {
       '@odata.context': `${context.apiBase}$metadata#${table.entitySetName}${select ? `(${select.join(',')})` : ''}${since !== undefined ? '/$delta' : ''}`,
-      '@odata.deltaLink': `${context.apiBase}${table.entitySetName}?${kept}$deltatoken=${encodeURIComponent(deltaToken(now))}`,
+      '@odata.deltaLink': `${context.apiBase}${table.entitySetName}?${kept}$deltatoken=${encodeURIComponent(next)}`,
       value,
     },
     { 'Preference-Applied': 'odata.track-changes' },

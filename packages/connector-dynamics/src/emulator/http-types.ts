@@ -37,6 +37,12 @@ export interface EmulatorContext {
   readonly changeTrackingExpiryDays: number;
   /** Ids of records created and then rolled back (failed change set or bulk message): never reported as deleted. */
   readonly rolledBack: Set<string>;
+  /**
+   * Per issued delta token: ids of deletions stamped exactly at the token's instant, already
+   * covered by it. A manual clock stands still, so "deleted at the token's instant" is ambiguous
+   * without this; Dataverse uses row versions instead.
+   */
+  readonly deltaBoundaries: Map<string, ReadonlySet<string>>;
 }
 
 /** The status texts the emulator uses. */

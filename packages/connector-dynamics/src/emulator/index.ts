@@ -94,6 +94,7 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
     auditReadable: options.auditReadable ?? true,
     changeTrackingExpiryDays: options.changeTrackingExpiryDays ?? 7,
     rolledBack: new Set(),
+    deltaBoundaries: new Map(),
   };
   const tokens = new TokenIssuer(credentials, () => state.orgUrl, options.tokenLifetimeSeconds ?? 3599);
   const { server, port, sockets } = await startServer(

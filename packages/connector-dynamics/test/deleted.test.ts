@@ -1,0 +1,75 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { startHarness, type DynamicsHarness } from './support/harness.js';
+
+let harness: DynamicsHarness;
+afterEach(async () => harness.close());
+
+function insert(h: DynamicsHarness, lastname: string): string {
+  const outcome = h.crm.insert('contact', { lastname });
+  if (!outcome.ok) throw new Error(outcome.reject.message);
+  return outcome.id;
+}
+
+describe('getDeleted from audits', () => {
+  it('reads deletions of the window, both ends included, page by page', async () => {
+    harness = await startHarness();
+    const ids = Array.from({ length: 7 }, (_, i) => insert(harness, `L${i}`));
+    const times = ['2024-05-10T00:00:00.000Z', '2024-05-20T00:00:00.000Z', '2024-05-20T00:00:00.000Z', '2024-05-21T12:00:00.000Z', '2024-05-25T00:00:00.000Z', '2024-05-26T00:00:00.000Z', '2024-05-30T00:00:00.000Z'];
+    ids.forEach((id, i) => harness.crm.delete('contact', id, { at: times[i] }));
+    const found: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = (await harness.connector.getDeleted({ object: 'contact', start: '2024-05-20T00:00:00.000Z', end: '2024-05-26T00:00:00.000Z', pageSize: 2 }, cursor))._unsafeUnwrap();
+      found.push(...page.records.map((record) => record.id));
+      expect(page.earliestDateAvailable).toBe('2024-05-02T00:00:00.000Z');
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+    // Ordered by deletion time; the two deletions sharing an instant may come in either order.
+    expect(found.slice(2)).toEqual(ids.slice(3, 6));
+    expect(new Set(found.slice(0, 2))).toEqual(new Set(ids.slice(1, 3)));
+  });
+
+  it('refuses a window older than the audit retention with retention-exceeded', async () => {
+    harness = await startHarness();
+    const error = (await harness.connector.getDeleted({ object: 'contact', start: '2024-04-01T00:00:00.000Z', end: '2024-05-31T00:00:00.000Z' }))._unsafeUnwrapErr();
+    expect(error).toMatchObject({ kind: 'retention-exceeded', earliestAvailable: '2024-05-02T00:00:00.000Z' });
+    expect(error.message).toContain('full re-sync');
+  });
+
+  it('says auditing is off with an unsupported error, without calling audits', async () => {
+    harness = await startHarness({}, { auditing: false });
+    const error = (await harness.connector.getDeleted({ object: 'contact', start: '2024-05-20T00:00:00.000Z', end: '2024-05-26T00:00:00.000Z' }))._unsafeUnwrapErr();
+    expect(error).toMatchObject({ kind: 'unsupported', message: expect.stringContaining('auditing is off') });
+    expect(harness.emulator.requestLog.some((entry) => entry.path.includes('audits'))).toBe(false);
+  });
+
+  it('names the missing privilege when audits cannot be read', async () => {
+    harness = await startHarness({}, { auditReadable: false });
+    const error = (await harness.connector.getDeleted({ object: 'contact', start: '2024-05-20T00:00:00.000Z', end: '2024-05-26T00:00:00.000Z' }))._unsafeUnwrapErr();
+    expect(error).toMatchObject({ kind: 'permission', httpStatus: 403, message: expect.stringContaining('prvReadAuditSummary') });
+  });
+});
+
+describe('getDeleted from change tracking', () => {
+  it('starts a delta link, then reports records deleted since', async () => {
+    harness = await startHarness({ deletedSource: 'change-tracking' });
+    const keep = insert(harness, 'Keep');
+    const gone = insert(harness, 'Gone');
+    const request = { object: 'contact', start: '2024-05-01T00:00:00.000Z', end: '2024-06-30T00:00:00.000Z' };
+    expect((await harness.connector.getDeleted(request))._unsafeUnwrap().records).toEqual([]);
+    harness.clock.advance(60_000);
+    harness.crm.delete('contact', gone);
+    const page = (await harness.connector.getDeleted(request))._unsafeUnwrap();
+    expect(page.records).toEqual([{ id: gone, deletedAt: '2024-06-01T00:01:00.000Z' }]);
+    expect((await harness.connector.getDeleted(request))._unsafeUnwrap().records).toEqual([]);
+    expect(harness.crm.get('contact', keep)).toBeDefined();
+  });
+
+  it('maps an expired change-tracking token to retention-exceeded', async () => {
+    harness = await startHarness({ deletedSource: 'change-tracking' });
+    const request = { object: 'contact', start: '2024-05-01T00:00:00.000Z', end: '2024-06-30T00:00:00.000Z' };
+    await harness.connector.getDeleted(request);
+    harness.clock.advance(8 * 86_400_000);
+    expect((await harness.connector.getDeleted(request))._unsafeUnwrapErr()).toMatchObject({ kind: 'retention-exceeded', vendorCode: '0x80044352' });
+  });
+});
