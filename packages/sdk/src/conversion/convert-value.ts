@@ -107,7 +107,38 @@ function isRealDate(text: string): boolean {
   return day <= length;
 }
 
+/** The digit at `index`, or NaN when the character is not a digit. */
+function digitAt(text: string, index: number): number {
+  const code = text.charCodeAt(index) - 48;
+  return code >= 0 && code <= 9 ? code : Number.NaN;
+}
+
+/**
+ * Fast path for the shape this SDK itself writes, `YYYY-MM-DDTHH:mm:ss.SSS±HH:MM` (29 chars):
+ * digit arithmetic and `Date.UTC` instead of a regular expression and string parsing.
+ */
+function parseZonedIsoFast(text: string): ParsedDateTime | undefined {
+  const sign = text[23];
+  if (text.length !== 29 || text[10] !== 'T' || text[19] !== '.' || (sign !== '+' && sign !== '-') || text[26] !== ':') return undefined;
+  if (text[4] !== '-' || text[7] !== '-' || text[13] !== ':' || text[16] !== ':') return undefined;
+  const two = (index: number) => digitAt(text, index) * 10 + digitAt(text, index + 1);
+  const year = two(0) * 100 + two(2);
+  const hours = two(11);
+  const minutes = two(14);
+  const seconds = two(17);
+  const millis = digitAt(text, 20) * 100 + two(21);
+  const offset = (two(24) * 60 + two(27)) * (sign === '-' ? -1 : 1);
+  if (Number.isNaN(year + hours + minutes + seconds + millis + offset)) return undefined;
+  if (!isRealDate(text.slice(0, 10)) || hours > 23 || minutes > 59 || seconds > 59) return undefined;
+  // Date.UTC maps years 0-99 to 1900-1999; such values take the general path instead.
+  if (year < 100) return undefined;
+  const utcDigitsMs = Date.UTC(year, two(5) - 1, two(8), hours, minutes, seconds, millis);
+  return { digits: text.slice(0, 23), offsetMinutes: offset, utcDigitsMs };
+}
+
 function parseDateTime(text: string): ParsedDateTime | undefined {
+  const fast = parseZonedIsoFast(text);
+  if (fast) return fast;
   const match = DATE_TIME_TEXT.exec(text);
   if (!match) return undefined;
   const [, date, hh, mm, ss, fraction, offset] = match;

@@ -185,6 +185,24 @@ function localToEpoch(local: number, zone: IANAZone): number {
 
 /** Epoch milliseconds of midnight at the start of `date` (`YYYY-MM-DD`) in a zone. */
 export function midnightInZone(date: string, zone: IANAZone): number | undefined {
+  let cache = midnightCaches.get(zone);
+  if (!cache) {
+    cache = new Map();
+    midnightCaches.set(zone, cache);
+  }
+  let midnight = cache.get(date);
+  if (midnight === undefined && !cache.has(date)) {
+    midnight = computeMidnight(date, zone);
+    if (cache.size >= MAX_CACHED_HOURS) cache.clear();
+    cache.set(date, midnight);
+  }
+  return midnight;
+}
+
+/** Exports repeat the same dates: midnight is cached per zone and date text. */
+const midnightCaches = new WeakMap<IANAZone, Map<string, number | undefined>>();
+
+function computeMidnight(date: string, zone: IANAZone): number | undefined {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) return undefined;
   const local = Date.parse(`${date}T00:00:00Z`);
   if (Number.isNaN(local)) return undefined;

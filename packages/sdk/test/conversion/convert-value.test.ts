@@ -56,6 +56,12 @@ describe('default conversion of instants', () => {
     expect(toLocalValue('2023-02-29T10:00:00.000Z', instant, 'default', AMS).isErr()).toBe(true);
     expect(toRemoteValue('2024-03-31T24:00:00.000Z', instant, 'default', AMS).isErr()).toBe(true);
     expect(toRemoteValue('2024-03-31T10:61', instant, 'default', AMS).isErr()).toBe(true);
+    // The 29-character shape this SDK writes has its own fast parser: it must refuse the same things.
+    expect(toRemoteValue('2023-02-29T10:00:00.000+01:00', instant, 'default', AMS).isErr()).toBe(true);
+    expect(toRemoteValue('2024-03-31T10:00:00.000+0a:00', instant, 'default', AMS).isErr()).toBe(true);
+    expect(toRemoteValue('2024-03-31T25:00:00.000+01:00', instant, 'default', AMS).isErr()).toBe(true);
+    expect(remote('2024-03-31T10:00:00.000-04:30', instant)).toBe('2024-03-31T14:30:00.000Z');
+    expect(remote('0050-01-01T00:00:00.000+00:00', instant)).toBe('0050-01-01T00:00:00.000Z');
   });
 });
 
