@@ -9,7 +9,6 @@ import {
   connectorPlugin,
   CrmSyncError,
   crmError,
-
   type CallOptions,
   type ConnectorPlugin,
   type CrmError,
