@@ -415,6 +415,33 @@ for (const factory of harnesses) {
       expect(rig.records.get('contacts', moved)?.values.last_name).toBe('changed mid-read');
     });
 
+    it('without a serverTime() call, the window end comes from the server time stamped on a probe page, never the client clock', async () => {
+      harness.crm.create({ [harness.names.lastName]: 'a' });
+      harness.crm.advance(60_000);
+      const noServerTime = withCapabilities(harness.connector, { serverTime: false });
+      const rig = makeRig({ ...harness, connector: noServerTime }, { clock: () => new Date('2031-01-01T00:00:00.000Z') });
+      const summary = (await rig.orchestrator.runImport(job()))._unsafeUnwrap();
+      expect(summary.window?.endInstant).toBe(new Date(Date.parse(harness.crm.now()) - 1000).toISOString());
+      expect(summary.read).toBe(1);
+    });
+
+    it('refuses an incremental import when the connector cannot tell the CRM time at all', async () => {
+      const blind = new Proxy(withCapabilities(harness.connector, { serverTime: false }), {
+        get(target, property, receiver) {
+          if (property === 'query') {
+            return (...args: Parameters<typeof target.query>) =>
+              target.query(...args).map(({ serverTime: _serverTime, ...page }) => page);
+          }
+          const value = Reflect.get(target, property, receiver);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      const rig = makeRig({ ...harness, connector: blind });
+      const error = (await rig.orchestrator.runImport(job()))._unsafeUnwrapErr();
+      expect(error.kind).toBe('watermark');
+      expect(error.message).toMatch(/server time/);
+    });
+
     it('reads the change field and the id even when the job does not map them', async () => {
       const rig = makeRig(harness);
       const id = harness.crm.create({ [harness.names.lastName]: 'a' });
