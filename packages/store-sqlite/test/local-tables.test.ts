@@ -61,7 +61,7 @@ describe('SQLite local tables as record sink', () => {
 
   it('updates a locally created row linked to the CRM id instead of adding a second row', async () => {
     await store.records.upsertLocal('contacts', 'app-1', { email: 'a@example.com' });
-    await store.records.linkCrmIds?.('contacts', [{ key: 'app-1', crmId: '003A' }]);
+    await store.records.linkCrmIds('contacts', [{ key: 'app-1', crmId: '003A' }]);
     await store.records.write('contacts', [{ crmId: '003A', values: { email: 'crm@example.com' } }]);
     expect(await store.records.countLocal('contacts')).toBe(1);
     expect(await store.records.getLocal('contacts', 'app-1')).toMatchObject({ crmId: '003A', values: { email: 'crm@example.com' } });
@@ -70,7 +70,7 @@ describe('SQLite local tables as record sink', () => {
   it('folds an imported duplicate into the row an export links to the same CRM id', async () => {
     await store.records.upsertLocal('contacts', 'app-1', { email: 'app@example.com' });
     await store.records.write('contacts', [{ crmId: '003A', values: { email: 'crm@example.com', phone: '5' } }]);
-    await store.records.linkCrmIds?.('contacts', [{ key: 'app-1', crmId: '003A' }]);
+    await store.records.linkCrmIds('contacts', [{ key: 'app-1', crmId: '003A' }]);
     expect(await store.records.countLocal('contacts', { includeDeleted: true })).toBe(1);
     expect(await store.records.getLocal('contacts', 'app-1')).toMatchObject({ crmId: '003A', values: { email: 'app@example.com', phone: '5' } });
   });
@@ -90,7 +90,7 @@ describe('SQLite local tables as record sink', () => {
 
   it('refuses an import whose CRM id is a local key already linked to another CRM record', async () => {
     await store.records.upsertLocal('contacts', '003A', {});
-    await store.records.linkCrmIds?.('contacts', [{ key: '003A', crmId: '003Z' }]);
+    await store.records.linkCrmIds('contacts', [{ key: '003A', crmId: '003Z' }]);
     await expect(store.records.write('contacts', [{ crmId: '003A', values: {} }])).rejects.toMatchObject({ code: 'constraint' });
   });
 });
