@@ -1,0 +1,137 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { contactValues, startHarness, type Harness } from './harness.js';
+
+let harness: Harness | undefined;
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+});
+
+function seedContacts(h: Harness, n: number): string[] {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i += 1) {
+    const outcome = h.emulator.crm.insert('Contact', contactValues(i));
+    if (!outcome.ok) throw new Error(outcome.reject.message);
+    ids.push(outcome.id);
+  }
+  return ids;
+}
+
+const collectionCalls = (h: Harness): number => h.emulator.requestLog.filter((e) => e.route === 'collections').length;
+
+describe('paging', () => {
+  it('reads 25,000 records through nextRecordsUrl pages with none lost or repeated', async () => {
+    harness = await startHarness();
+    const ids = seedContacts(harness, 25_000);
+    const seen = new Set<string>();
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = (await harness.connector.query({ object: 'Contact', fields: ['LastName'], pageSize: 2000 }, cursor))._unsafeUnwrap();
+      for (const record of page.records) seen.add(record.id);
+      pages += 1;
+      expect(page.records.length).toBeLessThanOrEqual(2000);
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen.size).toBe(25_000);
+    expect([...seen].sort()).toEqual([...ids].sort());
+    expect(pages).toBe(13);
+    expect(harness.emulator.requestLog.filter((e) => e.route === 'query').length).toBe(1);
+    expect(harness.emulator.requestLog.filter((e) => e.route === 'query-more').length).toBe(12);
+  });
+
+  it('honours a page size below Salesforce minimum batch without re-running the query', async () => {
+    harness = await startHarness();
+    seedContacts(harness, 120);
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = (await harness.connector.query({ object: 'Contact', fields: ['LastName'], pageSize: 50 }, cursor))._unsafeUnwrap();
+      expect(page.records.length).toBeLessThanOrEqual(50);
+      seen.push(...page.records.map((r) => r.id));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(new Set(seen).size).toBe(120);
+    expect(seen).toHaveLength(120);
+  });
+
+  it('reports the server time from the Date header as the safe upper bound', async () => {
+    harness = await startHarness();
+    seedContacts(harness, 1);
+    const page = (await harness.connector.query({ object: 'Contact', fields: ['LastName'] }))._unsafeUnwrap();
+    const crmNow = harness.emulator.crm.clock.now().getTime();
+    expect(Math.floor(crmNow / 1000) * 1000).toBe(Date.parse(page.serverTime!));
+    expect(page.safeUpperBound).toBe(page.serverTime);
+  });
+});
+
+describe('upsertBatch splits into sObject Collections calls of 200', () => {
+  it.each([
+    [201, 2],
+    [400, 2],
+    [401, 3],
+  ])('sends %i inserted records in %i calls, with one outcome per record in input order', async (count, calls) => {
+    harness = await startHarness();
+    const records = Array.from({ length: count }, (_, i) => ({ values: contactValues(i) }));
+    const outcomes = (await harness.connector.upsertBatch({ object: 'Contact', mode: 'insert', records }))._unsafeUnwrap();
+    expect(outcomes).toHaveLength(count);
+    expect(outcomes.every((o) => o.ok && o.action === 'created')).toBe(true);
+    expect(collectionCalls(harness)).toBe(calls);
+    const ids = outcomes.map((o) => (o.ok ? o.id : ''));
+    expect(harness.emulator.crm.get('Contact', ids[count - 1]!)?.values.Sync_Key__c).toBe(`key-${count - 1}`);
+  });
+
+  it('upserts by external id through PATCH /composite/sobjects/Contact/Sync_Key__c, created then updated', async () => {
+    harness = await startHarness();
+    const records = Array.from({ length: 3 }, (_, i) => ({ values: contactValues(i) }));
+    const first = (await harness.connector.upsertBatch({ object: 'Contact', mode: 'upsert', externalIdField: 'Sync_Key__c', records }))._unsafeUnwrap();
+    const second = (await harness.connector.upsertBatch({ object: 'Contact', mode: 'upsert', externalIdField: 'Sync_Key__c', records }))._unsafeUnwrap();
+    expect(first.map((o) => o.ok && o.action)).toEqual(['created', 'created', 'created']);
+    expect(second.map((o) => o.ok && o.action)).toEqual(['updated', 'updated', 'updated']);
+    expect(harness.emulator.requestLog.some((e) => e.method === 'PATCH' && e.path.endsWith('/composite/sobjects/Contact/Sync_Key__c'))).toBe(true);
+  });
+
+  it('refuses locally, without a call, an update without id and an upsert without key', async () => {
+    harness = await startHarness();
+    const update = (await harness.connector.upsertBatch({ object: 'Contact', mode: 'update', records: [{ values: { LastName: 'x' } }] }))._unsafeUnwrap();
+    const upsert = (await harness.connector.upsertBatch({ object: 'Contact', mode: 'upsert', externalIdField: 'Sync_Key__c', records: [{ values: { LastName: 'x' } }] }))._unsafeUnwrap();
+    expect(update[0]).toMatchObject({ ok: false, reject: { code: 'not-found' } });
+    expect(upsert[0]).toMatchObject({ ok: false, reject: { code: 'required-field-missing', fields: ['Sync_Key__c'] } });
+    expect(collectionCalls(harness)).toBe(0);
+  });
+
+  it('reports a validation rule, a duplicate key and a too-long value as rejects with Salesforce symbols', async () => {
+    harness = await startHarness();
+    const outcomes = (
+      await harness.connector.upsertBatch({
+        object: 'Contact',
+        mode: 'insert',
+        records: [{ values: { ...contactValues(1), Email: 'no-at-sign' } }, { values: contactValues(2) }, { values: contactValues(2) }, { values: { ...contactValues(3), LastName: 'x'.repeat(81) } }],
+      })
+    )._unsafeUnwrap();
+    expect(outcomes.map((o) => (o.ok ? o.action : `${o.reject.code}/${o.reject.symbol}`))).toEqual([
+      'validation/FIELD_CUSTOM_VALIDATION_EXCEPTION',
+      'created',
+      'duplicate/DUPLICATE_VALUE',
+      'invalid-value/STRING_TOO_LONG',
+    ]);
+  });
+});
+
+describe('delete', () => {
+  it('deletes in chunks of 200 and counts an already-deleted id as deleted', async () => {
+    harness = await startHarness();
+    const ids = seedContacts(harness, 250);
+    harness.emulator.crm.delete('Contact', ids[0]!);
+    const outcomes = (await harness.connector.delete({ object: 'Contact', ids }))._unsafeUnwrap();
+    expect(outcomes.every((o, i) => o.ok && o.action === 'deleted' && o.id === ids[i])).toBe(true);
+    expect(harness.emulator.requestLog.filter((e) => e.route === 'collections' && e.method === 'DELETE')).toHaveLength(2);
+    expect(harness.emulator.crm.count('Contact')).toBe(0);
+  });
+
+  it('refuses a malformed id locally as a reject', async () => {
+    harness = await startHarness();
+    const outcomes = (await harness.connector.delete({ object: 'Contact', ids: ["003'x"] }))._unsafeUnwrap();
+    expect(outcomes[0]).toMatchObject({ ok: false, reject: { code: 'invalid-value' } });
+  });
+});
