@@ -42,6 +42,18 @@ describe('crm-sync demo', () => {
     expect(kept.stdout).toContain('created 2, updated 2, rejected 1');
   });
 
+  it('runs on the Salesforce emulator through the Salesforce connector by default', async () => {
+    const dir = tempDir();
+    const run = await cli(dir, ['demo', '--contacts', '300']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(ExitCode.ok);
+    expect(run.stdout).toMatch(/Running on: the Salesforce emulator at http:\/\/127\.0\.0\.1:\d+ \(REST API over HTTP on loopback\), through the Salesforce connector/);
+    expect(run.stdout).toContain('read 300 contacts');
+    expect(run.stdout).toContain('only the changes arrived: read 6 of 301 contacts');
+    expect(run.stdout).toMatch(/rejected: local key 003\w+: validation \(FIELD_CUSTOM_VALIDATION_EXCEPTION\): Email must contain @/);
+    expect(run.stdout).toContain('3 local rows marked deleted');
+  });
+
   it('falls back to the mock CRM with a note when the emulator is not available', async () => {
     const dir = tempDir();
     const run = await cli(dir, ['demo', '--crm', 'dynamics', '--contacts', '200']);

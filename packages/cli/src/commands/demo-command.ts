@@ -8,7 +8,7 @@
  */
 import { existsSync, rmSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
-import { InMemoryCrm, ManualClock, MockConnector } from '@crm-sync/connector-mock';
+import { ManualClock, type InMemoryCrm } from '@crm-sync/connector-mock';
 import type { CrmConnector, RejectItem, RunSummary, SyncJob } from '@crm-sync/sdk';
 import type { SqliteStore } from '@crm-sync/store-sqlite';
 import { loadMockCrm, saveMockCrm, savedClock } from '../connectors/mock-persistence.js';
@@ -16,7 +16,8 @@ import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { eprintln, println, type CliIo } from '../io.js';
 import { seedSampleData } from '../demo/sample-data.js';
 import { DEMO_TABLE, demoDeleteJob, demoExportJob, demoImportDeletedJob, demoImportJob } from '../demo/demo-jobs.js';
-import { startDemoCrm, type DemoCrm } from '../demo/demo-crm.js';
+import { createDemoEngine, startDemoCrm, type DemoCrm } from '../demo/demo-crm.js';
+import type { DemoProfile } from '../demo/demo-profile.js';
 import { createLogger } from '../report/logger.js';
 import { createProgressReporter } from '../report/progress.js';
 import { formatDuration } from '../report/summary.js';
@@ -49,27 +50,31 @@ export async function demoCommand(io: CliIo, options: DemoCommandOptions): Promi
   const dbPath = resolve(io.cwd, options.db);
   const crmFile = `${dbPath}.mock-crm.json`;
   const shownDb = relative(io.cwd, dbPath) || dbPath;
-  const keep = options.keep === true && options.fresh !== true && existsSync(dbPath) && existsSync(crmFile);
+  // The CRM's clock is manual so that every step's changes land in a distinct, predictable
+  // minute; it stays two hours behind the real clock so no timestamp is ever in the future.
+  const clock = new ManualClock();
+  const engine = await createDemoEngine(options.crm, clock);
+  const previousKind = options.keep === true && options.fresh !== true && existsSync(crmFile) ? await savedDemoKind(dbPath) : undefined;
+  const keep = previousKind === engine.kind;
   println(io, 'crm-sync demo: the CRM Connector workflow, end to end, on sample data.');
   if (keep) {
     println(io, `Keeping ${shownDb} and its CRM from the previous demo (--keep): the first import is incremental.`);
   } else {
     for (const suffix of ['', '-wal', '-shm', '.mock-crm.json']) rmSync(`${dbPath}${suffix}`, { force: true });
-    println(io, `Starting clean: ${shownDb} is new${options.keep === true ? ' (nothing to keep yet)' : ''}. Run with --keep to continue from this run's data next time.`);
+    const why =
+      options.keep !== true ? '' : previousKind === undefined ? ' (nothing to keep yet)' : ` (the previous demo ran on the ${previousKind} CRM, this one on the ${engine.kind} CRM)`;
+    println(io, `Starting clean: ${shownDb} is new${why}. Run with --keep to continue from this run's data next time.`);
   }
-
-  // The CRM's clock is manual so that every step's changes land in a distinct, predictable
-  // minute; it stays two hours behind the real clock so no timestamp is ever in the future.
   const resumeAt = keep ? savedClock(crmFile) : undefined;
   const start = Math.max(Date.now() - 2 * 60 * MINUTE, resumeAt === undefined ? 0 : Date.parse(resumeAt) + MINUTE);
-  const clock = new ManualClock(new Date(Math.floor(start / MINUTE) * MINUTE));
-  const crm = new InMemoryCrm({ clock });
+  clock.set(new Date(Math.floor(start / MINUTE) * MINUTE));
+  const { crm, profile } = engine;
   if (keep) {
     const loaded = loadMockCrm(crm, crmFile);
     if (loaded.isErr()) return reportError(io, runFailed(`[demo] ${loaded.error}`));
-    println(io, `CRM: ${crm.count('contact')} contacts and ${crm.count('account')} accounts from the previous demo.`);
+    println(io, `CRM: ${crm.count(profile.contact)} contacts and ${crm.count(profile.account)} accounts from the previous demo.`);
   } else {
-    const counts = seedSampleData(crm, { contacts: options.contacts, until: clock.now() });
+    const counts = seedSampleData(crm, { contacts: options.contacts, until: clock.now(), profile });
     println(
       io,
       `CRM: ${counts.contacts} sample contacts and ${counts.accounts} accounts (${counts.contactsWithoutEmail} contacts without email, ${counts.contactsSharingTimestamps} sharing a change timestamp in blocks of 25).`,
@@ -77,7 +82,8 @@ export async function demoCommand(io: CliIo, options: DemoCommandOptions): Promi
   }
   clock.advance(MINUTE);
 
-  const started = await startDemoCrm(options.crm, crm);
+  const logger = createLogger(io.stderr, 'pretty');
+  const started = await startDemoCrm(engine, logger);
   for (const note of started.notes) println(io, `note: ${note}`);
   println(io, `Running on: ${started.label}`);
   const store = openStore(dbPath);
@@ -86,10 +92,11 @@ export async function demoCommand(io: CliIo, options: DemoCommandOptions): Promi
     return reportError(io, store.error);
   }
   try {
-    const results = await runSteps(io, crm, clock, started.connector, store.value);
+    await store.value.options.setOption(DEMO_KIND_OPTION, engine.kind);
+    const results = await runSteps(io, crm, clock, profile, started.connector, store.value);
     if (results === undefined) return ExitCode.runFailed;
     saveMockCrm(crm, crmFile);
-    printClosing(io, results, shownDb, store.value);
+    printClosing(io, results, shownDb, store.value, engine.kind);
     return ExitCode.ok;
   } finally {
     store.value.close();
@@ -97,11 +104,34 @@ export async function demoCommand(io: CliIo, options: DemoCommandOptions): Promi
   }
 }
 
-async function runSteps(io: CliIo, crm: InMemoryCrm, clock: ManualClock, connector: CrmConnector, store: SqliteStore): Promise<StepResult[] | undefined> {
+/** The option where the demo notes which CRM it ran on, so --keep never mixes two. */
+const DEMO_KIND_OPTION = 'CRM_SYNC_DEMO_CRM';
+
+async function savedDemoKind(dbPath: string): Promise<string | undefined> {
+  if (!existsSync(dbPath)) return undefined;
+  const store = openStore(dbPath);
+  if (store.isErr()) return undefined;
+  try {
+    return (await store.value.options.getOption(DEMO_KIND_OPTION))?.value;
+  } finally {
+    store.value.close();
+  }
+}
+
+async function runSteps(
+  io: CliIo,
+  crm: InMemoryCrm,
+  clock: ManualClock,
+  profile: DemoProfile,
+  connector: CrmConnector,
+  store: SqliteStore,
+): Promise<StepResult[] | undefined> {
+  const contact = profile.contact;
+  const f = profile.contactFields;
   const results: StepResult[] = [];
   const rejects: RejectItem[] = [];
   // The demo tells its own story: only errors are logged (rejects are shown below their step).
-  const logger = { ...createLogger(io.stderr, 'pretty'), info: () => {}, warn: () => {} };
+  const quiet = { ...createLogger(io.stderr, 'pretty'), info: () => {}, warn: () => {} };
   const run = async (step: string, job: SyncJob): Promise<RunSummary | undefined> => {
     println(io, `\n${step}`);
     // A bar on a terminal; in a log the step lines below say enough.
@@ -109,7 +139,7 @@ async function runSteps(io: CliIo, crm: InMemoryCrm, clock: ManualClock, connect
     const result = await runJob(job, {
       connector,
       stores: { options: store.options, journal: store.journal, sink: store.records, source: store.records },
-      logger,
+      logger: quiet,
       rejects: { write: async (items) => void rejects.push(...items) },
       onProgress: (event) => progress.update(event),
     });
@@ -123,7 +153,7 @@ async function runSteps(io: CliIo, crm: InMemoryCrm, clock: ManualClock, connect
   };
 
   // 1. Import contacts: the first run reads everything, later runs only what changed.
-  const first = await run('1. Import contacts (incremental import with automatic index)', demoImportJob());
+  const first = await run('1. Import contacts (incremental import with automatic index)', demoImportJob(profile));
   if (first === undefined) return undefined;
   const rows = await store.records.countLocal(DEMO_TABLE);
   println(io, `   read ${first.read} contacts in ${first.apiCalls} API calls; ${first.window?.optionName ?? 'watermark'} = ${first.window?.end ?? '-'}`);
@@ -131,54 +161,54 @@ async function runSteps(io: CliIo, crm: InMemoryCrm, clock: ManualClock, connect
 
   // 2. Change a few records in the CRM, import again: only the changes arrive.
   clock.advance(MINUTE);
-  const live = crm.records('contact');
-  const picks = [3, 42, Math.floor(live.length / 7), Math.floor(live.length / 2), live.length - 1];
+  const live = crm.records(contact);
+  const picks = [3, 42, Math.floor(live.length / 3), Math.floor(live.length / 2), live.length - 1];
   const changed = [...new Set(picks.map((index) => live[index % live.length]))].filter((record) => record !== undefined);
-  for (const record of changed) crm.update('contact', record.id, { status: 'Active', score: 99.5 });
-  const added = crm.insert('contact', { firstName: 'Nieuwe', lastName: 'Klant', email: 'nieuwe.klant@example.com', status: 'New', doNotCall: false });
+  for (const record of changed) crm.update(contact, record.id, { [f.status]: profile.statusValues[1], [f.score]: 99.5 });
+  const added = crm.insert(contact, { [f.firstName]: 'Nieuwe', [f.lastName]: 'Klant', [f.email]: 'nieuwe.klant@example.com', [f.status]: profile.statusValues[0], [f.doNotCall]: false });
   clock.advance(MINUTE);
-  const second = await run(`2. Change ${changed.length} contacts and add 1 in the CRM, then import again`, demoImportJob());
+  const second = await run(`2. Change ${changed.length} contacts and add 1 in the CRM, then import again`, demoImportJob(profile));
   if (second === undefined) return undefined;
-  println(io, `   only the changes arrived: read ${second.read} of ${crm.count('contact')} contacts (window ${second.window?.start ?? 'start'} .. ${second.window?.end ?? 'end'} UTC)`);
+  println(io, `   only the changes arrived: read ${second.read} of ${crm.count(contact)} contacts (window ${second.window?.start ?? 'start'} .. ${second.window?.end ?? 'end'} UTC)`);
   println(io, `   local table: ${await store.records.countLocal(DEMO_TABLE)} rows${added.ok ? ` (the new contact ${added.id} added, the changed ones updated in place)` : ''}`);
 
   // 3. Change rows locally and export them; one has an email the CRM's validation rule refuses.
   const localRows = [changed[0], changed[1]].filter((record) => record !== undefined);
-  for (const record of localRows) await store.records.upsertLocal(DEMO_TABLE, record.id, { phone: '+31 20 555 0100', status: 'Inactive' });
+  for (const record of localRows) await store.records.upsertLocal(DEMO_TABLE, record.id, { phone: '+31 20 555 0100', status: profile.statusValues[2] });
   const invalid = changed[2];
   if (invalid !== undefined) await store.records.upsertLocal(DEMO_TABLE, invalid.id, { email: 'not-an-email' });
   // New application rows get fresh keys, so that a --keep run adds new contacts too.
   const [newKey1, newKey2] = await freeLocalKeys(store, 2);
-  await store.records.upsertLocal(DEMO_TABLE, newKey1, { first_name: 'Sanne', last_name: 'Hoekstra', email: `sanne.hoekstra.${newKey1}@example.com`, status: 'New' });
-  await store.records.upsertLocal(DEMO_TABLE, newKey2, { first_name: 'Joost', last_name: 'Kuipers', email: `joost.kuipers.${newKey2}@example.com`, status: 'New' });
+  await store.records.upsertLocal(DEMO_TABLE, newKey1, { first_name: 'Sanne', last_name: 'Hoekstra', email: `sanne.hoekstra.${newKey1}@example.com`, status: profile.statusValues[0] });
+  await store.records.upsertLocal(DEMO_TABLE, newKey2, { first_name: 'Joost', last_name: 'Kuipers', email: `joost.kuipers.${newKey2}@example.com`, status: profile.statusValues[0] });
   clock.advance(MINUTE);
   const changedKeys = [...localRows.map((record) => record.id), ...(invalid === undefined ? [] : [invalid.id]), newKey1, newKey2];
-  const exported = await run('3. Change 3 rows and add 2 in the local table, then export the changes to the CRM', demoExportJob(changedKeys));
+  const exported = await run('3. Change 3 rows and add 2 in the local table, then export the changes to the CRM', demoExportJob(profile, changedKeys));
   if (exported === undefined) return undefined;
   println(io, `   created ${exported.created}, updated ${exported.updated}, rejected ${exported.rejected} (journal run ${exported.runId ?? '-'})`);
   for (const reject of rejects) {
     println(io, `   rejected: local key ${reject.localKey ?? '-'}: ${reject.code}${reject.symbol !== undefined ? ` (${reject.symbol})` : ''}: ${reject.message}`);
   }
   // The application fixes the row the CRM refused (here: back to the CRM's value).
-  if (invalid !== undefined) await store.records.upsertLocal(DEMO_TABLE, invalid.id, { email: crm.get('contact', invalid.id)?.values.email ?? null });
+  if (invalid !== undefined) await store.records.upsertLocal(DEMO_TABLE, invalid.id, { email: crm.get(contact, invalid.id)?.values[f.email] ?? null });
 
   // 4. Records deleted in the CRM (by its users), imported as deletions.
   clock.advance(MINUTE);
   const windowStart = clock.now().toISOString();
-  const toDelete = crm.records('contact').slice(10, 13).map((record) => record.id);
-  for (const id of toDelete) crm.delete('contact', id);
+  const toDelete = crm.records(contact).slice(10, 13).map((record) => record.id);
+  for (const id of toDelete) crm.delete(contact, id);
   clock.advance(MINUTE);
-  const deletedImport = await run(`4. ${toDelete.length} contacts deleted in the CRM; import deleted records`, demoImportDeletedJob(windowStart, clock.now().toISOString()));
+  const deletedImport = await run(`4. ${toDelete.length} contacts deleted in the CRM; import deleted records`, demoImportDeletedJob(profile, windowStart, clock.now().toISOString()));
   if (deletedImport === undefined) return undefined;
   println(io, `   ${deletedImport.deleted} local rows marked deleted; live rows now ${await store.records.countLocal(DEMO_TABLE)}`);
 
   // 5. Delete a record in the CRM: the contact the export just created.
   const exportedRow = await store.records.getLocal(DEMO_TABLE, newKey2);
-  const target = exportedRow?.crmId ?? crm.records('contact')[20]?.id;
+  const target = exportedRow?.crmId ?? crm.records(contact)[20]?.id;
   clock.advance(MINUTE);
-  const deleted = await run(`5. Delete a contact in the CRM (${target ?? '-'}, created by the export)`, demoDeleteJob(target === undefined ? [] : [target]));
+  const deleted = await run(`5. Delete a contact in the CRM (${target ?? '-'}, created by the export)`, demoDeleteJob(profile, target === undefined ? [] : [target]));
   if (deleted === undefined) return undefined;
-  println(io, `   deleted ${deleted.deleted}; the CRM now has ${crm.count('contact')} contacts`);
+  println(io, `   deleted ${deleted.deleted}; the CRM now has ${crm.count(contact)} contacts`);
   return results;
 }
 
@@ -205,7 +235,7 @@ function stepResult(summary: RunSummary): string {
   }
 }
 
-function printClosing(io: CliIo, results: readonly StepResult[], shownDb: string, store: SqliteStore): void {
+function printClosing(io: CliIo, results: readonly StepResult[], shownDb: string, store: SqliteStore, kind: 'salesforce' | 'mock'): void {
   println(io, '\nSummary');
   println(
     io,
@@ -230,8 +260,12 @@ function printClosing(io: CliIo, results: readonly StepResult[], shownDb: string
     `crm-sync journal list ${db}`,
     ...(exportRun !== undefined ? [`crm-sync journal show ${exportRun} ${db}`] : []),
     'crm-sync describe contact --account demo --accounts examples/accounts.yaml',
-    `crm-sync run examples/import-contacts.yaml --accounts examples/accounts.yaml ${db} --dry-run`,
-    `crm-sync run examples/import-contacts.yaml --accounts examples/accounts.yaml ${db}`,
+    ...(kind === 'mock'
+      ? [
+          `crm-sync run examples/import-contacts.yaml --accounts examples/accounts.yaml ${db} --dry-run`,
+          `crm-sync run examples/import-contacts.yaml --accounts examples/accounts.yaml ${db}   (continues on the demo's CRM)`,
+        ]
+      : [`crm-sync run examples/import-contacts.yaml --accounts examples/accounts.yaml --db .crm-sync/examples.sqlite`]),
     'pnpm demo -- --keep   (run the demo again, incrementally)',
   ]) {
     println(io, `  ${command}`);

@@ -76,9 +76,10 @@ export function loadMockCrm(crm: InMemoryCrm, path: string): Result<boolean, str
   for (const [object, records] of Object.entries(saved.objects)) {
     const schema = crm.schema(object);
     if (schema === undefined) continue;
-    const system = new Set([schema.primaryKey, schema.changeField, ...(schema.extraChangeFields ?? []), ...(schema.createdField !== undefined ? [schema.createdField] : [])]);
+    // Only fields an insert may set: ids, stamps and computed fields come back from the engine.
+    const writable = new Set(schema.fields.filter((field) => field.createable && !field.primaryKey).map((field) => field.name));
     for (const record of records) {
-      const values = Object.fromEntries(Object.entries(record.values).filter(([name]) => !system.has(name)));
+      const values = Object.fromEntries(Object.entries(record.values).filter(([name]) => writable.has(name)));
       const outcome = crm.insert(object, values, { id: record.id, at: record.createdAt });
       if (!outcome.ok) return err(`${path}: ${object} ${record.id} cannot be restored: ${outcome.reject.message}; delete the file to start from the seed again`);
       if (record.changedAt !== record.createdAt) crm.stampChange(object, record.id, record.changedAt);

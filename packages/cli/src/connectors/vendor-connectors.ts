@@ -90,8 +90,9 @@ export async function openDynamicsConnector(context: ConnectorOpenContext): Prom
 }
 
 /**
- * Builds the connector class `className` of `packageName` with `config`. A missing package or
- * class means "not available"; a constructor that throws or returns an error means bad settings.
+ * Builds the connector `className` of `packageName` with `config`, through its
+ * `create<ClassName>(config)` factory (a `Result`) when the package has one, else its constructor.
+ * A missing package or class means "not available"; a factory error or a throw means bad settings.
  */
 export async function openVendor(
   context: Pick<ConnectorOpenContext, 'account' | 'logger'>,
@@ -103,14 +104,25 @@ export async function openVendor(
   const module = await importOptional(packageName);
   const factory = module?.[className];
   if (typeof factory !== 'function') return err(notAvailable(id, packageName));
+  const create = module?.[`create${className}`];
   try {
-    const built = await buildConnector(factory, { ...config, logger: context.logger });
+    const built =
+      typeof create === 'function'
+        ? await fromResult((create as (config: unknown) => unknown)({ ...config, logger: context.logger }))
+        : await buildConnector(factory, { ...config, logger: context.logger });
     if (built.isErr()) return err(invalidInput(`[${id}] account "${context.account.name}": ${built.error}`));
     const connector = built.value;
     return ok({ connector, notes: [], close: async () => connector.close?.() });
   } catch (thrown) {
     return err(invalidInput(`[${id}] account "${context.account.name}": ${describeThrown(thrown)}`));
   }
+}
+
+/** The connector inside a `Result` (or the connector itself). */
+async function fromResult(value: unknown): Promise<Result<CrmConnector, string>> {
+  const settled = await value;
+  if (isResult(settled)) return settled.isErr() ? err(describeThrown(settled.error)) : asConnector(settled.value);
+  return asConnector(settled);
 }
 
 /** A class with a static `create(config)` returning a Result, or a plain constructor. */

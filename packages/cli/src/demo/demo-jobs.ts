@@ -6,62 +6,65 @@
  * @module
  */
 import type { DeleteJob, ExportJob, ImportDeletedJob, ImportJob, Instant } from '@crm-sync/sdk';
+import type { DemoProfile } from './demo-profile.js';
 
 /** The local table the demo fills. */
 export const DEMO_TABLE = 'contacts';
 
 /** O1: contacts, incremental by automatic index (watermark `LASTIMPORT_default_importContacts`). */
-export function demoImportJob(): ImportJob {
+export function demoImportJob(profile: DemoProfile): ImportJob {
+  const f = profile.contactFields;
   return {
     kind: 'import',
     activity: 'importContacts',
-    object: 'contact',
+    object: profile.contact,
     table: DEMO_TABLE,
     timeZone: 'Europe/Amsterdam',
     processRejects: true,
     automaticIndex: { enabled: true },
     fields: [
-      { remote: 'firstName', local: 'first_name' },
-      { remote: 'lastName', local: 'last_name' },
-      { remote: 'email', local: 'email' },
-      { remote: 'phone', local: 'phone' },
-      { remote: 'birthDate', local: 'birth_date', conversion: 'date-only' },
-      { remote: 'lastActivityAt', local: 'last_activity_at' },
-      { remote: 'score', local: 'score' },
-      { remote: 'status', local: 'status' },
-      { remote: 'accountId', local: 'account_id' },
+      { remote: f.firstName, local: 'first_name' },
+      { remote: f.lastName, local: 'last_name' },
+      { remote: f.email, local: 'email' },
+      { remote: f.phone, local: 'phone' },
+      { remote: f.birthDate, local: 'birth_date', conversion: 'date-only' },
+      ...(f.lastActivityAt !== undefined ? [{ remote: f.lastActivityAt, local: 'last_activity_at' }] : []),
+      { remote: f.score, local: 'score' },
+      { remote: f.status, local: 'status' },
+      { remote: f.accountId, local: 'account_id' },
     ],
   };
 }
 
 /** O2: the local rows with these keys back to the CRM; the sync key makes a resent insert harmless. */
-export function demoExportJob(keys: readonly string[]): ExportJob {
+export function demoExportJob(profile: DemoProfile, keys: readonly string[]): ExportJob {
+  const f = profile.contactFields;
   return {
     kind: 'export',
     activity: 'exportContacts',
-    object: 'contact',
+    object: profile.contact,
     table: DEMO_TABLE,
     mode: 'auto',
-    syncKey: { remoteField: 'externalKey' },
+    syncKey: { remoteField: profile.syncKey },
     keys,
     timeZone: 'Europe/Amsterdam',
     processRejects: true,
     fields: [
-      { remote: 'firstName', local: 'first_name' },
-      { remote: 'lastName', local: 'last_name' },
-      { remote: 'email', local: 'email' },
-      { remote: 'phone', local: 'phone' },
-      { remote: 'status', local: 'status' },
+      { remote: f.firstName, local: 'first_name' },
+      { remote: f.lastName, local: 'last_name' },
+      { remote: f.email, local: 'email' },
+      { remote: f.phone, local: 'phone' },
+      { remote: f.status, local: 'status' },
     ],
   };
 }
 
 /** O3: records deleted in the CRM between two instants (both included). */
-export function demoImportDeletedJob(start: Instant, end: Instant): ImportDeletedJob {
-  return { kind: 'import-deleted', activity: 'importDeletedContacts', object: 'contact', table: DEMO_TABLE, start, end };
+export function demoImportDeletedJob(profile: DemoProfile, start: Instant, end: Instant): ImportDeletedJob {
+  return { kind: 'import-deleted', activity: 'importDeletedContacts', object: profile.contact, table: DEMO_TABLE, start, end };
 }
 
 /** O4: delete records in the CRM by id. */
-export function demoDeleteJob(ids: readonly string[]): DeleteJob {
-  return { kind: 'delete', activity: 'deleteContacts', object: 'contact', ids, processRejects: true };
+export function demoDeleteJob(profile: DemoProfile, ids: readonly string[]): DeleteJob {
+  return { kind: 'delete', activity: 'deleteContacts', object: profile.contact, ids, processRejects: true };
 }

@@ -7,13 +7,13 @@
  */
 import type { FieldValues, Instant } from '@crm-sync/sdk';
 import type { InMemoryCrm } from '@crm-sync/connector-mock';
+import { MOCK_PROFILE, type DemoProfile } from './demo-profile.js';
 
 const FIRST_NAMES = ['Anna', 'Bram', 'Chloé', 'Daan', 'Emma', 'Finn', 'Grace', 'Hugo', 'Isabel', 'Jesse', 'Kiki', 'Lars', 'Mila', 'Noah', 'Olivia', 'Pieter', 'Quinn', 'Ruben', 'Sara', 'Thijs', 'Uma', 'Vince', 'Wout', 'Xena', 'Yara', 'Zoë'];
 const LAST_NAMES = ['de Jong', 'Jansen', 'de Vries', 'van den Berg', 'van Dijk', 'Bakker', 'Janssen', 'Visser', 'Smit', 'Meijer', 'de Boer', 'Mulder', 'de Groot', 'Bos', 'Vos', 'Peters', 'Hendriks', 'van Leeuwen', 'Dekker', 'Brouwer', "O'Neill", 'Müller', 'García', 'Dubois'];
 const COMPANY_WORDS = ['Noord', 'Zuid', 'Delta', 'Polder', 'Tulip', 'Harbor', 'Canal', 'Windmill', 'Dune', 'Lowland', 'Orange', 'Blue'];
 const COMPANY_KINDS = ['Logistics', 'Foods', 'Energy', 'Bank', 'Retail', 'Software', 'Health', 'Media'];
 const INDUSTRIES = ['Agriculture', 'Banking', 'Retail', 'Technology'];
-const STATUSES = ['New', 'Active', 'Inactive'];
 
 /** What {@link seedSampleData} created. */
 export interface SampleDataCounts {
@@ -32,6 +32,8 @@ export interface SampleDataOptions {
   readonly until: Date;
   /** Seeds the pseudo-random choices, so every run makes the same data. */
   readonly seed?: number;
+  /** Object and field names; default the mock CRM's. */
+  readonly profile?: DemoProfile;
 }
 
 /**
@@ -51,6 +53,7 @@ function seededRandom(seed: number): () => number {
 
 /** Fills `crm` with sample accounts and contacts. Deterministic for a given seed and `until`. */
 export function seedSampleData(crm: InMemoryCrm, options: SampleDataOptions): SampleDataCounts {
+  const profile = options.profile ?? MOCK_PROFILE;
   const random = seededRandom(options.seed ?? 20121101);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
   const untilMs = options.until.getTime();
@@ -60,19 +63,17 @@ export function seedSampleData(crm: InMemoryCrm, options: SampleDataOptions): Sa
   for (let index = 0; index < accountCount; index += 1) {
     const name = `${pick(COMPANY_WORDS)} ${pick(COMPANY_KINDS)} ${index + 1}`;
     const at = stamp(untilMs - 40 * 86_400_000 + index * 60_000);
-    const outcome = crm.insert(
-      'account',
-      {
-        name,
-        externalKey: `ACC-EXT-${String(index + 1).padStart(5, '0')}`,
-        industry: pick(INDUSTRIES),
-        annualRevenue: Math.round(random() * 50_000_000) / 100,
-        employees: 5 + Math.floor(random() * 5000),
-        website: `https://www.${name.toLowerCase().replace(/[^a-z0-9]+/g, '-')}.example`,
-        active: random() > 0.1,
-      },
-      { at },
-    );
+    const fields = profile.accountFields;
+    const values: FieldValues = {
+      [fields.name]: name,
+      [profile.syncKey]: `ACC-EXT-${String(index + 1).padStart(5, '0')}`,
+      [fields.industry]: pick(INDUSTRIES),
+      [fields.annualRevenue]: Math.round(random() * 50_000_000) / 100,
+      [fields.employees]: 5 + Math.floor(random() * 5000),
+      [fields.website]: `https://www.${name.toLowerCase().replace(/[^a-z0-9]+/g, '-')}.example`,
+    };
+    if (fields.active !== undefined) values[fields.active] = random() > 0.1;
+    const outcome = crm.insert(profile.account, values, { at });
     if (outcome.ok) accountIds.push(outcome.id);
   }
   let withoutEmail = 0;
@@ -90,20 +91,22 @@ export function seedSampleData(crm: InMemoryCrm, options: SampleDataOptions): Sa
     if (shared) sharing += 1;
     const hasEmail = random() > 0.02;
     if (!hasEmail) withoutEmail += 1;
+    const fields = profile.contactFields;
+    // No sync key on CRM-born contacts: the export writes it when it links a local row.
     const values: FieldValues = {
-      firstName,
-      lastName,
-      externalKey: `CON-EXT-${String(index + 1).padStart(6, '0')}`,
-      email: hasEmail ? `${firstName}.${lastName}.${index + 1}`.toLowerCase().normalize('NFD').replace(/[^a-z0-9.]/g, '') + '@example.com' : null,
-      phone: `+31 6 ${String(10_000_000 + Math.floor(random() * 89_999_999))}`,
-      birthDate: `${1950 + Math.floor(random() * 50)}-${String(1 + Math.floor(random() * 12)).padStart(2, '0')}-${String(1 + Math.floor(random() * 28)).padStart(2, '0')}`,
-      lastActivityAt: stamp(changedMs - Math.floor(random() * 10 * 86_400_000)),
-      score: Math.round(random() * 10_000) / 100,
-      doNotCall: random() < 0.05,
-      status: pick(STATUSES),
-      accountId: accountIds.length === 0 ? null : pick(accountIds),
+      [fields.firstName]: firstName,
+      [fields.lastName]: lastName,
+      [fields.email]: hasEmail ? `${firstName}.${lastName}.${index + 1}`.toLowerCase().normalize('NFD').replace(/[^a-z0-9.]/g, '') + '@example.com' : null,
+      [fields.phone]: `+31 6 ${String(10_000_000 + Math.floor(random() * 89_999_999))}`,
+      [fields.birthDate]: `${1950 + Math.floor(random() * 50)}-${String(1 + Math.floor(random() * 12)).padStart(2, '0')}-${String(1 + Math.floor(random() * 28)).padStart(2, '0')}`,
+      [fields.score]: Math.round(random() * 10_000) / 100,
+      [fields.doNotCall]: random() < 0.05,
+      [fields.status]: pick(profile.statusValues),
+      [fields.accountId]: accountIds.length === 0 ? null : pick(accountIds),
     };
-    crm.insert('contact', values, { at: stamp(changedMs) });
+    const activityAt = stamp(changedMs - Math.floor(random() * 10 * 86_400_000));
+    if (fields.lastActivityAt !== undefined) values[fields.lastActivityAt] = activityAt;
+    crm.insert(profile.contact, values, { at: stamp(changedMs) });
   }
   return { accounts: accountIds.length, contacts: options.contacts, contactsWithoutEmail: withoutEmail, contactsSharingTimestamps: sharing };
 }
