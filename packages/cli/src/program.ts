@@ -33,7 +33,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
   };
   const program = buildProgram(io, set);
   try {
-    await program.parseAsync([...argv], { from: 'user' });
+    // `pnpm demo -- --keep` passes the `--` through; options after it are still options here.
+    const args = argv.filter((arg, index) => !(arg === '--' && (argv[index + 1] ?? '').startsWith('-')));
+    await program.parseAsync(args, { from: 'user' });
   } catch (thrown) {
     if (thrown instanceof CommanderError) {
       if (thrown.code === 'commander.helpDisplayed' || thrown.code === 'commander.version' || thrown.code === 'commander.help') return ExitCode.ok;

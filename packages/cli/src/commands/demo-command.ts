@@ -266,7 +266,7 @@ function printClosing(io: CliIo, results: readonly StepResult[], shownDb: string
           `crm-sync run examples/import-contacts.yaml --accounts examples/accounts.yaml ${db}   (continues on the demo's CRM)`,
         ]
       : [`crm-sync run examples/import-contacts.yaml --accounts examples/accounts.yaml --db .crm-sync/examples.sqlite`]),
-    'pnpm demo -- --keep   (run the demo again, incrementally)',
+    'pnpm demo --keep   (run the demo again, incrementally)',
   ]) {
     println(io, `  ${command}`);
   }
