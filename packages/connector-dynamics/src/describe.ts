@@ -42,7 +42,7 @@ export function describeDataverseObject(http: DataverseHttp, object: string, sig
   const entity = get(`${base}?$select=${ENTITY_SELECT}&$expand=Attributes($select=${ATTRIBUTE_SELECT}),Keys($select=LogicalName,KeyAttributes)`, `GET ${base}`);
   const dates = get(`${base}/Attributes/Microsoft.Dynamics.CRM.DateTimeAttributeMetadata?$select=LogicalName,DateTimeBehavior`, `GET ${base} date-time attributes`);
   const choices = get(`${base}/Attributes/Microsoft.Dynamics.CRM.PicklistAttributeMetadata?$select=LogicalName&$expand=OptionSet($select=Options)`, `GET ${base} choice attributes`);
-  const strings = get(`${base}/Attributes/Microsoft.Dynamics.CRM.StringAttributeMetadata?$select=LogicalName,MaxLength`, `GET ${base} string attributes`);
+  const strings = get(`${base}/Attributes/Microsoft.Dynamics.CRM.StringAttributeMetadata?$select=LogicalName,MaxLength,FormatName`, `GET ${base} string attributes`);
   return ResultAsync.combine([entity, dates, choices, strings])
     .mapErr((error) =>
       error.kind === 'not-found'
@@ -65,7 +65,10 @@ export function describeDataverseObject(http: DataverseHttp, object: string, sig
       };
       merge(datesJson, (item) => (item.DateTimeBehavior ? { DateTimeBehavior: item.DateTimeBehavior } : {}));
       merge(choicesJson, (item) => (item.OptionSet ? { OptionSet: item.OptionSet } : {}));
-      merge(stringsJson, (item) => (typeof item.MaxLength === 'number' ? { MaxLength: item.MaxLength } : {}));
+      merge(stringsJson, (item) => ({
+        ...(typeof item.MaxLength === 'number' ? { MaxLength: item.MaxLength } : {}),
+        ...(item.FormatName ? { FormatName: item.FormatName } : {}),
+      }));
       const attributes = (metadata.Attributes ?? []).map((attribute) => ({ ...attribute, ...extra.get(attribute.LogicalName) }));
       return okAsync(describeEntity({ ...metadata, Attributes: attributes }));
     });

@@ -34,6 +34,8 @@ export interface DataverseAttributeMetadata {
   readonly IsCustomAttribute?: boolean | null;
   readonly RequiredLevel?: { readonly Value?: string } | null;
   readonly MaxLength?: number | null;
+  /** Text format of a String column (`Email`, `Phone`, `Url`, `Text`, ...). */
+  readonly FormatName?: { readonly Value?: string } | null;
   readonly Targets?: readonly string[] | null;
   readonly DateTimeBehavior?: { readonly Value?: string } | null;
   readonly OptionSet?: { readonly Options?: readonly DataverseOption[] } | null;
@@ -83,7 +85,10 @@ export function timeSemanticsFor(behavior: string | undefined): TimeSemantics {
 function fieldTypeFor(attribute: DataverseAttributeMetadata): FieldType {
   if (attribute.IsPrimaryId) return 'id';
   switch (attribute.AttributeType) {
-    case 'String':
+    case 'String': {
+      const format = attribute.FormatName?.Value;
+      return format === 'Email' ? 'email' : format === 'Phone' ? 'phone' : format === 'Url' ? 'url' : 'string';
+    }
     case 'EntityName':
       return 'string';
     case 'Memo':

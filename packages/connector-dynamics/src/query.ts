@@ -35,11 +35,9 @@ export function queryDataverse(
     if (decoded.isErr()) return errAsync(decoded.error);
     cursor = decoded.value;
   }
-  const badId = request.ids?.find((id) => !GUID_PATTERN.test(id));
-  if (badId !== undefined) {
-    return errAsync(crmError('invalid-request', CONNECTOR_ID, `query ids: '${badId}' is not a Dataverse GUID (8-4-4-4-12 hex digits, no braces)`));
-  }
-  const chunks = request.ids !== undefined ? chunkIdsForUrl(request.ids) : undefined;
+  // An id that is not a GUID cannot exist in Dataverse: like any missing id, it is simply absent
+  // from the result (and it never reaches the URL).
+  const chunks = request.ids !== undefined ? chunkIdsForUrl(request.ids.filter((id) => GUID_PATTERN.test(id))) : undefined;
   if (chunks !== undefined && chunks.length === 0) return okAsync({ records: [] });
   const chunk = chunks?.[cursor.chunk];
   if (chunks !== undefined && chunk === undefined) {

@@ -71,6 +71,7 @@ export function serveEntityDefinitions(context: EmulatorContext, request: Emulat
           delete picked.DateTimeBehavior;
           delete picked.OptionSet;
           delete picked.MaxLength;
+          delete picked.FormatName;
         }
         return picked;
       });
@@ -84,6 +85,7 @@ export function serveEntityDefinitions(context: EmulatorContext, request: Emulat
       delete picked.DateTimeBehavior;
       delete picked.OptionSet;
       delete picked.MaxLength;
+      delete picked.FormatName;
       return picked;
     });
   }

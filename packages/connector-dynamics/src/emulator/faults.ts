@@ -20,7 +20,9 @@ export type DataverseFaultKind =
   /** The request is processed and the answer cut off halfway. */
   | 'truncated-body'
   /** The access token is refused as expired (401), once per injected time. */
-  | 'token-expired';
+  | 'token-expired'
+  /** Any Dataverse error answer: `status`, `code` and `message` as given. */
+  | 'error';
 
 /** One scripted fault. */
 export interface DataverseFault {
@@ -31,8 +33,12 @@ export interface DataverseFault {
   readonly match?: { readonly method?: string; readonly path?: string | RegExp };
   /** `rate-limit`: seconds in `Retry-After`; default 1. */
   readonly retryAfterSeconds?: number;
-  /** `rate-limit`: the service-protection code; default `0x80072322`. */
-  readonly code?: '0x80072322' | '0x80072321' | '0x80072326';
+  /** `rate-limit`: the service-protection code (default `0x80072322`); `error`: the Dataverse code. */
+  readonly code?: string;
+  /** `error`: the HTTP status; default 400. */
+  readonly status?: number;
+  /** `error`: the message; default a generic one. */
+  readonly message?: string;
 }
 
 /** The fault script of one emulator. */

@@ -69,6 +69,9 @@ function attributeType(field: FieldDescription): { type: string; typeName: strin
   }
 }
 
+/** `StringAttributeMetadata.FormatName` of text fields with a format. */
+const FORMAT_NAMES: Readonly<Record<string, string>> = { email: 'Email', phone: 'Phone', url: 'Url', string: 'Text' };
+
 /** The DateTimeBehavior of a date or date-time field. */
 export function dateTimeBehavior(field: FieldDescription): string | undefined {
   if (field.type === 'date') return 'DateOnly';
@@ -104,6 +107,7 @@ export function attributeMetadata(description: ObjectDescription, field: FieldDe
     RequiredLevel: { Value: level, CanBeChanged: !field.primaryKey, ManagedPropertyLogicalName: 'canmodifyrequirementlevelsettings' },
     ...(behavior !== undefined ? { DateTimeBehavior: { Value: behavior }, Format: behavior === 'DateOnly' ? 'DateOnly' : 'DateAndTime' } : {}),
     ...(field.length !== undefined ? { MaxLength: field.length } : {}),
+    ...(FORMAT_NAMES[field.type] !== undefined ? { FormatName: { Value: FORMAT_NAMES[field.type] } } : {}),
     ...(field.picklistValues !== undefined
       ? { OptionSet: { Options: field.picklistValues.map((option) => ({ Value: Number(option.value), Label: label(option.label) })) } }
       : {}),

@@ -82,7 +82,7 @@ export function dataverseSchemas(): MockObjectSchema[] {
     table('account', 'Account', { entitySetName: 'accounts', objectTypeCode: 1, primaryNameAttribute: 'name', auditEnabled: true, changeTrackingEnabled: true }, [
       field('name', 'string', { label: 'Account Name', required: true, length: 160 }),
       field('accountnumber', 'string', { label: 'Account Number', length: 20 }),
-      field('emailaddress1', 'string', { label: 'Email', length: 100 }),
+      field('emailaddress1', 'email', { label: 'Email', length: 100 }),
       field('numberofemployees', 'integer', { label: 'Number of Employees' }),
       field('revenue', 'currency', { label: 'Annual Revenue' }),
       field('industrycode', 'picklist', { label: 'Industry', picklist: [[1, 'Accounting'], [2, 'Agriculture'], [3, 'Consulting']] }),
@@ -94,7 +94,7 @@ export function dataverseSchemas(): MockObjectSchema[] {
       [
         field('firstname', 'string', { label: 'First Name', length: 50 }),
         field('lastname', 'string', { label: 'Last Name', required: true, length: 50 }),
-        field('emailaddress1', 'string', { label: 'Email', length: 100 }),
+        field('emailaddress1', 'email', { label: 'Email', length: 100 }),
         field('birthdate', 'date', { label: 'Birthday', timeSemantics: 'date-only' }),
         field('lastonholdtime', 'datetime', { label: 'Last On Hold Time', timeSemantics: 'instant' }),
         field('crm_preferredcalltime', 'datetime', { label: 'Preferred call time', timeSemantics: 'floating' }),
@@ -113,6 +113,13 @@ export function dataverseSchemas(): MockObjectSchema[] {
             fields: ['creditlimit'],
             valid: (values) => typeof values.creditlimit !== 'number' || values.creditlimit >= 0,
           },
+          {
+            name: 'email address shape',
+            message: 'Enter a valid email address.',
+            symbol: '0x80040265',
+            fields: ['emailaddress1'],
+            valid: (values) => typeof values.emailaddress1 !== 'string' || /^[^@\s]+@[^@\s]+$/.test(values.emailaddress1),
+          },
         ],
       },
     ),
@@ -120,7 +127,7 @@ export function dataverseSchemas(): MockObjectSchema[] {
       field('subject', 'string', { label: 'Topic', required: true, length: 300 }),
       field('firstname', 'string', { label: 'First Name', length: 50 }),
       field('lastname', 'string', { label: 'Last Name', required: true, length: 50 }),
-      field('emailaddress1', 'string', { label: 'Email', length: 100 }),
+      field('emailaddress1', 'email', { label: 'Email', length: 100 }),
       field('leadqualitycode', 'picklist', { label: 'Rating', picklist: [[1, 'Hot'], [2, 'Warm'], [3, 'Cold']] }),
     ]),
     table('opportunity', 'Opportunity', { entitySetName: 'opportunities', objectTypeCode: 3, primaryNameAttribute: 'name', auditEnabled: true, changeTrackingEnabled: true }, [

@@ -141,6 +141,12 @@ export function startServer(parts: ServerParts, port: number, host = '127.0.0.1'
         record(503, fault.kind);
         send(response, errorResponse(503, '0x80040216', 'The service is temporarily unavailable. Please retry later.'), now);
         return;
+      case 'error': {
+        const status = fault.status ?? 400;
+        record(status, fault.kind);
+        send(response, errorResponse(status, fault.code ?? '0x80040216', fault.message ?? 'Scripted failure.'), now);
+        return;
+      }
       case 'html-error':
         record(502, fault.kind);
         send(response, { status: 502, headers: { 'Content-Type': 'text/html' }, body: '<html><body><h1>502 Bad Gateway</h1></body></html>' }, now);
