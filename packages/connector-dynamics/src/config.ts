@@ -58,9 +58,10 @@ export interface DynamicsConfig {
   /** Calls in flight at once; default 8 (Dataverse allows 52 concurrent requests per user). */
   readonly concurrency?: number;
   /**
-   * Opt-in fast path: `CreateMultiple` for inserts and `UpsertMultiple` for upserts. On standard
-   * tables these are all-or-nothing: one bad record fails the whole request; the connector then
-   * resends that batch through `$batch` to find the per-record outcomes (nothing was committed).
+   * Opt-in fast path, for tables that support the bulk messages: `CreateMultiple` for inserts and
+   * `UpsertMultiple` for upserts by a text alternate key. On standard tables these are
+   * all-or-nothing: one bad record fails the whole request; the connector then resends that batch
+   * through `$batch` to find the per-record outcomes (nothing was committed).
    */
   readonly bulkMessages?: boolean;
   /** Source of deleted records; default `audits`. */

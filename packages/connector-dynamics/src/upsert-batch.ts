@@ -18,6 +18,7 @@ import {
 } from '@crm-sync/sdk';
 import type { BatchResponsePart } from './batch.js';
 import { idFromEntityUrl, innerPathPrefix, partJson, sendBatch, type BatchOperation } from './batch-call.js';
+import { createMultiple, upsertMultiple, type UpsertTarget } from './bulk-messages.js';
 import type { ResolvedDynamicsConfig } from './config.js';
 import { CONNECTOR_ID, rejectFromPart } from './errors.js';
 import type { DataverseHttp } from './http.js';
@@ -162,31 +163,31 @@ function writeChunk(
         return outcomeOf(request, records[index] as WriteRecord, description.primaryKey, answer);
       });
     });
-  if (config.bulkMessages && request.mode === 'insert' && operations.length === records.length) {
-    return createMultiple(http, description, operations, signal).orElse((error) =>
-      // All-or-nothing on standard tables: nothing was committed, so $batch can find who failed.
-      error.kind === 'invalid-request' || error.kind === 'conflict' ? viaBatch() : errAsync(error),
-    );
+  const bulk = config.bulkMessages && operations.length === records.length ? bulkCall(http, description, request, records, operations, signal) : undefined;
+  if (bulk !== undefined) {
+    // All-or-nothing on standard tables: a refused call committed nothing, so $batch can find who failed.
+    return bulk.orElse((error) => (error.kind === 'invalid-request' || error.kind === 'conflict' || error.kind === 'not-found' ? viaBatch() : errAsync(error)));
   }
   return viaBatch();
 }
 
-function createMultiple(http: DataverseHttp, description: ObjectDescription, operations: readonly BatchOperation[], signal?: AbortSignal): ResultAsync<WriteOutcome[], CrmError> {
-  const vendor = vendorOf(description);
-  const targets = operations.map((operation) => ({ '@odata.type': `Microsoft.Dynamics.CRM.${vendor.logicalName}`, ...(JSON.parse(operation.body ?? '{}') as object) }));
-  return http
-    .send({
-      method: 'POST',
-      path: `${vendor.entitySetName}/Microsoft.Dynamics.CRM.CreateMultiple`,
-      operation: `POST ${vendor.entitySetName}/CreateMultiple`,
-      body: JSON.stringify({ Targets: targets }),
-      ...(signal ? { signal } : {}),
-    })
-    .andThen((response) => {
-      const ids = (response.json as { Ids?: unknown } | undefined)?.Ids;
-      if (!Array.isArray(ids) || ids.length !== operations.length) {
-        return errAsync(crmError('unknown', CONNECTOR_ID, `CreateMultiple on ${vendor.entitySetName}: expected ${operations.length} ids, got ${Array.isArray(ids) ? ids.length : 'none'}`, { inDoubt: true }));
-      }
-      return okAsync(ids.map((id): WriteOutcome => ({ ok: true, id: String(id), action: 'created' })));
-    });
+/** The bulk-message call for this chunk, when one applies (insert, or upsert by a text alternate key). */
+function bulkCall(
+  http: DataverseHttp,
+  description: ObjectDescription,
+  request: UpsertBatchRequest,
+  records: readonly WriteRecord[],
+  operations: readonly BatchOperation[],
+  signal?: AbortSignal,
+): ResultAsync<WriteOutcome[], CrmError> | undefined {
+  if (request.mode === 'insert') return createMultiple(http, description, operations, signal);
+  const key = request.externalIdField === undefined ? undefined : findField(description, request.externalIdField);
+  if (request.mode !== 'upsert' || key === undefined || key.primaryKey || typeof records[0]?.values[key.name] !== 'string') return undefined;
+  const targets: UpsertTarget[] = [];
+  for (const [index, record] of records.entries()) {
+    const value = record.values[key.name];
+    if (typeof value !== 'string') return undefined;
+    targets.push({ keyValue: value, body: JSON.parse(operations[index]?.body ?? '{}') as Record<string, unknown> });
+  }
+  return upsertMultiple(http, description, key, targets, signal);
 }

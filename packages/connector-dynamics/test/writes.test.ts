@@ -112,6 +112,41 @@ describe('CreateMultiple fast path (opt-in)', () => {
   });
 });
 
+describe('UpsertMultiple fast path (opt-in)', () => {
+  beforeEach(async () => {
+    harness = await startHarness({ bulkMessages: true });
+  });
+
+  it('upserts by alternate key through UpsertMultiple and tells created from updated', async () => {
+    const existing = harness.crm.insert('contact', { lastname: 'Before', crm_synckey: "O'Key" });
+    const existingId = (existing as { id: string }).id;
+    const outcomes = (await harness.connector.upsertBatch({
+      object: 'contact',
+      mode: 'upsert',
+      externalIdField: 'crm_synckey',
+      records: [{ values: { crm_synckey: 'new-1', lastname: 'New' } }, { values: { crm_synckey: "O'Key", lastname: 'After' } }],
+    }))._unsafeUnwrap();
+    expect(outcomes[0]).toMatchObject({ ok: true, action: 'created' });
+    expect(outcomes[1]).toEqual({ ok: true, id: existingId, action: 'updated' });
+    expect(harness.crm.get('contact', existingId)?.values.lastname).toBe('After');
+    expect(harness.crm.get('contact', (outcomes[0] as { id: string }).id)?.values.crm_synckey).toBe('new-1');
+    expect(harness.emulator.requestLog.filter((entry) => entry.path.includes('UpsertMultiple'))).toHaveLength(1);
+    expect(batchPosts(harness)).toHaveLength(0);
+  });
+
+  it('falls back to $batch when UpsertMultiple refuses the whole call, keeping earlier records unchanged', async () => {
+    const outcomes = (await harness.connector.upsertBatch({
+      object: 'contact',
+      mode: 'upsert',
+      externalIdField: 'crm_synckey',
+      records: [{ values: { crm_synckey: 'a', lastname: 'A' } }, { values: { crm_synckey: 'b', lastname: 'B', creditlimit: -1 } }],
+    }))._unsafeUnwrap();
+    expect(outcomes.map((outcome) => (outcome.ok ? outcome.action : outcome.reject.code))).toEqual(['created', 'validation']);
+    expect(harness.crm.records('contact').map((record) => record.values.crm_synckey)).toEqual(['a']);
+    expect(batchPosts(harness)).toHaveLength(1);
+  });
+});
+
 describe('faults on writes', () => {
   beforeEach(async () => {
     harness = await startHarness();
