@@ -51,6 +51,8 @@ export interface EmulatorFault {
   readonly kind: EmulatorFaultKind;
   /** Only requests of this route. */
   readonly route?: EmulatorRoute;
+  /** Only requests of one of these routes (with `route`, either matches). */
+  readonly routes?: readonly EmulatorRoute[];
   /** Only this HTTP method. */
   readonly method?: string;
   /** Only paths matching this (substring or regular expression). */
@@ -121,7 +123,8 @@ export class FaultBook {
     for (const entry of this.entries) {
       const fault = entry.fault;
       if (entry.remaining <= 0) continue;
-      if (fault.route !== undefined && fault.route !== probe.route) continue;
+      const routes = [...(fault.route !== undefined ? [fault.route] : []), ...(fault.routes ?? [])];
+      if (routes.length > 0 && !routes.includes(probe.route)) continue;
       if (fault.method !== undefined && fault.method.toUpperCase() !== probe.method) continue;
       if (fault.requestNumber !== undefined && fault.requestNumber !== probe.requestNumber) continue;
       if (fault.path !== undefined && !(typeof fault.path === 'string' ? probe.path.includes(fault.path) : fault.path.test(probe.path))) continue;

@@ -28,7 +28,7 @@ export interface SalesforceEmulatorOptions {
   readonly faults?: readonly EmulatorFault[];
   /** Seed of the fault generator. Default 1. */
   readonly seed?: number;
-  /** Shown in URLs of records and versions; any version is served. Default `62.0`. */
+  /** The newest version `/services/data/` lists (every `vNN.0` path is served). Default `62.0`. */
   readonly apiVersion?: string;
   /** What the token endpoint accepts; unset members accept anything. */
   readonly credentials?: EmulatorCredentials;
@@ -69,7 +69,7 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
   const faults = new FaultBook(options.seed ?? 1);
   if (options.faults) faults.add(...options.faults);
   const log: EmulatorLogEntry[] = [];
-  const server = createEmulatorServer({ context, faults, latencyMs: options.latencyMs ?? 0, log });
+  const server = createEmulatorServer({ context, faults, latencyMs: options.latencyMs ?? 0, log, newestVersion: options.apiVersion ?? '62.0' });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());

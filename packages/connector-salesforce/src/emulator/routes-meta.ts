@@ -42,12 +42,11 @@ const SOAP_TYPES: Readonly<Record<string, string>> = {
   anyType: 'xsd:anyType',
 };
 
-/** The versions Salesforce lists at `/services/data/`. */
-export function handleVersions(): RouteAnswer {
-  return json(
-    200,
-    ['58.0', '59.0', '60.0', '61.0', '62.0', '63.0', '64.0'].map((version) => ({ label: `v${version}`, url: `/services/data/v${version}`, version })),
-  );
+/** The versions Salesforce lists at `/services/data/`: 46.0 (collections upsert) up to `newest`. */
+export function handleVersions(newest: string): RouteAnswer {
+  const versions: string[] = [];
+  for (let major = 46; major <= Math.max(46, Math.floor(Number(newest) || 62)); major += 1) versions.push(`${major}.0`);
+  return json(200, versions.map((version) => ({ label: `v${version}`, url: `/services/data/v${version}`, version })));
 }
 
 function objectFlags(summary: ObjectSummary, description: ObjectDescription | undefined, apiVersion: string): Record<string, unknown> {

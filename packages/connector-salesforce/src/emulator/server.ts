@@ -38,6 +38,8 @@ export interface EmulatorServerOptions {
   readonly faults: FaultBook;
   readonly latencyMs: number;
   readonly log: EmulatorLogEntry[];
+  /** The newest version the versions list shows. */
+  readonly newestVersion: string;
 }
 
 const MAINTENANCE_PAGE =
@@ -196,7 +198,7 @@ export function createEmulatorServer(options: EmulatorServerOptions): Server {
       if (routed.route === 'token') {
         answer = handleToken(context, new URLSearchParams(bodyText), context.crm.clock.now().getTime());
       } else if (routed.route === 'versions') {
-        answer = handleVersions();
+        answer = handleVersions(options.newestVersion);
       } else if (isRest && !context.tokens.has(bearerOf(request) ?? '')) {
         answer = sfError(401, 'INVALID_SESSION_ID', 'Session expired or invalid');
       } else {
