@@ -1,0 +1,127 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { buildBatchRequest, parseBatchResponse } from '../src/batch.js';
+import { startDataverseEmulator, type DataverseEmulator } from '../src/emulator/index.js';
+
+let emulator: DataverseEmulator;
+let token: string;
+beforeAll(async () => {
+  emulator = await startDataverseEmulator();
+  const { credentials, tokenUrl, url } = emulator;
+  const response = await fetch(tokenUrl, {
+    method: 'POST',
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: credentials.clientId, client_secret: credentials.clientSecret!, scope: `${url}/.default`, 'x-client-SKU': 'ignored' }),
+  });
+  token = ((await response.json()) as { access_token: string }).access_token;
+});
+afterAll(async () => emulator.close());
+beforeEach(() => emulator.crm.reset());
+
+function call(method: string, path: string, init: { body?: string; headers?: Record<string, string> } = {}): Promise<Response> {
+  return fetch(`${emulator.apiBase}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, Accept: 'application/json', 'OData-Version': '4.0', ...(init.body ? { 'Content-Type': 'application/json' } : {}), ...init.headers },
+    ...(init.body ? { body: init.body } : {}),
+  });
+}
+
+describe('Dataverse emulator wire protocol', () => {
+  it('answers an unauthenticated call with 401, WWW-Authenticate and the Dataverse error body', async () => {
+    const response = await fetch(`${emulator.apiBase}contacts`);
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toMatch(/^Bearer authorization_uri=/);
+    expect(Object.keys((await response.json()) as object)).toEqual(['error']);
+  });
+
+  it('refuses a token request with a wrong scope as Entra does', async () => {
+    const { credentials, tokenUrl } = emulator;
+    const response = await fetch(tokenUrl, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: credentials.clientId, client_secret: credentials.clientSecret!, scope: 'https://elsewhere/.default' }) });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: 'invalid_scope', error_codes: [70011] });
+  });
+
+  it('creates with 204 and an absolute OData-EntityId, or 201 with return=representation', async () => {
+    const plain = await call('POST', 'contacts', { body: JSON.stringify({ lastname: 'A' }) });
+    expect(plain.status).toBe(204);
+    expect(plain.headers.get('odata-entityid')).toMatch(new RegExp(`^${emulator.apiBase.replace(/[.?]/g, '\\$&')}contacts\\([0-9a-f-]{36}\\)$`));
+    const represented = await call('POST', 'contacts?$select=lastname', { body: JSON.stringify({ lastname: 'B' }), headers: { Prefer: 'return=representation' } });
+    expect(represented.status).toBe(201);
+    expect(await represented.json()).toMatchObject({ '@odata.etag': expect.stringMatching(/^W\/"/), lastname: 'B', contactid: expect.any(String) });
+  });
+
+  it('honours If-Match: * (404 when missing) and If-None-Match: * (412 when present) on PATCH', async () => {
+    const missing = await call('PATCH', "contacts(crm_synckey='nope')", { body: '{"lastname":"x"}', headers: { 'If-Match': '*' } });
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ error: { code: '0x80040217' } });
+    expect((await call('PATCH', "contacts(crm_synckey='k')", { body: '{"lastname":"x"}' })).status).toBe(204);
+    const exists = await call('PATCH', "contacts(crm_synckey='k')", { body: '{"lastname":"y"}', headers: { 'If-None-Match': '*' } });
+    expect(exists.status).toBe(412);
+    expect(await exists.json()).toEqual({ error: { code: '0x80040237', message: 'A record with matching key values already exists.' } });
+  });
+
+  it('refuses alternate keys that are not declared, $skip, and unknown properties with Dataverse codes', async () => {
+    expect((await call('PATCH', "contacts(lastname='x')", { body: '{}' })).status).toBe(400);
+    expect((await call('GET', 'contacts?$skip=10')).status).toBe(400);
+    const unknown = await call('GET', 'contacts?$select=nosuch');
+    expect(await unknown.json()).toEqual({ error: { code: '0x80060888', message: "Could not find a property named 'nosuch' on type 'Microsoft.Dynamics.CRM.contact'." } });
+  });
+
+  it('rolls back the creates of a failed change set and answers with its own boundaries', async () => {
+    const boundary = 'batch_x';
+    const changeSet = 'changeset_y';
+    const body = [
+      `--${boundary}`,
+      `Content-Type: multipart/mixed; boundary=${changeSet}`,
+      '',
+      `--${changeSet}`,
+      'Content-Type: application/http',
+      'Content-Transfer-Encoding: binary',
+      'Content-ID: 1',
+      '',
+      'POST /api/data/v9.2/contacts HTTP/1.1',
+      'Content-Type: application/json',
+      '',
+      '{"lastname":"kept?"}',
+      `--${changeSet}`,
+      'Content-Type: application/http',
+      'Content-Transfer-Encoding: binary',
+      'Content-ID: 2',
+      '',
+      'PATCH $1 HTTP/1.1',
+      'Content-Type: application/json',
+      '',
+      '{"creditlimit":-1}',
+      `--${changeSet}--`,
+      `--${boundary}--`,
+      '',
+    ].join('\r\n');
+    const response = await call('POST', '$batch', { body, headers: { 'Content-Type': `multipart/mixed; boundary=${boundary}`, Prefer: 'odata.continue-on-error' } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/boundary=batchresponse_/);
+    const parts = parseBatchResponse(await response.text(), response.headers.get('content-type'));
+    expect(parts.map((part) => part.status)).toEqual([400]);
+    expect(emulator.crm.count('contact')).toBe(0);
+  });
+
+  it('stops at the first failure without continue-on-error and refuses more than 1000 parts', async () => {
+    const { contentType, body } = buildBatchRequest([
+      { method: 'POST', url: '/api/data/v9.2/contacts', headers: { 'Content-Type': 'application/json' }, body: '{"firstname":"no last name"}' },
+      { method: 'POST', url: '/api/data/v9.2/contacts', headers: { 'Content-Type': 'application/json' }, body: '{"lastname":"never sent"}' },
+    ]);
+    const stopped = await call('POST', '$batch', { body, headers: { 'Content-Type': contentType } });
+    expect(stopped.status).toBe(400);
+    expect(emulator.crm.count('contact')).toBe(0);
+    const many = buildBatchRequest(Array.from({ length: 1001 }, () => ({ method: 'DELETE', url: '/api/data/v9.2/contacts(00000000-0000-4000-8000-000000000001)' })));
+    expect((await call('POST', '$batch', { body: many.body, headers: { 'Content-Type': many.contentType } })).status).toBe(400);
+  });
+
+  it('serves EntityDefinitions with the DateTimeBehavior cast', async () => {
+    const response = await call('GET', "EntityDefinitions(LogicalName='contact')/Attributes/Microsoft.Dynamics.CRM.DateTimeAttributeMetadata?$select=LogicalName,DateTimeBehavior");
+    const body = (await response.json()) as { value: { LogicalName: string; DateTimeBehavior: { Value: string } }[] };
+    expect(Object.fromEntries(body.value.map((item) => [item.LogicalName, item.DateTimeBehavior.Value]))).toMatchObject({
+      birthdate: 'DateOnly',
+      lastonholdtime: 'UserLocal',
+      crm_preferredcalltime: 'TimeZoneIndependent',
+      modifiedon: 'UserLocal',
+    });
+  });
+});
