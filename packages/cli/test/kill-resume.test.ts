@@ -2,6 +2,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
+import { InMemoryCrm, SystemClock } from '@crm-sync/connector-mock';
+import { salesforceEmulatorSchemas, startSalesforceEmulator } from '@crm-sync/connector-salesforce/emulator';
 import { openSqliteStore } from '@crm-sync/store-sqlite';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tempDir, writeFiles } from './helpers.js';
@@ -51,7 +53,8 @@ function crmContacts(file: string): SavedCrm['objects'][string] {
 describe('kill -9 during an export, then crm-sync journal resume', () => {
   beforeAll(() => {
     const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-    const built = spawnSync(process.execPath, [tsc, '-b', PACKAGE_DIR], { encoding: 'utf8' });
+    // The child runs the built CLI, and the Salesforce connector it loads by name must be built too.
+    const built = spawnSync(process.execPath, [tsc, '-b', PACKAGE_DIR, resolve(PACKAGE_DIR, '../connector-salesforce')], { encoding: 'utf8' });
     expect(built.stdout + built.stderr).toBe('');
     expect(built.status).toBe(0);
   }, 300_000);
@@ -112,5 +115,56 @@ describe('kill -9 during an export, then crm-sync journal resume', () => {
     const linked = await after.records.getLocal('contacts', 'k00000');
     expect(contacts.find((record) => record.values.externalKey === 'k00000')?.id).toBe(linked?.crmId);
     after.close();
+  }, 120_000);
+
+  it('on the Salesforce emulator over loopback: every record exactly once', async () => {
+    // The emulator lives in this process, so the CRM outlives the killed child, as a real org would.
+    const crm = new InMemoryCrm({ schemas: salesforceEmulatorSchemas(), clock: new SystemClock() });
+    const emulator = await startSalesforceEmulator({ crm, latencyMs: 100 });
+    try {
+      const dir = tempDir();
+      writeFiles(dir, {
+        'accounts.yaml': `accounts:\n  org:\n    connector: salesforce\n    instanceUrl: ${emulator.url}\n    accessToken: ${emulator.issueAccessToken()}\n`,
+        'export.yaml': EXPORT_JOB.replace('account: demo', 'account: org')
+          .replace('connector: mock', 'connector: salesforce')
+          .replace('object: contact', 'object: Contact')
+          .replace('syncKey: externalKey', 'syncKey: Sync_Key__c')
+          .replace('remote: lastName', 'remote: LastName')
+          .replace('remote: email', 'remote: Email'),
+      });
+      const dbFile = join(dir, 'crm.sqlite');
+      const store = openSqliteStore(dbFile)._unsafeUnwrap();
+      for (let index = 0; index < ROWS; index += 1) {
+        const key = `k${String(index).padStart(5, '0')}`;
+        await store.records.upsertLocal('contacts', key, { last_name: `Name ${index}`, email: `${key}@example.com` });
+      }
+      store.close();
+
+      const child = spawn(process.execPath, [BIN, 'run', 'export.yaml', '--accounts', 'accounts.yaml', '--db', dbFile], { cwd: dir, stdio: 'ignore' });
+      const exited = new Promise<NodeJS.Signals | null>((done) => child.on('exit', (_code, signal) => done(signal)));
+      for (let attempt = 0; attempt < 1500 && crm.count('Contact') < 100; attempt += 1) {
+        await new Promise((wait) => setTimeout(wait, 20));
+      }
+      child.kill('SIGKILL');
+      expect(await exited).toBe('SIGKILL');
+      expect(crm.count('Contact')).toBeGreaterThan(0);
+      expect(crm.count('Contact')).toBeLessThan(ROWS);
+
+      const resumed = spawn(process.execPath, [BIN, 'journal', 'resume', 'export.yaml', '--accounts', 'accounts.yaml', '--db', dbFile, '--json'], { cwd: dir });
+      let stdout = '';
+      let stderr = '';
+      resumed.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      resumed.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const code = await new Promise<number | null>((done) => resumed.on('exit', (exitCode) => done(exitCode)));
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+      expect(JSON.parse(stdout).summary).toMatchObject({ rejected: 0 });
+
+      const keys = crm.records('Contact').map((record) => record.values.Sync_Key__c);
+      expect(new Set(keys).size).toBe(keys.length);
+      expect([...keys].sort()).toEqual(Array.from({ length: ROWS }, (_, index) => `k${String(index).padStart(5, '0')}`));
+    } finally {
+      await emulator.close();
+    }
   }, 120_000);
 });
