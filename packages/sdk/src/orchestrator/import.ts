@@ -16,11 +16,13 @@ import { err, ok, type Result } from 'neverthrow';
 import type { ObjectDescription } from '../contract/describe.js';
 import type { CrmRecord, QueryRequest, QueryWindow, RecordPage } from '../contract/requests.js';
 import type { Instant } from '../contract/values.js';
-import type { LocalRecord, OptionStore, RecordSink } from '../stores/types.js';
+import type { OptionStore } from '../stores/types.js';
 import { storeFailure, type RunContext } from './context.js';
+import { importByIds } from './import-by-ids.js';
+import { toLocal, writePage, type ImportStores } from './import-write.js';
 import { defaultWatermarkOption, type ImportJob } from './job.js';
 import type { RunError, RunPlan, RunSummary, RunWindow } from './types.js';
-import { convertRecord, prepareImport, type PreparedImport } from './validate.js';
+import { prepareImport, type PreparedImport } from './validate.js';
 import {
   formatWatermark,
   minInstant,
@@ -31,14 +33,10 @@ import {
   type Watermark,
 } from './watermark.js';
 
+export type { ImportStores } from './import-write.js';
+
 /** Default safety lag: changes younger than this are left to the next run. */
 export const DEFAULT_SAFETY_LAG_MS = 2000;
-
-/** The stores an import writes to. */
-export interface ImportStores {
-  readonly options: OptionStore;
-  readonly sink: RecordSink;
-}
 
 interface IncrementalPlan {
   readonly optionName: string;
@@ -211,24 +209,6 @@ function planImport(
   };
 }
 
-/** Converts a page; conversion failures become rejects. */
-function toLocal(context: RunContext, plan: PreparedImport, records: readonly CrmRecord[], skip: (record: CrmRecord) => boolean): LocalRecord[] {
-  const local: LocalRecord[] = [];
-  for (const record of records) {
-    if (skip(record)) {
-      context.counts.skipped += 1;
-      continue;
-    }
-    const converted = convertRecord(plan.fields, record.values, 'to-local');
-    if (!converted.ok) {
-      context.reject({ code: 'invalid-value', message: converted.message, fields: [converted.field] }, { crmId: record.id });
-      continue;
-    }
-    local.push({ crmId: record.id, values: converted.values, ...(record.changedAt === undefined ? {} : { changedAt: record.changedAt }) });
-  }
-  return local;
-}
-
 function changedAtOf(record: CrmRecord, changeField: string): Instant | undefined {
   if (record.changedAt !== undefined) return record.changedAt;
   const value = record.values[changeField];
@@ -295,7 +275,7 @@ async function readAll(
         checkpoint = { at: lastAt, id: last.id, recent: recent.list(lastAt) };
       }
     }
-    const written = await writePage(context, stores, job, local, incremental, checkpoint);
+    const written = await writePage(context, stores, job.table, local, incremental, checkpoint);
     if (written.isErr()) return err(written.error);
     if (checkpoint !== undefined) committed = checkpoint;
     context.counts.written += local.length;
@@ -322,85 +302,3 @@ async function readAll(
   return ok(undefined);
 }
 
-async function writePage(
-  context: RunContext,
-  stores: ImportStores,
-  job: ImportJob,
-  records: readonly LocalRecord[],
-  incremental: IncrementalPlan | undefined,
-  watermark: Watermark | undefined,
-): Promise<Result<void, RunError>> {
-  const checkpoint = watermark && incremental ? watermarkCheckpoint(incremental.optionName, incremental.changeField, watermark) : undefined;
-  try {
-    if (records.length > 0 || (checkpoint && stores.sink.atomicCheckpoint)) {
-      await stores.sink.write(job.table, records, stores.sink.atomicCheckpoint ? checkpoint : undefined);
-    }
-    if (checkpoint && !stores.sink.atomicCheckpoint) await stores.options.setOption(checkpoint.optionName, checkpoint.value, checkpoint.meta);
-  } catch (error) {
-    return err(storeFailure(context, error, `writing ${records.length} records to table ${job.table}`));
-  }
-  return ok(undefined);
-}
-
-async function* chunksOf(ids: readonly string[] | AsyncIterable<string>, size: number): AsyncIterable<string[]> {
-  let chunk: string[] = [];
-  for await (const id of ids) {
-    chunk.push(id);
-    if (chunk.length >= size) {
-      yield chunk;
-      chunk = [];
-    }
-  }
-  if (chunk.length > 0) yield chunk;
-}
-
-/** Most not-found ids listed in a summary; the rest are counted in a note. */
-const MAX_NOT_FOUND_LISTED = 1000;
-
-async function importByIds(
-  context: RunContext,
-  stores: ImportStores,
-  job: ImportJob,
-  plan: PreparedImport,
-  request: QueryRequest,
-): Promise<Result<RunSummary, RunError>> {
-  const { connector } = context.deps;
-  const notFound: string[] = [];
-  let notFoundCount = 0;
-  let chunkNumber = 0;
-  for await (const chunk of chunksOf(job.ids!, connector.capabilities.maxIdsPerQuery)) {
-    chunkNumber += 1;
-    const found = new Set<string>();
-    let cursor: string | undefined;
-    let pageNumber = 0;
-    do {
-      pageNumber += 1;
-      const current = cursor;
-      const page: Result<RecordPage, RunError> = await context.call(`ids chunk ${chunkNumber} page ${pageNumber}`, () => connector.query({ ...request, ids: chunk }, current));
-      if (page.isErr()) return err(page.error);
-      context.counts.read += page.value.records.length;
-      for (const record of page.value.records) found.add(record.id);
-      const local = toLocal(context, plan, page.value.records, () => false);
-      const written = await writePage(context, stores, job, local, undefined, undefined);
-      if (written.isErr()) return err(written.error);
-      context.counts.written += local.length;
-      cursor = page.value.nextCursor;
-    } while (cursor !== undefined);
-    for (const id of chunk) {
-      if (found.has(id)) continue;
-      notFoundCount += 1;
-      if (notFound.length < MAX_NOT_FOUND_LISTED) notFound.push(id);
-    }
-    try {
-      await context.flushRejects();
-    } catch (error) {
-      return err(storeFailure(context, error, 'writing rejects'));
-    }
-    context.progress('read');
-  }
-  if (notFoundCount > 0) {
-    context.note(`${notFoundCount} of the requested ids were not found in ${job.object}${notFoundCount > notFound.length ? ` (the first ${notFound.length} are listed)` : ''}`);
-  }
-  context.progress('done');
-  return ok(context.summary({ notFound }));
-}

@@ -1,0 +1,68 @@
+/**
+ * Converting a page of CRM records to local records and writing them to the sink, with the
+ * watermark checkpoint in the same transaction when the sink can.
+ *
+ * @module
+ */
+import { err, ok, type Result } from 'neverthrow';
+import type { CrmRecord } from '../contract/requests.js';
+import type { LocalRecord, OptionStore, RecordSink } from '../stores/types.js';
+import { storeFailure, type RunContext } from './context.js';
+import type { RunError } from './types.js';
+import { convertRecord, type PreparedImport } from './validate.js';
+import { watermarkCheckpoint, type Watermark } from './watermark.js';
+
+/** The stores an import writes to. */
+export interface ImportStores {
+  readonly options: OptionStore;
+  readonly sink: RecordSink;
+}
+
+/** Where a page's checkpoint goes. */
+export interface CheckpointTarget {
+  readonly optionName: string;
+  readonly changeField: string;
+}
+
+/** Converts a page; conversion failures become rejects, re-read records (`skip`) are counted as skipped. */
+export function toLocal(context: RunContext, plan: PreparedImport, records: readonly CrmRecord[], skip: (record: CrmRecord) => boolean): LocalRecord[] {
+  const local: LocalRecord[] = [];
+  for (const record of records) {
+    if (skip(record)) {
+      context.counts.skipped += 1;
+      continue;
+    }
+    const converted = convertRecord(plan.fields, record.values, 'to-local');
+    if (!converted.ok) {
+      context.reject({ code: 'invalid-value', message: converted.message, fields: [converted.field] }, { crmId: record.id });
+      continue;
+    }
+    local.push({ crmId: record.id, values: converted.values, ...(record.changedAt === undefined ? {} : { changedAt: record.changedAt }) });
+  }
+  return local;
+}
+
+/**
+ * Writes one page to the sink and, when given, moves the watermark: in the sink's transaction
+ * when it supports that, else right after the records are durable.
+ */
+export async function writePage(
+  context: RunContext,
+  stores: ImportStores,
+  table: string,
+  records: readonly LocalRecord[],
+  target: CheckpointTarget | undefined,
+  watermark: Watermark | undefined,
+): Promise<Result<void, RunError>> {
+  const checkpoint = watermark && target ? watermarkCheckpoint(target.optionName, target.changeField, watermark) : undefined;
+  try {
+    if (records.length > 0 || (checkpoint && stores.sink.atomicCheckpoint)) {
+      await stores.sink.write(table, records, stores.sink.atomicCheckpoint ? checkpoint : undefined);
+    }
+    if (checkpoint && !stores.sink.atomicCheckpoint) await stores.options.setOption(checkpoint.optionName, checkpoint.value, checkpoint.meta);
+  } catch (error) {
+    return err(storeFailure(context, error, `writing ${records.length} records to table ${table}`));
+  }
+  return ok(undefined);
+}
+
