@@ -54,10 +54,15 @@ describe('crm-sync demo', () => {
     expect(run.stdout).toContain('3 local rows marked deleted');
   });
 
-  it('falls back to the mock CRM with a note when the emulator is not available', async () => {
+  it('runs on the Dataverse emulator through the Dynamics connector with --crm dynamics', async () => {
     const dir = tempDir();
-    const run = await cli(dir, ['demo', '--crm', 'dynamics', '--contacts', '200']);
+    const run = await cli(dir, ['demo', '--crm', 'dynamics', '--contacts', '300']);
+    expect(run.stderr).toBe('');
     expect(run.code).toBe(ExitCode.ok);
-    expect(run.stdout).toMatch(/note: .*dynamics.*mock CRM/);
+    expect(run.stdout).toMatch(/Running on: the Dataverse emulator at http:\/\/127\.0\.0\.1:\d+/);
+    expect(run.stdout).toContain('read 300 contacts');
+    expect(run.stdout).toContain('only the changes arrived: read 6 of 301 contacts');
+    expect(run.stdout).toContain('created 2, updated 2, rejected 1');
+    expect(run.stdout).toContain('3 local rows marked deleted');
   });
 });

@@ -16,7 +16,7 @@ import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { eprintln, println, type CliIo } from '../io.js';
 import { seedSampleData } from '../demo/sample-data.js';
 import { DEMO_TABLE, demoDeleteJob, demoExportJob, demoImportDeletedJob, demoImportJob } from '../demo/demo-jobs.js';
-import { createDemoEngine, startDemoCrm, type DemoCrm } from '../demo/demo-crm.js';
+import { createDemoEngine, startDemoCrm, type DemoCrm, type DemoEngine } from '../demo/demo-crm.js';
 import type { DemoProfile } from '../demo/demo-profile.js';
 import { createLogger } from '../report/logger.js';
 import { createProgressReporter } from '../report/progress.js';
@@ -164,8 +164,8 @@ async function runSteps(
   const live = crm.records(contact);
   const picks = [3, 42, Math.floor(live.length / 3), Math.floor(live.length / 2), live.length - 1];
   const changed = [...new Set(picks.map((index) => live[index % live.length]))].filter((record) => record !== undefined);
-  for (const record of changed) crm.update(contact, record.id, { [f.status]: profile.statusValues[1], [f.score]: 99.5 });
-  const added = crm.insert(contact, { [f.firstName]: 'Nieuwe', [f.lastName]: 'Klant', [f.email]: 'nieuwe.klant@example.com', [f.status]: profile.statusValues[0], [f.doNotCall]: false });
+  for (const record of changed) crm.update(contact, record.id, { [f.status]: profile.statusValues[1], ...(f.score !== undefined ? { [f.score]: 99.5 } : {}) });
+  const added = crm.insert(contact, { [f.firstName]: 'Nieuwe', [f.lastName]: 'Klant', [f.email]: 'nieuwe.klant@example.com', [f.status]: profile.statusValues[0] });
   clock.advance(MINUTE);
   const second = await run(`2. Change ${changed.length} contacts and add 1 in the CRM, then import again`, demoImportJob(profile));
   if (second === undefined) return undefined;
@@ -174,7 +174,7 @@ async function runSteps(
 
   // 3. Change rows locally and export them; one has an email the CRM's validation rule refuses.
   const localRows = [changed[0], changed[1]].filter((record) => record !== undefined);
-  for (const record of localRows) await store.records.upsertLocal(DEMO_TABLE, record.id, { phone: '+31 20 555 0100', status: profile.statusValues[2] });
+  for (const record of localRows) await store.records.upsertLocal(DEMO_TABLE, record.id, { ...(f.phone !== undefined ? { phone: '+31 20 555 0100' } : {}), status: profile.statusValues[2] });
   const invalid = changed[2];
   if (invalid !== undefined) await store.records.upsertLocal(DEMO_TABLE, invalid.id, { email: 'not-an-email' });
   // New application rows get fresh keys, so that a --keep run adds new contacts too.
@@ -235,7 +235,7 @@ function stepResult(summary: RunSummary): string {
   }
 }
 
-function printClosing(io: CliIo, results: readonly StepResult[], shownDb: string, store: SqliteStore, kind: 'salesforce' | 'mock'): void {
+function printClosing(io: CliIo, results: readonly StepResult[], shownDb: string, store: SqliteStore, kind: DemoEngine['kind']): void {
   println(io, '\nSummary');
   println(
     io,

@@ -1,7 +1,8 @@
 /**
  * Where the demo's CRM runs: the Salesforce emulator (a real HTTP server on 127.0.0.1) through the
- * real Salesforce connector when that package is available (the default), or the mock connector
- * in-process. A missing package falls back to the mock, and says so.
+ * real Salesforce connector when that package is available (the default), the Dataverse emulator
+ * through the Dynamics connector, or the mock connector in-process. A missing package falls back
+ * to the mock, and says so.
  *
  * The connector packages are loaded with `import()` by name, so the CLI builds and runs without
  * them; the few members used are typed here.
@@ -12,7 +13,7 @@ import { InMemoryCrm, MockConnector, type CrmClock, type MockObjectSchema } from
 import type { CrmConnector, Logger } from '@crm-sync/sdk';
 import { importOptional } from '../connectors/registry.js';
 import { openVendor } from '../connectors/vendor-connectors.js';
-import { MOCK_PROFILE, SALESFORCE_PROFILE, type DemoProfile } from './demo-profile.js';
+import { DYNAMICS_PROFILE, MOCK_PROFILE, SALESFORCE_PROFILE, type DemoProfile } from './demo-profile.js';
 
 /** The CRMs the demo can run against. */
 export type DemoCrm = 'salesforce' | 'dynamics' | 'mock';
@@ -28,7 +29,7 @@ export interface StartedDemoCrm {
 
 /** The demo CRM's engine, before it is started. */
 export interface DemoEngine {
-  readonly kind: 'salesforce' | 'mock';
+  readonly kind: 'salesforce' | 'dynamics' | 'mock';
   readonly crm: InMemoryCrm;
   readonly profile: DemoProfile;
   /** Why the CRM asked for is not the one used, when it is not. */
@@ -38,6 +39,11 @@ export interface DemoEngine {
 interface SalesforceEmulatorModule {
   salesforceEmulatorSchemas(): MockObjectSchema[];
   startSalesforceEmulator(options: { crm: InMemoryCrm }): Promise<{ url: string; issueAccessToken(): string; close(): Promise<void> }>;
+}
+
+interface DataverseEmulatorModule {
+  dataverseSchemas(): MockObjectSchema[];
+  startDataverseEmulator(options: { crm: InMemoryCrm }): Promise<{ url: string; connectorConfig(): Record<string, unknown>; close(): Promise<void> }>;
 }
 
 /** Builds the engine for `kind`: Salesforce-shaped objects when the emulator is available. */
@@ -50,7 +56,12 @@ export async function createDemoEngine(kind: DemoCrm, clock: CrmClock): Promise<
     return mockEngine(clock, 'the Salesforce emulator (@crm-sync/connector-salesforce) is not available in this build (run pnpm build); running on the mock CRM instead: same workflow, same data');
   }
   if (kind === 'dynamics') {
-    return mockEngine(clock, 'the demo runs on the Salesforce emulator or the mock CRM; --crm dynamics is not wired into the demo yet, so it runs on the mock CRM: same workflow, same data');
+    const emulator = (await importOptional('@crm-sync/connector-dynamics/emulator')) as Partial<DataverseEmulatorModule> | undefined;
+    if (typeof emulator?.dataverseSchemas === 'function' && typeof emulator.startDataverseEmulator === 'function') {
+      // Dataverse keeps deleted records (audit) for 30 days by default.
+      return { kind: 'dynamics', crm: new InMemoryCrm({ clock, schemas: emulator.dataverseSchemas(), deletedRetentionDays: 30 }), profile: DYNAMICS_PROFILE };
+    }
+    return mockEngine(clock, 'the Dataverse emulator (@crm-sync/connector-dynamics) is not available in this build (run pnpm build); running on the mock CRM instead: same workflow, same data');
   }
   return mockEngine(clock);
 }
@@ -86,6 +97,31 @@ export async function startDemoCrm(engine: DemoEngine, logger: Logger): Promise<
     }
     await emulator.close();
     notes.push(`the Salesforce connector could not start (${opened.error.message}); running on the mock connector over the same data`);
+  }
+  if (engine.kind === 'dynamics') {
+    const module = (await importOptional('@crm-sync/connector-dynamics/emulator')) as unknown as DataverseEmulatorModule;
+    const emulator = await module.startDataverseEmulator({ crm: engine.crm });
+    const opened = await openVendor(
+      { account: { name: 'demo', settings: { connector: 'dynamics' }, directory: '.', origin: 'demo' }, logger },
+      '@crm-sync/connector-dynamics',
+      'dynamics',
+      'DynamicsConnector',
+      emulator.connectorConfig(),
+    );
+    if (opened.isOk()) {
+      const connector = opened.value.connector;
+      return {
+        connector,
+        label: `the Dataverse emulator at ${emulator.url} (Web API v9.2 over HTTP on loopback, Entra ID token via msal), through the Dynamics connector`,
+        notes,
+        close: async () => {
+          await connector.close?.();
+          await emulator.close();
+        },
+      };
+    }
+    await emulator.close();
+    notes.push(`the Dynamics connector could not start (${opened.error.message}); running on the mock connector over the same data`);
   }
   const connector = new MockConnector(engine.crm);
   return { connector, label: 'the mock CRM (in-process, @crm-sync/connector-mock)', notes, close: async () => connector.close() };

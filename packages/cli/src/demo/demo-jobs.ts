@@ -11,6 +11,11 @@ import type { DemoProfile } from './demo-profile.js';
 /** The local table the demo fills. */
 export const DEMO_TABLE = 'contacts';
 
+/** A field mapping when the CRM has the field, else nothing. */
+function optionalField(remote: string | undefined, local: string): { remote: string; local: string }[] {
+  return remote === undefined ? [] : [{ remote, local }];
+}
+
 /** O1: contacts, incremental by automatic index (watermark `LASTIMPORT_default_importContacts`). */
 export function demoImportJob(profile: DemoProfile): ImportJob {
   const f = profile.contactFields;
@@ -26,12 +31,12 @@ export function demoImportJob(profile: DemoProfile): ImportJob {
       { remote: f.firstName, local: 'first_name' },
       { remote: f.lastName, local: 'last_name' },
       { remote: f.email, local: 'email' },
-      { remote: f.phone, local: 'phone' },
+      ...optionalField(f.phone, 'phone'),
       { remote: f.birthDate, local: 'birth_date', conversion: 'date-only' },
-      ...(f.lastActivityAt !== undefined ? [{ remote: f.lastActivityAt, local: 'last_activity_at' }] : []),
-      { remote: f.score, local: 'score' },
+      ...optionalField(f.lastActivityAt, 'last_activity_at'),
+      ...optionalField(f.score, 'score'),
       { remote: f.status, local: 'status' },
-      { remote: f.accountId, local: 'account_id' },
+      ...optionalField(f.accountId, 'account_id'),
     ],
   };
 }
@@ -53,7 +58,7 @@ export function demoExportJob(profile: DemoProfile, keys: readonly string[]): Ex
       { remote: f.firstName, local: 'first_name' },
       { remote: f.lastName, local: 'last_name' },
       { remote: f.email, local: 'email' },
-      { remote: f.phone, local: 'phone' },
+      ...optionalField(f.phone, 'phone'),
       { remote: f.status, local: 'status' },
     ],
   };

@@ -16,11 +16,11 @@ export interface DemoProfile {
     readonly firstName: string;
     readonly lastName: string;
     readonly email: string;
-    readonly phone: string;
+    readonly phone?: string;
     readonly birthDate: string;
-    readonly score: string;
-    readonly doNotCall: string;
-    readonly accountId: string;
+    readonly score?: string;
+    readonly doNotCall?: string;
+    readonly accountId?: string;
     /** A picklist the demo changes. */
     readonly status: string;
     /** A writable date-time field, when the object has one. */
@@ -33,9 +33,11 @@ export interface DemoProfile {
     readonly industry: string;
     readonly annualRevenue: string;
     readonly employees: string;
-    readonly website: string;
+    readonly website?: string;
     readonly active?: string;
   };
+  /** Values of the account `industry` picklist. */
+  readonly industryValues: readonly string[];
 }
 
 /** `@crm-sync/connector-mock`'s standard objects. */
@@ -57,6 +59,7 @@ export const MOCK_PROFILE: DemoProfile = {
   },
   statusValues: ['New', 'Active', 'Inactive'],
   accountFields: { name: 'name', industry: 'industry', annualRevenue: 'annualRevenue', employees: 'employees', website: 'website', active: 'active' },
+  industryValues: ['Agriculture', 'Banking', 'Retail', 'Technology'],
 };
 
 /** The Salesforce emulator's standard objects. */
@@ -77,4 +80,25 @@ export const SALESFORCE_PROFILE: DemoProfile = {
   },
   statusValues: ['Web', 'Phone Inquiry', 'Partner Referral'],
   accountFields: { name: 'Name', industry: 'Industry', annualRevenue: 'AnnualRevenue', employees: 'NumberOfEmployees', website: 'Website' },
+  industryValues: ['Agriculture', 'Banking', 'Retail', 'Technology'],
+};
+
+/** The Dataverse emulator's standard tables (picklists hold option values). */
+export const DYNAMICS_PROFILE: DemoProfile = {
+  contact: 'contact',
+  account: 'account',
+  syncKey: 'crm_synckey',
+  contactFields: {
+    firstName: 'firstname',
+    lastName: 'lastname',
+    email: 'emailaddress1',
+    birthDate: 'birthdate',
+    score: 'creditlimit',
+    doNotCall: 'donotemail',
+    status: 'preferredcontactmethodcode',
+    lastActivityAt: 'lastonholdtime',
+  },
+  statusValues: ['1', '2', '3'],
+  accountFields: { name: 'name', industry: 'industrycode', annualRevenue: 'revenue', employees: 'numberofemployees' },
+  industryValues: ['1', '2', '3'],
 };

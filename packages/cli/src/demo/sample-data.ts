@@ -13,7 +13,6 @@ const FIRST_NAMES = ['Anna', 'Bram', 'Chloé', 'Daan', 'Emma', 'Finn', 'Grace', 
 const LAST_NAMES = ['de Jong', 'Jansen', 'de Vries', 'van den Berg', 'van Dijk', 'Bakker', 'Janssen', 'Visser', 'Smit', 'Meijer', 'de Boer', 'Mulder', 'de Groot', 'Bos', 'Vos', 'Peters', 'Hendriks', 'van Leeuwen', 'Dekker', 'Brouwer', "O'Neill", 'Müller', 'García', 'Dubois'];
 const COMPANY_WORDS = ['Noord', 'Zuid', 'Delta', 'Polder', 'Tulip', 'Harbor', 'Canal', 'Windmill', 'Dune', 'Lowland', 'Orange', 'Blue'];
 const COMPANY_KINDS = ['Logistics', 'Foods', 'Energy', 'Bank', 'Retail', 'Software', 'Health', 'Media'];
-const INDUSTRIES = ['Agriculture', 'Banking', 'Retail', 'Technology'];
 
 /** What {@link seedSampleData} created. */
 export interface SampleDataCounts {
@@ -67,11 +66,11 @@ export function seedSampleData(crm: InMemoryCrm, options: SampleDataOptions): Sa
     const values: FieldValues = {
       [fields.name]: name,
       [profile.syncKey]: `ACC-EXT-${String(index + 1).padStart(5, '0')}`,
-      [fields.industry]: pick(INDUSTRIES),
+      [fields.industry]: pick(profile.industryValues),
       [fields.annualRevenue]: Math.round(random() * 50_000_000) / 100,
       [fields.employees]: 5 + Math.floor(random() * 5000),
-      [fields.website]: `https://www.${name.toLowerCase().replace(/[^a-z0-9]+/g, '-')}.example`,
     };
+    if (fields.website !== undefined) values[fields.website] = `https://www.${name.toLowerCase().replace(/[^a-z0-9]+/g, '-')}.example`;
     if (fields.active !== undefined) values[fields.active] = random() > 0.1;
     const outcome = crm.insert(profile.account, values, { at });
     if (outcome.ok) accountIds.push(outcome.id);
@@ -97,15 +96,21 @@ export function seedSampleData(crm: InMemoryCrm, options: SampleDataOptions): Sa
       [fields.firstName]: firstName,
       [fields.lastName]: lastName,
       [fields.email]: hasEmail ? `${firstName}.${lastName}.${index + 1}`.toLowerCase().normalize('NFD').replace(/[^a-z0-9.]/g, '') + '@example.com' : null,
-      [fields.phone]: `+31 6 ${String(10_000_000 + Math.floor(random() * 89_999_999))}`,
       [fields.birthDate]: `${1950 + Math.floor(random() * 50)}-${String(1 + Math.floor(random() * 12)).padStart(2, '0')}-${String(1 + Math.floor(random() * 28)).padStart(2, '0')}`,
-      [fields.score]: Math.round(random() * 10_000) / 100,
-      [fields.doNotCall]: random() < 0.05,
       [fields.status]: pick(profile.statusValues),
-      [fields.accountId]: accountIds.length === 0 ? null : pick(accountIds),
     };
-    const activityAt = stamp(changedMs - Math.floor(random() * 10 * 86_400_000));
-    if (fields.lastActivityAt !== undefined) values[fields.lastActivityAt] = activityAt;
+    // Drawn whether or not the CRM has the field, so every CRM gets the same people.
+    const optional: Record<string, FieldValues[string]> = {
+      phone: `+31 6 ${String(10_000_000 + Math.floor(random() * 89_999_999))}`,
+      score: Math.round(random() * 10_000) / 100,
+      doNotCall: random() < 0.05,
+      accountId: accountIds.length === 0 ? null : pick(accountIds),
+      lastActivityAt: stamp(changedMs - Math.floor(random() * 10 * 86_400_000)),
+    };
+    for (const [key, value] of Object.entries(optional)) {
+      const field = fields[key as keyof typeof fields];
+      if (field !== undefined) values[field] = value ?? null;
+    }
     crm.insert(profile.contact, values, { at: stamp(changedMs) });
   }
   return { accounts: accountIds.length, contacts: options.contacts, contactsWithoutEmail: withoutEmail, contactsSharingTimestamps: sharing };
