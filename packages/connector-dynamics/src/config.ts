@@ -23,7 +23,9 @@ export type DeletedRecordSource = 'audits' | 'change-tracking';
 
 /** Keeps change-tracking delta links between runs (see {@link DynamicsConfig.deltaLinkStore}). */
 export interface DeltaLinkStore {
+  /** The last saved delta link of a table, if any. */
   load(object: string): Promise<string | undefined>;
+  /** Keeps the delta link to resume from on the next `getDeleted`. */
   save(object: string, deltaLink: string): Promise<void>;
 }
 

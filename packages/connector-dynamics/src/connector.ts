@@ -50,6 +50,7 @@ function inMemoryDeltaLinks(): DeltaLinkStore {
  * errors as a `Result`; the constructor throws a `CrmSyncError` for a bad configuration.
  */
 export class DynamicsConnector extends ConnectorBase {
+  /** Always `dynamics`. */
   readonly id = CONNECTOR_ID;
   private readonly config: ResolvedDynamicsConfig;
   private readonly tokens: DataverseTokenProvider;
@@ -95,10 +96,12 @@ export class DynamicsConnector extends ConnectorBase {
     return this.tokens.requests;
   }
 
+  /** The tables of the organisation, from `EntityDefinitions`. */
   listObjects(options?: CallOptions): ResultAsync<readonly ObjectSummary[], CrmError> {
     return listDataverseObjects(this.http, options?.signal);
   }
 
+  /** Describes a table by logical name; cached for the life of the connector. */
   describe(object: string, options?: CallOptions): ResultAsync<ObjectDescription, CrmError> {
     const cached = this.descriptions.get(object);
     if (cached !== undefined) return okAsync(cached);
@@ -108,20 +111,24 @@ export class DynamicsConnector extends ConnectorBase {
     });
   }
 
+  /** One page of a collection query; see the contract for ordering and paging guarantees. */
   query(request: QueryRequest, cursor?: string, options?: CallOptions): ResultAsync<RecordPage, CrmError> {
     return this.describe(request.object, options).andThen((description) => queryDataverse(this.http, this.config, description, request, cursor, options?.signal));
   }
 
+  /** Writes records through `$batch` (or the opt-in bulk messages); one outcome per record, in order. */
   override upsertBatch(request: UpsertBatchRequest, options?: CallOptions): ResultAsync<readonly WriteOutcome[], CrmError> {
     return this.describe(request.object, options).andThen((description) => upsertDataverseBatch(this.http, this.config, description, request, options?.signal));
   }
 
+  /** Deleted records from `audits` (or change tracking), within the configured retention. */
   override getDeleted(request: DeletedRequest, cursor?: string, options?: CallOptions): ResultAsync<DeletedPage, CrmError> {
     return this.describe(request.object, options).andThen((description) =>
       getDataverseDeleted(this.http, this.config, description, request, cursor, this.deltaLinks, options?.signal),
     );
   }
 
+  /** Deletes by GUID through `$batch`; a record already gone counts as deleted. */
   override delete(request: DeleteBatchRequest, options?: CallOptions): ResultAsync<readonly WriteOutcome[], CrmError> {
     if (request.ids.length === 0) return okAsync([]);
     return this.describe(request.object, options).andThen((description) => deleteDataverseRecords(this.http, this.config, description, request, options?.signal));
@@ -135,6 +142,7 @@ export class DynamicsConnector extends ConnectorBase {
     });
   }
 
+  /** Closes the keep-alive sockets; further calls are harmless. */
   override async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

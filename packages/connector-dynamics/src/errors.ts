@@ -14,22 +14,39 @@ export const CONNECTOR_ID = 'dynamics';
 
 /** Dataverse error codes the connector recognises. */
 export const DATAVERSE_CODES = {
+  /** ObjectDoesNotExist: the record is missing (404). */
   objectDoesNotExist: '0x80040217',
+  /** DuplicateRecord: a record with matching key values already exists. */
   duplicateRecord: '0x80040237',
+  /** DuplicateRecordEntityKey: an alternate key would be repeated. */
   duplicateRecordEntityKey: '0x80060892',
+  /** DuplicateRecordsFound: duplicate detection matched (when enabled). */
   duplicateRecordsFound: '0x80040333',
+  /** ConcurrencyVersionMismatch: `If-Match` row version differs (412). */
   concurrencyVersionMismatch: '0x80060882',
+  /** PrivilegeDenied: the user lacks a privilege (403). */
   privilegeDenied: '0x80040220',
+  /** PrincipalPrivilegeDenied (403). */
   principalPrivilegeDenied: '0x80040231',
+  /** CrmCheckPrivilege failed, e.g. on bulk messages. */
   checkPrivilegeFailed: '0x80040299',
+  /** OData query or property error (e.g. unknown property). */
   invalidQuery: '0x80060888',
+  /** A required attribute is missing. */
   requiredFieldMissing: '0x80040200',
+  /** Validation: a text is longer than the column allows. */
   validationLength: '0x80044331',
+  /** Plug-in or business-rule error. */
   pluginBusinessError: '0x80040265',
+  /** Generic SQL error (deadlock): retry, smaller batches. */
   sqlDeadlock: '0x80044150',
+  /** SQL time-out: retry, smaller batches. */
   sqlTimeout: '0x80044151',
+  /** Service protection: number of requests. */
   requestsLimit: '0x80072322',
+  /** Service protection: combined execution time. */
   executionTimeLimit: '0x80072321',
+  /** Service protection: concurrent requests. */
   concurrencyLimit: '0x80072326',
   /**
    * Not documented by Microsoft (the docs only say "throws an exception"): the code the

@@ -7,6 +7,5 @@
  */
 export { DynamicsConnector, createDynamicsConnector, dynamicsConnector } from './connector.js';
 export type { DynamicsConfig, DynamicsCertificate, DeletedRecordSource, DeltaLinkStore } from './config.js';
-export { DATAVERSE_CODES, mapHttpError, rejectCodeFor, parseRetryAfterMs } from './errors.js';
-export { compileODataFilter, compileQueryOptions, chunkIdsForUrl, quoteODataString } from './odata-filter.js';
+export { DATAVERSE_CODES } from './errors.js';
 export type { DynamicsObjectVendor } from './mapping.js';

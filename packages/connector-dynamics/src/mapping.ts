@@ -63,9 +63,13 @@ export interface DataverseEntityMetadata {
 
 /** Vendor facts kept in `ObjectDescription.vendor`. */
 export interface DynamicsObjectVendor {
+  /** The Web API collection name (`contacts`); never derived from the logical name. */
   readonly entitySetName: string;
+  /** The table's logical name (`contact`). */
   readonly logicalName: string;
+  /** Auditing is on for the table (`IsAuditEnabled`): `getDeleted` can read `audits`. */
   readonly auditEnabled: boolean;
+  /** Change tracking is on for the table: `deletedSource: 'change-tracking'` can work. */
   readonly changeTrackingEnabled: boolean;
   /** Alternate keys, each a list of attribute names. */
   readonly alternateKeys: readonly (readonly string[])[];

@@ -26,11 +26,17 @@ export type DataverseFaultKind =
 
 /** One scripted fault. */
 export interface DataverseFault {
+  /** What goes wrong. */
   readonly kind: DataverseFaultKind;
   /** How many matching calls it hits; default 1. */
   readonly times?: number;
   /** Only calls whose method and path (from `/api/data/...`) match. */
-  readonly match?: { readonly method?: string; readonly path?: string | RegExp };
+  readonly match?: {
+    /** HTTP method, e.g. `POST`. */
+    readonly method?: string;
+    /** A substring of, or a pattern over, the path after `/api/data/v9.2/` (with its query). */
+    readonly path?: string | RegExp;
+  };
   /** `rate-limit`: seconds in `Retry-After`; default 1. */
   readonly retryAfterSeconds?: number;
   /** `rate-limit`: the service-protection code (default `0x80072322`); `error`: the Dataverse code. */

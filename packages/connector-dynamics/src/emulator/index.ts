@@ -18,7 +18,7 @@ export { DataverseFaults, type DataverseFault, type DataverseFaultKind } from '.
 export { EMULATOR_CREDENTIALS, type EmulatorCredentials } from './token-endpoint.js';
 export { loopbackNetworkClient, type LoopbackNetworkClient } from './loopback-network.js';
 export type { EmulatorApiCalls, EmulatorLogEntry } from './server.js';
-export { parseODataFilter, ODataSyntaxError, type ODataExpression, type ODataLiteral, type ODataComparisonOperator } from './odata-parser.js';
+export type { DynamicsConfig, DynamicsCertificate, DeletedRecordSource, DeltaLinkStore } from '../config.js';
 
 /** How to start the emulator. */
 export interface DataverseEmulatorOptions {
@@ -42,6 +42,12 @@ export interface DataverseEmulatorOptions {
   readonly changeTrackingExpiryDays?: number;
 }
 
+/** A connector configuration pointing at the emulator. */
+export interface EmulatorConnectorConfig extends DynamicsConfig {
+  /** The loopback-only msal network client; its `refused` list shows any attempt to leave the machine. */
+  readonly networkClient: LoopbackNetworkClient;
+}
+
 /** A running emulator. */
 export interface DataverseEmulator {
   /** The organisation URL (`http://127.0.0.1:<port>`), the connector's `orgUrl`. */
@@ -56,14 +62,18 @@ export interface DataverseEmulator {
   readonly knownAuthorities: readonly string[];
   /** OpenID configuration JSON whose `token_endpoint` is {@link tokenUrl}. */
   readonly authorityMetadata: string;
+  /** The app registration the token endpoint accepts (pass these to the connector). */
   readonly credentials: EmulatorCredentials;
   /** Every request: method, path, status (never headers, bodies or tokens). */
   readonly requestLog: EmulatorLogEntry[];
+  /** API-call counters (a `$batch` counts once). */
   readonly apiCalls: EmulatorApiCalls;
+  /** The engine behind the Web API: seed, inspect and move its clock here. */
   readonly crm: InMemoryCrm;
+  /** The fault script: `faults.inject({ kind: 'rate-limit', ... })`. */
   readonly faults: DataverseFaults;
   /** A connector configuration for this emulator, with a loopback-only msal network client. */
-  connectorConfig(overrides?: Partial<DynamicsConfig>): DynamicsConfig & { readonly networkClient: LoopbackNetworkClient };
+  connectorConfig(overrides?: Partial<DynamicsConfig>): EmulatorConnectorConfig;
   /** Zeroes the counters and clears the request log. */
   resetCounters(): void;
   /** Stops the server and drops open connections. */
@@ -134,7 +144,7 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
         authorityMetadata,
         networkClient: loopbackNetworkClient(),
         ...overrides,
-      } as DynamicsConfig & { readonly networkClient: LoopbackNetworkClient };
+      } as EmulatorConnectorConfig;
     },
     resetCounters() {
       requestLog.length = 0;

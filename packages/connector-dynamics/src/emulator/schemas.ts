@@ -10,10 +10,15 @@ import type { MockObjectSchema } from '@crm-sync/connector-mock';
 
 /** Vendor facts the emulator keeps in `MockObjectSchema.vendor`. */
 export interface DataverseTableFacts {
+  /** The Web API collection name (`contacts`). */
   readonly entitySetName: string;
+  /** The table's type code (contact is 2). */
   readonly objectTypeCode: number;
+  /** The primary name column (`fullname`, `name`). */
   readonly primaryNameAttribute: string;
+  /** Deletions are audited (reported by `audits`). */
   readonly auditEnabled: boolean;
+  /** Change tracking is on (delta links work). */
   readonly changeTrackingEnabled: boolean;
 }
 

@@ -14,9 +14,11 @@ import type { TokenIssuer } from './token-endpoint.js';
 
 /** One logged request: method, path and status only (never headers, bodies or tokens). */
 export interface EmulatorLogEntry {
+  /** HTTP method. */
   readonly method: string;
   /** Path and query string as received. */
   readonly path: string;
+  /** HTTP status answered; 0 when the connection was dropped by a fault. */
   readonly status: number;
   /** The fault that hit this request, if any. */
   readonly fault?: DataverseFault['kind'];

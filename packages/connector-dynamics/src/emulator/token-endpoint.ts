@@ -10,7 +10,9 @@ import { jsonResponse, type EmulatorResponse } from './http-types.js';
 
 /** The app registration the emulator accepts. */
 export interface EmulatorCredentials {
+  /** The directory (tenant) id in the token URL. */
   readonly tenantId: string;
+  /** The application (client) id. */
   readonly clientId: string;
   /** Accepted client secret. */
   readonly clientSecret?: string;
