@@ -32,7 +32,7 @@ function compareScalars(left: Exclude<FieldValue, null>, right: Exclude<FieldVal
   return undefined;
 }
 
-/** Orders two stored values for sorting: null first, then by {@link compareScalars}, mixed types by type name. */
+/** Orders two stored values for sorting: null first, then by value (numbers, strings, booleans within their type), mixed types by type name. */
 export function compareForSort(left: FieldValue | undefined, right: FieldValue | undefined): number {
   const a = left ?? null;
   const b = right ?? null;
