@@ -22,7 +22,7 @@ import { type LocalRow, type LocalTableRow, type LocalTableStatements, openLocal
 import type { OptionWriter } from './option-store.js';
 import { checkLocalTableName } from './table-name.js';
 
-/** Rows per batch of {@link SqliteLocalTables.read} when the caller does not say. */
+/** Rows per batch of the store's {@link @crm-sync/sdk!RecordSource.read | RecordSource.read} when the caller does not say. */
 export const DEFAULT_READ_BATCH_SIZE = 500;
 
 /** Keys per `IN (...)` query: far below SQLite's bound-parameter limit. */
