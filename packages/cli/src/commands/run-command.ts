@@ -175,7 +175,7 @@ async function execute(
     ...(rejects !== undefined ? { rejects } : {}),
     ...(errors !== undefined ? { errors } : {}),
   });
-  progress.stop();
+  progress.stop(result.isErr());
   if (result.isErr()) return reportRunError(io, job, result.error, options);
   const summary = result.value;
   const exitCode = summary.rejected > 0 && options.failOnRejects === true ? ExitCode.finishedWithRejects : ExitCode.ok;
@@ -212,7 +212,7 @@ function reportRunError(io: CliIo, job: LoadedJob, error: import('@crm-sync/sdk'
   if (error.ambiguousKeys !== undefined && error.ambiguousKeys.length > 0) {
     eprintln(io, `records in doubt (local keys): ${error.ambiguousKeys.slice(0, 20).join(', ')}${error.ambiguousKeys.length > 20 ? ' ...' : ''}`);
   }
-  if (partial !== undefined) eprintln(io, renderSummary(partial, `${partial.operation} ${job.job.object} (failed)`));
+  if (partial !== undefined) eprintln(io, renderSummary(partial, `${partial.operation} ${job.job.object}`, true));
   return exitCode;
 }
 

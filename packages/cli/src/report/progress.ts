@@ -12,8 +12,8 @@ import type { TextSink } from '../io.js';
 /** Receives a run's progress events. */
 export interface ProgressReporter {
   update(progress: RunProgress): void;
-  /** Ends the bar (or writes the last line). Call once, after the run. */
-  stop(): void;
+  /** Ends the bar (or writes the last line, `failed` when the run failed). Call once, after the run. */
+  stop(failed?: boolean): void;
 }
 
 /** Which reporter: `bar` on a TTY, `lines` when not, `none` for machine output. */
@@ -37,9 +37,9 @@ function lineReporter(sink: TextSink, label: string): ProgressReporter {
   let phase = '';
   let lastStep = -1;
   let last: RunProgress | undefined;
-  const write = (progress: RunProgress) => {
+  const write = (progress: RunProgress, phase: string = progress.phase) => {
     const total = progress.total === undefined ? '' : `/${progress.total}`;
-    sink.write(`${label}: ${progress.phase} ${progress.records}${total} records, ${progress.apiCalls} API calls, ${progress.rejects} rejects\n`);
+    sink.write(`${label}: ${phase} ${progress.records}${total} records, ${progress.apiCalls} API calls, ${progress.rejects} rejects\n`);
   };
   return {
     update(progress) {
@@ -51,8 +51,8 @@ function lineReporter(sink: TextSink, label: string): ProgressReporter {
         if (progress.phase !== 'done' && progress.phase !== 'validate') write(progress);
       }
     },
-    stop() {
-      if (last !== undefined) write({ ...last, phase: 'done' });
+    stop(failed = false) {
+      if (last !== undefined) write(last, failed ? 'failed at' : 'done');
     },
   };
 }

@@ -17,9 +17,10 @@ export function summaryRows(summary: RunSummary): [string, number][] {
   return rows;
 }
 
-/** A readable summary: the counts, the window, the notes. */
-export function renderSummary(summary: RunSummary, label: string): string {
-  const lines = [`${label}: ${summary.dryRun ? 'dry run, nothing changed' : 'done'} in ${formatDuration(summary.durationMs)}`];
+/** A readable summary: the counts, the window, the notes. `failed` for what a failed run had done. */
+export function renderSummary(summary: RunSummary, label: string, failed = false): string {
+  const outcome = failed ? `failed after ${formatDuration(summary.durationMs)}; done until then:` : `${summary.dryRun ? 'dry run, nothing changed' : 'done'} in ${formatDuration(summary.durationMs)}`;
+  const lines = [`${label}: ${outcome}`];
   lines.push(renderTable(['', 'records'], summaryRows(summary)));
   if (summary.window !== undefined) {
     const start = summary.window.start ?? 'the beginning';
