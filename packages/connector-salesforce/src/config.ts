@@ -50,6 +50,12 @@ export interface SalesforceConnectorConfig {
   readonly auth: SalesforceAuth;
   /** From this many records per `upsertBatch` call on, Bulk API 2.0 ingest is used. Default 2,000. */
   readonly bulkThreshold?: number;
+  /**
+   * Most records per `upsertBatch` call (`capabilities.maxUpsertBatch`, the orchestrator's batch
+   * size), 1–10,000. Default 200: one sObject Collections call per batch, several batches in
+   * flight. Set it to `bulkThreshold` or more to send large exports through Bulk API 2.0.
+   */
+  readonly maxUpsertBatch?: number;
   /** Default query page size (200–2,000). Default 2,000. */
   readonly pageSize?: number;
   /** Where the connector logs (redacted). */
@@ -63,6 +69,7 @@ export interface ResolvedSalesforceConfig {
   readonly apiVersion: string;
   readonly auth: SalesforceAuth;
   readonly bulkThreshold: number;
+  readonly maxUpsertBatch: number;
   readonly pageSize: number;
   readonly logger?: Logger;
 }
@@ -134,6 +141,8 @@ export function resolveSalesforceConfig(config: SalesforceConnectorConfig): Resu
   if (login.isErr()) problems.push(login.error);
   const bulkThreshold = config.bulkThreshold ?? 2000;
   if (!Number.isInteger(bulkThreshold) || bulkThreshold < 1) problems.push('bulkThreshold must be a positive integer');
+  const maxUpsertBatch = config.maxUpsertBatch ?? 200;
+  if (!Number.isInteger(maxUpsertBatch) || maxUpsertBatch < 1 || maxUpsertBatch > 10_000) problems.push('maxUpsertBatch must be an integer from 1 to 10000');
   const pageSize = config.pageSize ?? 2000;
   if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 2000) problems.push('pageSize must be an integer from 1 to 2000');
   if (problems.length > 0 || login.isErr() || auth === undefined) {
@@ -145,6 +154,7 @@ export function resolveSalesforceConfig(config: SalesforceConnectorConfig): Resu
     apiVersion,
     auth,
     bulkThreshold,
+    maxUpsertBatch,
     pageSize,
     ...(config.logger ? { logger: config.logger } : {}),
   });

@@ -61,7 +61,7 @@ export class SalesforceConnector extends ConnectorBase {
     super({
       maxPageSize: 2000,
       defaultPageSize: resolved.value.pageSize,
-      maxUpsertBatch: 10_000,
+      maxUpsertBatch: resolved.value.maxUpsertBatch,
       maxDeleteBatch: 2000,
       maxIdsPerQuery: 200,
       orderBy: true,

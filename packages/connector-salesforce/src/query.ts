@@ -12,6 +12,7 @@ import type { SalesforceApi } from './api.js';
 import type { DescribeCache } from './describe.js';
 import { CONNECTOR_ID } from './errors.js';
 import { decodeSalesforceRecord, decodeSalesforceValue } from './mapping.js';
+import { isSalesforceId } from './ids.js';
 import { compileSoql } from './soql.js';
 
 /** Salesforce answers 414/431 above about 16 KB of URI and headers; stay well below. */
@@ -74,8 +75,13 @@ export function querySalesforce(
   signal: AbortSignal | undefined,
 ): ResultAsync<RecordPage, CrmError> {
   const pageSize = Math.max(1, Math.min(request.pageSize ?? api.config.pageSize, MAX_BATCH));
+  // Text that is not a Salesforce id names no record: it is left out (the contract's "absent"),
+  // never sent, so one stray value cannot fail the whole chunk.
+  const validIds = request.ids?.filter((id) => isSalesforceId(id));
+  if (validIds !== undefined && validIds.length === 0 && cursor === undefined) return okAsync({ records: [] });
+  const effective: QueryRequest = validIds === undefined ? request : { ...request, ids: validIds };
   return describes.describe(request.object, signal).andThen((description) => {
-    const compiled = compileSoql(description, request);
+    const compiled = compileSoql(description, effective);
     if (compiled.isErr()) {
       return errAsync(crmError('invalid-request', CONNECTOR_ID, `query on ${request.object}: ${compiled.error.message}`));
     }

@@ -65,6 +65,17 @@ describe('paging', () => {
   });
 });
 
+describe('query by ids', () => {
+  it('leaves out text that is not a Salesforce id instead of failing the chunk', async () => {
+    harness = await startHarness();
+    const ids = seedContacts(harness, 3);
+    const page = (await harness.connector.query({ object: 'Contact', fields: ['LastName'], ids: [ids[0]!, 'missing-1', ids[2]!, "x' OR Id != '"] }))._unsafeUnwrap();
+    expect(page.records.map((r) => r.id).sort()).toEqual([ids[0], ids[2]].sort());
+    const none = (await harness.connector.query({ object: 'Contact', fields: ['LastName'], ids: ['missing-2'] }))._unsafeUnwrap();
+    expect(none.records).toEqual([]);
+  });
+});
+
 describe('upsertBatch splits into sObject Collections calls of 200', () => {
   it.each([
     [201, 2],

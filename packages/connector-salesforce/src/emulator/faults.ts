@@ -44,7 +44,9 @@ export type EmulatorFaultKind =
   /** Collections: the record at `itemIndex` (default 0) fails with `UNABLE_TO_LOCK_ROW` and is not written. Elsewhere: 400 `UNABLE_TO_LOCK_ROW`. */
   | 'lock-row'
   /** 400 `QUERY_TIMEOUT`. */
-  | 'query-timeout';
+  | 'query-timeout'
+  /** 400 `INVALID_OPERATION`: a request Salesforce refuses as malformed (not retryable). */
+  | 'bad-request';
 
 /** One scripted fault. */
 export interface EmulatorFault {

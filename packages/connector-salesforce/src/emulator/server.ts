@@ -104,6 +104,8 @@ function faultAnswer(fault: EmulatorFault, context: EmulatorContext): RouteAnswe
       return { status: 503, text: MAINTENANCE_PAGE, contentType: 'text/html;charset=UTF-8' };
     case 'query-timeout':
       return sfError(400, 'QUERY_TIMEOUT', 'Your query request was running too long');
+    case 'bad-request':
+      return sfError(400, 'INVALID_OPERATION', 'The request was refused (scripted fault)');
     default:
       return undefined;
   }
