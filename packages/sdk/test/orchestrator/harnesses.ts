@@ -4,6 +4,8 @@
  * arrange data, move the server clock and inject faults.
  */
 import { InMemoryCrm, ManualClock, MockConnector } from '@crm-sync/connector-mock';
+import { SalesforceConnector } from '@crm-sync/connector-salesforce';
+import { salesforceEmulatorSchemas, startSalesforceEmulator, type EmulatorFault, type EmulatorRoute, type SalesforceEmulator } from '@crm-sync/connector-salesforce/emulator';
 import type { CrmConnector, CrmError, FieldValues, Instant } from '../../src/index.js';
 
 /** Names of the contact-like object and its fields on one CRM. */
@@ -94,8 +96,78 @@ const mock: HarnessFactory = {
   },
 };
 
+
+/** Emulator routes each contract operation uses, so a fault hits only that operation. */
+const SALESFORCE_ROUTES: Readonly<Record<string, readonly EmulatorRoute[]>> = {
+  query: ['query', 'query-more'],
+  upsertBatch: ['collections', 'bulk-ingest'],
+  delete: ['collections'],
+  getDeleted: ['deleted'],
+  describe: ['describe'],
+  listObjects: ['describe-global'],
+};
+
+/** A CrmError as the emulator's fault that makes the connector report the same kind. */
+function salesforceFaultFor(error: CrmError, afterCommit: boolean): EmulatorFault['kind'] {
+  if (error.kind === 'rate-limited') return 'quotaExhausted' in error && error.quotaExhausted ? 'request-limit' : 'rate-limit';
+  if (error.kind === 'auth') return 'expired-session';
+  if (error.kind === 'transient') return afterCommit || error.inDoubt ? 'reset-after-commit' : 'unavailable';
+  return 'bad-request';
+}
+
+/** The emulator behind each Salesforce harness connector, for teardown. */
+const emulators = new WeakMap<CrmConnector, SalesforceEmulator>();
+
+/** The Salesforce connector, through jsforce over HTTP, against the Salesforce emulator on loopback. */
+const salesforce: HarnessFactory = {
+  name: 'salesforce (emulator)',
+  async setup() {
+    const clock = new ManualClock(START);
+    const crm = new InMemoryCrm({ clock, schemas: salesforceEmulatorSchemas() });
+    const emulator = await startSalesforceEmulator({ crm });
+    const connector = new SalesforceConnector({ instanceUrl: emulator.url, auth: { kind: 'access-token', accessToken: emulator.issueAccessToken() } });
+    const object = 'Contact';
+    emulators.set(connector, emulator);
+    return {
+      connector,
+      names: { object, id: 'Id', lastName: 'LastName', email: 'Email', changeField: 'LastModifiedDate', syncKey: 'Sync_Key__c', readOnly: 'CreatedDate' },
+      crm: {
+        create(values, at) {
+          const outcome = crm.insert(object, values, at === undefined ? {} : { at });
+          if (!outcome.ok) throw new Error(outcome.reject.message);
+          return outcome.id;
+        },
+        update(id, values) {
+          const outcome = crm.update(object, id, values);
+          if (!outcome.ok) throw new Error(outcome.reject.message);
+        },
+        remove(id) {
+          crm.delete(object, id);
+        },
+        stampChange: (id, at) => crm.stampChange(object, id, at),
+        setNow: (at) => clock.set(at),
+        advance: (ms) => clock.advance(ms),
+        now: () => clock.now().toISOString(),
+        contacts: () => crm.records(object).map((record) => ({ id: record.id, values: record.values })),
+        failNext: (count, error, options) =>
+          emulator.faults.add({
+            kind: salesforceFaultFor(error, options?.afterCommit ?? false),
+            times: count,
+            ...(error.retryAfterMs !== undefined ? { retryAfter: String(Math.ceil(error.retryAfterMs / 1000)) } : {}),
+            ...(options?.operations ? { routes: options.operations.flatMap((operation) => SALESFORCE_ROUTES[operation] ?? []) } : {}),
+          }),
+      },
+    };
+  },
+  async teardown(harness) {
+    await harness.connector.close?.();
+    await emulators.get(harness.connector)?.close();
+  },
+};
+
+
 /** Every connector the end-to-end tests run on. Add yours here. */
-export const harnesses: readonly HarnessFactory[] = [mock];
+export const harnesses: readonly HarnessFactory[] = [mock, salesforce];
 
 /** The same connector, declaring different capabilities (to exercise smaller limits or missing features). */
 export function withCapabilities(connector: CrmConnector, overrides: Partial<CrmConnector['capabilities']>): CrmConnector {
