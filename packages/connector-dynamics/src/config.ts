@@ -53,8 +53,10 @@ export interface DynamicsConfig {
   readonly networkClient?: INetworkModule;
   /** Web API version; default `9.2`. */
   readonly apiVersion?: string;
-  /** Records per page when a request names none; default 500, capped at 5000. */
+  /** Records per page when a request names none; default 500, capped at `maxPageSize`. */
   readonly pageSize?: number;
+  /** The largest page asked for (`odata.maxpagesize`); default and maximum 5000, the Dataverse limit. */
+  readonly maxPageSize?: number;
   /** Operations per `$batch` (and per `upsertBatch` call); default 1000, the Dataverse maximum. */
   readonly batchSize?: number;
   /** Calls in flight at once; default 8 (Dataverse allows 52 concurrent requests per user). */
@@ -89,6 +91,7 @@ export interface ResolvedDynamicsConfig extends DynamicsConfig {
   readonly scope: string;
   readonly authority: string;
   readonly pageSize: number;
+  readonly maxPageSize: number;
   readonly batchSize: number;
   readonly concurrency: number;
   readonly deletedSource: DeletedRecordSource;
@@ -129,9 +132,13 @@ export function resolveDynamicsConfig(config: DynamicsConfig): Result<ResolvedDy
   if (!config.clientId) return bad('clientId', 'is required: the application (client) id of the app registration');
   if (!config.clientSecret && !config.certificate) return bad('clientSecret', 'give clientSecret or certificate');
   if (config.clientSecret && config.certificate) return bad('certificate', 'give clientSecret or certificate, not both');
-  const pageSize = config.pageSize ?? 500;
-  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > DATAVERSE_MAX_PAGE_SIZE) {
-    return bad('pageSize', `must be an integer from 1 to ${DATAVERSE_MAX_PAGE_SIZE}`);
+  const maxPageSize = config.maxPageSize ?? DATAVERSE_MAX_PAGE_SIZE;
+  if (!Number.isInteger(maxPageSize) || maxPageSize < 1 || maxPageSize > DATAVERSE_MAX_PAGE_SIZE) {
+    return bad('maxPageSize', `must be an integer from 1 to ${DATAVERSE_MAX_PAGE_SIZE}`);
+  }
+  const pageSize = config.pageSize ?? Math.min(500, maxPageSize);
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > maxPageSize) {
+    return bad('pageSize', `must be an integer from 1 to maxPageSize (${maxPageSize})`);
   }
   const batchSize = config.batchSize ?? DATAVERSE_MAX_BATCH;
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > DATAVERSE_MAX_BATCH) {
@@ -146,6 +153,7 @@ export function resolveDynamicsConfig(config: DynamicsConfig): Result<ResolvedDy
     scope: `${origin}/.default`,
     authority: config.authority ?? `https://login.microsoftonline.com/${config.tenantId}`,
     pageSize,
+    maxPageSize,
     batchSize,
     concurrency: config.concurrency ?? 8,
     deletedSource: config.deletedSource ?? 'audits',

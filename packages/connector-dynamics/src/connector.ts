@@ -24,7 +24,7 @@ import {
   type WriteOutcome,
 } from '@crm-sync/sdk';
 import { DataverseTokenProvider } from './auth.js';
-import { DATAVERSE_MAX_PAGE_SIZE, resolveDynamicsConfig, type DeltaLinkStore, type DynamicsConfig, type ResolvedDynamicsConfig } from './config.js';
+import { resolveDynamicsConfig, type DeltaLinkStore, type DynamicsConfig, type ResolvedDynamicsConfig } from './config.js';
 import { deleteDataverseRecords } from './delete.js';
 import { describeDataverseObject, listDataverseObjects } from './describe.js';
 import { CONNECTOR_ID } from './errors.js';
@@ -64,7 +64,7 @@ export class DynamicsConnector extends ConnectorBase {
     if (resolved.isErr()) throw new CrmSyncError(resolved.error);
     const c = resolved.value;
     super({
-      maxPageSize: DATAVERSE_MAX_PAGE_SIZE,
+      maxPageSize: c.maxPageSize,
       defaultPageSize: c.pageSize,
       maxUpsertBatch: c.batchSize,
       maxDeleteBatch: c.batchSize,

@@ -9,7 +9,7 @@
  */
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { crmError, parseInstant, toInstant, type CrmError, type DeletedPage, type DeletedRecord, type DeletedRequest, type ObjectDescription } from '@crm-sync/sdk';
-import { DATAVERSE_MAX_PAGE_SIZE, type DeltaLinkStore, type ResolvedDynamicsConfig } from './config.js';
+import type { DeltaLinkStore, ResolvedDynamicsConfig } from './config.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { CONNECTOR_ID } from './errors.js';
 import type { DataverseHttp } from './http.js';
@@ -62,7 +62,7 @@ function fromAudits(
   }
   const filter = `operation eq 3 and objecttypecode eq '${vendor.logicalName}' and createdon ge ${start} and createdon le ${end}`;
   const path = nextLink ?? `audits?$select=${encodeURIComponent('_objectid_value,createdon,operation')}&$filter=${encodeURIComponent(filter)}&$orderby=${encodeURIComponent('createdon asc,auditid asc')}`;
-  const pageSize = Math.min(request.pageSize ?? config.pageSize, DATAVERSE_MAX_PAGE_SIZE);
+  const pageSize = Math.min(request.pageSize ?? config.pageSize, config.maxPageSize);
   return http
     .send({ method: 'GET', path, operation: 'GET audits', prefer: [`odata.maxpagesize=${pageSize}`], ...(signal ? { signal } : {}) })
     .mapErr((error) =>
@@ -114,7 +114,7 @@ function fromChangeTracking(
   if (!vendor.changeTrackingEnabled) {
     return errAsync(crmError('unsupported', CONNECTOR_ID, `getDeleted: change tracking is off for table '${vendor.logicalName}'; enable it on the table or use deletedSource: 'audits'`));
   }
-  const pageSize = Math.min(request.pageSize ?? config.pageSize, DATAVERSE_MAX_PAGE_SIZE);
+  const pageSize = Math.min(request.pageSize ?? config.pageSize, config.maxPageSize);
   const first = nextLink !== undefined ? okAsync<string | undefined, CrmError>(nextLink) : fromStore(deltaLinks.load(vendor.logicalName));
   return first.andThen((link) =>
     http

@@ -94,6 +94,7 @@ export class DataverseHttp {
     const timeout = AbortSignal.timeout(this.config.requestTimeoutMs);
     const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
     this.calls += 1;
+    const started = Date.now();
     let response: Response;
     try {
       response = await fetch(url, {
@@ -121,6 +122,8 @@ export class DataverseHttp {
         if (response.status < 400) throw new CrmErrorThrown(mapNetworkError(cause, context(request), 'read'));
       }
     }
+    // Operation names carry no literals and no tokens, so the debug line is safe to keep.
+    this.config.logger?.debug({ connector: CONNECTOR_ID, operation: request.operation, status: response.status, ms: Date.now() - started }, 'Dataverse Web API call');
     return { status: response.status, headers: response.headers, text, json };
   }
 

@@ -6,7 +6,7 @@
  */
 import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
 import { crmError, findField, toInstant, type CrmError, type CrmRecord, type FieldValues, type ObjectDescription, type QueryRequest, type RecordPage } from '@crm-sync/sdk';
-import { DATAVERSE_MAX_PAGE_SIZE, type ResolvedDynamicsConfig } from './config.js';
+import type { ResolvedDynamicsConfig } from './config.js';
 import { decodeCursor, encodeCursor, type PageCursor } from './cursor.js';
 import { CONNECTOR_ID } from './errors.js';
 import type { DataverseHttp, DataverseResponse } from './http.js';
@@ -52,7 +52,7 @@ export function queryDataverse(
   });
   if (options.isErr()) return errAsync(options.error);
   const entitySet = vendorOf(description).entitySetName;
-  const pageSize = Math.min(request.pageSize ?? config.pageSize, DATAVERSE_MAX_PAGE_SIZE);
+  const pageSize = Math.min(request.pageSize ?? config.pageSize, config.maxPageSize);
   const path = cursor.nextLink ?? collectionPath(entitySet, options.value);
   return http
     .send({

@@ -166,7 +166,11 @@ function writeChunk(
   const bulk = config.bulkMessages && operations.length === records.length ? bulkCall(http, description, request, records, operations, signal) : undefined;
   if (bulk !== undefined) {
     // All-or-nothing on standard tables: a refused call committed nothing, so $batch can find who failed.
-    return bulk.orElse((error) => (error.kind === 'invalid-request' || error.kind === 'conflict' || error.kind === 'not-found' ? viaBatch() : errAsync(error)));
+    return bulk.orElse((error) => {
+      if (error.kind !== 'invalid-request' && error.kind !== 'conflict' && error.kind !== 'not-found') return errAsync(error);
+      config.logger?.warn({ connector: 'dynamics', object: description.name, records: records.length, vendorCode: error.vendorCode }, 'bulk message refused the whole batch; resending it through $batch for per-record outcomes');
+      return viaBatch();
+    });
   }
   return viaBatch();
 }
