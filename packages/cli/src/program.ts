@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { describeCommand } from './commands/describe-command.js';
 import { demoCommand, type DemoCrm } from './commands/demo-command.js';
@@ -46,10 +47,20 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
   return exitCode;
 }
 
+/** The version in this package's package.json (one level up from both `src/` and `dist/`). */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
 function buildProgram(io: CliIo, setExitCode: (code: ExitCodeValue) => void): Command {
   const program = new Command('crm-sync');
   program
     .description('Keep your database and a CRM in step: run sync jobs from YAML files against an embedded SQLite database.')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
@@ -80,7 +91,7 @@ function buildProgram(io: CliIo, setExitCode: (code: ExitCodeValue) => void): Co
       setExitCode(await runCommand(io, jobPath, options));
     });
 
-  const options = program.command('options').description("read or set options, e.g. an import's watermark (the seed's Administration > Options)");
+  const options = program.command('options').description("read or set options, e.g. an import's watermark (like Administration > Options in Adobe Campaign)");
   options
     .command('list')
     .description('list options (watermarks are named LASTIMPORT_<instance>_<activity>)')

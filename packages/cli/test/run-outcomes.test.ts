@@ -36,6 +36,16 @@ describe('crm-sync run outcomes', () => {
     expect(JSON.parse(result.stdout).summary).toMatchObject({ read: 2, notFound: ['CON-999999'] });
   });
 
+  it('also writes the CRM id into the column named by local.key', async () => {
+    writeFiles(dir, {
+      'keyed.yaml': 'activity: keyed\nconnector: mock\naccount: demo\noperation: import\nobject: contact\nids: [ CON-000007 ]\nfields: [ { remote: lastName, local: last_name } ]\nlocal: { table: people, key: crm_id }\n',
+    });
+    expect((await run('keyed.yaml')).code).toBe(ExitCode.ok);
+    const store = openSqliteStore(join(dir, 'crm.sqlite'))._unsafeUnwrap();
+    expect((await store.records.getLocal('people', 'CON-000007'))?.values).toMatchObject({ crm_id: 'CON-000007' });
+    store.close();
+  });
+
   it('starts a new export run with --no-resume and closes the interrupted one as failed', async () => {
     writeFiles(dir, {
       'export.yaml': 'activity: exportContacts\nconnector: mock\naccount: demo\noperation: export\nobject: contact\nlocal: { table: contacts }\nexport: { syncKey: externalKey }\nfields:\n  - { local: last_name, remote: lastName }\n',

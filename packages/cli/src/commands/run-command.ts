@@ -15,6 +15,9 @@ import {
   MemoryExportJournal,
   MemoryOptionStore,
   MemoryRecordStore,
+  type LocalRecord,
+  type RecordSink,
+  type RunError,
   type RunSummary,
   type SyncJob,
 } from '@crm-sync/sdk';
@@ -198,7 +201,7 @@ function outputsJson(rejects: FileOutput<unknown> | undefined, errors: FileOutpu
   };
 }
 
-function reportRunError(io: CliIo, job: LoadedJob, error: import('@crm-sync/sdk').RunError, options: RunCommandOptions): ExitCodeValue {
+function reportRunError(io: CliIo, job: LoadedJob, error: RunError, options: RunCommandOptions): ExitCodeValue {
   const exitCode = error.kind === 'invalid-job' ? ExitCode.invalidInput : ExitCode.runFailed;
   if (options.json === true) {
     println(io, JSON.stringify({ ok: false, exitCode, error: runErrorJson(error) }));
@@ -227,9 +230,11 @@ function parseJobPath(path: string): (string | number)[] {
 }
 
 /** A sink that also writes each record's CRM id into the local column `column` (`local.key`). */
-function withCrmIdColumn(sink: SqliteStore['records'], column: string): SqliteStore['records'] {
-  return Object.assign(Object.create(sink) as SqliteStore['records'], {
-    write: (table: string, records: Parameters<SqliteStore['records']['write']>[1], checkpoint?: Parameters<SqliteStore['records']['write']>[2]) =>
-      sink.write(table, records.map((record) => ({ ...record, values: { ...record.values, [column]: record.crmId } })), checkpoint),
-  });
+function withCrmIdColumn(sink: RecordSink, column: string): RecordSink {
+  return {
+    atomicCheckpoint: sink.atomicCheckpoint,
+    write: (table, records, checkpoint) =>
+      sink.write(table, records.map((record: LocalRecord) => ({ ...record, values: { ...record.values, [column]: record.crmId } })), checkpoint),
+    markDeleted: (table, deletions, checkpoint) => sink.markDeleted(table, deletions, checkpoint),
+  };
 }

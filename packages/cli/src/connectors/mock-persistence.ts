@@ -68,10 +68,10 @@ export function loadMockCrm(crm: InMemoryCrm, path: string): Result<boolean, str
   try {
     saved = JSON.parse(readFileSync(path, 'utf8')) as SavedCrm;
   } catch (thrown) {
-    return err(`${path} is not valid JSON (${thrown instanceof Error ? thrown.message : String(thrown)}); delete it to start from the seed again`);
+    return err(`${path} is not valid JSON (${thrown instanceof Error ? thrown.message : String(thrown)}); delete it to start from fresh sample data`);
   }
   if (saved.format !== FORMAT || typeof saved.objects !== 'object') {
-    return err(`${path} is not a saved mock CRM (format ${FORMAT}); delete it to start from the seed again`);
+    return err(`${path} is not a saved mock CRM (format ${FORMAT}); delete it to start from fresh sample data`);
   }
   for (const [object, records] of Object.entries(saved.objects)) {
     const schema = crm.schema(object);
@@ -81,7 +81,7 @@ export function loadMockCrm(crm: InMemoryCrm, path: string): Result<boolean, str
     for (const record of records) {
       const values = Object.fromEntries(Object.entries(record.values).filter(([name]) => writable.has(name)));
       const outcome = crm.insert(object, values, { id: record.id, at: record.createdAt });
-      if (!outcome.ok) return err(`${path}: ${object} ${record.id} cannot be restored: ${outcome.reject.message}; delete the file to start from the seed again`);
+      if (!outcome.ok) return err(`${path}: ${object} ${record.id} cannot be restored: ${outcome.reject.message}; delete the file to start from fresh sample data`);
       if (record.changedAt !== record.createdAt) crm.stampChange(object, record.id, record.changedAt);
       if (record.deletedAt !== undefined) crm.delete(object, record.id, { at: record.deletedAt });
     }
