@@ -270,5 +270,5 @@ function printClosing(io: CliIo, results: readonly StepResult[], shownDb: string
   ]) {
     println(io, `  ${command}`);
   }
-  println(io, '(from the repository: node packages/cli/dist/bin/crm-sync.js <command>, or pnpm exec crm-sync <command>)');
+  println(io, 'In this repository, crm-sync is: node packages/cli/dist/bin/crm-sync.js (or alias crm-sync="node $PWD/packages/cli/dist/bin/crm-sync.js")');
 }
