@@ -12,9 +12,17 @@ import type { ImportJob } from './job.js';
 import type { RunError, RunSummary } from './types.js';
 import type { PreparedImport } from './validate.js';
 
-async function* chunksOf(ids: readonly string[] | AsyncIterable<string>, size: number): AsyncIterable<string[]> {
+/**
+ * Chunks the ids; ids that cannot be ids of this CRM (they do not match the connector's
+ * `idPattern`) are handed to `invalid` instead of being sent, so one typo never fails a chunk.
+ */
+async function* chunksOf(ids: readonly string[] | AsyncIterable<string>, size: number, pattern: RegExp | undefined, invalid: (id: string) => void): AsyncIterable<string[]> {
   let chunk: string[] = [];
   for await (const id of ids) {
+    if (pattern !== undefined && !pattern.test(id)) {
+      invalid(id);
+      continue;
+    }
     chunk.push(id);
     if (chunk.length >= size) {
       yield chunk;
@@ -38,8 +46,15 @@ export async function importByIds(
   const { connector } = context.deps;
   const notFound: string[] = [];
   let notFoundCount = 0;
+  let invalidCount = 0;
   let chunkNumber = 0;
-  for await (const chunk of chunksOf(job.ids!, connector.capabilities.maxIdsPerQuery)) {
+  const pattern = connector.capabilities.idPattern === undefined ? undefined : new RegExp(connector.capabilities.idPattern);
+  const invalid = (id: string): void => {
+    invalidCount += 1;
+    notFoundCount += 1;
+    if (notFound.length < MAX_NOT_FOUND_LISTED) notFound.push(id);
+  };
+  for await (const chunk of chunksOf(job.ids!, connector.capabilities.maxIdsPerQuery, pattern, invalid)) {
     chunkNumber += 1;
     const found = new Set<string>();
     let cursor: string | undefined;
@@ -68,6 +83,9 @@ export async function importByIds(
       return err(storeFailure(context, error, 'writing rejects'));
     }
     context.progress('read');
+  }
+  if (invalidCount > 0) {
+    context.note(`${invalidCount} of the requested ids do not look like ${connector.id} ids (pattern ${connector.capabilities.idPattern}) and were not sent`);
   }
   if (notFoundCount > 0) {
     context.note(`${notFoundCount} of the requested ids were not found in ${job.object}${notFoundCount > notFound.length ? ` (the first ${notFound.length} are listed)` : ''}`);

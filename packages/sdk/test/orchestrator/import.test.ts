@@ -104,7 +104,20 @@ for (const factory of harnesses) {
       expect(summary.read).toBe(400);
       expect(rig.records.rows('contacts')).toHaveLength(400);
       expect(summary.notFound).toEqual(['missing-1', 'missing-2']);
-      expect(small.orchestrator.connector.stats.byOperation.query?.calls).toBe(5);
+      const pattern = harness.connector.capabilities.idPattern;
+      const sendable = pattern === undefined ? wanted : wanted.filter((id) => new RegExp(pattern).test(id));
+      expect(small.orchestrator.connector.stats.byOperation.query?.calls).toBe(Math.ceil(sendable.length / 100));
+    });
+
+    it('ids that cannot be ids of this CRM are reported as not found without being sent', async () => {
+      const rig = makeRig(harness);
+      const id = harness.crm.create({ [harness.names.lastName]: 'a' });
+      const strict = makeRig({ ...harness, connector: withCapabilities(harness.connector, { idPattern: `^${id}$` }) }, {}, rig);
+      const summary = (await strict.orchestrator.runImport(job({ automaticIndex: undefined, ids: [id, "x' OR 1=1"] })))._unsafeUnwrap();
+      expect(summary.read).toBe(1);
+      expect(summary.notFound).toEqual(["x' OR 1=1"]);
+      expect(summary.notes.join('\n')).toMatch(/do not look like/);
+      expect(strict.orchestrator.connector.stats.byOperation.query?.calls).toBe(1);
     });
 
     it('a dry run shows the plan and changes nothing', async () => {
