@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ResultAsync } from 'neverthrow';
 import { crmError, type ExportJob, type ExportJournal } from '../../src/index.js';
 import { harnesses, withCapabilities, type Harness } from './harnesses.js';
-import { makeRig, type Rig } from './setup.js';
+import { fakeTime, makeRig, type Rig } from './setup.js';
 
 for (const factory of harnesses) {
   describe(`export on ${factory.name}`, () => {
@@ -291,7 +291,7 @@ for (const factory of harnesses) {
       const base = makeRig(harness);
       seed(base, 3);
       harness.crm.failNext(2, crmError('transient', harness.connector.id, 'HTTP 503 (simulated)'), { operations: ['upsertBatch'] });
-      const rig = makeRig(harness, { runtime: { sleep: async () => {}, retry: { retries: 0 } } }, base);
+      const rig = makeRig(harness, { runtime: { ...fakeTime(), retry: { retries: 0 } } }, base);
       const summary = (await rig.orchestrator.runExport(job({ processErrors: { retries: 2, waitMs: 1000 } })))._unsafeUnwrap();
       expect(summary).toMatchObject({ created: 3, errors: 2 });
       expect(rig.errors.map((item) => item.willRetry)).toEqual([true, true]);

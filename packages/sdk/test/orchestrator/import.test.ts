@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { crmError, type ImportJob, type RunProgress } from '../../src/index.js';
 import { harnesses, START, withCapabilities, type Harness } from './harnesses.js';
-import { makeRig } from './setup.js';
+import { fakeTime, makeRig } from './setup.js';
 
 for (const factory of harnesses) {
   describe(`import on ${factory.name}`, () => {
@@ -49,7 +49,7 @@ for (const factory of harnesses) {
       harness.crm.advance(60_000);
       harness.crm.failNext(2, crmError('transient', harness.connector.id, 'HTTP 503 (simulated)'), { operations: ['query'] });
       const summary = (
-        await makeRig(harness, { runtime: { sleep: async () => {}, retry: { retries: 0 } } }, rig).orchestrator.runImport(
+        await makeRig(harness, { runtime: { ...fakeTime(), retry: { retries: 0 } } }, rig).orchestrator.runImport(
           job({ processErrors: { retries: 3, waitMs: 250 } }),
         )
       )._unsafeUnwrap();

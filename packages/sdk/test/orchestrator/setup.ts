@@ -25,8 +25,20 @@ export interface Rig {
   readonly waits: number[];
 }
 
-/** Instant sleeps: tests never wait for real. */
-const noSleep = async (): Promise<void> => {};
+/**
+ * Runtime options on a fake monotonic clock: a sleep returns at once and moves the clock by its
+ * length, so Retry-After pauses are honoured without tests waiting for real.
+ */
+export function fakeTime(): NonNullable<OrchestratorOptions['runtime']> {
+  let now = 1_000_000;
+  return {
+    now: () => now,
+    sleep: async (ms) => {
+      now += Math.max(0, ms);
+    },
+    retry: { minDelayMs: 0, maxDelayMs: 0 },
+  };
+}
 
 /** An orchestrator whose stores are shared with `base` (a restart after a crash keeps the stores). */
 export function makeRig(harness: Harness, overrides: Partial<OrchestratorOptions> = {}, base?: Rig): Rig {
@@ -52,7 +64,7 @@ export function makeRig(harness: Harness, overrides: Partial<OrchestratorOptions
     logger,
     rejects: { write: async (items) => void rejects.push(...items) },
     errors: { write: async (items) => void errors.push(...items) },
-    runtime: { sleep: noSleep, retry: { minDelayMs: 0, maxDelayMs: 0 } },
+    runtime: fakeTime(),
     sleep: async (ms) => void waits.push(ms),
     ...overrides,
   });
