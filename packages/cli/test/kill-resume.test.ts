@@ -16,7 +16,7 @@ const ACCOUNTS = `accounts:
   demo:
     connector: mock
     # Every call waits, so that the export is still running when the test kills it.
-    mock: { seed: empty, latencyMs: 150 }
+    mock: { seed: empty, latencyMs: 250 }
 `;
 
 const EXPORT_JOB = `activity: exportContacts
@@ -120,7 +120,7 @@ describe('kill -9 during an export, then crm-sync journal resume', () => {
   it('on the Salesforce emulator over loopback: every record exactly once', async () => {
     // The emulator lives in this process, so the CRM outlives the killed child, as a real org would.
     const crm = new InMemoryCrm({ schemas: salesforceEmulatorSchemas(), clock: new SystemClock() });
-    const emulator = await startSalesforceEmulator({ crm, latencyMs: 100 });
+    const emulator = await startSalesforceEmulator({ crm, latencyMs: 200 });
     try {
       const dir = tempDir();
       writeFiles(dir, {
