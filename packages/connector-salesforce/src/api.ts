@@ -1,6 +1,6 @@
 /**
  * Sends one REST call through a jsforce `Connection` and returns its parsed answer or a mapped
- * {@link CrmError}. Here live: signing in on first use, one replay after a refreshed session,
+ * `CrmError`. Here live: signing in on first use, one replay after a refreshed session,
  * the `Sforce-Limit-Info` usage, the server time from the `Date` header, and detection of
  * truncated answers (jsforce hands back unparseable JSON as a plain string).
  *

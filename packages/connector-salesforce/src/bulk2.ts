@@ -50,6 +50,7 @@ export function bulkIngest(
   for (const record of records) for (const name of Object.keys(record.values)) columnSet.add(name);
   const columns = [...columnSet];
   const rows = records.map((record) => (record.id ? { ...record.values, Id: record.id } : record.values));
+  let closing = false;
   const run = async (): Promise<WriteOutcome[]> => {
     const unwrap = async <T>(result: ResultAsync<T, CrmError>): Promise<T> => {
       const settled = await result;
@@ -73,6 +74,8 @@ export function bulkIngest(
     if (!/^[A-Za-z0-9]{15,18}$/.test(job.body.id)) throw crmError('unknown', CONNECTOR_ID, 'Bulk API 2.0 returned a job without a valid id');
     const jobPath = `${base}/${job.body.id}`;
     await unwrap(api.call({ method: 'PUT', path: `${jobPath}/batches`, rawBody: toBulkCsv(columns, rows), headers: { 'Content-Type': 'text/csv' }, expectText: true }));
+    // From here on Salesforce may be writing the records: any failure leaves the batch in doubt.
+    closing = true;
     await unwrap(api.call<IngestJobInfo>({ method: 'PATCH', path: jobPath, body: { state: 'UploadComplete' } }));
     const started = Date.now();
     let wait = FIRST_POLL_MS;
@@ -126,5 +129,10 @@ export function bulkIngest(
       );
     });
   };
-  return ResultAsync.fromPromise(run(), (error) => error as CrmError);
+  return ResultAsync.fromPromise(run(), (error) => {
+    const crmFailure = error as CrmError;
+    return closing && !crmFailure.inDoubt
+      ? { ...crmFailure, inDoubt: true, message: `${crmFailure.message} (Bulk API 2.0 job already closed: its records may be written; settle the batch by its sync key)` }
+      : crmFailure;
+  });
 }

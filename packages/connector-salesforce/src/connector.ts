@@ -45,7 +45,7 @@ export interface SalesforceCallStats {
 }
 
 /**
- * A {@link CrmConnector} for Salesforce over jsforce (REST, sObject Collections, Bulk API 2.0).
+ * A `CrmConnector` for Salesforce over jsforce (REST, sObject Collections, Bulk API 2.0).
  * The constructor throws a `CrmSyncError` on an invalid configuration; use
  * {@link createSalesforceConnector} for a `Result` instead.
  */

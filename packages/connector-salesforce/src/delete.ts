@@ -16,7 +16,7 @@ import { localReject, OutcomeMerger, outcomeFromCollectionResult, type Collectio
 /** Per-record codes that mean "the record is already gone". */
 const ALREADY_GONE = new Set(['ENTITY_IS_DELETED']);
 
-/** Deletes one batch. See {@link CrmConnector.delete}. */
+/** Deletes one batch. See `CrmConnector.delete`. */
 export function deleteSalesforce(api: SalesforceApi, request: DeleteBatchRequest, signal: AbortSignal | undefined): ResultAsync<readonly WriteOutcome[], CrmError> {
   return checkObjectName(request.object).andThen(() => {
     const merger = new OutcomeMerger<string>(request.ids.length);

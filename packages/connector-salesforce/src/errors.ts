@@ -1,8 +1,8 @@
 /**
  * Salesforce failures mapped to the one crm-sync vocabulary: call-level errors (`errorCode` in a
- * 4xx/5xx array body, socket errors, non-JSON bodies) become a {@link CrmError}; per-record errors
+ * 4xx/5xx array body, socket errors, non-JSON bodies) become a `CrmError`; per-record errors
  * (`statusCode` inside a 200 sObject Collections answer, `sf__Error` in Bulk 2.0 results) become a
- * {@link Reject}.
+ * `Reject`.
  *
  * @module
  */
@@ -56,7 +56,7 @@ export interface SalesforceErrorItem {
   readonly fields?: readonly string[];
 }
 
-/** Maps the errors of one failed record to a {@link Reject}; the first error decides the code. */
+/** Maps the errors of one failed record to a `Reject`; the first error decides the code. */
 export function rejectFromSalesforceErrors(errors: readonly SalesforceErrorItem[] | undefined): Reject {
   const first = errors?.[0];
   const symbol = first?.statusCode ?? first?.errorCode ?? 'UNKNOWN_EXCEPTION';
@@ -73,7 +73,7 @@ export function rejectFromSalesforceErrors(errors: readonly SalesforceErrorItem[
 }
 
 /**
- * Parses a Bulk 2.0 `sf__Error` cell (`CODE:message:Field1,Field2 --`) into a {@link Reject}.
+ * Parses a Bulk 2.0 `sf__Error` cell (`CODE:message:Field1,Field2 --`) into a `Reject`.
  */
 export function rejectFromBulkError(cell: string): Reject {
   const match = /^([A-Z_]+):(.*?)(?::([^:]*?))?\s*(--)?\s*$/s.exec(cell.trim());
@@ -136,7 +136,7 @@ function socketCode(error: unknown): string | undefined {
 }
 
 /**
- * Maps one failed Salesforce call to a {@link CrmError}.
+ * Maps one failed Salesforce call to a `CrmError`.
  *
  * - `INVALID_SESSION_ID` / 401: `auth` (the caller refreshes once before giving up);
  * - `REQUEST_LIMIT_EXCEEDED` with `TotalRequests`: `rate-limited`, quota exhausted, not retryable;

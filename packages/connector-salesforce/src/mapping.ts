@@ -1,6 +1,6 @@
 /**
  * Pure decode/encode between Salesforce REST JSON and crm-sync's canonical shapes: describe
- * results to {@link ObjectDescription}, record JSON to {@link CrmRecord} values, and values back.
+ * results to `ObjectDescription`, record JSON to `CrmRecord` values, and values back.
  *
  * @module
  */
@@ -151,7 +151,7 @@ export function decodeSalesforceDateTime(text: string): string {
   return Number.isNaN(ms) ? text : new Date(ms).toISOString();
 }
 
-/** Decodes one JSON value of a queried record to a canonical {@link FieldValue}. */
+/** Decodes one JSON value of a queried record to a canonical `FieldValue`. */
 export function decodeSalesforceValue(field: FieldDescription | undefined, value: unknown): FieldValue {
   if (value === null || value === undefined) return null;
   if (typeof value === 'string') return field?.type === 'datetime' ? decodeSalesforceDateTime(value) : value;

@@ -127,7 +127,7 @@ function sendCollections(
   return ResultAsync.fromPromise(run(), (error) => error as CrmError);
 }
 
-/** Writes one batch. See {@link CrmConnector.upsertBatch}. */
+/** Writes one batch. See `CrmConnector.upsertBatch`. */
 export function upsertBatchSalesforce(
   api: SalesforceApi,
   describes: DescribeCache,

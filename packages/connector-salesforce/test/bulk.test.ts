@@ -63,4 +63,14 @@ describe('Bulk API 2.0 ingest above the threshold', () => {
     expect(harness.emulator.crm.get('Contact', ids[0]!)?.values.FirstName).toBe('Ann, "the first"');
     expect(harness.emulator.crm.get('Contact', ids[1]!)?.values.FirstName).toBeNull();
   });
+
+  it('reports a failure after the job was closed as in doubt, since Salesforce may have written the records', async () => {
+    harness = await startHarness({}, { bulkThreshold: 2 });
+    await harness.connector.describe('Contact');
+    harness.emulator.faults.add({ kind: 'unavailable', route: 'bulk-ingest', method: 'GET' });
+    const records = [0, 1, 2].map((n) => ({ values: contactValues(n) }));
+    const error = (await harness.connector.upsertBatch({ object: 'Contact', mode: 'insert', records }))._unsafeUnwrapErr();
+    expect([error.kind, error.inDoubt]).toEqual(['transient', true]);
+    expect(harness.emulator.crm.count('Contact')).toBe(3);
+  });
 });

@@ -1,6 +1,6 @@
 /**
  * `@crm-sync/connector-salesforce/emulator`: a Salesforce REST emulator on loopback, over an
- * {@link InMemoryCrm}, for offline tests of the connector and of any application.
+ * `InMemoryCrm`, for offline tests of the connector and of any application.
  *
  * @packageDocumentation
  */
@@ -18,7 +18,7 @@ export type { EmulatorLogEntry } from './server.js';
 
 /** Options of {@link startSalesforceEmulator}. */
 export interface SalesforceEmulatorOptions {
-  /** The engine; default a new {@link InMemoryCrm} with {@link salesforceEmulatorSchemas}. */
+  /** The engine; default a new `InMemoryCrm` with {@link salesforceEmulatorSchemas}. */
   readonly crm?: InMemoryCrm;
   /** Port on 127.0.0.1; default 0 (any free port). */
   readonly port?: number;

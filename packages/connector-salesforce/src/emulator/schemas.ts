@@ -1,5 +1,5 @@
 /**
- * Salesforce-flavoured objects for the emulator's {@link InMemoryCrm}: Account, Contact, Lead and
+ * Salesforce-flavoured objects for the emulator's `InMemoryCrm`: Account, Contact, Lead and
  * Opportunity with 18-character ids, `LastModifiedDate`/`SystemModstamp`/`CreatedDate`, an
  * external-id field `Sync_Key__c`, required fields, a validation rule and picklists.
  *

@@ -1,6 +1,6 @@
 /**
  * SOQL for the emulator: parsed with `@jetstreamapp/soql-parser-js`, then checked and evaluated
- * over the records of an {@link InMemoryCrm}. Supported: plain field lists, one object, WHERE with
+ * over the records of an `InMemoryCrm`. Supported: plain field lists, one object, WHERE with
  * AND/OR/NOT and parentheses, `= != < <= > >= LIKE IN NOT IN`, null, string/number/boolean/date/
  * date-time literals, ORDER BY (ASC/DESC, NULLS FIRST/LAST), LIMIT and OFFSET. Anything else is
  * refused the way Salesforce refuses it (`MALFORMED_QUERY`, `INVALID_FIELD`, `INVALID_TYPE`).
