@@ -121,6 +121,17 @@ describe('crm-sync run with an invalid job file', () => {
     ]);
   });
 
+  it('answers scripts in JSON on stdout with --json', async () => {
+    writeFiles(dir, { 'bad.yaml': `${IMPORT_HEAD}operation: upsert\nfields:\n  - { remote: email }\n` });
+    const run = await cli(dir, ['run', 'bad.yaml', '--accounts', 'accounts.yaml', '--db', 'db/crm.sqlite', '--json']);
+    expect(run.code).toBe(ExitCode.invalidInput);
+    expect(JSON.parse(run.stdout)).toEqual({
+      ok: false,
+      exitCode: 2,
+      error: { message: '[crm-sync] bad.yaml: operation: expected one of import, export, import-deleted, delete, got "upsert" (line 6)' },
+    });
+  });
+
   it('says which file is missing', async () => {
     const run = await cli(dir, ['run', 'nope.yaml', '--accounts', 'accounts.yaml', '--db', 'db/crm.sqlite']);
     expect(run.code).toBe(ExitCode.invalidInput);

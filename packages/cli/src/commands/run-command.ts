@@ -23,7 +23,7 @@ import {
 } from '@crm-sync/sdk';
 import type { SqliteStore } from '@crm-sync/store-sqlite';
 import { loadAccount } from '../accounts/load-accounts.js';
-import { invalidInput, runFailed } from '../cli-error.js';
+import { invalidInput, runFailed, type CliError } from '../cli-error.js';
 import { openConnector, type OpenedConnector } from '../connectors/registry.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { eprintln, println, type CliIo } from '../io.js';
@@ -57,18 +57,23 @@ export interface RunCommandOptions {
 
 /** Runs the job file at `jobPath`. Resolves with the exit code; never throws. */
 export async function runCommand(io: CliIo, jobPath: string, options: RunCommandOptions): Promise<ExitCodeValue> {
+  // With --json, scripts get a JSON answer on stdout for input errors too; people still read stderr.
+  const fail = (error: CliError): ExitCodeValue => {
+    if (options.json === true) println(io, JSON.stringify({ ok: false, exitCode: error.exitCode, error: { message: error.message } }));
+    return reportError(io, error);
+  };
   const loaded = loadJobFile(resolve(io.cwd, jobPath));
-  if (loaded.isErr()) return reportError(io, { ...loaded.error, message: loaded.error.message.split(resolve(io.cwd, jobPath)).join(jobPath) });
+  if (loaded.isErr()) return fail({ ...loaded.error, message: loaded.error.message.split(resolve(io.cwd, jobPath)).join(jobPath) });
   const job = { ...loaded.value, source: { ...loaded.value.source, path: jobPath } };
   const machine = options.json === true || options.logFormat === 'json';
   const logger = createLogger(io.stderr, options.logFormat ?? 'pretty', options.verbose === true);
   const syncJob = toSyncJob(job, (options.now ?? (() => new Date()))());
-  if (syncJob.isErr()) return reportError(io, fileError(job.source, syncJob.error));
+  if (syncJob.isErr()) return fail(fileError(job.source, syncJob.error));
   if (options.resumeOnly === true && syncJob.value.kind !== 'export') {
-    return reportError(io, invalidInput(`${jobPath}: operation: journal resume applies to export jobs only; this job is ${syncJob.value.kind}. Run it again with crm-sync run ${jobPath}`));
+    return fail(invalidInput(`${jobPath}: operation: journal resume applies to export jobs only; this job is ${syncJob.value.kind}. Run it again with crm-sync run ${jobPath}`));
   }
   const account = loadAccount(job.job.account, { env: io.env, cwd: io.cwd, ...(options.accounts !== undefined ? { file: options.accounts } : {}) });
-  if (account.isErr()) return reportError(io, account.error);
+  if (account.isErr()) return fail(account.error);
   const dbPath = databasePath(io, options.db);
   const opened = await openConnector(job.job.connector, {
     account: account.value,
@@ -76,14 +81,14 @@ export async function runCommand(io: CliIo, jobPath: string, options: RunCommand
     databasePath: dbPath,
     ...(options.dryRun === true ? { readOnly: true } : {}),
   });
-  if (opened.isErr()) return reportError(io, opened.error);
+  if (opened.isErr()) return fail(opened.error);
   try {
-    const checked = await checkJob(io, job, opened.value);
+    const checked = await checkJob(job, opened.value, fail);
     if (checked !== ExitCode.ok) return checked;
     if (options.dryRun !== true) opened.value.persist?.();
     if (options.dryRun === true) return await dryRun(io, job, syncJob.value, opened.value, dbPath, options);
     const store = openStore(dbPath);
-    if (store.isErr()) return reportError(io, store.error);
+    if (store.isErr()) return fail(store.error);
     try {
       if (options.resumeOnly === true) {
         const open = await store.value.journal.findOpenRun(exportJobId(syncJob.value));
@@ -103,17 +108,17 @@ export async function runCommand(io: CliIo, jobPath: string, options: RunCommand
 }
 
 /** `describe` the object and check the job against it. */
-async function checkJob(io: CliIo, job: LoadedJob, opened: OpenedConnector): Promise<ExitCodeValue> {
+async function checkJob(job: LoadedJob, opened: OpenedConnector, fail: (error: CliError) => ExitCodeValue): Promise<ExitCodeValue> {
   const described = await opened.connector.describe(job.job.object);
   if (described.isErr()) {
     const error = described.error;
     if (error.kind === 'not-found') {
-      return reportError(io, fileError(job.source, [{ path: ['object'], message: `${error.message.replace(/^\[crm-sync\] /, '')}; list the objects with: crm-sync describe --connector ${job.job.connector} --account ${job.job.account}` }]));
+      return fail(fileError(job.source, [{ path: ['object'], message: `${error.message.replace(/^\[crm-sync\] /, '')}; list the objects with: crm-sync describe --connector ${job.job.connector} --account ${job.job.account}` }]));
     }
-    return reportError(io, runFailed(error.message));
+    return fail(runFailed(error.message));
   }
   const issues = checkJobAgainstDescription(job, described.value, opened.connector.capabilities);
-  if (issues.length > 0) return reportError(io, fileError(job.source, issues));
+  if (issues.length > 0) return fail(fileError(job.source, issues));
   return ExitCode.ok;
 }
 
