@@ -187,6 +187,35 @@ for (const factory of harnesses) {
       expect(queriesAtWrite).toEqual([2, 3, 4, 5, 5]);
     });
 
+    it('a record whose value cannot be converted is a reject (with its CRM id), logged, and sent to the rejects output', async () => {
+      const rig = makeRig(harness);
+      const good = harness.crm.create({ [harness.names.lastName]: 'good' });
+      const bad = harness.crm.create({ [harness.names.lastName]: 'bad' });
+      const garbled = new Proxy(harness.connector, {
+        get(target, property, receiver) {
+          if (property === 'query') {
+            return (...args: Parameters<typeof target.query>) =>
+              target.query(...args).map((page) => ({
+                ...page,
+                records: page.records.map((record) => (record.id === bad ? { ...record, values: { ...record.values, [harness.names.changeField]: 'not a date' } } : record)),
+              }));
+          }
+          const value = Reflect.get(target, property, receiver);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      const run = makeRig({ ...harness, connector: garbled }, {}, rig);
+      const fields = [
+        { remote: harness.names.lastName, local: 'last_name' },
+        { remote: harness.names.changeField, local: 'changed' },
+      ];
+      const summary = (await run.orchestrator.runImport(job({ automaticIndex: undefined, processRejects: true, fields })))._unsafeUnwrap();
+      expect(summary).toMatchObject({ read: 2, written: 1, rejected: 1 });
+      expect(rig.records.get('contacts', good)).toBeDefined();
+      expect(rig.rejects).toEqual([expect.objectContaining({ operation: 'import', crmId: bad, code: 'invalid-value', fields: [harness.names.changeField] })]);
+      expect(rig.warnings).toHaveLength(1);
+    });
+
     it('reads the change field and the id even when the job does not map them', async () => {
       const rig = makeRig(harness);
       const id = harness.crm.create({ [harness.names.lastName]: 'a' });
