@@ -1,5 +1,5 @@
 /**
- * `crm-sync demo`: the seed's workflow end to end on a sample CRM, against a SQLite file, with
+ * `crm-sync demo`: the CRM Connector workflow end to end on a sample CRM, against a SQLite file, with
  * nothing to set up. Import contacts (incremental), deduplicate into the local table, change
  * records in the CRM and import only the changes, export local changes (one rejected), import
  * deleted records, delete a record in the CRM; then a summary and what to try next.
