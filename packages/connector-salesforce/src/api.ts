@@ -106,7 +106,11 @@ export class SalesforceApi {
       { method: call.method, url: instanceUrl + call.path, headers, ...(body !== undefined ? { body } : {}) },
       { capture, transport: this.transport, retry: { maxRetries: 0 }, ...(call.expectText ? { responseType: 'text/plain' } : {}) },
     );
-    return ResultAsync.fromPromise(Promise.resolve(request), (error) => {
+    return ResultAsync.fromPromise(withAbort(Promise.resolve(request), call.signal), (error) => {
+      if (error instanceof CallAbortedError) {
+        const write = call.method !== 'GET';
+        return crmError('transient', CONNECTOR_ID, `${where.method} ${where.path} was aborted by the caller${write ? '; the write may or may not have been applied' : ''}`, { inDoubt: write });
+      }
       this.observe(capture);
       return mapSalesforceError(error, { ...where, status: capture.status, headers: capture.headers ?? {}, body: safeJson(capture.body) });
     }).andThen((parsed) => {
@@ -126,6 +130,31 @@ export class SalesforceApi {
       if (!Number.isNaN(ms)) this.lastServerTime = toInstant(ms);
     }
   }
+}
+
+/** Thrown when the caller's signal aborts a call in flight. */
+class CallAbortedError extends Error {}
+
+/**
+ * Settles with `promise`, or rejects as soon as `signal` aborts. jsforce 3.10.16 takes no abort
+ * signal, so the HTTP request itself runs to its end; the caller just stops waiting for it.
+ */
+function withAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(new CallAbortedError('aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 function safeJson(text: string | undefined): unknown {

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { contactValues, startHarness, type Harness } from './harness.js';
 
 let harness: Harness | undefined;
@@ -102,5 +102,48 @@ describe('Sforce-Limit-Info', () => {
     harness = await ready();
     await readContacts(harness);
     expect(harness.connector.apiUsage).toEqual({ used: harness.emulator.apiCalls, limit: 15_000_000 });
+  });
+});
+
+describe('call options', () => {
+  it('an abort signal ends a slow call with a transient error, and a write is in doubt', async () => {
+    harness = await ready();
+    harness.emulator.faults.add({ kind: 'latency', latencyMs: 200, route: 'collections' });
+    const controller = new AbortController();
+    const pending = harness.connector.upsertBatch({ object: 'Contact', mode: 'insert', records: [{ values: contactValues(1) }] }, { signal: controller.signal });
+    const h = harness;
+    await vi.waitFor(() => expect(h.emulator.requestLog.some((e) => e.route === 'collections')).toBe(true));
+    controller.abort();
+    const error = (await pending)._unsafeUnwrapErr();
+    expect([error.kind, error.inDoubt]).toEqual(['transient', true]);
+    expect(error.message).toMatch(/aborted by the caller/);
+  });
+
+  it('an already aborted signal sends nothing', async () => {
+    harness = await ready();
+    const error = (await harness.connector.upsertBatch({ object: 'Contact', mode: 'insert', records: [{ values: contactValues(1) }] }, { signal: AbortSignal.abort() }))._unsafeUnwrapErr();
+    expect([error.kind, error.inDoubt]).toEqual(['transient', undefined]);
+    expect(harness.emulator.requestLog.some((e) => e.route === 'collections')).toBe(false);
+  });
+});
+
+describe('seeded faults', () => {
+  it('hit the same requests with the same seed, run after run', async () => {
+    const hits = async (): Promise<number[]> => {
+      const h = await startHarness({ seed: 42 });
+      try {
+        await h.connector.describe('Contact');
+        h.emulator.faults.add({ kind: 'unavailable', route: 'query', probability: 0.5, times: Number.POSITIVE_INFINITY });
+        const out: number[] = [];
+        for (let i = 0; i < 12; i += 1) if ((await readContacts(h)).isErr()) out.push(i);
+        return out;
+      } finally {
+        await h.close();
+      }
+    };
+    const first = await hits();
+    expect(first.length).toBeGreaterThan(0);
+    expect(first.length).toBeLessThan(12);
+    expect(await hits()).toEqual(first);
   });
 });
