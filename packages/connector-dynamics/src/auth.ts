@@ -54,26 +54,32 @@ export class DataverseTokenProvider {
     this.app = new ConfidentialClientApplication(msalConfig);
   }
 
-  /**
-   * A token valid for at least the refresh margin. `forceRefresh` skips every cache (after the
-   * Web API refused a token as expired). Rejects with {@link TokenAcquisitionError}.
-   */
-  getToken(forceRefresh = false): Promise<DataverseToken> {
+  /** A token valid for at least the refresh margin. Rejects with {@link TokenAcquisitionError}. */
+  getToken(): Promise<DataverseToken> {
     const now = this.config.now();
-    if (!forceRefresh && this.current !== undefined && this.current.expiresAtMs - this.config.tokenRefreshMarginMs > now) {
+    if (this.current !== undefined && this.current.expiresAtMs - this.config.tokenRefreshMarginMs > now) {
       return Promise.resolve(this.current);
     }
+    // A stale token sits in msal's cache too (msal renews only 5 minutes before expiry): skip it.
+    return this.singleFlight(this.current !== undefined);
+  }
+
+  /**
+   * A new token after the Web API refused `rejected` (401). Callers that were refused with the same
+   * token share one token request; a caller refused with an older token gets the newer one.
+   */
+  refreshAfterRejection(rejected: string): Promise<DataverseToken> {
+    if (this.current !== undefined && this.current.accessToken !== rejected) return Promise.resolve(this.current);
+    this.current = undefined;
+    return this.singleFlight(true);
+  }
+
+  private singleFlight(skipCache: boolean): Promise<DataverseToken> {
     if (this.inFlight !== undefined) return this.inFlight;
-    const stale = this.current !== undefined;
-    this.inFlight = this.acquire(forceRefresh || stale).finally(() => {
+    this.inFlight = this.acquire(skipCache).finally(() => {
       this.inFlight = undefined;
     });
     return this.inFlight;
-  }
-
-  /** Forgets the current token (the Web API said it expired). */
-  invalidate(token: string): void {
-    if (this.current?.accessToken === token) this.current = undefined;
   }
 
   private async acquire(skipCache: boolean): Promise<DataverseToken> {

@@ -71,8 +71,7 @@ export class DataverseHttp {
     let token = await this.tokens.getToken();
     let answer = await this.sendOnce(request, url, token.accessToken);
     if (answer.status === 401) {
-      this.tokens.invalidate(token.accessToken);
-      token = await this.tokens.getToken(true);
+      token = await this.tokens.refreshAfterRejection(token.accessToken);
       answer = await this.sendOnce(request, url, token.accessToken);
     }
     if (answer.status >= 400 && !(request.acceptStatuses ?? []).includes(answer.status)) {

@@ -59,6 +59,9 @@ export function requireField(description: ObjectDescription, name: string, where
   return ok(field);
 }
 
+/** A lone UTF-16 surrogate cannot be percent-encoded (encodeURIComponent throws on it). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /** Quotes an OData string literal: single quotes, an embedded quote doubled. */
 export function quoteODataString(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
@@ -72,6 +75,9 @@ function formatInstant(value: string): string | undefined {
 
 /** Formats a literal for a comparison with `field`, or says why it cannot be compared. */
 export function formatLiteral(field: FieldDescription, value: SimpleValue, where: string): Result<string, CrmError> {
+  if (value.kind === 'string' && LONE_SURROGATE.test(value.value)) {
+    return err(invalid(`${where}: the value for '${field.name}' is not valid text (it holds a lone UTF-16 surrogate); fix the source data`));
+  }
   const mismatch = (): Result<string, CrmError> =>
     err(invalid(`${where}: a ${value.kind} value cannot be compared with field '${field.name}' of type ${field.type}; use a ${field.type} value`));
   switch (field.type) {
@@ -174,6 +180,8 @@ export function compileODataFilter(node: ResolvedFilterNode, description: Object
       if (!['string', 'text', 'email', 'phone', 'url'].includes(field.type)) {
         return err(invalid(`${path}: '${node.op}' only applies to text fields; '${name}' is ${field.type}`));
       }
+      const checked = formatLiteral(field, right, path);
+      if (checked.isErr()) return err(checked.error);
       return ok(`${node.op === 'startsWith' ? 'startswith' : 'contains'}(${name},${quoteODataString(right.value)})`);
     }
     case 'like':

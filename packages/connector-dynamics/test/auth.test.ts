@@ -69,6 +69,16 @@ describe('msal-node client credentials against the emulator', () => {
     expect(emulator.requestLog.map((entry) => entry.status)).toEqual([200, 401, 200, 200]);
   });
 
+  it('makes one token request when 20 calls in flight are all refused with the expired token', async () => {
+    const emulator = await emulatorWith();
+    const connector = connectorFor(emulator);
+    await connector.serverTime();
+    emulator.faults.inject({ kind: 'token-expired' });
+    const results = await Promise.all(Array.from({ length: 20 }, () => connector.serverTime()));
+    expect(results.every((result) => result.isOk())).toBe(true);
+    expect(emulator.apiCalls.token).toBe(2);
+  });
+
   it('fails with a non-retryable auth error for a wrong secret, without the secret in the error or the log', async () => {
     const emulator = await emulatorWith();
     const secret = 'wrong-but-secret-value-123';

@@ -60,7 +60,7 @@ function compileThroughUrl(filter: ResolvedFilterNode): ODataExpression {
   return parseODataFilter(serverFilter(path));
 }
 
-const hostileValues = ["O'Brien", "''", "a' or lastname ne 'x", 'a&$top=1', 'x#frag', 'a+b', 'a/b?c=d', '100%', '%27', 'Zoë 東京 🙂', '\\', '"quoted"', ') or (1 eq 1'];
+const hostileValues = ["O'Brien", "''", "a' or lastname ne 'x", 'a&$top=1', 'x#frag', 'a+b', 'a/b?c=d', 'question?', '100%', '%27', 'Zoë 東京 🙂', '\\', "back\\'slash", '"quoted"', ') or (1 eq 1', 'nul\u0000byte', 'rtl\u202emark'];
 
 const stringComparison = (value: string): ResolvedFilterNode => ({ kind: 'comparison', left: { kind: 'field', name: 'lastname' }, op: 'eq', right: { kind: 'string', value } });
 
@@ -111,6 +111,13 @@ describe('OData $filter compilation', () => {
       const text = compileODataFilter(node, contact)._unsafeUnwrap();
       expect(text).toBe(expected);
       expect(() => parseODataFilter(text)).not.toThrow();
+    }
+  });
+
+  it('refuses a value with a lone surrogate instead of throwing while percent-encoding it', () => {
+    for (const op of ['eq', 'startsWith'] as const) {
+      const result = compileODataFilter({ kind: 'comparison', left: { kind: 'field', name: 'lastname' }, op, right: { kind: 'string', value: 'bad\uD800' } }, contact);
+      expect(result._unsafeUnwrapErr().message).toContain('lone UTF-16 surrogate');
     }
   });
 
