@@ -225,7 +225,7 @@ async function freeLocalKeys(store: SqliteStore, count: number): Promise<[string
 function stepResult(summary: RunSummary): string {
   switch (summary.operation) {
     case 'import':
-      return `${summary.read} read into the local table`;
+      return `${summary.read} read, ${summary.written} written to the local table`;
     case 'export':
       return `${summary.created} created, ${summary.updated} updated in the CRM`;
     case 'import-deleted':
