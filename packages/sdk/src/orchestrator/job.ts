@@ -28,7 +28,9 @@ export type JobField = FieldMapping;
  * retries are spent, wait `waitMs`, then retry the failed part, at most `retries` times.
  */
 export interface ErrorRetryPolicy {
+  /** How many times the failed part is retried after the first failure. */
   readonly retries: number;
+  /** How long to wait before each retry. */
   readonly waitMs: number;
 }
 
@@ -58,6 +60,7 @@ export interface JobBase {
 
 /** Incremental import by watermark (the seed's "automatic index"). */
 export interface AutomaticIndex {
+  /** Turns the incremental import on. */
   readonly enabled: boolean;
   /** The option holding the watermark. Defaults to `LASTIMPORT_<instance>_<activity>`. */
   readonly option?: string;
@@ -79,16 +82,19 @@ export interface AutomaticIndex {
 
 /** O1: import records from the CRM into a local table. */
 export interface ImportJob extends JobBase {
+  /** The operation: O1. */
   readonly kind: 'import';
   /** Remote fields and their local names. The id and the change field are added automatically. */
   readonly fields: readonly JobField[];
   /** The filter; portable profile unless `filterProfile` is `native`. */
   readonly filter?: FilterNode;
+  /** `portable` (default: the seed's five rules) or `native` (the connector's richer operators). */
   readonly filterProfile?: FilterProfile;
   /** Values for `vars.<name>` in filter expressions. */
   readonly variables?: Readonly<Record<string, number | string>>;
   /** Sort keys, in order. With an automatic index the watermark moves only at the end of the window. */
   readonly orderBy?: readonly OrderBy[];
+  /** Incremental import by watermark; a full read when omitted or disabled. */
   readonly automaticIndex?: AutomaticIndex;
   /** IANA zone for conversions (e.g. `Europe/Amsterdam`). Defaults to `UTC`. */
   readonly timeZone?: string;
@@ -125,15 +131,21 @@ export type InDoubtPolicy = 'stop' | 'resend' | 'skip';
 
 /** O2: export local rows to the CRM. */
 export interface ExportJob extends JobBase {
+  /** The operation: O2. */
   readonly kind: 'export';
   /** Local fields and the remote fields they fill (`local` -> `remote`). */
   readonly fields: readonly JobField[];
+  /** How each record is written. */
   readonly mode: ExportMode;
   /**
    * The sync key: an external-id field of the CRM object that receives the local record's key.
    * It makes a resent insert harmless (upsert by it, or a lookup by it settles an unknown outcome).
    */
-  readonly syncKey?: { readonly remoteField: string };
+  readonly syncKey?: {
+    /** The external-id (unique) field of the CRM object. */
+    readonly remoteField: string;
+  };
+  /** What to do with inserts in doubt when there is no sync key; default `stop`. */
   readonly inDoubtPolicy?: InDoubtPolicy;
   /** On restart, send records the CRM rejected in the interrupted run again. Default false. */
   readonly resendRejected?: boolean;
@@ -151,6 +163,7 @@ export interface ExportJob extends JobBase {
 
 /** O3: import the records deleted in the CRM between two instants, both inclusive. */
 export interface ImportDeletedJob extends JobBase {
+  /** The operation: O3. */
   readonly kind: 'import-deleted';
   /** Inclusive start (an ISO 8601 instant). */
   readonly start: Instant;
@@ -158,11 +171,13 @@ export interface ImportDeletedJob extends JobBase {
   readonly end?: Instant;
   /** The local table where deletions are applied. */
   readonly table: string;
+  /** Deleted records per page; capped by the connector. */
   readonly pageSize?: number;
 }
 
 /** O4: delete records in the CRM by remote id. */
 export interface DeleteJob extends JobBase {
+  /** The operation: O4. */
   readonly kind: 'delete';
   /** The remote ids to delete. Either this or `table`. */
   readonly ids?: readonly string[] | AsyncIterable<string>;

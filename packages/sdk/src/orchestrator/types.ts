@@ -22,20 +22,27 @@ export interface RunWindow {
   /** `crmEndDate`, `yyyy/MM/dd HH:mm:ss`. */
   readonly end: string;
   /** The same bounds as exact instants. */
+  /** The exact start (inclusive). */
   readonly startInstant?: Instant;
+  /** The exact end (exclusive). */
   readonly endInstant: Instant;
 }
 
 /** The variables a run exposes to the caller, named as in the seed. */
 export interface RunVariables {
+  /** The watermark option's name. */
   readonly crmOptionName?: string;
+  /** The window start, `yyyy/MM/dd HH:mm:ss` (UTC); absent on a first full read. */
   readonly crmStartImport?: string;
+  /** The window end, `yyyy/MM/dd HH:mm:ss` (UTC). */
   readonly crmEndDate?: string;
 }
 
 /** What a run did. Counts are records unless named otherwise. */
 export interface RunSummary {
+  /** Which of the four operations ran. */
   readonly operation: SyncOperation;
+  /** The job's activity name. */
   readonly activity: string;
   /** True when nothing was changed (dry run). */
   readonly dryRun: boolean;
@@ -43,19 +50,29 @@ export interface RunSummary {
   readonly read: number;
   /** Records (or deletions) written to the local side: imports and deleted-record imports. */
   readonly written: number;
+  /** Records created in the CRM (export). */
   readonly created: number;
+  /** Records updated in the CRM (export). */
   readonly updated: number;
+  /** Records deleted in the CRM (delete) or deletions applied locally (import-deleted). */
   readonly deleted: number;
+  /** Records the CRM reported as unchanged (export). */
   readonly unchanged: number;
   /** Re-read records dropped as duplicates (overlap), or records skipped as already done (resume). */
   readonly skipped: number;
+  /** Per-record failures (see the rejects output). */
   readonly rejected: number;
   /** Run-level errors that went to the errors output (process errors on). */
   readonly errors: number;
+  /** CRM calls this run made, counted by the runtime wrapper. */
   readonly apiCalls: number;
+  /** Retries the runtime made (429, 5xx, time-outs). */
   readonly retries: number;
+  /** Wall-clock duration on the client clock. */
   readonly durationMs: number;
+  /** The incremental import window, when there was one. */
   readonly window?: RunWindow;
+  /** The seed's variables (`crmOptionName`, `crmStartImport`, `crmEndDate`). */
   readonly variables: RunVariables;
   /** Ids asked for by record identification that the CRM did not return. */
   readonly notFound?: readonly string[];
@@ -143,15 +160,19 @@ export type RunErrorKind =
 
 /** A failed run. The message says what, where and how to fix it. */
 export interface RunError {
+  /** What kind of failure; decides what to do next. */
   readonly kind: RunErrorKind;
   /** `[crm-sync] [orchestrator] ...`, redacted. */
   readonly message: string;
+  /** For `invalid-job`: every problem, with its job path. */
   readonly issues?: readonly JobIssue[];
+  /** For `crm`: the CRM error after the retries were spent. */
   readonly crmError?: CrmError;
   /** For `in-doubt`: the local keys whose outcome is unknown. */
   readonly ambiguousKeys?: readonly string[];
   /** What the run had done before it failed. */
   readonly summary?: RunSummary;
+  /** The underlying throw of a store, redacted. */
   readonly cause?: unknown;
 }
 
