@@ -6,14 +6,14 @@
  *
  * @module
  */
-import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
-import { crmError, type CrmError, type CrmRecord, type QueryRequest, type RecordPage } from '@crm-sync/sdk';
+import { errAsync, okAsync, ResultAsync } from 'neverthrow';
+import { crmError, type CrmError, type CrmRecord, type ObjectDescription, type QueryRequest, type RecordPage } from '@crm-sync/sdk';
 import type { SalesforceApi } from './api.js';
 import type { DescribeCache } from './describe.js';
 import { CONNECTOR_ID } from './errors.js';
 import { decodeSalesforceRecord, decodeSalesforceValue } from './mapping.js';
 import { isSalesforceId } from './ids.js';
-import { compileSoql } from './soql.js';
+import { chunkIds, compileSoql } from './soql.js';
 
 /** Salesforce answers 414/431 above about 16 KB of URI and headers; stay well below. */
 export const MAX_QUERY_URL_LENGTH = 15_000;
@@ -59,6 +59,61 @@ function pathOf(url: string): string {
   return url.startsWith('/') ? url : new URL(url).pathname;
 }
 
+/** Ids per follow-up query that fetches the fields a wide object's main query left out. */
+const WIDE_IDS_PER_QUERY = 100;
+
+/** The query URL for `soql`. */
+function queryPath(api: SalesforceApi, soql: string): string {
+  return `${api.basePath}/query?q=${encodeURIComponent(soql)}`;
+}
+
+/**
+ * The longest prefix of `fields` whose query URL stays under {@link MAX_QUERY_URL_LENGTH}, given how
+ * to build the request from a field list. Very wide objects cannot select every field in one GET.
+ */
+function fieldsThatFit(api: SalesforceApi, description: ObjectDescription, fields: readonly string[], build: (fields: readonly string[]) => QueryRequest): string[] {
+  const fitting: string[] = [];
+  for (const field of fields) {
+    const soql = compileSoql(description, build([...fitting, field]));
+    if (soql.isErr() || queryPath(api, soql.value).length > MAX_QUERY_URL_LENGTH) break;
+    fitting.push(field);
+  }
+  return fitting;
+}
+
+/**
+ * Fetches the `missing` fields of `raws` by `Id IN (...)`, in as many queries as the URL limit
+ * needs, and merges them into the records (matched by Id).
+ */
+function fillMissingFields(
+  api: SalesforceApi,
+  description: ObjectDescription,
+  raws: readonly Record<string, unknown>[],
+  missing: readonly string[],
+  signal: AbortSignal | undefined,
+): ResultAsync<void, CrmError> {
+  const byId = new Map(raws.map((raw) => [String(raw[description.primaryKey]), raw as Record<string, unknown>]));
+  const run = async (): Promise<void> => {
+    for (const ids of chunkIds([...byId.keys()], WIDE_IDS_PER_QUERY)) {
+      let left = [...missing];
+      while (left.length > 0) {
+        const group = fieldsThatFit(api, description, left, (fields) => ({ object: description.name, fields, ids }));
+        if (group.length === 0) throw crmError('invalid-request', CONNECTOR_ID, `query on ${description.name}: field ${left[0]} alone makes the query URL too long for Salesforce`);
+        const soql = compileSoql(description, { object: description.name, fields: group, ids });
+        if (soql.isErr()) throw crmError('invalid-request', CONNECTOR_ID, `query on ${description.name}: ${soql.error.message}`);
+        const answer = await api.call<SalesforceQueryAnswer>({ method: 'GET', path: queryPath(api, soql.value), ...(signal ? { signal } : {}) });
+        if (answer.isErr()) throw answer.error;
+        for (const record of answer.value.body.records ?? []) {
+          const target = byId.get(String(record[description.primaryKey]));
+          if (target) for (const field of group) target[field] = record[field];
+        }
+        left = left.slice(group.length);
+      }
+    }
+  };
+  return ResultAsync.fromPromise(run(), (error) => error as CrmError);
+}
+
 /**
  * Reads one page of a query.
  *
@@ -92,14 +147,21 @@ export function querySalesforce(
     }
     const held = position?.ids ?? [];
     const wanted = held.slice(0, pageSize);
+    const windowFields = request.window ? [request.window.field] : [];
+    // The main query selects the fields that fit in the URL; the rest come by Id afterwards.
+    const build = (fields: readonly string[]): QueryRequest =>
+      wanted.length > 0 ? { object: request.object, fields: [...windowFields, ...fields], ids: wanted } : { ...effective, fields };
+    const mainFields = queryPath(api, compileSoql(description, build(request.fields)).unwrapOr('')).length > MAX_QUERY_URL_LENGTH
+      ? fieldsThatFit(api, description, request.fields, build)
+      : [...request.fields];
+    const missing = request.fields.filter((field) => !mainFields.includes(field));
     let path: string;
-    if (wanted.length > 0) {
-      const windowFields = request.window ? [request.window.field] : [];
-      const byIds = compileSoql(description, { object: request.object, fields: [...request.fields, ...windowFields], ids: wanted });
-      if (byIds.isErr()) return errAsync(crmError('invalid-request', CONNECTOR_ID, `query on ${request.object}: ${byIds.error.message}`));
-      path = `${api.basePath}/query?q=${encodeURIComponent(byIds.value)}`;
+    if (wanted.length > 0 || position?.u === undefined) {
+      const main = compileSoql(description, build(mainFields));
+      if (main.isErr()) return errAsync(crmError('invalid-request', CONNECTOR_ID, `query on ${request.object}: ${main.error.message}`));
+      path = queryPath(api, main.value);
     } else {
-      path = position?.u ?? `${api.basePath}/query?q=${encodeURIComponent(compiled.value)}`;
+      path = position.u;
     }
     if (path.length > MAX_QUERY_URL_LENGTH) {
       return errAsync(
@@ -125,6 +187,11 @@ export function querySalesforce(
           raws = raws.slice(0, pageSize);
           nextPage = answer.body.nextRecordsUrl && answer.body.done !== true ? pathOf(answer.body.nextRecordsUrl) : undefined;
         }
+        const page = raws;
+        const filled = missing.length > 0 && page.length > 0 ? fillMissingFields(api, description, page, missing, signal) : okAsync(undefined);
+        return filled.map(() => ({ page, rest, nextPage, date: answer.headers.date }));
+      })
+      .andThen(({ page: raws, rest, nextPage, date }) => {
         const records: CrmRecord[] = raws.map((raw) => ({
           id: String(raw[description.primaryKey]),
           ...(windowField ? { changedAt: String(decodeSalesforceValue(windowField, raw[windowField.name])) } : {}),
@@ -132,7 +199,7 @@ export function querySalesforce(
         }));
         const next: QueryCursor | undefined =
           rest.length > 0 || nextPage ? { ...(nextPage ? { u: nextPage } : {}), ...(rest.length > 0 ? { ids: rest } : {}) } : undefined;
-        const dateHeader = answer.headers.date ? Date.parse(answer.headers.date) : Number.NaN;
+        const dateHeader = date ? Date.parse(date) : Number.NaN;
         const serverTime = Number.isNaN(dateHeader) ? undefined : new Date(dateHeader).toISOString();
         return okAsync({
           records,

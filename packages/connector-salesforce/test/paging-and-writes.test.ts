@@ -146,3 +146,32 @@ describe('delete', () => {
     expect(outcomes[0]).toMatchObject({ ok: false, reject: { code: 'invalid-value' } });
   });
 });
+
+describe('very wide objects', () => {
+  it('keeps every query URL under the limit and still returns every requested field', async () => {
+    harness = await startHarness();
+    const crm = harness.emulator.crm;
+    const contact = crm.schema('Contact')!;
+    const wide = Array.from({ length: 420 }, (_, i) => `Very_Long_Custom_Field_Name_Number_${String(i).padStart(3, '0')}__c`);
+    crm.defineObject({ ...contact, fields: [...contact.fields, ...wide.map((name) => ({ ...contact.fields.find((f) => f.name === 'FirstName')!, name }))] });
+    for (let n = 0; n < 250; n += 1) {
+      const values: Record<string, string> = { LastName: `L${n}` };
+      for (const name of wide) values[name] = `${name.slice(-6)}-${n}`;
+      if (!crm.insert('Contact', values).ok) throw new Error('seed failed');
+    }
+    const seen: { id: string; values: Record<string, unknown> }[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = (await harness.connector.query({ object: 'Contact', fields: ['LastName', ...wide], pageSize: 2000 }, cursor))._unsafeUnwrap();
+      seen.push(...page.records);
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen).toHaveLength(250);
+    for (const record of seen) {
+      const n = String(record.values.LastName).slice(1);
+      expect(wide.every((name) => record.values[name] === `${name.slice(-6)}-${n}`)).toBe(true);
+    }
+    const queries = harness.emulator.requestLog.filter((e) => e.route === 'query');
+    expect(queries.length).toBeGreaterThan(1);
+  });
+});
