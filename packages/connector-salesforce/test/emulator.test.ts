@@ -115,4 +115,10 @@ describe('Salesforce emulator wire protocol', () => {
     const ok = await call('/services/data/v62.0/limits');
     expect(ok.headers.get('sforce-limit-info')).toMatch(/^api-usage=\d+\/15000000$/);
   });
+
+  it('refuses a request head above 16 KB (a query URL too long), as Salesforce does', async () => {
+    emulator = await startSalesforceEmulator();
+    const answer = await call(q(`SELECT Id FROM Contact WHERE LastName IN ('${'x'.repeat(17_000)}')`));
+    expect(answer.status).toBe(431);
+  });
 });
