@@ -121,4 +121,21 @@ describe('Salesforce emulator wire protocol', () => {
     const answer = await call(q(`SELECT Id FROM Contact WHERE LastName IN ('${'x'.repeat(17_000)}')`));
     expect(answer.status).toBe(431);
   });
+
+  it('issues refresh tokens with the password flow and rotates them on refresh', async () => {
+    emulator = await startSalesforceEmulator({ credentials: { username: 'u@example.com', password: 'pw-and-token', rotateRefreshTokens: true } });
+    const token = async (form: Record<string, string>) => {
+      const response = await fetch(emulator!.tokenUrl, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form) });
+      return { status: response.status, body: (await response.json()) as Record<string, string> };
+    };
+    const first = await token({ grant_type: 'password', username: 'u@example.com', password: 'pw-and-token' });
+    expect(first.body).toMatchObject({ instance_url: emulator.url, token_type: 'Bearer', id: expect.stringMatching(/\/id\/00D\w{15}\/005\w{15}$/) });
+    const second = await token({ grant_type: 'refresh_token', refresh_token: first.body.refresh_token! });
+    expect(second.status).toBe(200);
+    expect(second.body.refresh_token).not.toBe(first.body.refresh_token);
+    const reused = await token({ grant_type: 'refresh_token', refresh_token: first.body.refresh_token! });
+    expect([reused.status, reused.body.error]).toEqual([400, 'invalid_grant']);
+    const wrong = await token({ grant_type: 'password', username: 'u@example.com', password: 'nope' });
+    expect(wrong.body).toEqual({ error: 'invalid_grant', error_description: 'authentication failure' });
+  });
 });
