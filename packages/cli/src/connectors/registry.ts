@@ -61,14 +61,22 @@ export async function openConnector(id: string, context: ConnectorOpenContext): 
   return opener(context);
 }
 
+/** Node's codes for "no such package, or not built": the only failures that mean "not installed". */
+const NOT_INSTALLED = new Set(['ERR_MODULE_NOT_FOUND', 'ERR_PACKAGE_PATH_NOT_EXPORTED', 'MODULE_NOT_FOUND', 'ERR_UNSUPPORTED_DIR_IMPORT']);
+
 /**
  * Imports an optional package. `undefined` when it is not installed or not built; the module
- * name is a variable so that TypeScript does not need the package to compile the CLI.
+ * name is a variable so that TypeScript does not need the package to compile the CLI. A package
+ * that is there but fails while loading is a bug worth seeing: that error is thrown on.
  */
 export async function importOptional(specifier: string): Promise<Record<string, unknown> | undefined> {
   try {
     return (await import(specifier)) as Record<string, unknown>;
-  } catch {
-    return undefined;
+  } catch (thrown) {
+    const code = (thrown as { code?: unknown }).code;
+    if (typeof code === 'string' && NOT_INSTALLED.has(code)) return undefined;
+    // vitest reports a missing package without a Node error code.
+    if (thrown instanceof Error && /Cannot find (module|package)|Failed to (resolve|load url)/i.test(thrown.message)) return undefined;
+    throw thrown;
   }
 }

@@ -7,7 +7,7 @@
 import type { CrmConnector } from '@crm-sync/sdk';
 import { err, ok, type Result } from 'neverthrow';
 import type { DynamicsAccount, SalesforceAccount } from '../accounts/account-schema.js';
-import { describeThrown, invalidInput, type CliError } from '../cli-error.js';
+import { describeThrown, invalidInput, runFailed, type CliError } from '../cli-error.js';
 import { importOptional, type ConnectorOpenContext, type OpenedConnector } from './registry.js';
 
 const SALESFORCE_PACKAGE = '@crm-sync/connector-salesforce';
@@ -101,7 +101,12 @@ export async function openVendor(
   className: string,
   config: Record<string, unknown>,
 ): Promise<Result<OpenedConnector, CliError>> {
-  const module = await importOptional(packageName);
+  let module: Record<string, unknown> | undefined;
+  try {
+    module = await importOptional(packageName);
+  } catch (thrown) {
+    return err(runFailed(`[${id}] package ${packageName} is installed but failed to load: ${describeThrown(thrown)}; reinstall or rebuild it (pnpm build)`));
+  }
   const factory = module?.[className];
   if (typeof factory !== 'function') return err(notAvailable(id, packageName));
   const create = module?.[`create${className}`];

@@ -49,14 +49,14 @@ interface DataverseEmulatorModule {
 /** Builds the engine for `kind`: Salesforce-shaped objects when the emulator is available. */
 export async function createDemoEngine(kind: DemoCrm, clock: CrmClock): Promise<DemoEngine> {
   if (kind === 'salesforce') {
-    const emulator = (await importOptional('@crm-sync/connector-salesforce/emulator')) as Partial<SalesforceEmulatorModule> | undefined;
+    const emulator = (await importOrNothing('@crm-sync/connector-salesforce/emulator')) as Partial<SalesforceEmulatorModule> | undefined;
     if (typeof emulator?.salesforceEmulatorSchemas === 'function' && typeof emulator.startSalesforceEmulator === 'function') {
       return { kind: 'salesforce', crm: new InMemoryCrm({ clock, schemas: emulator.salesforceEmulatorSchemas() }), profile: SALESFORCE_PROFILE };
     }
     return mockEngine(clock, 'the Salesforce emulator (@crm-sync/connector-salesforce) is not available in this build (run pnpm build); running on the mock CRM instead: same workflow, same data');
   }
   if (kind === 'dynamics') {
-    const emulator = (await importOptional('@crm-sync/connector-dynamics/emulator')) as Partial<DataverseEmulatorModule> | undefined;
+    const emulator = (await importOrNothing('@crm-sync/connector-dynamics/emulator')) as Partial<DataverseEmulatorModule> | undefined;
     if (typeof emulator?.dataverseSchemas === 'function' && typeof emulator.startDataverseEmulator === 'function') {
       // Dataverse keeps deleted records (audit) for 30 days by default.
       return { kind: 'dynamics', crm: new InMemoryCrm({ clock, schemas: emulator.dataverseSchemas(), deletedRetentionDays: 30 }), profile: DYNAMICS_PROFILE };
@@ -66,13 +66,34 @@ export async function createDemoEngine(kind: DemoCrm, clock: CrmClock): Promise<
   return mockEngine(clock);
 }
 
+/** The demo must always run: a package that fails to load counts as absent (the mock takes over, with a note). */
+async function importOrNothing(specifier: string): Promise<Record<string, unknown> | undefined> {
+  try {
+    return await importOptional(specifier);
+  } catch {
+    return undefined;
+  }
+}
+
 function mockEngine(clock: CrmClock, fallbackNote?: string): DemoEngine {
   return { kind: 'mock', crm: new InMemoryCrm({ clock }), profile: MOCK_PROFILE, ...(fallbackNote !== undefined ? { fallbackNote } : {}) };
 }
 
-/** Starts the engine: the emulator and its connector, or the mock connector. */
+/** Starts the engine: the emulator and its connector, or the mock connector (with a note when it had to fall back). */
 export async function startDemoCrm(engine: DemoEngine, logger: Logger): Promise<StartedDemoCrm> {
   const notes = engine.fallbackNote === undefined ? [] : [engine.fallbackNote];
+  try {
+    const started = await startEmulated(engine, logger, notes);
+    if (started !== undefined) return started;
+  } catch (thrown) {
+    notes.push(`the ${engine.kind} emulator could not start (${thrown instanceof Error ? thrown.message : String(thrown)}); running on the mock connector over the same data`);
+  }
+  const connector = new MockConnector(engine.crm);
+  return { connector, label: 'the mock CRM (in-process, @crm-sync/connector-mock)', notes, close: async () => connector.close() };
+}
+
+/** The emulator of a vendor engine and its connector; `undefined` for the mock engine or a connector that would not start. */
+async function startEmulated(engine: DemoEngine, logger: Logger, notes: string[]): Promise<StartedDemoCrm | undefined> {
   if (engine.kind === 'salesforce') {
     const module = (await importOptional('@crm-sync/connector-salesforce/emulator')) as unknown as SalesforceEmulatorModule;
     const emulator = await module.startSalesforceEmulator({ crm: engine.crm });
@@ -123,6 +144,5 @@ export async function startDemoCrm(engine: DemoEngine, logger: Logger): Promise<
     await emulator.close();
     notes.push(`the Dynamics connector could not start (${opened.error.message}); running on the mock connector over the same data`);
   }
-  const connector = new MockConnector(engine.crm);
-  return { connector, label: 'the mock CRM (in-process, @crm-sync/connector-mock)', notes, close: async () => connector.close() };
+  return undefined;
 }
