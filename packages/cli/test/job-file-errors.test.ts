@@ -31,7 +31,7 @@ describe('crm-sync run with an invalid job file', () => {
 
   it('reports a missing object', async () => {
     const message = await runBad('bad.yaml', 'activity: a\nconnector: mock\naccount: demo\noperation: import\nlocal: { table: contacts }\nfields:\n  - { remote: email }\n');
-    expect(message).toBe('[crm-sync] bad.yaml: object: is required (a text value)');
+    expect(message).toBe('[crm-sync] bad.yaml: object: is required: name the remote object, e.g. object: Contact (list them with crm-sync describe --account <name>)');
   });
 
   it('reports a misspelt conversion with its path, the valid names and the value given', async () => {

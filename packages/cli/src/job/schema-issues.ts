@@ -32,6 +32,15 @@ const TYPE_WORDS: Record<string, string> = {
   object: 'a map',
 };
 
+/** What to write for a missing top-level key of a job file. */
+const REQUIRED_HINTS: Readonly<Record<string, string>> = {
+  activity: 'name the activity, e.g. activity: importContacts (letters, digits, - and _)',
+  connector: 'name the connector: mock, salesforce or dynamics',
+  account: 'name an account of the accounts file, e.g. account: sales-org',
+  operation: 'one of import, export, import-deleted, delete',
+  object: 'name the remote object, e.g. object: Contact (list them with crm-sync describe --account <name>)',
+};
+
 /** One readable issue per zod issue (unions report their most specific branch). */
 export function zodIssuesToFileIssues(issues: readonly z.core.$ZodIssue[]): FileIssue[] {
   return issues.flatMap((issue) => {
@@ -40,7 +49,8 @@ export function zodIssuesToFileIssues(issues: readonly z.core.$ZodIssue[]): File
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((key) => ({ path: [...path, key], message: 'unknown key; check the spelling against docs/cli.md' }));
     }
-    return [{ path, message: describeIssue(issue) }];
+    const hint = path.length === 1 && issue.code === 'invalid_type' && !('input' in issue && issue.input !== undefined) ? REQUIRED_HINTS[String(path[0])] : undefined;
+    return [{ path, message: hint === undefined ? describeIssue(issue) : `is required: ${hint}` }];
   });
 }
 
