@@ -8,7 +8,7 @@
  */
 import { Connection, type HttpMethods } from '@jsforce/jsforce-node';
 import { ResultAsync, errAsync, okAsync } from 'neverthrow';
-import { crmError, toInstant, type CrmError, type Instant } from '@crm-sync/sdk';
+import { crmError, redact, toInstant, type CrmError, type Instant } from '@crm-sync/sdk';
 import type { SalesforceTokenManager } from './auth.js';
 import type { ResolvedSalesforceConfig } from './config.js';
 import { CONNECTOR_ID, malformedAnswerError, mapSalesforceError } from './errors.js';
@@ -83,7 +83,11 @@ export class SalesforceApi {
     if (call.signal?.aborted) return errAsync(crmError('transient', CONNECTOR_ID, `${call.method} ${call.path} was aborted before it was sent`));
     return this.tokens.current().andThen((session) =>
       this.send<T>(call, session.accessToken, session.instanceUrl).orElse((error) => {
-        if (error.kind !== 'auth' || error.httpStatus !== 401 || !this.tokens.canRefresh) return errAsync(error);
+        if (error.kind !== 'auth' || error.httpStatus !== 401 || !this.tokens.canRefresh) {
+          this.config.logger?.debug(redact({ connector: CONNECTOR_ID, method: call.method, path: call.path.split('?')[0], kind: error.kind, status: error.httpStatus }), 'salesforce call failed');
+          return errAsync(error);
+        }
+        this.config.logger?.info({ connector: CONNECTOR_ID }, 'salesforce session refused (401); refreshing it once and replaying the call');
         return this.tokens.refresh(session.accessToken).andThen((fresh) => this.send<T>(call, fresh.accessToken, fresh.instanceUrl));
       }),
     );
@@ -115,6 +119,7 @@ export class SalesforceApi {
       return mapSalesforceError(error, { ...where, status: capture.status, headers: capture.headers ?? {}, body: safeJson(capture.body) });
     }).andThen((parsed) => {
       this.observe(capture);
+      this.config.logger?.debug(redact({ connector: CONNECTOR_ID, method: call.method, path: where.path, status: capture.status }), 'salesforce call');
       const status = capture.status ?? 200;
       if (!call.expectText && status !== 204 && typeof parsed === 'string') return errAsync(malformedAnswerError({ ...where, status }));
       return okAsync({ body: parsed as T, status, headers: capture.headers ?? {} });
