@@ -6,6 +6,8 @@
 import { InMemoryCrm, ManualClock, MockConnector } from '@crm-sync/connector-mock';
 import { SalesforceConnector } from '@crm-sync/connector-salesforce';
 import { salesforceEmulatorSchemas, startSalesforceEmulator, type EmulatorFault, type EmulatorRoute, type SalesforceEmulator } from '@crm-sync/connector-salesforce/emulator';
+import { DynamicsConnector } from '@crm-sync/connector-dynamics';
+import { dataverseSchemas, startDataverseEmulator, type DataverseEmulator, type DataverseFault } from '@crm-sync/connector-dynamics/emulator';
 import type { CrmConnector, CrmError, FieldValues, Instant } from '../../src/index.js';
 
 /** Names of the contact-like object and its fields on one CRM. */
@@ -166,8 +168,82 @@ const salesforce: HarnessFactory = {
 };
 
 
+/** Emulator paths per contract operation, so a fault hits only that operation. */
+const DATAVERSE_MATCH: Readonly<Record<string, DataverseFault['match']>> = {
+  query: { method: 'GET', path: /^contacts/ },
+  upsertBatch: { method: 'POST', path: '$batch' },
+  delete: { method: 'POST', path: '$batch' },
+  getDeleted: { method: 'GET', path: /^audits/ },
+  describe: { method: 'GET', path: /^EntityDefinitions/ },
+};
+
+/** A CrmError as the Dataverse emulator's fault that makes the connector report the same kind. */
+function dataverseFaultFor(error: CrmError, count: number, afterCommit: boolean): DataverseFault {
+  switch (error.kind) {
+    case 'rate-limited':
+      return { kind: 'rate-limit', times: count, retryAfterSeconds: (error.retryAfterMs ?? 1000) / 1000 };
+    case 'transient':
+      return afterCommit || error.inDoubt ? { kind: 'reset-after-commit', times: count } : { kind: 'unavailable', times: count };
+    case 'auth':
+      return { kind: 'token-expired', times: count * 2 };
+    default:
+      return { kind: 'error', times: count, status: 400, code: '0x80040203', message: error.message };
+  }
+}
+
+/** The emulator behind each Dynamics harness connector, for teardown. */
+const dataverseEmulators = new WeakMap<CrmConnector, DataverseEmulator>();
+
+/** The Dynamics connector, msal-node tokens and Web API over HTTP, against the Dataverse emulator. */
+const dynamics: HarnessFactory = {
+  name: 'dynamics (emulator)',
+  async setup() {
+    const clock = new ManualClock(START);
+    const crm = new InMemoryCrm({ clock, schemas: dataverseSchemas(), deletedRetentionDays: 30 });
+    const emulator = await startDataverseEmulator({ crm });
+    // Batches of 200 so that exports of a few hundred records span several batches, as the tests expect.
+    const connector = new DynamicsConnector(emulator.connectorConfig({ deletedRetentionDays: 30, batchSize: 200 }));
+    const object = 'contact';
+    dataverseEmulators.set(connector, emulator);
+    return {
+      connector,
+      names: { object, id: 'contactid', lastName: 'lastname', email: 'emailaddress1', changeField: 'modifiedon', syncKey: 'crm_synckey', readOnly: 'createdon', notSortable: 'description' },
+      crm: {
+        create(values, at) {
+          const outcome = crm.insert(object, values, at === undefined ? {} : { at });
+          if (!outcome.ok) throw new Error(outcome.reject.message);
+          return outcome.id;
+        },
+        update(id, values) {
+          const outcome = crm.update(object, id, values);
+          if (!outcome.ok) throw new Error(outcome.reject.message);
+        },
+        remove(id) {
+          crm.delete(object, id);
+        },
+        stampChange: (id, at) => crm.stampChange(object, id, at),
+        setNow: (at) => clock.set(at),
+        advance: (ms) => clock.advance(ms),
+        now: () => clock.now().toISOString(),
+        contacts: () => crm.records(object).map((record) => ({ id: record.id, values: record.values })),
+        failNext(count, error, options) {
+          const fault = dataverseFaultFor(error, count, options?.afterCommit ?? false);
+          for (const operation of options?.operations ?? [undefined]) {
+            const match = operation === undefined ? undefined : DATAVERSE_MATCH[operation];
+            emulator.faults.inject(match === undefined ? fault : { ...fault, match });
+          }
+        },
+      },
+    };
+  },
+  async teardown(harness) {
+    await harness.connector.close?.();
+    await dataverseEmulators.get(harness.connector)?.close();
+  },
+};
+
 /** Every connector the end-to-end tests run on. Add yours here. */
-export const harnesses: readonly HarnessFactory[] = [mock, salesforce];
+export const harnesses: readonly HarnessFactory[] = [mock, salesforce, dynamics];
 
 /** The same connector, declaring different capabilities (to exercise smaller limits or missing features). */
 export function withCapabilities(connector: CrmConnector, overrides: Partial<CrmConnector['capabilities']>): CrmConnector {
