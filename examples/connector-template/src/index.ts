@@ -1,0 +1,13 @@
+/**
+ * `crm-sync-connector-acme`: a crm-sync connector for Acme CRM, a fictional REST CRM. It is the
+ * template that `pnpm create-connector <name>` copies: replace Acme's HTTP calls with your CRM's,
+ * keep the shape, and run the contract suite.
+ *
+ * @packageDocumentation
+ */
+export { AcmeConnector, createAcmeConnector, acmeConnector, ACME_LIMITS } from './connector.js';
+export { resolveAcmeConfig, type AcmeConfig, type ResolvedAcmeConfig } from './config.js';
+export { CONNECTOR_ID } from './connector-id.js';
+export { compileAcmeFilter, compileAcmeWhere, type AcmeCondition, type AcmeOperator, type AcmeScalar } from './filter.js';
+export { mapAcmeHttpError, parseRetryAfterMs, type AcmeErrorBody } from './errors.js';
+export { mapAcmeField, mapAcmeObject, decodeAcmeValue, type AcmeField, type AcmeFieldType, type AcmeObject, type AcmeObjectSummary } from './mapping.js';
