@@ -1,0 +1,80 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createConnector, parseArguments } from '../create-connector.mjs';
+import { childEnvironment, linkModules, repoRoot, writeLinkedVitestConfig } from './link-workspace.js';
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((entry) => {
+    const path = join(dir, entry);
+    if (entry === 'node_modules') return [];
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+  });
+}
+
+describe('pnpm create-connector', () => {
+  let workDir: string;
+  let target: string;
+
+  beforeAll(() => {
+    // os.tmpdir() is outside the workspace, so the scaffold gets standalone configs.
+    workDir = mkdtempSync(join(tmpdir(), 'crm-sync-scaffold-'));
+    target = join(workDir, 'crm-sync-connector-zoho-crm');
+    createConnector({ name: 'zoho-crm', dir: target });
+    linkModules(target, {
+      '@crm-sync/sdk': join(repoRoot, 'packages', 'sdk'),
+      '@crm-sync/testkit': join(repoRoot, 'packages', 'testkit'),
+      neverthrow: join(repoRoot, 'packages', 'sdk', 'node_modules', 'neverthrow'),
+      vitest: join(repoRoot, 'node_modules', 'vitest'),
+      '@types/node': join(repoRoot, 'node_modules', '@types', 'node'),
+    });
+  });
+
+  afterAll(() => {
+    rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it('renames every spelling of the template: no file name or content mentions Acme', () => {
+    const files = filesUnder(target);
+    expect(files.map((file) => relative(target, file)).sort()).toContain(join('test', 'support', 'zoho-crm-fake.ts'));
+    const mentions = files.filter((file) => /acme/i.test(relative(target, file)) || /acme/i.test(readFileSync(file, 'utf8')));
+    expect(mentions).toEqual([]);
+    const index = readFileSync(join(target, 'src', 'index.ts'), 'utf8');
+    expect(index).toContain('ZohoCrmConnector');
+    expect(index).toContain('zohoCrmConnector');
+    expect(JSON.parse(readFileSync(join(target, 'package.json'), 'utf8'))).toMatchObject({
+      name: 'crm-sync-connector-zoho-crm',
+      peerDependencies: { '@crm-sync/sdk': expect.stringMatching(/^\^\d+\.\d+\.\d+$/) },
+    });
+  });
+
+  it('type-checks outside the workspace with standalone configs', () => {
+    const tsc = join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
+    // The source condition lets TypeScript read the linked packages' sources instead of a build.
+    const run = spawnSync(process.execPath, [tsc, '-p', join(target, 'test', 'tsconfig.json'), '--noEmit', '--customConditions', '@crm-sync/source'], { encoding: 'utf8' });
+    expect(run.stdout + run.stderr).toBe('');
+    expect(run.status).toBe(0);
+  });
+
+  it('runs its own contract tests green against its own fake CRM', () => {
+    const config = writeLinkedVitestConfig(target);
+    const vitest = join(target, 'node_modules', 'vitest', 'vitest.mjs');
+    const output = execFileSync(process.execPath, [vitest, 'run', '--config', config, '--reporter=json'], { cwd: target, env: childEnvironment(), encoding: 'utf8' });
+    const report = JSON.parse(output.slice(output.indexOf('{'))) as { numPassedTests: number; numFailedTests: number; numPendingTests: number };
+    expect(report.numFailedTests).toBe(0);
+    // The whole contract suite (47 checks today) plus the template's unit tests.
+    expect(report.numPassedTests).toBeGreaterThanOrEqual(45);
+  });
+
+  it('refuses to overwrite a folder that is not empty', () => {
+    expect(existsSync(target)).toBe(true);
+    expect(() => createConnector({ name: 'zoho-crm', dir: target })).toThrow(/exists and is not empty: pick another --dir, or pass --force/);
+  });
+
+  it('refuses an id that is not lower-case kebab case, and says what to use', () => {
+    expect(parseArguments(['Zoho_CRM'])).toEqual({ error: expect.stringContaining('use lower-case letters, digits and single dashes') });
+    expect(parseArguments([])).toEqual({ error: expect.stringContaining('pnpm create-connector <name>') });
+  });
+});
