@@ -46,3 +46,43 @@ export function seededMockCrm(count) {
   }
   return crm;
 }
+
+/** Local rows for an export: key `k-<i>`, local field names of {@link EXPORT_FIELDS}. */
+export function localRows(count) {
+  const rows = [];
+  for (let i = 0; i < count; i += 1) {
+    rows.push({
+      key: `k-${i}`,
+      values: { first_name: `First${i % 997}`, last_name: `Last-${i}`, email: `person.${i}@example.com`, phone: '+33 1 23 45 67 89', score: (i % 1000) / 10, do_not_call: i % 7 === 0 },
+    });
+  }
+  return rows;
+}
+
+/**
+ * A read-only local table over an array, read in batches, that counts the CRM ids linked back
+ * (an application would store them; keeping a count costs nothing, so only crm-sync shows).
+ */
+export class ArraySource {
+  linked = 0;
+  constructor(rows) {
+    this.rows = rows;
+  }
+  async *read(_table, options = {}) {
+    const batchSize = options.batchSize ?? 1000;
+    for (let offset = 0; offset < this.rows.length; offset += batchSize) yield this.rows.slice(offset, offset + batchSize);
+  }
+  async linkCrmIds(_table, links) {
+    this.linked += links.length;
+  }
+}
+
+/** The export mapping onto the mock `contact` (local name -> remote field). */
+export const MOCK_EXPORT_FIELDS = [
+  { remote: 'firstName', local: 'first_name' },
+  { remote: 'lastName', local: 'last_name' },
+  { remote: 'email', local: 'email' },
+  { remote: 'phone', local: 'phone' },
+  { remote: 'score', local: 'score' },
+  { remote: 'doNotCall', local: 'do_not_call' },
+];
