@@ -50,6 +50,9 @@ function escapeLikeWildcards(value: string): string {
   return escapeSoqlString(value).replace(/[%_]/g, (ch) => `\\${ch}`);
 }
 
+/** A UTF-16 surrogate without its pair. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** A canonical instant as a SOQL date-time literal (UTC, milliseconds kept for exact keysets). */
@@ -71,6 +74,8 @@ export function soqlLiteral(field: FieldDescription, value: ScalarValue): Result
     case 'boolean':
       return ok(value.value ? 'TRUE' : 'FALSE');
     case 'string':
+      // A lone surrogate cannot be percent-encoded into the query URL (encodeURIComponent throws).
+      if (LONE_SURROGATE.test(value.value)) return err('the value is not valid text (it holds a lone UTF-16 surrogate); fix the source data');
       return ok(`'${escapeSoqlString(value.value)}'`);
     case 'date': {
       if (!DATE.test(value.value) || Number.isNaN(Date.parse(value.value))) return err(`"${value.value}" is not a date (YYYY-MM-DD)`);
@@ -143,6 +148,7 @@ class Compiler {
       case 'contains':
       case 'like': {
         if (right?.kind !== 'string') return err(need('a string'));
+        if (LONE_SURROGATE.test(right.value)) return err(`${path}: the value for ${name} is not valid text (it holds a lone UTF-16 surrogate); fix the source data`);
         const pattern =
           node.op === 'like' ? escapeSoqlString(right.value) : node.op === 'startsWith' ? `${escapeLikeWildcards(right.value)}%` : `%${escapeLikeWildcards(right.value)}%`;
         return ok(`${name} LIKE '${pattern}'`);
