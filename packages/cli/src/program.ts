@@ -6,7 +6,7 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { describeCommand } from './commands/describe-command.js';
 import { demoCommand, type DemoCrm } from './commands/demo-command.js';
 import { journalList, journalShow } from './commands/journal-command.js';
@@ -47,6 +47,21 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
   return exitCode;
 }
 
+/**
+ * An option parser for a whole number of at least `min`. `Number.parseInt` alone lets `abc` through
+ * as NaN (the demo then seeded "NaN sample contacts", and `journal show --limit abc` crashed in
+ * the store); commander turns this error into an exit 2 that names the option and the value.
+ */
+function wholeNumberAtLeast(min: number): (value: string) => number {
+  return (value) => {
+    const parsed = Number(value.trim());
+    if (value.trim() === '' || !Number.isInteger(parsed) || parsed < min) {
+      throw new InvalidArgumentError(`expected a whole number of at least ${min}, e.g. ${Math.max(min, 100)}.`);
+    }
+    return parsed;
+  };
+}
+
 /** The version in this package's package.json (one level up from both `src/` and `dist/`). */
 function packageVersion(): string {
   try {
@@ -55,6 +70,9 @@ function packageVersion(): string {
     return 'unknown';
   }
 }
+
+/** Fewer sample contacts leave the demo's steps nothing to change, reject or delete. */
+const DEMO_MIN_CONTACTS = 50;
 
 function buildProgram(io: CliIo, setExitCode: (code: ExitCodeValue) => void): Command {
   const program = new Command('crm-sync');
@@ -137,7 +155,7 @@ function buildProgram(io: CliIo, setExitCode: (code: ExitCodeValue) => void): Co
     .argument('<runId>', 'the run id (from journal list)')
     .addOption(dbOption())
     .addOption(new Option('--state <state...>', 'only entries in these states').choices(['pending', 'sent', 'committed', 'rejected', 'unknown']))
-    .option('--limit <n>', 'most entries to print', (value) => Number.parseInt(value, 10), 50)
+    .option('--limit <n>', 'most entries to print', wholeNumberAtLeast(0), 50)
     .option('--json', 'print JSON')
     .action(async (runId: string, flags: { db?: string; json?: boolean; state?: ('pending' | 'sent' | 'committed' | 'rejected' | 'unknown')[]; limit: number }) => {
       setExitCode(
@@ -181,7 +199,7 @@ function buildProgram(io: CliIo, setExitCode: (code: ExitCodeValue) => void): Co
     .option('--db <file>', 'the SQLite file', '.crm-sync/demo.sqlite')
     .option('--fresh', 'start from an empty database (the default)')
     .option('--keep', 'keep the database of the previous demo: the first import is then incremental')
-    .option('--contacts <n>', 'sample contacts to generate', (value) => Number.parseInt(value, 10), 3000)
+    .option('--contacts <n>', 'sample contacts to generate (at least 50)', wholeNumberAtLeast(DEMO_MIN_CONTACTS), 3000)
     .action(async (flags: { crm: DemoCrm; db: string; fresh?: boolean; keep?: boolean; contacts: number }) => {
       setExitCode(await demoCommand(io, flags));
     });

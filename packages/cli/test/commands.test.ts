@@ -197,6 +197,16 @@ describe('crm-sync commands', () => {
       expect(help.stdout).toContain('3  finished with rejected records and --fail-on-rejects was given');
     });
 
+    it('refuses a count that is not a whole number with exit 2, naming the option and the value', async () => {
+      const limit = await cli(dir, ['journal', 'show', 'some-run', '--limit', 'abc']);
+      expect(limit.code).toBe(ExitCode.invalidInput);
+      expect(limit.stderr).toContain("[crm-sync] option '--limit <n>' argument 'abc' is invalid. expected a whole number of at least 0");
+      const contacts = await cli(dir, ['demo', '--crm', 'mock', '--contacts', '10', '--db', 'demo.sqlite']);
+      expect(contacts.code).toBe(ExitCode.invalidInput);
+      expect(contacts.stderr).toContain("argument '10' is invalid. expected a whole number of at least 50");
+      expect(existsSync(join(dir, 'demo.sqlite'))).toBe(false);
+    });
+
     it('exits 2 on an unknown command', async () => {
       const run = await cli(dir, ['sync']);
       expect(run.code).toBe(ExitCode.invalidInput);
