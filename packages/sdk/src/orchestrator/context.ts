@@ -7,7 +7,7 @@
 import { err, ok, type Result, type ResultAsync } from 'neverthrow';
 import type { CrmConnector } from '../contract/connector.js';
 import type { Reject } from '../contract/requests.js';
-import type { CrmError } from '../errors/crm-error.js';
+import type { CrmError, CrmErrorKind } from '../errors/crm-error.js';
 import { redact, redactText } from '../errors/redact.js';
 import type { Logger } from '../runtime/logger.js';
 import { errorPolicy, type SyncJob } from './job.js';
@@ -50,6 +50,15 @@ function callStats(connector: CrmConnector): { calls: number; retries: number } 
   const stats = (connector as { stats?: { calls?: number; retries?: number } }).stats;
   return { calls: stats?.calls ?? 0, retries: stats?.retries ?? 0 };
 }
+
+/**
+ * Error kinds the wait-and-retry policy does not retry: the same request gets the same answer
+ * however long the run waits (a wrong field, an unknown object, a missing permission, a window
+ * beyond retention, an operation the connector lacks). Retrying them would only delay the
+ * failure by `retries * waitMs`. Expired credentials, rate limits, conflicts and transient or
+ * unknown failures may clear while waiting, so those are retried.
+ */
+const KINDS_NO_WAIT_CAN_FIX: ReadonlySet<CrmErrorKind> = new Set(['invalid-request', 'not-found', 'permission', 'retention-exceeded', 'unsupported']);
 
 /** Prefixes orchestrator messages. */
 export function orchestratorMessage(text: string): string {
@@ -140,7 +149,8 @@ export class RunContext {
   /**
    * Calls the CRM for one part of the run (a page, a batch). When the runtime's retries are spent
    * and the job processes errors, the error goes to the errors output, the run waits, and the part
-   * is retried, up to the policy's count; otherwise the run fails with the error.
+   * is retried, up to the policy's count; otherwise the run fails with the error. Errors no wait
+   * can fix (see `KINDS_NO_WAIT_CAN_FIX`) go to the errors output once and fail the run at once.
    */
   async call<T>(part: string, attempt: () => ResultAsync<T, CrmError>, retryable: (error: CrmError) => boolean = () => true): Promise<Result<T, RunError>> {
     const policy = errorPolicy(this.job);
@@ -153,7 +163,7 @@ export class RunContext {
       const abortedNow = this.aborted();
       if (abortedNow) return err(abortedNow);
       const error = result.error;
-      const willRetry = policy !== undefined && tries <= policy.retries && retryable(error);
+      const willRetry = policy !== undefined && tries <= policy.retries && !KINDS_NO_WAIT_CAN_FIX.has(error.kind) && retryable(error);
       if (policy !== undefined && this.deps.errors) {
         this.counts.errors += 1;
         await this.deps.errors.write([{ operation: this.job.kind, activity: this.job.activity, part, attempt: tries, willRetry, error: redact(error) }]);

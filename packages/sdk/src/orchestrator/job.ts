@@ -53,7 +53,9 @@ export interface JobBase {
   /**
    * "Process errors": run-level failures (once the runtime's retries are spent) go to the errors
    * output and the failed part is retried by the policy (`true` means 3 retries, 1 s apart);
-   * otherwise the run fails with the error.
+   * otherwise the run fails with the error. Errors that waiting cannot fix (`invalid-request`,
+   * `not-found`, `permission`, `retention-exceeded`, `unsupported`) go to the errors output once
+   * and fail the run at once.
    */
   readonly processErrors?: boolean | ErrorRetryPolicy;
 }

@@ -62,6 +62,14 @@ for (const factory of harnesses) {
       expect(rig.waits).toEqual([250, 250]);
     });
 
+    it('with process errors on, an error no wait can fix (unknown object) goes to the errors output once and fails the run without waiting', async () => {
+      const rig = makeRig(harness);
+      const result = await rig.orchestrator.runImport(job({ object: 'NoSuchObject', processErrors: { retries: 3, waitMs: 60_000 } }));
+      expect(result._unsafeUnwrapErr()).toMatchObject({ kind: 'crm', crmError: { kind: 'not-found' } });
+      expect(rig.errors.map((item) => [item.part, item.attempt, item.willRetry])).toEqual([['describe', 1, false]]);
+      expect(rig.waits).toEqual([]);
+    });
+
     it('refuses unknown fields, non-sortable order and a bad time zone before any data call, naming the job path', async () => {
       const rig = makeRig(harness);
       const result = await rig.orchestrator.runImport(
