@@ -15,6 +15,7 @@ import PQueue from 'p-queue';
 import type { ObjectDescription } from '../contract/describe.js';
 import type { Reject, UpsertBatchRequest, WriteMode, WriteOutcome } from '../contract/requests.js';
 import type { FieldValue } from '../contract/values.js';
+import { redactText } from '../errors/redact.js';
 import type { ExportJournal, JournalEntry, JournalOutcome, NewJournalEntry, RecordSource, SourceRecord } from '../stores/types.js';
 import { storeFailure, type RunContext } from './context.js';
 import { exportJobId, type ExportJob } from './job.js';
@@ -373,7 +374,9 @@ function outcomeOf(run: ExportRun, entry: JournalEntry, mode: WriteMode, outcome
     return { seq: entry.seq, state: 'committed', crmId: outcome.id, action: outcome.action };
   }
   // Update-only never re-creates: a record gone from the CRM is reported as deleted there.
-  const reject: Reject = mode === 'update' && outcome.reject.code === 'not-found' ? { ...outcome.reject, code: 'deleted-in-crm' } : outcome.reject;
+  // The CRM's message may echo a credential; the journal is durable, so it keeps the redacted text.
+  const code = mode === 'update' && outcome.reject.code === 'not-found' ? 'deleted-in-crm' : outcome.reject.code;
+  const reject: Reject = { ...outcome.reject, code, message: redactText(outcome.reject.message) };
   context.reject(reject, { localKey: entry.localKey, ...(entry.crmId ?? outcome.id ? { crmId: (entry.crmId ?? outcome.id)! } : {}) });
   return { seq: entry.seq, state: 'rejected', reject, ...(outcome.id === undefined ? {} : { crmId: outcome.id }) };
 }

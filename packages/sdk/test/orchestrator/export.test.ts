@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ResultAsync } from 'neverthrow';
-import { crmError, type ExportJob, type ExportJournal } from '../../src/index.js';
+import { clearRegisteredSecrets, crmError, registerSecret, type ExportJob, type ExportJournal } from '../../src/index.js';
 import { harnesses, withCapabilities, type Harness } from './harnesses.js';
 import { fakeTime, makeRig, type Rig } from './setup.js';
 
@@ -142,6 +142,35 @@ for (const factory of harnesses) {
       expect(rig.rejects[0]).toMatchObject({ operation: 'export', localKey: 'bad', code: expect.any(String), message: expect.any(String) });
       expect(rig.rejects[0]?.symbol).toBeTruthy();
       expect(rig.warnings.filter((w) => /rejected/.test(w.message ?? ''))).toHaveLength(1);
+    });
+
+    it('a reject whose CRM message carries a registered secret is journaled without it', async () => {
+      const secret = 'journal-canary-0123456789abcdef';
+      registerSecret(secret);
+      try {
+        const leaky = new Proxy(harness.connector, {
+          get(target, property, receiver) {
+            if (property === 'upsertBatch') {
+              return (...args: Parameters<typeof target.upsertBatch>) =>
+                target.upsertBatch(...args).map((outcomes) =>
+                  outcomes.map(() => ({ ok: false as const, reject: { code: 'validation' as const, message: `refused for session ${secret}`, retryable: false } })),
+                );
+            }
+            const value = Reflect.get(target, property, receiver);
+            return typeof value === 'function' ? value.bind(target) : value;
+          },
+        });
+        const rig = makeRig({ ...harness, connector: leaky });
+        seed(rig, 2);
+        const summary = (await rig.orchestrator.runExport(job({ processRejects: true })))._unsafeUnwrap();
+        expect(summary.rejected).toBe(2);
+        const entries = await rig.journal.listEntries(summary.runId!);
+        expect(entries.map((entry) => entry.state)).toEqual(['rejected', 'rejected']);
+        expect(JSON.stringify(entries)).not.toContain(secret);
+        expect(JSON.stringify(rig.rejects)).not.toContain(secret);
+      } finally {
+        clearRegisteredSecrets();
+      }
     });
 
     it('with process rejects off, rejects are not sent to the output but are still logged as warnings', async () => {
