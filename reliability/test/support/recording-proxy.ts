@@ -1,0 +1,84 @@
+/**
+ * A loopback HTTP proxy in front of an emulator that records every URL the CRM side received and
+ * every token the CRM side issued. Bodies are buffered whole and the emulator's origin is swapped
+ * for the proxy's (and back), so absolute links (`instance_url`, OAuth scopes, next links) keep
+ * traffic flowing through the proxy. Hand-written: a test tool of ~80 lines, and the proxies on
+ * npm either do TLS interception or stream without letting a test read whole bodies.
+ */
+import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** A running recording proxy. */
+export interface RecordingProxy {
+  /** `http://127.0.0.1:PORT`: give it to the connector instead of the emulator's URL. */
+  readonly url: string;
+  /** Every request target (path and query string) the emulator received. */
+  readonly urls: string[];
+  /** Access and refresh tokens found in the emulator's answers. */
+  readonly issuedTokens: Set<string>;
+  close(): Promise<void>;
+}
+
+function swapOrigins(text: string, from: string, to: string): string {
+  return text.replaceAll(from, to).replaceAll(encodeURIComponent(from), encodeURIComponent(to));
+}
+
+function collect(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.on('end', () => resolve(Buffer.concat(chunks)));
+    stream.on('error', reject);
+  });
+}
+
+function withoutLength(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  const copy = { ...headers };
+  delete copy['content-length'];
+  delete copy['transfer-encoding'];
+  return copy;
+}
+
+/** Starts a recording proxy for the emulator at `target` (an `http://127.0.0.1:PORT` origin). */
+export async function startRecordingProxy(target: string): Promise<RecordingProxy> {
+  const urls: string[] = [];
+  const issuedTokens = new Set<string>();
+  const targetUrl = new URL(target);
+  let self = '';
+  const server: Server = createServer((incoming, outgoing) => {
+    void (async () => {
+      urls.push(incoming.url ?? '');
+      const body = swapOrigins((await collect(incoming)).toString('utf8'), self, target);
+      const upstream = request(
+        { host: targetUrl.hostname, port: targetUrl.port, method: incoming.method, path: swapOrigins(incoming.url ?? '/', self, target), headers: { ...withoutLength(incoming.headers), host: targetUrl.host, 'content-length': Buffer.byteLength(body) } },
+        (answer) => {
+          void collect(answer).then(
+            (raw) => {
+              const text = raw.toString('utf8');
+              for (const match of text.matchAll(/"(?:access_token|refresh_token)"\s*:\s*"([^"]+)"/g)) issuedTokens.add(match[1] as string);
+              const rewritten = swapOrigins(text, target, self);
+              outgoing.writeHead(answer.statusCode ?? 502, { ...withoutLength(answer.headers), 'content-length': Buffer.byteLength(rewritten) });
+              outgoing.end(rewritten);
+            },
+            () => outgoing.destroy(),
+          );
+        },
+      );
+      // A reset from the emulator (a scripted fault) is passed on as a reset.
+      upstream.on('error', () => outgoing.destroy());
+      upstream.end(body);
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  self = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url: self,
+    urls,
+    issuedTokens,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
