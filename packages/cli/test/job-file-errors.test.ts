@@ -101,6 +101,13 @@ describe('crm-sync run with an invalid job file', () => {
     expect(message).not.toContain('hunter2-secret');
   });
 
+  it('reports an automatic index start that is not a date, before any query', async () => {
+    const message = await runBad('bad.yaml', `${IMPORT_HEAD}operation: import\nautomaticIndex: { initialStart: "01/11/2012" }\nfields:\n  - { remote: email }\n`);
+    expect(message).toBe(
+      '[crm-sync] bad.yaml: automaticIndex.initialStart: expected a date "YYYY-MM-DD" or an ISO date-time with offset such as "2024-06-01T00:00:00Z", got "01/11/2012" (line 7)',
+    );
+  });
+
   it('reports a YAML syntax error with its line and column', async () => {
     const message = await runBad('bad.yaml', 'activity: a\nconnector: mock\naccount: demo\noperation: import\nobject: contact\nfields:\n  - { remote: email\n  - { remote: phone }\n');
     expect(message).toBe('[crm-sync] bad.yaml: line 8, column 3: invalid YAML: Flow map in block collection must be sufficiently indented and end with a }');

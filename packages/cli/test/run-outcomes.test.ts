@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crmError, registerSecret } from '@crm-sync/sdk';
 import { openSqliteStore } from '@crm-sync/store-sqlite';
@@ -44,6 +44,42 @@ describe('crm-sync run outcomes', () => {
     const store = openSqliteStore(join(dir, 'crm.sqlite'))._unsafeUnwrap();
     expect((await store.records.getLocal('people', 'CON-000007'))?.values).toMatchObject({ crm_id: 'CON-000007' });
     store.close();
+  });
+
+  it('exports with changedSince: last-export only the rows changed since the start of the last finished export', async () => {
+    writeFiles(dir, {
+      'export.yaml':
+        'activity: exportContacts\nconnector: mock\naccount: demo\noperation: export\nobject: contact\nlocal: { table: contacts }\nexport: { syncKey: externalKey, changedSince: last-export }\nfields:\n  - { local: last_name, remote: lastName }\n',
+    });
+    const seed = async (rows: Record<string, string>) => {
+      const store = openSqliteStore(join(dir, 'crm.sqlite'))._unsafeUnwrap();
+      for (const [key, changedAt] of Object.entries(rows)) await store.records.upsertLocal('contacts', key, { last_name: key.toUpperCase() }, { changedAt });
+      store.close();
+    };
+    // Fixed stamps, so the test never depends on two events landing in the same millisecond.
+    await seed({ a: '2020-01-01T00:00:00.000Z', b: '2020-01-02T00:00:00.000Z' });
+    const first = await run('export.yaml');
+    expect(first.code).toBe(ExitCode.ok);
+    expect(first.stderr).toContain('note: changedSince: last-export: no finished export of this job yet, so every row changed locally is exported');
+    expect(first.stdout).toMatch(/created\s+2\n/);
+
+    await seed({ c: '2999-01-01T00:00:00.000Z' });
+    const second = await run('export.yaml', '--json');
+    expect(second.code).toBe(ExitCode.ok);
+    expect(JSON.parse(second.stdout).summary).toMatchObject({ read: 1, created: 1, updated: 0 });
+  });
+
+  it('refuses a changedSince that is neither a date nor last-export before opening anything', async () => {
+    writeFiles(dir, {
+      'export.yaml':
+        'activity: exportContacts\nconnector: mock\naccount: demo\noperation: export\nobject: contact\nlocal: { table: contacts }\nexport: { changedSince: last week }\nfields:\n  - { local: last_name, remote: lastName }\n',
+    });
+    const result = await run('export.yaml');
+    expect(result.code).toBe(ExitCode.invalidInput);
+    expect(result.stderr.trim()).toBe(
+      '[crm-sync] export.yaml: export.changedSince: expected a date "YYYY-MM-DD" or an ISO date-time with offset such as "2024-06-01T00:00:00Z", or last-export, got "last week" (line 7)',
+    );
+    expect(existsSync(join(dir, 'crm.sqlite'))).toBe(false);
   });
 
   it('starts a new export run with --no-resume and closes the interrupted one as failed', async () => {

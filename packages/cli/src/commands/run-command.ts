@@ -15,6 +15,7 @@ import {
   MemoryExportJournal,
   MemoryOptionStore,
   MemoryRecordStore,
+  type ExportJournal,
   type LocalRecord,
   type RecordSink,
   type RunError,
@@ -29,7 +30,7 @@ import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { eprintln, println, type CliIo } from '../io.js';
 import { checkJobAgainstDescription } from '../job/check-against-description.js';
 import { fileError, loadJobFile, type LoadedJob } from '../job/load-job.js';
-import { toSyncJob } from '../job/to-sync-job.js';
+import { SINCE_LAST_EXPORT, toSyncJob } from '../job/to-sync-job.js';
 import { errorsFileOutput, rejectsFileOutput, type FileOutput } from '../report/file-output.js';
 import { createLogger, type LogFormat } from '../report/logger.js';
 import { createProgressReporter, progressStyle } from '../report/progress.js';
@@ -98,7 +99,9 @@ export async function runCommand(io: CliIo, jobPath: string, options: RunCommand
         }
         if (!machine) println(io, `Resuming export run ${open.runId} (started ${open.startedAt}).`);
       }
-      return await execute(io, job, syncJob.value, opened.value, store.value, options, machine);
+      const resolved = await sinceLastExport(job, syncJob.value, store.value.journal);
+      if (!machine && resolved.note !== undefined) eprintln(io, `note: ${resolved.note}`);
+      return await execute(io, job, resolved.job, opened.value, store.value, options, machine);
     } finally {
       store.value.close();
     }
@@ -141,7 +144,8 @@ async function dryRun(
   try {
     const memoryOptions = new MemoryOptionStore();
     const memoryRecords = new MemoryRecordStore(memoryOptions);
-    const result = await runJob(syncJob, {
+    const resolved = await sinceLastExport(job, syncJob, store?.journal);
+    const result = await runJob(resolved.job, {
       connector: opened.connector,
       stores: store
         ? { options: store.options, journal: store.journal, sink: store.records, source: store.records }
@@ -151,11 +155,27 @@ async function dryRun(
     });
     if (result.isErr()) return reportRunError(io, job, result.error, options);
     if (options.json === true) println(io, JSON.stringify({ ok: true, dryRun: true, plan: result.value.plan ?? null, summary: result.value }));
-    else println(io, renderPlan(result.value));
+    else println(io, renderPlan(result.value) + (resolved.note === undefined ? '' : `\n  note: ${resolved.note}`));
     return ExitCode.ok;
   } finally {
     store?.close();
   }
+}
+
+/**
+ * Resolves `export.changedSince: last-export` from the journal: rows changed since the start of
+ * this job's last finished export run. The start, not the end, so that a row the application
+ * changed while that run was reading is sent again rather than missed.
+ */
+async function sinceLastExport(job: LoadedJob, syncJob: SyncJob, journal: ExportJournal | undefined): Promise<{ job: SyncJob; note?: string }> {
+  if (syncJob.kind !== 'export' || job.job.export?.changedSince !== SINCE_LAST_EXPORT) return { job: syncJob };
+  const runs = journal === undefined ? [] : await journal.listRuns(exportJobId(syncJob));
+  const last = runs.find((run) => run.status === 'finished');
+  if (last === undefined) return { job: syncJob, note: `changedSince: ${SINCE_LAST_EXPORT}: no finished export of this job yet, so every row changed locally is exported` };
+  return {
+    job: { ...syncJob, changedSince: last.startedAt },
+    note: `changedSince: ${SINCE_LAST_EXPORT}: rows changed locally since ${last.startedAt} (the start of run ${last.runId})`,
+  };
 }
 
 async function execute(

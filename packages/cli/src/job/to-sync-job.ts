@@ -26,6 +26,8 @@ import type { FileIssue } from './schema-issues.js';
 
 const CALENDAR_DATE = /^\d{4}-\d{2}-\d{2}$/;
 const DAY_MS = 86_400_000;
+/** What an instant setting without expressions accepts, for messages. */
+const PLAIN_INSTANT = 'a date "YYYY-MM-DD" or an ISO date-time with offset such as "2024-06-01T00:00:00Z"';
 
 /** Builds the SDK job. `now` fixes expressions (`daysAgo(7)`) for the whole run. */
 export function toSyncJob(loaded: LoadedJob, now: Date): Result<SyncJob, FileIssue[]> {
@@ -40,9 +42,9 @@ export function toSyncJob(loaded: LoadedJob, now: Date): Result<SyncJob, FileIss
   const timeZone = job.timeZone ?? 'UTC';
   switch (job.operation) {
     case 'import':
-      return ok(importJob(loaded, base, timeZone));
+      return importJob(loaded, base, timeZone, now);
     case 'export':
-      return ok(exportJob(job, base, timeZone));
+      return exportJob(job, base, timeZone, now);
     case 'import-deleted':
       return importDeletedJob(job, base, timeZone, now);
     case 'delete': {
@@ -78,9 +80,16 @@ function orderBy(entry: string | { field: string; direction?: 'asc' | 'desc' | u
   return { field, direction: direction?.toLowerCase() === 'desc' ? 'desc' : 'asc' };
 }
 
-function importJob(loaded: LoadedJob, base: Omit<ImportJob, 'kind' | 'fields' | 'table'>, timeZone: string): ImportJob {
+function importJob(loaded: LoadedJob, base: Omit<ImportJob, 'kind' | 'fields' | 'table'>, timeZone: string, now: Date): Result<ImportJob, FileIssue[]> {
   const job = loaded.job;
   const index = job.automaticIndex;
+  // Checked here so that a mistyped start is an input error (exit 2) before anything is opened,
+  // not a query the CRM refuses after the database was created.
+  const initialStart =
+    typeof index === 'object' && index.initialStart !== undefined
+      ? instantBound(index.initialStart, ['automaticIndex', 'initialStart'], 'start', timeZone, now, PLAIN_INSTANT)
+      : ok(undefined);
+  if (initialStart.isErr()) return err([initialStart.error]);
   const automaticIndex =
     index === undefined
       ? undefined
@@ -92,9 +101,9 @@ function importJob(loaded: LoadedJob, base: Omit<ImportJob, 'kind' | 'fields' | 
             ...(index.changeField !== undefined ? { changeField: index.changeField } : {}),
             ...(index.safetyLag !== undefined ? { safetyLagMs: parseDuration(index.safetyLag) ?? 0 } : {}),
             ...(index.overlap !== undefined ? { overlapMs: parseDuration(index.overlap) ?? 0 } : {}),
-            ...(index.initialStart !== undefined ? { initialStart: parseInstant(index.initialStart) ?? index.initialStart } : {}),
+            ...(initialStart.value !== undefined ? { initialStart: initialStart.value } : {}),
           };
-  return {
+  return ok({
     ...base,
     kind: 'import',
     fields: fields(job),
@@ -107,12 +116,29 @@ function importJob(loaded: LoadedJob, base: Omit<ImportJob, 'kind' | 'fields' | 
     ...(automaticIndex !== undefined ? { automaticIndex } : {}),
     ...(job.pageSize !== undefined ? { pageSize: job.pageSize } : {}),
     ...(loaded.ids !== undefined ? { ids: loaded.ids } : {}),
-  };
+  });
 }
 
-function exportJob(job: JobFile, base: Omit<ExportJob, 'kind' | 'fields' | 'table' | 'mode'>, timeZone: string): ExportJob {
+/**
+ * `export.changedSince: last-export`: rows changed since the start of this job's last finished
+ * export. The run command resolves it from the journal; without a finished run, every row the
+ * application changed is exported (rows only imported from the CRM never are).
+ */
+export const SINCE_LAST_EXPORT = 'last-export';
+
+/** Every row changed locally at all: where `last-export` starts when the job never finished one. */
+const EVERY_LOCAL_CHANGE: Instant = '1970-01-01T00:00:00.000Z';
+
+function exportJob(job: JobFile, base: Omit<ExportJob, 'kind' | 'fields' | 'table' | 'mode'>, timeZone: string, now: Date): Result<ExportJob, FileIssue[]> {
   const settings = job.export ?? {};
-  return {
+  const changedSince =
+    settings.changedSince === undefined
+      ? ok(undefined)
+      : settings.changedSince === SINCE_LAST_EXPORT
+        ? ok(EVERY_LOCAL_CHANGE)
+        : instantBound(settings.changedSince, ['export', 'changedSince'], 'start', timeZone, now, `${PLAIN_INSTANT}, or ${SINCE_LAST_EXPORT}`);
+  if (changedSince.isErr()) return err([changedSince.error]);
+  return ok({
     ...base,
     kind: 'export',
     fields: fields(job),
@@ -122,9 +148,9 @@ function exportJob(job: JobFile, base: Omit<ExportJob, 'kind' | 'fields' | 'tabl
     ...(settings.syncKey !== undefined ? { syncKey: { remoteField: settings.syncKey } } : {}),
     ...(settings.inDoubtPolicy !== undefined ? { inDoubtPolicy: settings.inDoubtPolicy } : {}),
     ...(settings.resendRejected !== undefined ? { resendRejected: settings.resendRejected } : {}),
-    ...(settings.changedSince !== undefined ? { changedSince: parseInstant(settings.changedSince) ?? settings.changedSince } : {}),
+    ...(changedSince.value !== undefined ? { changedSince: changedSince.value } : {}),
     ...(job.batchSize !== undefined ? { batchSize: job.batchSize } : {}),
-  };
+  });
 }
 
 function importDeletedJob(
@@ -135,8 +161,8 @@ function importDeletedJob(
 ): Result<ImportDeletedJob, FileIssue[]> {
   const window = job.window;
   if (window === undefined) return err([{ path: ['window'], message: 'is required for operation import-deleted' }]);
-  const start = windowBound(window.start, 'start', timeZone, now);
-  const end = window.end === undefined ? ok(undefined) : windowBound(window.end, 'end', timeZone, now);
+  const start = instantBound(window.start, ['window', 'start'], 'start', timeZone, now);
+  const end = window.end === undefined ? ok(undefined) : instantBound(window.end, ['window', 'end'], 'end', timeZone, now);
   const issues = [...(start.isErr() ? [start.error] : []), ...(end.isErr() ? [end.error] : [])];
   if (start.isErr() || end.isErr()) return err(issues);
   if (end.value !== undefined && end.value < start.value) {
@@ -153,11 +179,18 @@ function importDeletedJob(
 }
 
 /**
- * A window bound: an ISO date-time, a date (the start of that day, or for `end` its last
- * millisecond, both in the job's time zone: the window includes both days), or an expression.
+ * An instant the job file gives (a window bound, an initial start, `changedSince`): an ISO
+ * date-time, a date (the start of that day, or for an `end` its last millisecond, both in the
+ * job's time zone: a window includes both days), or an expression.
  */
-function windowBound(value: string | { expr: string }, which: 'start' | 'end', timeZone: string, now: Date): Result<Instant, FileIssue> {
-  const path = ['window', which];
+function instantBound(
+  value: string | { expr: string },
+  path: readonly (string | number)[],
+  which: 'start' | 'end',
+  timeZone: string,
+  now: Date,
+  expected = 'a date "YYYY-MM-DD", an ISO date-time with offset or { expr: "daysAgo(7)" }',
+): Result<Instant, FileIssue> {
   let text: string;
   if (typeof value === 'string') {
     text = value;
@@ -176,7 +209,7 @@ function windowBound(value: string | { expr: string }, which: 'start' | 'end', t
   }
   const instant = parseInstant(text);
   if (instant === undefined) {
-    return err({ path, message: `expected a date "YYYY-MM-DD", an ISO date-time with offset or { expr: "daysAgo(7)" }, got "${text}"` });
+    return err({ path, message: `expected ${expected}, got "${text}"` });
   }
   return ok(instant);
 }
