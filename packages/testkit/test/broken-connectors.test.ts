@@ -1,7 +1,18 @@
 import type { CrmConnector } from '@crm-sync/sdk';
 import { describe, expect, it } from 'vitest';
 import { runContractChecks, type CheckOutcome, type ContractGroup } from '../src/index.js';
-import { DropsLastPage, IgnoresAfter, IgnoresWindowEnd, LeaksSecretInErrors, OffsetPaging, ReordersWriteOutcomes, SkipsAlreadyDeleted } from './broken-connectors.js';
+import {
+  DeletedEndExclusive,
+  DropsLastPage,
+  HidesRetentionGap,
+  IgnoresAfter,
+  IgnoresWindowEnd,
+  LeaksSecretInErrors,
+  OffsetPaging,
+  RateLimitAsTransient,
+  ReordersWriteOutcomes,
+  SkipsAlreadyDeleted,
+} from './broken-connectors.js';
 import { mockUnderTest } from './mock-harness.js';
 
 /** Runs the given groups against a broken wrapper of the mock and returns the failed outcomes by id. */
@@ -46,6 +57,24 @@ describe('the contract suite fails on broken connectors', () => {
     const failures = await failuresOf((connector) => new SkipsAlreadyDeleted(connector), ['delete']);
     expect([...failures.keys()]).toEqual(['delete/already-deleted-ok-in-order', 'delete/retry-harmless']);
     expect(failures.get('delete/already-deleted-ok-in-order')?.failure?.kind).toBe('wrong-outcome');
+  });
+
+  it('catches a connector that treats the deleted-records window end as exclusive', async () => {
+    const failures = await failuresOf((connector) => new DeletedEndExclusive(connector), ['deleted']);
+    expect([...failures.keys()]).toEqual(['deleted/window-inclusive']);
+    expect(failures.get('deleted/window-inclusive')?.failure?.kind).toBe('missing-record');
+  });
+
+  it('catches a connector that answers a window beyond retention with an empty list instead of refusing it', async () => {
+    const failures = await failuresOf((connector) => new HidesRetentionGap(connector), ['deleted']);
+    expect([...failures.keys()]).toEqual(['deleted/retention-exceeded']);
+    expect(failures.get('deleted/retention-exceeded')?.failure?.kind).toBe('wrong-error-kind');
+  });
+
+  it('catches a connector that reports a rate limit as a plain transient error without Retry-After', async () => {
+    const failures = await failuresOf((connector) => new RateLimitAsTransient(connector), ['errors']);
+    expect([...failures.keys()]).toEqual(['errors/rate-limited-retryable']);
+    expect(failures.get('errors/rate-limited-retryable')?.failure?.kind).toBe('wrong-error-kind');
   });
 
   it('catches a connector whose errors carry a credential, without repeating the credential', async () => {

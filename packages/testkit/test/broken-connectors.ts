@@ -12,7 +12,7 @@ import type {
   QueryRequest,
   UpsertBatchRequest,
 } from '@crm-sync/sdk';
-import { okAsync, type ResultAsync } from 'neverthrow';
+import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
 
 /** Forwards every call to `inner`; subclasses override the one they break. */
 export class ForwardingConnector implements CrmConnector {
@@ -102,5 +102,29 @@ export class LeaksSecretInErrors extends ForwardingConnector {
   }
   override query(request: QueryRequest, cursor?: string, options?: CallOptions) {
     return this.inner.query(request, cursor, options).mapErr((error): CrmError => ({ ...error, message: `${error.message} (token ${this.secret})` }));
+  }
+}
+
+/** Treats `getDeleted`'s end as exclusive, so a deletion exactly at `end` is missed. */
+export class DeletedEndExclusive extends ForwardingConnector {
+  override getDeleted(request: DeletedRequest, cursor?: string, options?: CallOptions) {
+    const end = new Date(Date.parse(request.end) - 1).toISOString();
+    return this.inner.getDeleted({ ...request, end }, cursor, options);
+  }
+}
+
+/** Answers a window beyond retention with an empty page, hiding the gap instead of refusing it. */
+export class HidesRetentionGap extends ForwardingConnector {
+  override getDeleted(request: DeletedRequest, cursor?: string, options?: CallOptions) {
+    return this.inner.getDeleted(request, cursor, options).orElse((error) => (error.kind === 'retention-exceeded' ? okAsync({ records: [] }) : errAsync(error)));
+  }
+}
+
+/** Maps a 429 to a generic transient error, dropping Retry-After, as a lazy error mapper might. */
+export class RateLimitAsTransient extends ForwardingConnector {
+  override query(request: QueryRequest, cursor?: string, options?: CallOptions) {
+    return this.inner
+      .query(request, cursor, options)
+      .mapErr((error): CrmError => (error.kind === 'rate-limited' ? { kind: 'transient', connector: error.connector, message: error.message, retryable: true } : error));
   }
 }
