@@ -1,7 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConnector, parseArguments } from '../create-connector.mjs';
 import { childEnvironment, linkModules, repoRoot, writeLinkedVitestConfig } from './link-workspace.js';
@@ -71,6 +71,25 @@ describe('pnpm create-connector', () => {
   it('refuses to overwrite a folder that is not empty', () => {
     expect(existsSync(target)).toBe(true);
     expect(() => createConnector({ name: 'zoho-crm', dir: target })).toThrow(/exists and is not empty: pick another --dir, or pass --force/);
+  });
+
+  it('inside the workspace, points the shared configs and workspace packages at the repository root from any depth', () => {
+    const cache = join(repoRoot, 'node_modules', '.cache');
+    mkdirSync(cache, { recursive: true });
+    const inside = mkdtempSync(join(cache, 'scaffold-'));
+    try {
+      const dir = join(inside, 'nested', 'connector-foo');
+      const result = createConnector({ name: 'foo', dir }) as { inWorkspace: boolean };
+      expect(result.inWorkspace).toBe(true);
+      const tsconfig = JSON.parse(readFileSync(join(dir, 'tsconfig.json'), 'utf8')) as { extends: string; references: { path: string }[] };
+      expect(resolve(dir, tsconfig.extends)).toBe(join(repoRoot, 'tsconfig.base.json'));
+      expect(tsconfig.references.map((ref) => resolve(dir, ref.path))).toEqual([join(repoRoot, 'packages', 'sdk')]);
+      const testConfig = JSON.parse(readFileSync(join(dir, 'test', 'tsconfig.json'), 'utf8')) as { extends: string };
+      expect(resolve(dir, 'test', testConfig.extends)).toBe(join(repoRoot, 'tsconfig.base.json'));
+      expect(readFileSync(join(dir, 'package.json'), 'utf8')).toContain('"@crm-sync/sdk": "workspace:');
+    } finally {
+      rmSync(inside, { recursive: true, force: true });
+    }
   });
 
   it('refuses an id that is not lower-case kebab case, and says what to use', () => {
