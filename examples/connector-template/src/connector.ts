@@ -176,13 +176,18 @@ export class AcmeConnector extends ConnectorBase {
     }
     return this.http
       .call<{ results: AcmeWriteResult[] }>({ method: 'POST', path: `/v1/objects/${encodeURIComponent(request.object)}/delete`, body: { ids: request.ids }, ...signalOf(options) })
-      .map((answer) =>
-        request.ids.map((id, i): WriteOutcome => {
-          const result = answer.results[i];
-          if (result === undefined || result.status === 200 || result.status === 404) return { ok: true, id, action: 'deleted' };
-          return toWriteOutcome(result, id);
-        }),
-      );
+      .andThen((answer) => {
+        if (answer.results.length !== request.ids.length) {
+          return errAsync(crmError('unknown', CONNECTOR_ID, `Acme answered ${answer.results.length} results for ${request.ids.length} ids; send the batch again (deleting twice is harmless)`));
+        }
+        return okAsync(
+          answer.results.map((result, i): WriteOutcome => {
+            const id = request.ids[i] ?? result.id ?? '';
+            // 404: already gone, which counts as deleted so that a retried batch is harmless.
+            return result.status === 200 || result.status === 404 ? { ok: true, id, action: 'deleted' } : toWriteOutcome(result, id);
+          }),
+        );
+      });
   }
 
   /** Acme's clock (`GET /v1/time`), so incremental windows never end on the client's clock. */
