@@ -37,7 +37,6 @@ export const salesforceAccountSchema = z.strictObject({
   clientSecret: z.string().min(1).optional(),
   privateKey: z.string().min(1).optional(),
   privateKeyFile: z.string().min(1).optional(),
-  tokenUrl: z.string().url().optional(),
 });
 
 /** A Dynamics 365 / Dataverse account: an Entra ID application with a secret or a certificate. */
@@ -51,7 +50,6 @@ export const dynamicsAccountSchema = z.strictObject({
   certificatePrivateKey: z.string().min(1).optional(),
   certificatePrivateKeyFile: z.string().min(1).optional(),
   authorityHost: z.string().url().optional(),
-  tokenUrl: z.string().url().optional(),
   apiVersion: z.string().optional(),
 });
 

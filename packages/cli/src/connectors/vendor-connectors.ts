@@ -115,12 +115,17 @@ export async function openVendor(
       typeof create === 'function'
         ? await fromResult((create as (config: unknown) => unknown)({ ...config, logger: context.logger }))
         : await buildConnector(factory, { ...config, logger: context.logger });
-    if (built.isErr()) return err(invalidInput(`[${id}] account "${context.account.name}": ${built.error}`));
+    if (built.isErr()) return err(invalidInput(`[${id}] account "${context.account.name}" (${context.account.origin}): ${withoutPrefix(built.error)}`));
     const connector = built.value;
     return ok({ connector, notes: [], close: async () => connector.close?.() });
   } catch (thrown) {
-    return err(invalidInput(`[${id}] account "${context.account.name}": ${describeThrown(thrown)}`));
+    return err(invalidInput(`[${id}] account "${context.account.name}" (${context.account.origin}): ${withoutPrefix(describeThrown(thrown))}`));
   }
+}
+
+/** The connector's own `[crm-sync] [<id>] ` prefix, which the CLI's message already carries. */
+function withoutPrefix(message: string): string {
+  return message.replace(/^\[crm-sync\] \[[^\]]+\] /, '');
 }
 
 /** The connector inside a `Result` (or the connector itself). */
