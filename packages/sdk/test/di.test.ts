@@ -89,6 +89,12 @@ describe('DI', () => {
     expect(() => createSyncContainer([plugin, plugin])).toThrow(/two connector plugins have the id "tiny"/);
   });
 
+  it('refuses two different connector plugins in one container instead of letting the last silently win', () => {
+    const first = connectorPlugin('first', () => new TinyConnector());
+    const second = connectorPlugin('second', () => new TinyConnector());
+    expect(() => createSyncContainer([first, second])).toThrow(/plugins "first", "second" .* one container per connector/);
+  });
+
   it('fails clearly when a store was not provided', () => {
     const container = createSyncContainer([connectorPlugin('tiny', () => new TinyConnector())]);
     expect(() => container.resolve(TOKENS.ExportJournal)).toThrow(/crm-sync:ExportJournal/);

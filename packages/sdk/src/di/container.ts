@@ -33,13 +33,20 @@ export interface SyncContainerOverrides {
  * {@link TOKENS.RuntimeConnector} resolving to one `RuntimeConnector` per container.
  *
  * Stores have no default on purpose: where watermarks and the journal live decides whether a
- * crash loses data, so the application chooses. Two plugins with the same id are a wiring error.
+ * crash loses data, so the application chooses. A container serves one connector: every plugin
+ * registers {@link TOKENS.Connector}, so a second plugin would silently replace the first; two
+ * plugins are refused as a wiring error (create one container per connector instead).
  */
 export function createSyncContainer(plugins: readonly ConnectorPlugin[], overrides: SyncContainerOverrides = {}): DependencyContainer {
   const ids = new Set<string>();
   for (const plugin of plugins) {
     if (ids.has(plugin.id)) throw new RangeError(`[crm-sync] [di] two connector plugins have the id "${plugin.id}"; register each connector once`);
     ids.add(plugin.id);
+  }
+  if (plugins.length > 1) {
+    throw new RangeError(
+      `[crm-sync] [di] plugins ${plugins.map((plugin) => `"${plugin.id}"`).join(', ')} would all register the one connector of this container, and the last would silently win; create one container per connector: createSyncContainer([plugin])`,
+    );
   }
   const container = rootContainer.createChildContainer();
   container.register(TOKENS.Logger, { useValue: noopLogger });
