@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadJobFile } from '../../packages/cli/src/index.js';
 import { repoRoot } from './link-workspace.js';
 
 /** The guides whose TypeScript samples must compile against the packages' current API. */
@@ -44,6 +45,23 @@ describe('code samples in the guides', () => {
   it('exist: every guide listed has at least one TypeScript sample', () => {
     const empty = GUIDES.filter((guide) => samplesOf(guide).length === 0);
     expect(empty).toEqual([]);
+  });
+
+  it('job files in the guides are valid for the crm-sync command', () => {
+    const problems: string[] = [];
+    let checked = 0;
+    for (const guide of GUIDES) {
+      const text = readFileSync(join(repoRoot, 'docs', 'guides', `${guide}.md`), 'utf8');
+      [...text.matchAll(/```yaml\n([\s\S]*?)```/g)].forEach((match, i) => {
+        const file = join(workDir, `${guide}-${i + 1}.yaml`);
+        writeFileSync(file, match[1] ?? '');
+        const loaded = loadJobFile(file);
+        checked += 1;
+        if (loaded.isErr()) problems.push(`${guide} job ${i + 1}: ${loaded.error.message}`);
+      });
+    }
+    expect(problems).toEqual([]);
+    expect(checked).toBeGreaterThanOrEqual(4);
   });
 
   it('type-check against the packages as they are now', () => {
