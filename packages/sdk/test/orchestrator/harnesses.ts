@@ -60,6 +60,32 @@ export interface HarnessFactory {
 
 export const START: Instant = '2024-06-01T00:00:00.000Z';
 
+/**
+ * The CRM-side helpers every harness shares: each emulator serves an `InMemoryCrm`, so arranging
+ * data and moving the server clock is the same everywhere; only fault injection differs.
+ */
+function inMemoryCrmSide(crm: InMemoryCrm, clock: ManualClock, object: string): Omit<CrmSide, 'failNext'> {
+  return {
+    create(values, at) {
+      const outcome = crm.insert(object, values, at === undefined ? {} : { at });
+      if (!outcome.ok) throw new Error(outcome.reject.message);
+      return outcome.id;
+    },
+    update(id, values) {
+      const outcome = crm.update(object, id, values);
+      if (!outcome.ok) throw new Error(outcome.reject.message);
+    },
+    remove(id) {
+      crm.delete(object, id);
+    },
+    stampChange: (id, at) => crm.stampChange(object, id, at),
+    setNow: (at) => clock.set(at),
+    advance: (ms) => clock.advance(ms),
+    now: () => clock.now().toISOString(),
+    contacts: () => crm.records(object).map((record) => ({ id: record.id, values: record.values })),
+  };
+}
+
 const mock: HarnessFactory = {
   name: 'mock',
   async setup() {
@@ -71,23 +97,7 @@ const mock: HarnessFactory = {
       connector,
       names: { object, id: 'id', lastName: 'lastName', email: 'email', changeField: 'updatedAt', syncKey: 'externalKey', readOnly: 'createdAt' },
       crm: {
-        create(values, at) {
-          const outcome = crm.insert(object, values, at === undefined ? {} : { at });
-          if (!outcome.ok) throw new Error(outcome.reject.message);
-          return outcome.id;
-        },
-        update(id, values) {
-          const outcome = crm.update(object, id, values);
-          if (!outcome.ok) throw new Error(outcome.reject.message);
-        },
-        remove(id) {
-          crm.delete(object, id);
-        },
-        stampChange: (id, at) => crm.stampChange(object, id, at),
-        setNow: (at) => clock.set(at),
-        advance: (ms) => clock.advance(ms),
-        now: () => clock.now().toISOString(),
-        contacts: () => crm.records(object).map((record) => ({ id: record.id, values: record.values })),
+        ...inMemoryCrmSide(crm, clock, object),
         failNext: (count, error, options) =>
           connector.faults.failNext(count, error, {
             ...(options?.operations === undefined ? {} : { operations: [...options.operations] }),
@@ -134,23 +144,7 @@ const salesforce: HarnessFactory = {
       connector,
       names: { object, id: 'Id', lastName: 'LastName', email: 'Email', changeField: 'LastModifiedDate', syncKey: 'Sync_Key__c', readOnly: 'CreatedDate' },
       crm: {
-        create(values, at) {
-          const outcome = crm.insert(object, values, at === undefined ? {} : { at });
-          if (!outcome.ok) throw new Error(outcome.reject.message);
-          return outcome.id;
-        },
-        update(id, values) {
-          const outcome = crm.update(object, id, values);
-          if (!outcome.ok) throw new Error(outcome.reject.message);
-        },
-        remove(id) {
-          crm.delete(object, id);
-        },
-        stampChange: (id, at) => crm.stampChange(object, id, at),
-        setNow: (at) => clock.set(at),
-        advance: (ms) => clock.advance(ms),
-        now: () => clock.now().toISOString(),
-        contacts: () => crm.records(object).map((record) => ({ id: record.id, values: record.values })),
+        ...inMemoryCrmSide(crm, clock, object),
         failNext: (count, error, options) =>
           emulator.faults.add({
             kind: salesforceFaultFor(error, options?.afterCommit ?? false),
@@ -209,23 +203,7 @@ const dynamics: HarnessFactory = {
       connector,
       names: { object, id: 'contactid', lastName: 'lastname', email: 'emailaddress1', changeField: 'modifiedon', syncKey: 'crm_synckey', readOnly: 'createdon', notSortable: 'description' },
       crm: {
-        create(values, at) {
-          const outcome = crm.insert(object, values, at === undefined ? {} : { at });
-          if (!outcome.ok) throw new Error(outcome.reject.message);
-          return outcome.id;
-        },
-        update(id, values) {
-          const outcome = crm.update(object, id, values);
-          if (!outcome.ok) throw new Error(outcome.reject.message);
-        },
-        remove(id) {
-          crm.delete(object, id);
-        },
-        stampChange: (id, at) => crm.stampChange(object, id, at),
-        setNow: (at) => clock.set(at),
-        advance: (ms) => clock.advance(ms),
-        now: () => clock.now().toISOString(),
-        contacts: () => crm.records(object).map((record) => ({ id: record.id, values: record.values })),
+        ...inMemoryCrmSide(crm, clock, object),
         failNext(count, error, options) {
           const fault = dataverseFaultFor(error, count, options?.afterCommit ?? false);
           for (const operation of options?.operations ?? [undefined]) {

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { crmError, type ImportJob, type RunProgress } from '../../src/index.js';
 import { harnesses, START, withCapabilities, type Harness } from './harnesses.js';
-import { fakeTime, makeRig } from './setup.js';
+import { CONTACTS_IMPORT_OPTION, contactsImportJob, fakeTime, makeRig } from './setup.js';
 
 for (const factory of harnesses) {
   describe(`import on ${factory.name}`, () => {
@@ -13,24 +13,8 @@ for (const factory of harnesses) {
       await factory.teardown?.(harness);
     });
 
-    function job(overrides: Partial<ImportJob> = {}): ImportJob {
-      const { names } = harness;
-      return {
-        kind: 'import',
-        activity: 'importContacts',
-        object: names.object,
-        table: 'contacts',
-        fields: [
-          { remote: names.lastName, local: 'last_name' },
-          { remote: names.email, local: 'email' },
-        ],
-        automaticIndex: { enabled: true, safetyLagMs: 1000 },
-        pageSize: 200,
-        ...overrides,
-      };
-    }
-
-    const option = 'LASTIMPORT_default_importContacts';
+    const job = (overrides: Partial<ImportJob> = {}): ImportJob => contactsImportJob(harness, overrides);
+    const option = CONTACTS_IMPORT_OPTION;
 
     it('a 429 storm is absorbed by the runtime retries and the run completes', async () => {
       const rig = makeRig(harness);

@@ -5,6 +5,7 @@ import {
   MemoryRecordStore,
   Orchestrator,
   type ErrorItem,
+  type ImportJob,
   type Logger,
   type OrchestratorOptions,
   type RejectItem,
@@ -69,4 +70,25 @@ export function makeRig(harness: Harness, overrides: Partial<OrchestratorOptions
     ...overrides,
   });
   return { orchestrator, options, journal, records, rejects, errors, warnings, logger, waits };
+}
+
+/** The watermark option of {@link contactsImportJob}: `LASTIMPORT_<instance>_<activity>`. */
+export const CONTACTS_IMPORT_OPTION = 'LASTIMPORT_default_importContacts';
+
+/** The import job the import tests start from: last name and email, incremental, pages of 200. */
+export function contactsImportJob(harness: Harness, overrides: Partial<ImportJob> = {}): ImportJob {
+  const { names } = harness;
+  return {
+    kind: 'import',
+    activity: 'importContacts',
+    object: names.object,
+    table: 'contacts',
+    fields: [
+      { remote: names.lastName, local: 'last_name' },
+      { remote: names.email, local: 'email' },
+    ],
+    automaticIndex: { enabled: true, safetyLagMs: 1000 },
+    pageSize: 200,
+    ...overrides,
+  };
 }
