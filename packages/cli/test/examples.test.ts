@@ -71,6 +71,8 @@ describe('the example job files against the shipped mock accounts', () => {
     expect(planned.code).toBe(ExitCode.ok);
     expect(planned.stdout).toContain('estimated API calls');
     expect(planned.stdout).toContain('nothing will be changed');
+    expect(planned.stdout).toContain('; filter lastActivityAt >= 2012-10-31T23:00:00.000Z and email is not empty;');
+    expect(planned.stdout).not.toContain('"kind"');
     expect(existsSync(join(dir, 'db'))).toBe(false);
   });
 });

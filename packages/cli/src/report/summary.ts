@@ -4,6 +4,7 @@
  * @module
  */
 import type { RunError, RunSummary } from '@crm-sync/sdk';
+import { readableQueryDescription } from './plan-filter.js';
 import { renderTable } from './table.js';
 
 /** The rows of a summary table: one per count that matters for the operation. */
@@ -40,7 +41,11 @@ export function renderPlan(summary: RunSummary): string {
   const plan = summary.plan;
   if (plan === undefined) return 'No plan was returned.';
   const lines = [`Plan for ${plan.operation} of ${plan.object} (activity ${plan.activity}); nothing will be changed:`];
-  for (const query of plan.queries) lines.push(`  query ${query.object} [${query.fields.join(', ')}]: ${query.description}`);
+  for (const query of plan.queries) {
+    // An import's description already lists the fields; others get them in brackets.
+    const fields = query.description.startsWith('fields ') ? '' : ` [${query.fields.join(', ')}]`;
+    lines.push(`  query ${query.object}${fields}: ${readableQueryDescription(query.description)}`);
+  }
   if (plan.records !== undefined) lines.push(`  records: ${plan.records}`);
   if (plan.batches !== undefined) lines.push(`  batches: ${plan.batches}`);
   lines.push(`  estimated API calls: ${plan.estimatedApiCalls}${plan.operation === 'import' ? ' (at least: one per page)' : ''}`);
