@@ -81,12 +81,6 @@ export function sample(items: readonly string[]): string {
   return items.slice(0, 3).join(', ') + (items.length > 3 ? ', ...' : '');
 }
 
-/** `n` instants one minute apart, counting back from `anchor` (oldest first). */
-export function instantsBefore(anchor: string, n: number, stepMs = 60_000): string[] {
-  const end = Date.parse(anchor);
-  return Array.from({ length: n }, (_, i) => new Date(end - (n - i) * stepMs).toISOString());
-}
-
 /**
  * The CRM's current time: `serverTime()` when the connector offers it, else the local clock.
  * Checks place seeded timestamps relative to it, so a CRM with a controlled clock works too.
