@@ -97,52 +97,68 @@ async function startEmulated(engine: DemoEngine, logger: Logger, notes: string[]
   if (engine.kind === 'salesforce') {
     const module = (await importOptional('@crm-sync/connector-salesforce/emulator')) as unknown as SalesforceEmulatorModule;
     const emulator = await module.startSalesforceEmulator({ crm: engine.crm });
-    const opened = await openVendor(
-      { account: { name: 'demo', settings: { connector: 'salesforce' }, directory: '.', origin: 'demo' }, logger },
-      '@crm-sync/connector-salesforce',
-      'salesforce',
-      'SalesforceConnector',
-      { instanceUrl: emulator.url, loginUrl: emulator.url, auth: { kind: 'access-token', accessToken: emulator.issueAccessToken() } },
-    );
-    if (opened.isOk()) {
-      const connector = opened.value.connector;
-      return {
-        connector,
-        label: `the Salesforce emulator at ${emulator.url} (REST API over HTTP on loopback), through the Salesforce connector`,
-        notes,
-        close: async () => {
-          await connector.close?.();
-          await emulator.close();
-        },
-      };
-    }
-    await emulator.close();
-    notes.push(`the Salesforce connector could not start (${opened.error.message}); running on the mock connector over the same data`);
+    return connectToEmulator(emulator, logger, notes, {
+      id: 'salesforce',
+      className: 'SalesforceConnector',
+      name: 'Salesforce',
+      config: { instanceUrl: emulator.url, loginUrl: emulator.url, auth: { kind: 'access-token', accessToken: emulator.issueAccessToken() } },
+      label: `the Salesforce emulator at ${emulator.url} (REST API over HTTP on loopback), through the Salesforce connector`,
+    });
   }
   if (engine.kind === 'dynamics') {
     const module = (await importOptional('@crm-sync/connector-dynamics/emulator')) as unknown as DataverseEmulatorModule;
     const emulator = await module.startDataverseEmulator({ crm: engine.crm });
-    const opened = await openVendor(
-      { account: { name: 'demo', settings: { connector: 'dynamics' }, directory: '.', origin: 'demo' }, logger },
-      '@crm-sync/connector-dynamics',
-      'dynamics',
-      'DynamicsConnector',
-      emulator.connectorConfig(),
-    );
-    if (opened.isOk()) {
-      const connector = opened.value.connector;
-      return {
-        connector,
-        label: `the Dataverse emulator at ${emulator.url} (Web API v9.2 over HTTP on loopback, Entra ID token via msal), through the Dynamics connector`,
-        notes,
-        close: async () => {
-          await connector.close?.();
-          await emulator.close();
-        },
-      };
-    }
-    await emulator.close();
-    notes.push(`the Dynamics connector could not start (${opened.error.message}); running on the mock connector over the same data`);
+    return connectToEmulator(emulator, logger, notes, {
+      id: 'dynamics',
+      className: 'DynamicsConnector',
+      name: 'Dynamics',
+      config: emulator.connectorConfig(),
+      label: `the Dataverse emulator at ${emulator.url} (Web API v9.2 over HTTP on loopback, Entra ID token via msal), through the Dynamics connector`,
+    });
   }
   return undefined;
+}
+
+/** What differs between the vendors when the demo connects to an emulator. */
+interface EmulatorConnection {
+  readonly id: 'salesforce' | 'dynamics';
+  readonly className: string;
+  /** The vendor's name in messages. */
+  readonly name: string;
+  readonly config: Record<string, unknown>;
+  readonly label: string;
+}
+
+/**
+ * Opens the vendor connector on a started emulator. On failure the emulator is closed and a note
+ * says why, so that the caller falls back to the mock connector.
+ */
+async function connectToEmulator(
+  emulator: { close(): Promise<void> },
+  logger: Logger,
+  notes: string[],
+  connection: EmulatorConnection,
+): Promise<StartedDemoCrm | undefined> {
+  const opened = await openVendor(
+    { account: { name: 'demo', settings: { connector: connection.id }, directory: '.', origin: 'demo' }, logger },
+    `@crm-sync/connector-${connection.id}`,
+    connection.id,
+    connection.className,
+    connection.config,
+  );
+  if (opened.isErr()) {
+    await emulator.close();
+    notes.push(`the ${connection.name} connector could not start (${opened.error.message}); running on the mock connector over the same data`);
+    return undefined;
+  }
+  const connector = opened.value.connector;
+  return {
+    connector,
+    label: connection.label,
+    notes,
+    close: async () => {
+      await connector.close?.();
+      await emulator.close();
+    },
+  };
 }
