@@ -13,6 +13,7 @@ describe('crm-sync demo', () => {
     expect(run.code).toBe(ExitCode.ok);
     expect(run.stdout).toContain('Starting clean: .crm-sync/demo.sqlite is new');
     expect(run.stdout).toContain('read 400 contacts');
+    expect(run.stdout).toMatch(/LASTIMPORT_default_importContacts = \d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2} \(UTC, CRM time\)\n   \(the sample CRM's clock runs two hours behind yours/);
     expect(run.stdout).toContain('local table "contacts": 400 rows, one per CRM record');
     expect(run.stdout).toContain('only the changes arrived: read 6 of 401 contacts');
     expect(run.stdout).toContain('created 2, updated 2, rejected 1');

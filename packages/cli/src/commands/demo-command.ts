@@ -156,7 +156,9 @@ async function runSteps(
   const first = await run('1. Import contacts (incremental import with automatic index)', demoImportJob(profile));
   if (first === undefined) return undefined;
   const rows = await store.records.countLocal(DEMO_TABLE);
-  println(io, `   read ${first.read} contacts in ${first.apiCalls} API calls; ${first.window?.optionName ?? 'watermark'} = ${first.window?.end ?? '-'}`);
+  println(io, `   read ${first.read} contacts in ${first.apiCalls} API calls; ${first.window?.optionName ?? 'watermark'} = ${first.window?.end ?? '-'} (UTC, CRM time)`);
+  // Without this, a watermark two hours behind the reader's clock looks like a bug.
+  println(io, "   (the sample CRM's clock runs two hours behind yours, a minute per step, so no change is ever in the future)");
   println(io, `   local table "${DEMO_TABLE}": ${rows} rows, one per CRM record (imports upsert by CRM id: deduplicated)`);
 
   // 2. Change a few records in the CRM, import again: only the changes arrive.
