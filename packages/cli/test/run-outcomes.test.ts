@@ -82,6 +82,17 @@ describe('crm-sync run outcomes', () => {
     expect(existsSync(join(dir, 'crm.sqlite'))).toBe(false);
   });
 
+  it('refuses a database file that is not SQLite (exit 2) and leaves no mock CRM file behind', async () => {
+    writeFiles(dir, {
+      'crm.sqlite': 'not a database\n',
+      'ids.yaml': 'activity: byIds\nconnector: mock\naccount: demo\noperation: import\nobject: contact\nids: [ CON-000001 ]\nfields: [ { remote: email } ]\nlocal: { table: picked }\n',
+    });
+    const result = await run('ids.yaml');
+    expect(result.code).toBe(ExitCode.invalidInput);
+    expect(result.stderr).toContain(`[crm-sync] [store-sqlite] Cannot open SQLite store "${join(dir, 'crm.sqlite')}": file is not a database.`);
+    expect(existsSync(join(dir, 'crm.sqlite.mock-crm.json'))).toBe(false);
+  });
+
   it('starts a new export run with --no-resume and closes the interrupted one as failed', async () => {
     writeFiles(dir, {
       'export.yaml': 'activity: exportContacts\nconnector: mock\naccount: demo\noperation: export\nobject: contact\nlocal: { table: contacts }\nexport: { syncKey: externalKey }\nfields:\n  - { local: last_name, remote: lastName }\n',

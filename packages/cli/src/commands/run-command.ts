@@ -86,10 +86,11 @@ export async function runCommand(io: CliIo, jobPath: string, options: RunCommand
   try {
     const checked = await checkJob(job, opened.value, fail);
     if (checked !== ExitCode.ok) return checked;
-    if (options.dryRun !== true) opened.value.persist?.();
     if (options.dryRun === true) return await dryRun(io, job, syncJob.value, opened.value, dbPath, options);
     const store = openStore(dbPath);
     if (store.isErr()) return fail(store.error);
+    // Only once the database opened: a database that cannot be used leaves no mock CRM file behind.
+    opened.value.persist?.();
     try {
       if (options.resumeOnly === true) {
         const open = await store.value.journal.findOpenRun(exportJobId(syncJob.value));
