@@ -176,9 +176,13 @@ export class RunContext {
     }
   }
 
-  /** Builds a run error with the summary so far. */
+  /**
+   * Builds a run error with the summary so far. The CRM error is redacted as a whole: its message
+   * already is, but its `cause` (what a connector threw) may carry a credential.
+   */
   fail(kind: RunErrorKind, message: string, extra: Partial<Omit<RunError, 'kind' | 'message'>> = {}): RunError {
-    return { kind, message: orchestratorMessage(message), summary: this.summary(), ...extra };
+    const { crmError, ...rest } = extra;
+    return { kind, message: orchestratorMessage(message), summary: this.summary(), ...rest, ...(crmError === undefined ? {} : { crmError: redact(crmError) }) };
   }
 
   /** The summary of the run so far. */

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { crmError, type ImportJob, type RunProgress } from '../../src/index.js';
+import { clearRegisteredSecrets, crmError, registerSecret, type ImportJob, type RunProgress } from '../../src/index.js';
 import { harnesses, START, withCapabilities, type Harness } from './harnesses.js';
 import { CONTACTS_IMPORT_OPTION, contactsImportJob, fakeTime, makeRig } from './setup.js';
 
@@ -110,6 +110,34 @@ for (const factory of harnesses) {
       expect(summary.notFound).toEqual(["x' OR 1=1"]);
       expect(summary.notes.join('\n')).toMatch(/do not look like/);
       expect(strict.orchestrator.connector.stats.byOperation.query?.calls).toBe(1);
+    });
+
+    it('a connector that throws an error carrying a registered secret fails the run with the secret masked everywhere, the cause included', async () => {
+      const secret = 'run-error-canary-0123456789abcdef';
+      registerSecret(secret);
+      try {
+        const throwing = new Proxy(harness.connector, {
+          get(target, property, receiver) {
+            if (property === 'query') {
+              return () => {
+                throw new Error(`socket closed (Authorization: Bearer ${secret})`, { cause: new Error(`retry with ${secret}`) });
+              };
+            }
+            const value = Reflect.get(target, property, receiver);
+            return typeof value === 'function' ? value.bind(target) : value;
+          },
+        });
+        const rig = makeRig({ ...harness, connector: throwing });
+        const error = (await rig.orchestrator.runImport(job({ automaticIndex: { enabled: false } })))._unsafeUnwrapErr();
+        expect(error).toMatchObject({ kind: 'crm', crmError: { kind: 'unknown' } });
+        const everything = JSON.stringify(error, (_key, value: unknown) =>
+          value instanceof Error ? { message: value.message, stack: value.stack, cause: value.cause } : value,
+        );
+        expect(everything).toContain('socket closed');
+        expect(everything).not.toContain(secret);
+      } finally {
+        clearRegisteredSecrets();
+      }
     });
 
     it('a dry run shows the plan and changes nothing', async () => {
