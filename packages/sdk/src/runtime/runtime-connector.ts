@@ -235,7 +235,8 @@ export class RuntimeConnector implements CrmConnector {
       if (delay === undefined) return outcome;
       this.counters.retries += 1;
       this.operationStats(spec.operation).retries += 1;
-      this.emit('retry', { operation: spec.operation, attempt, delayMs: delay, error });
+      // Listeners are application code that logs; the error's cause may hold what a connector threw, credentials included.
+      this.emit('retry', { operation: spec.operation, attempt, delayMs: delay, error: redact(error) });
       this.logger.warn(
         redact({ connector: this.id, operation: spec.operation, attempt, delayMs: delay, kind: error.kind, message: error.message }),
         '[crm-sync] [runtime] retrying after a retryable error',

@@ -66,7 +66,7 @@ export interface RuntimeStats {
 export interface RuntimeEvents {
   /** After every attempt. */
   call: { readonly operation: string; readonly attempt: number; readonly latencyMs: number; readonly ok: boolean };
-  /** Before waiting to retry. */
+  /** Before waiting to retry; `error` is redacted (registered secrets masked, its cause included). */
   retry: { readonly operation: string; readonly attempt: number; readonly delayMs: number; readonly error: CrmError };
   /** A rate-limit window started (or grew): no call of this instance is sent before `until` (epoch ms). */
   'rate-limit': { readonly until: number };

@@ -1,8 +1,10 @@
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { describe, expect, it } from 'vitest';
 import {
+  clearRegisteredSecrets,
   ConnectorBase,
   crmError,
+  registerSecret,
   RuntimeConnector,
   type CallOptions,
   type CrmError,
@@ -273,6 +275,24 @@ describe('RuntimeConnector', () => {
     });
     expect(runtime.id).toBe('scripted');
     expect(runtime.inner).toBe(inner);
+  });
+
+  it('hands retry listeners the error with registered secrets masked, its cause included', async () => {
+    const secret = 'retry-event-canary-0123456789abcdef';
+    registerSecret(secret);
+    try {
+      const { inner, runtime } = setup();
+      const retries: RuntimeEvents['retry'][] = [];
+      runtime.on('retry', (event) => retries.push(event));
+      inner.queryHandler = (call) => (call === 1 ? errAsync(transient({ cause: new Error(`reset while sending ${secret}`) })) : okAsync({ records: [] }));
+      (await runtime.query(request))._unsafeUnwrap();
+      expect(retries).toHaveLength(1);
+      const seen = JSON.stringify(retries, (_key, value: unknown) => (value instanceof Error ? { message: value.message, stack: value.stack } : value));
+      expect(seen).toContain('reset while sending');
+      expect(seen).not.toContain(secret);
+    } finally {
+      clearRegisteredSecrets();
+    }
   });
 
   it('closes the inner connector once, after calls in flight, and refuses later calls', async () => {
