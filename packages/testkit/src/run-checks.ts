@@ -23,10 +23,12 @@ export const RUNNER_FAILURE_KINDS = {
 
 /**
  * Judges an outcome against a known deviation: a deviation must fail, and fail the declared way.
- * Skipped outcomes stay skipped.
+ * Skipped outcomes stay skipped. A harness failure (factory, reset or teardown) never counts as
+ * the deviation: the check did not judge the connector at all.
  */
 export function applyKnownDeviation(outcome: CheckOutcome, deviation: KnownDeviation | undefined): CheckOutcome {
   if (!deviation || outcome.skipped !== undefined) return outcome;
+  if (outcome.failure?.kind === RUNNER_FAILURE_KINDS.harness) return outcome;
   if (outcome.passed || !outcome.failure) {
     return {
       id: outcome.id,

@@ -35,6 +35,11 @@ describe('applyKnownDeviation', () => {
     expect(applyKnownDeviation(failed, { reason: 'flaky sandbox' }).passed).toBe(true);
   });
 
+  it('never accepts a harness failure as the declared deviation, even when the deviation names no kind', () => {
+    const harness = { id: 'window/after-tie-break', passed: false, failure: { kind: 'harness', detail: 'factory failed: emulator did not start' } };
+    expect(applyKnownDeviation(harness, { reason: 'flaky sandbox' })).toBe(harness);
+  });
+
   it('leaves skipped outcomes skipped', () => {
     const skipped: CheckOutcome = { id: 'x', passed: true, skipped: 'no numeric field' };
     expect(applyKnownDeviation(skipped, { reason: 'r' })).toBe(skipped);
