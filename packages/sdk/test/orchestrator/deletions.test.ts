@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ImportDeletedJob } from '../../src/index.js';
-import { harnesses, START, type Harness } from './harnesses.js';
+import { harnesses, START, withMethod, type Harness } from './harnesses.js';
 import { makeRig } from './setup.js';
 
 const DAY = 86_400_000;
@@ -47,15 +47,9 @@ for (const factory of harnesses) {
       const rig0 = makeRig(harness);
       harness.crm.advance(DAY);
       const earliest = new Date(Date.parse(START) + DAY / 2).toISOString();
-      const reporting = new Proxy(harness.connector, {
-        get(target, property, receiver) {
-          if (property === 'getDeleted') {
-            return (...args: Parameters<typeof target.getDeleted>) => target.getDeleted(...args).map((page) => ({ ...page, earliestDateAvailable: earliest }));
-          }
-          const value = Reflect.get(target, property, receiver);
-          return typeof value === 'function' ? value.bind(target) : value;
-        },
-      });
+      const reporting = withMethod(harness.connector, 'getDeleted', (inner) => (request, cursor, options) =>
+        inner.getDeleted(request, cursor, options).map((page) => ({ ...page, earliestDateAvailable: earliest })),
+      );
       const error = (await makeRig({ ...harness, connector: reporting }, {}, rig0).orchestrator.runImportDeleted(deletedJob()))._unsafeUnwrapErr();
       expect(error.crmError).toMatchObject({ kind: 'retention-exceeded', earliestAvailable: earliest });
       expect(error.message).toContain(earliest);

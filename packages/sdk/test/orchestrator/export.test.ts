@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ResultAsync } from 'neverthrow';
 import { clearRegisteredSecrets, crmError, registerSecret, type ExportJob, type ExportJournal } from '../../src/index.js';
-import { harnesses, withCapabilities, type Harness } from './harnesses.js';
+import { harnesses, withCapabilities, withMethod, type Harness } from './harnesses.js';
 import { fakeTime, makeRig, type Rig } from './setup.js';
 
 for (const factory of harnesses) {
@@ -148,18 +148,11 @@ for (const factory of harnesses) {
       const secret = 'journal-canary-0123456789abcdef';
       registerSecret(secret);
       try {
-        const leaky = new Proxy(harness.connector, {
-          get(target, property, receiver) {
-            if (property === 'upsertBatch') {
-              return (...args: Parameters<typeof target.upsertBatch>) =>
-                target.upsertBatch(...args).map((outcomes) =>
-                  outcomes.map(() => ({ ok: false as const, reject: { code: 'validation' as const, message: `refused for session ${secret}`, retryable: false } })),
-                );
-            }
-            const value = Reflect.get(target, property, receiver);
-            return typeof value === 'function' ? value.bind(target) : value;
-          },
-        });
+        const leaky = withMethod(harness.connector, 'upsertBatch', (inner) => (request, options) =>
+          inner.upsertBatch(request, options).map((outcomes) =>
+            outcomes.map(() => ({ ok: false as const, reject: { code: 'validation' as const, message: `refused for session ${secret}`, retryable: false } })),
+          ),
+        );
         const rig = makeRig({ ...harness, connector: leaky });
         seed(rig, 2);
         const summary = (await rig.orchestrator.runExport(job({ processRejects: true })))._unsafeUnwrap();

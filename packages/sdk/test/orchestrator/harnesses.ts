@@ -233,3 +233,18 @@ export function withCapabilities(connector: CrmConnector, overrides: Partial<Crm
     },
   });
 }
+
+/** The same connector with one method replaced (to inject a behaviour the CRM cannot be made to show). */
+export function withMethod<K extends 'query' | 'upsertBatch' | 'getDeleted' | 'delete'>(
+  connector: CrmConnector,
+  method: K,
+  replacement: (inner: CrmConnector) => CrmConnector[K],
+): CrmConnector {
+  return new Proxy(connector, {
+    get(target, property, receiver) {
+      if (property === method) return replacement(target);
+      const value = Reflect.get(target, property, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { clearRegisteredSecrets, crmError, registerSecret, type ImportJob, type RunProgress } from '../../src/index.js';
-import { harnesses, START, withCapabilities, type Harness } from './harnesses.js';
+import { harnesses, START, withCapabilities, withMethod, type Harness } from './harnesses.js';
 import { CONTACTS_IMPORT_OPTION, contactsImportJob, fakeTime, makeRig } from './setup.js';
 
 for (const factory of harnesses) {
@@ -116,16 +116,8 @@ for (const factory of harnesses) {
       const secret = 'run-error-canary-0123456789abcdef';
       registerSecret(secret);
       try {
-        const throwing = new Proxy(harness.connector, {
-          get(target, property, receiver) {
-            if (property === 'query') {
-              return () => {
-                throw new Error(`socket closed (Authorization: Bearer ${secret})`, { cause: new Error(`retry with ${secret}`) });
-              };
-            }
-            const value = Reflect.get(target, property, receiver);
-            return typeof value === 'function' ? value.bind(target) : value;
-          },
+        const throwing = withMethod(harness.connector, 'query', () => () => {
+          throw new Error(`socket closed (Authorization: Bearer ${secret})`, { cause: new Error(`retry with ${secret}`) });
         });
         const rig = makeRig({ ...harness, connector: throwing });
         const error = (await rig.orchestrator.runImport(job({ automaticIndex: { enabled: false } })))._unsafeUnwrapErr();
