@@ -23,6 +23,8 @@ export interface HarnessNames {
   readonly readOnly: string;
   /** A field that cannot be sorted or filtered, when the CRM has one. */
   readonly notSortable?: string;
+  /** A filterable date-only field (the seed's "activity since 1 November 2012" example filters one). */
+  readonly date: string;
 }
 
 /** The CRM side of a harness. */
@@ -95,7 +97,7 @@ const mock: HarnessFactory = {
     const object = 'contact';
     return {
       connector,
-      names: { object, id: 'id', lastName: 'lastName', email: 'email', changeField: 'updatedAt', syncKey: 'externalKey', readOnly: 'createdAt' },
+      names: { object, id: 'id', lastName: 'lastName', email: 'email', changeField: 'updatedAt', syncKey: 'externalKey', readOnly: 'createdAt', date: 'birthDate' },
       crm: {
         ...inMemoryCrmSide(crm, clock, object),
         failNext: (count, error, options) =>
@@ -142,7 +144,7 @@ const salesforce: HarnessFactory = {
     emulators.set(connector, emulator);
     return {
       connector,
-      names: { object, id: 'Id', lastName: 'LastName', email: 'Email', changeField: 'LastModifiedDate', syncKey: 'Sync_Key__c', readOnly: 'CreatedDate' },
+      names: { object, id: 'Id', lastName: 'LastName', email: 'Email', changeField: 'LastModifiedDate', syncKey: 'Sync_Key__c', readOnly: 'CreatedDate', date: 'Birthdate' },
       crm: {
         ...inMemoryCrmSide(crm, clock, object),
         failNext: (count, error, options) =>
@@ -201,7 +203,7 @@ const dynamics: HarnessFactory = {
     dataverseEmulators.set(connector, emulator);
     return {
       connector,
-      names: { object, id: 'contactid', lastName: 'lastname', email: 'emailaddress1', changeField: 'modifiedon', syncKey: 'crm_synckey', readOnly: 'createdon', notSortable: 'description' },
+      names: { object, id: 'contactid', lastName: 'lastname', email: 'emailaddress1', changeField: 'modifiedon', syncKey: 'crm_synckey', readOnly: 'createdon', notSortable: 'description', date: 'birthdate' },
       crm: {
         ...inMemoryCrmSide(crm, clock, object),
         failNext(count, error, options) {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { clearRegisteredSecrets, crmError, registerSecret, type ImportJob, type RunProgress } from '../../src/index.js';
+import { clearRegisteredSecrets, crmError, f, registerSecret, v, type ImportJob, type RunProgress } from '../../src/index.js';
 import { harnesses, START, withCapabilities, withMethod, type Harness } from './harnesses.js';
 import { CONTACTS_IMPORT_OPTION, contactsImportJob, fakeTime, makeRig } from './setup.js';
 
@@ -129,6 +129,28 @@ for (const factory of harnesses) {
         expect(everything).not.toContain(secret);
       } finally {
         clearRegisteredSecrets();
+      }
+    });
+
+    it("the seed's example filter, activity since 1 November 2012, runs as a date, a job variable and a date expression", async () => {
+      const { names } = harness;
+      const dates = ['2012-10-31', '2012-11-01', '2013-01-15', null];
+      const ids = dates.map((date, i) => harness.crm.create({ [names.lastName]: `L${i}`, [names.date]: date }));
+      harness.crm.advance(60_000);
+      const since = [
+        { value: v.date('2012-11-01') },
+        { value: v.expr('vars.since'), variables: { since: '2012-11-01' } },
+        { value: v.expr("addDays(date('2012-10-01'), 31)") },
+      ];
+      for (const [index, { value, variables }] of since.entries()) {
+        const rig = makeRig(harness);
+        const summary = (
+          await rig.orchestrator.runImport(
+            job({ activity: `since${index}`, automaticIndex: { enabled: false }, filter: f.and(f.gte(names.date, value)), ...(variables ? { variables } : {}) }),
+          )
+        )._unsafeUnwrap();
+        expect(summary.read).toBe(2);
+        expect(rig.records.rows('contacts').map((row) => row.crmId).sort()).toEqual([ids[1], ids[2]].sort());
       }
     });
 
