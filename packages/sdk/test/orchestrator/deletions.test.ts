@@ -65,6 +65,28 @@ for (const factory of harnesses) {
       expect(rig.orchestrator.connector.stats.byOperation.delete?.calls).toBe(Math.ceil(250 / harness.connector.capabilities.maxDeleteBatch));
     });
 
+    it('a record the CRM refuses to delete is a reject with its CRM id, logged and sent to the rejects output; the others are deleted', async () => {
+      const rig0 = makeRig(harness);
+      const ids = [0, 1, 2].map((i) => harness.crm.create({ [harness.names.lastName]: `L${i}` }));
+      const protectedId = ids[1]!;
+      const refusing = withMethod(harness.connector, 'delete', (inner) => (request, options) =>
+        inner.delete({ ...request, ids: request.ids.filter((id) => id !== protectedId) }, options).map((outcomes) => {
+          const answers = [...outcomes];
+          return request.ids.map((id) =>
+            id === protectedId
+              ? { ok: false as const, reject: { code: 'conflict' as const, symbol: 'DELETE_FAILED', message: 'the record is referenced by an open case', retryable: false } }
+              : answers.shift()!,
+          );
+        }),
+      );
+      const rig = makeRig({ ...harness, connector: refusing }, {}, rig0);
+      const summary = (await rig.orchestrator.runDelete({ kind: 'delete', activity: 'del', object: harness.names.object, ids, processRejects: true }))._unsafeUnwrap();
+      expect(summary).toMatchObject({ read: 3, deleted: 2, rejected: 1 });
+      expect(rig.rejects).toEqual([expect.objectContaining({ operation: 'delete', crmId: protectedId, code: 'conflict', symbol: 'DELETE_FAILED' })]);
+      expect(rig.warnings.filter((warning) => /rejected/.test(warning.message ?? ''))).toHaveLength(1);
+      expect(harness.crm.contacts().map((contact) => contact.id)).toEqual([protectedId]);
+    });
+
     it('deletes the CRM records linked to rows of a local table', async () => {
       const rig = makeRig(harness);
       const id = harness.crm.create({ [harness.names.lastName]: 'linked' });
