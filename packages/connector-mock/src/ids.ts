@@ -5,6 +5,7 @@
  * @module
  */
 import type { MockIdFormat, MockObjectSchema } from './schema.js';
+import { createSeededRandom } from './seeded-random.js';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const CHECKSUM_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345';
@@ -39,21 +40,6 @@ export const ID_PATTERNS: Readonly<Record<MockIdFormat, string>> = {
   guid: '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$',
 };
 
-/**
- * mulberry32: a tiny seeded PRNG. Hand-written because ids only need repeatable, well-spread
- * 32-bit values, which is not worth a dependency.
- */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
-
 function hex32(value: number): string {
   return value.toString(16).padStart(8, '0');
 }
@@ -82,7 +68,9 @@ export function createIdGenerator(schema: MockObjectSchema, seed: number): IdGen
     const prefix = schema.idPrefix ?? (schema.name.replace(/[^A-Za-z0-9]/g, '').slice(0, 3).toUpperCase() || 'REC');
     return () => `${prefix}-${String(++sequence).padStart(6, '0')}`;
   }
-  const random = seededRandom(seed ^ hashName(schema.name));
+  // Whole 32-bit values: the generator's fractions are n / 2^32, so this gives n back exactly.
+  const seededFraction = createSeededRandom(seed ^ hashName(schema.name));
+  const random = (): number => Math.floor(seededFraction() * 2 ** 32);
   if (schema.idFormat === 'salesforce') {
     const keyPrefix = (schema.idPrefix ?? 'a00').padEnd(3, '0').slice(0, 3);
     // Characters 4-5 name the pod and character 6 is reserved; real ids look like `003Dn0000012abc`.

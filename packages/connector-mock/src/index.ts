@@ -9,6 +9,7 @@ export * from './clock.js';
 export * from './schema.js';
 export * from './standard-schemas.js';
 export * from './ids.js';
+export * from './seeded-random.js';
 export * from './field-checks.js';
 export * from './in-memory-crm.js';
 export * from './faults.js';

@@ -6,7 +6,7 @@
  * @module
  */
 import type { FieldValues, Instant } from '@crm-sync/sdk';
-import type { InMemoryCrm } from '@crm-sync/connector-mock';
+import { createSeededRandom, type InMemoryCrm } from '@crm-sync/connector-mock';
 import { MOCK_PROFILE, type DemoProfile } from './demo-profile.js';
 
 const FIRST_NAMES = ['Anna', 'Bram', 'Chloé', 'Daan', 'Emma', 'Finn', 'Grace', 'Hugo', 'Isabel', 'Jesse', 'Kiki', 'Lars', 'Mila', 'Noah', 'Olivia', 'Pieter', 'Quinn', 'Ruben', 'Sara', 'Thijs', 'Uma', 'Vince', 'Wout', 'Xena', 'Yara', 'Zoë'];
@@ -35,25 +35,10 @@ export interface SampleDataOptions {
   readonly profile?: DemoProfile;
 }
 
-/**
- * mulberry32: a tiny seeded PRNG. `Math.random` cannot be seeded and no installed library offers
- * one, and the demo must make the same data on every machine.
- */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Fills `crm` with sample accounts and contacts. Deterministic for a given seed and `until`. */
 export function seedSampleData(crm: InMemoryCrm, options: SampleDataOptions): SampleDataCounts {
   const profile = options.profile ?? MOCK_PROFILE;
-  const random = seededRandom(options.seed ?? 20121101);
+  const random = createSeededRandom(options.seed ?? 20121101);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
   const untilMs = options.until.getTime();
   const stamp = (ms: number): Instant => new Date(ms).toISOString();

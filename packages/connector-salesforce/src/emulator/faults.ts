@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { createSeededRandom } from '@crm-sync/connector-mock';
 
 /** The route names the emulator gives requests (see the request log). */
 export type EmulatorRoute =
@@ -83,25 +84,13 @@ export interface FaultProbe {
   readonly requestNumber: number;
 }
 
-/** A small seeded generator (mulberry32); enough for fault draws, and deterministic. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** The emulator's scripted faults. */
 export class FaultBook {
   private readonly entries: { fault: EmulatorFault; remaining: number }[] = [];
   private random: () => number;
 
   constructor(private readonly seed = 1) {
-    this.random = seededRandom(seed);
+    this.random = createSeededRandom(seed);
   }
 
   /** Adds faults; they apply in the order added. */
@@ -112,7 +101,7 @@ export class FaultBook {
   /** Removes every fault and restarts the generator. */
   clear(): void {
     this.entries.length = 0;
-    this.random = seededRandom(this.seed);
+    this.random = createSeededRandom(this.seed);
   }
 
   /** Faults still armed. */
