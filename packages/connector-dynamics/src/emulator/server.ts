@@ -6,6 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { text as readBodyText } from 'node:stream/consumers';
 import { serveBatch, type BatchCounters } from './batch-route.js';
 import { DataverseFaults, SERVICE_PROTECTION_MESSAGES, type DataverseFault } from './faults.js';
 import { errorResponse, type EmulatorContext, type EmulatorRequest, type EmulatorResponse } from './http-types.js';
@@ -49,15 +50,6 @@ export interface ServerParts {
   readonly calls: EmulatorApiCalls;
 }
 
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
-}
-
 function headersOf(request: IncomingMessage): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) {
@@ -88,7 +80,7 @@ export function startServer(parts: ServerParts, port: number, host = '127.0.0.1'
     const method = request.method ?? 'GET';
     const rawPath = request.url ?? '/';
     const url = new URL(rawPath, context.orgUrl);
-    const body = await readBody(request);
+    const body = await readBodyText(request);
     await sleep(parts.latencyMs);
     const now = context.crm.clock.now();
     const record = (status: number, fault?: DataverseFault['kind']) => log.push({ method, path: rawPath, status, ...(fault ? { fault } : {}) });

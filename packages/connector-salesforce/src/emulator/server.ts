@@ -7,6 +7,7 @@
  * @module
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { text as readBodyText } from 'node:stream/consumers';
 import { json, sfError, type EmulatorContext, type RouteAnswer } from './context.js';
 import type { EmulatorFault, EmulatorRoute, FaultBook } from './faults.js';
 import { handleToken } from './routes-auth.js';
@@ -46,15 +47,6 @@ const MAINTENANCE_PAGE =
   '<!DOCTYPE html><html><head><title>Salesforce - Down for Maintenance</title></head><body><h1>Down for Maintenance</h1><p>Salesforce is temporarily unavailable. Please try again later.</p></body></html>';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
-}
 
 interface Routed {
   readonly route: EmulatorRoute | 'unknown';
@@ -186,7 +178,7 @@ export function createEmulatorServer(options: EmulatorServerOptions): Server {
       const routed = routeOf(method, path);
       const entry: EmulatorLogEntry = { n: requestNumber, method, path, route: routed.route, status: 0, at: new Date().toISOString() };
       log.push(entry);
-      const bodyText = await readBody(request);
+      const bodyText = await readBodyText(request);
       const fault = routed.route === 'unknown' ? undefined : faults.take({ route: routed.route, method, path, requestNumber });
       if (fault) entry.fault = fault.kind;
       const latency = options.latencyMs + (fault?.kind === 'latency' ? (fault.latencyMs ?? 0) : 0);
