@@ -1,0 +1,43 @@
+/** What scenarios 3 and 6 share: local contact rows and the crm-sync export run against the emulator host. */
+import { performance } from 'node:perf_hooks';
+import { SalesforceConnector } from '@crm-sync/connector-salesforce';
+import { MemoryExportJournal, MemoryOptionStore, MemoryRecordStore, Orchestrator } from '@crm-sync/sdk';
+import { check, unwrap } from './harness.mjs';
+import { ArraySource } from './mock-data.mjs';
+
+/** The export mapping onto the emulator's Contact. */
+export const SALESFORCE_EXPORT_FIELDS = [
+  { remote: 'FirstName', local: 'first_name' },
+  { remote: 'LastName', local: 'last_name' },
+  { remote: 'Email', local: 'email' },
+  { remote: 'Phone', local: 'phone' },
+  { remote: 'Score__c', local: 'score' },
+  { remote: 'DoNotCall', local: 'do_not_call' },
+];
+
+/** `count` local rows, as the Salesforce payloads the jsforce baseline sends. */
+export function salesforcePayloads(rows) {
+  return rows.map((row) => ({ FirstName: row.values.first_name, LastName: row.values.last_name, Email: row.values.email, Phone: row.values.phone, Score__c: row.values.score, DoNotCall: row.values.do_not_call }));
+}
+
+/**
+ * One crm-sync export (mode insert) into a freshly started emulator; the clock covers the
+ * orchestrator run only. `connectorOptions` e.g. `{ maxUpsertBatch: 10000 }` for Bulk API 2.0.
+ */
+export async function crmSyncSalesforceExport(host, rows, { latencyMs, faults = [], connectorOptions = {} }) {
+  const { url } = await host.call('start', { latencyMs, faults });
+  const accessToken = await host.call('issueToken');
+  const connector = new SalesforceConnector({ instanceUrl: url, auth: { kind: 'access-token', accessToken }, ...connectorOptions });
+  const orchestrator = new Orchestrator({ connector, options: new MemoryOptionStore(), journal: new MemoryExportJournal(), sink: new MemoryRecordStore(), source: new ArraySource(rows) });
+  const job = { kind: 'export', activity: 'bench-sf-export', object: 'Contact', table: 'contacts', fields: SALESFORCE_EXPORT_FIELDS, mode: 'insert' };
+  const started = performance.now();
+  const summary = unwrap(await orchestrator.runExport(job), 'crm-sync export to Salesforce');
+  const elapsedMs = performance.now() - started;
+  await connector.close?.();
+  const count = await host.call('count');
+  check(count === rows.length && summary.created === rows.length, `crm-sync created ${summary.created} of ${rows.length} contacts (emulator holds ${count})`);
+  const log = await host.call('requestLog');
+  const byRoute = {};
+  for (const entry of log) byRoute[entry.route] = (byRoute[entry.route] ?? 0) + 1;
+  return { elapsedMs, apiCalls: summary.apiCalls, retries: summary.retries, requests: { total: log.length, byRoute }, log };
+}
