@@ -15,4 +15,5 @@ export * from './in-memory-crm.js';
 export * from './faults.js';
 export * from './filter-eval.js';
 export * from './mock-connector.js';
+export * from './fixture-hooks.js';
 export * from './plugin.js';

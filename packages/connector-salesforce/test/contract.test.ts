@@ -1,4 +1,4 @@
-import { InMemoryCrm, ManualClock } from '@crm-sync/connector-mock';
+import { InMemoryCrm, inMemoryCrmFixtureHooks, ManualClock } from '@crm-sync/connector-mock';
 import { describeConnectorContract, type ContractFixtures } from '@crm-sync/testkit';
 import { salesforceEmulatorSchemas, startSalesforceEmulator, type SalesforceEmulator } from '../src/emulator/index.js';
 import { SalesforceConnector } from '../src/index.js';
@@ -19,21 +19,7 @@ function fixtures(emulator: SalesforceEmulator, clock: ManualClock, accessToken:
     dateField: 'Birthdate',
     changeField: 'LastModifiedDate',
     secrets: [accessToken],
-    async seed(n, options) {
-      const ids: string[] = [];
-      for (let i = 0; i < n; i += 1) {
-        const outcome = crm.insert('Contact', options?.values?.(i) ?? contactValues(i), options?.changedAt ? { at: options.changedAt } : {});
-        if (!outcome.ok) throw new Error(`seed: ${outcome.reject.message}`);
-        ids.push(outcome.id);
-      }
-      return ids;
-    },
-    async deleteDirect(id, at) {
-      crm.delete('Contact', id, at ? { at } : {});
-    },
-    async setTime(at) {
-      clock.set(at);
-    },
+    ...inMemoryCrmFixtureHooks(crm, clock, 'Contact', contactValues),
     async injectRateLimit(count, retryAfterMs) {
       emulator.faults.add({ kind: 'rate-limit', times: count, retryAfter: String(Math.ceil(retryAfterMs / 1000)) });
     },

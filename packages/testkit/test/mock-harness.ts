@@ -2,7 +2,7 @@
  * Binds the contract fixtures to an `InMemoryCrm`, so the suite can run against `MockConnector`
  * and against deliberately broken wrappers of it.
  */
-import { InMemoryCrm, ManualClock, MockConnector, type MockConnectorOptions } from '@crm-sync/connector-mock';
+import { InMemoryCrm, inMemoryCrmFixtureHooks, ManualClock, MockConnector, type MockConnectorOptions } from '@crm-sync/connector-mock';
 import { crmError, type CrmConnector } from '@crm-sync/sdk';
 import type { ConnectorUnderTest, ContractFixtures } from '../src/index.js';
 
@@ -21,21 +21,7 @@ export function mockContactFixtures(crm: InMemoryCrm, clock: ManualClock, connec
     secrets,
     numericField: 'score',
     dateField: 'birthDate',
-    async seed(n, options) {
-      const ids: string[] = [];
-      for (let i = 0; i < n; i += 1) {
-        const outcome = crm.insert('contact', options?.values?.(i) ?? newRecord(i), options?.changedAt ? { at: options.changedAt } : {});
-        if (!outcome.ok) throw new Error(`seed: ${outcome.reject.message}`);
-        ids.push(outcome.id);
-      }
-      return ids;
-    },
-    async deleteDirect(id, at) {
-      crm.delete('contact', id, at ? { at } : {});
-    },
-    async setTime(at) {
-      clock.set(at);
-    },
+    ...inMemoryCrmFixtureHooks(crm, clock, 'contact', newRecord),
     async injectRateLimit(count, retryAfterMs) {
       connector.faults.failNext(count, crmError('rate-limited', 'mock', 'injected rate limit: too many requests', { retryAfterMs, httpStatus: 429 }));
     },

@@ -2,7 +2,7 @@
  * Binds the testkit's fixtures to a Dataverse emulator over a fresh `InMemoryCrm`, and builds a
  * connector whose msal-node gets real tokens from the emulator's token endpoint.
  */
-import { InMemoryCrm, ManualClock } from '@crm-sync/connector-mock';
+import { InMemoryCrm, inMemoryCrmFixtureHooks, ManualClock } from '@crm-sync/connector-mock';
 import type { ConnectorUnderTest, ContractFixtures } from '@crm-sync/testkit';
 import { DynamicsConnector, type DynamicsConfig } from '../../src/index.js';
 import { dataverseSchemas, startDataverseEmulator, type DataverseEmulator, type DataverseEmulatorOptions } from '../../src/emulator/index.js';
@@ -53,21 +53,7 @@ export function contactFixtures(harness: DynamicsHarness): ContractFixtures {
     numericField: 'numberofchildren',
     dateField: 'birthdate',
     changeField: 'modifiedon',
-    async seed(n, options) {
-      const ids: string[] = [];
-      for (let i = 0; i < n; i += 1) {
-        const outcome = crm.insert('contact', options?.values?.(i) ?? newRecord(i), options?.changedAt ? { at: options.changedAt } : {});
-        if (!outcome.ok) throw new Error(`seed: ${outcome.reject.message}`);
-        ids.push(outcome.id);
-      }
-      return ids;
-    },
-    async deleteDirect(id, at) {
-      crm.delete('contact', id, at ? { at } : {});
-    },
-    async setTime(at) {
-      clock.set(at);
-    },
+    ...inMemoryCrmFixtureHooks(crm, clock, 'contact', newRecord),
     async injectRateLimit(count, retryAfterMs) {
       emulator.faults.inject({ kind: 'rate-limit', times: count, retryAfterSeconds: retryAfterMs / 1000 });
     },
