@@ -39,5 +39,6 @@ export async function crmSyncSalesforceExport(host, rows, { latencyMs, faults = 
   const log = await host.call('requestLog');
   const byRoute = {};
   for (const entry of log) byRoute[entry.route] = (byRoute[entry.route] ?? 0) + 1;
-  return { elapsedMs, apiCalls: summary.apiCalls, retries: summary.retries, requests: { total: log.length, byRoute }, log };
+  const wire = await host.call('wireLog');
+  return { elapsedMs, apiCalls: summary.apiCalls, retries: summary.retries, requests: { total: log.length, byRoute }, log, wire };
 }

@@ -5,6 +5,7 @@
  * {@link startSalesforceHost} in salesforce-client.mjs; every command answers `{ id, ok, value }`.
  */
 import http from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { InMemoryCrm, ManualClock } from '@crm-sync/connector-mock';
 import { salesforceEmulatorSchemas, startSalesforceEmulator } from '@crm-sync/connector-salesforce/emulator';
 
@@ -15,14 +16,28 @@ let emulator;
  * the exact SOQL crm-sync sent, so the host notes the first query URL of each run as it arrives.
  */
 let firstQueryUrl;
+/**
+ * Arrival and answer times of every request at sub-millisecond resolution (the emulator's own log
+ * has the arrival only, to the millisecond); scenario 6 needs when each 429 was answered.
+ */
+let wire = [];
 const emit = http.Server.prototype.emit;
-http.Server.prototype.emit = function (event, request, ...rest) {
-  if (event === 'request' && firstQueryUrl === undefined && request.url?.includes('/query?q=')) firstQueryUrl = request.url;
-  return emit.call(this, event, request, ...rest);
+http.Server.prototype.emit = function (event, request, response, ...rest) {
+  if (event === 'request') {
+    if (firstQueryUrl === undefined && request.url?.includes('/query?q=')) firstQueryUrl = request.url;
+    const record = { path: request.url?.split('?')[0], arrivedAt: performance.timeOrigin + performance.now(), answeredAt: undefined, status: 0 };
+    wire.push(record);
+    response.on('finish', () => {
+      record.answeredAt = performance.timeOrigin + performance.now();
+      record.status = response.statusCode;
+    });
+  }
+  return emit.call(this, event, request, response, ...rest);
 };
 
 async function start({ latencyMs = 0, faults = [] } = {}) {
   await emulator?.close();
+  wire = [];
   const clock = new ManualClock('2024-01-01T00:00:00.000Z');
   const crm = new InMemoryCrm({ clock, schemas: salesforceEmulatorSchemas() });
   emulator = await startSalesforceEmulator({ crm, latencyMs, faults });
@@ -64,10 +79,12 @@ const commands = {
   },
   resetCounters: () => {
     firstQueryUrl = undefined;
+    wire = [];
     emulator.resetCounters();
   },
   firstQueryUrl: () => firstQueryUrl,
   apiCalls: () => emulator.apiCalls,
+  wireLog: () => wire,
   requestLog: () => emulator.requestLog.map((entry) => ({ ...entry })),
   setFaults: ({ faults }) => {
     emulator.faults.clear();
