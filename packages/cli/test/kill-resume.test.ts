@@ -45,6 +45,16 @@ function crmContacts(file: string): SavedCrm['objects'][string] {
   }
 }
 
+/** Fills the `contacts` table of a fresh SQLite database with ROWS contacts to export. */
+async function seedLocalContacts(dbFile: string): Promise<void> {
+  const store = openSqliteStore(dbFile)._unsafeUnwrap();
+  for (let index = 0; index < ROWS; index += 1) {
+    const key = `k${String(index).padStart(5, '0')}`;
+    await store.records.upsertLocal('contacts', key, { last_name: `Name ${index}`, email: `${key}@example.com` });
+  }
+  store.close();
+}
+
 /**
  * A real process running the built CLI is killed with SIGKILL in the middle of an export; then
  * `crm-sync journal resume` finishes it. The CRM (a mock kept in a file, saved after every write,
@@ -64,12 +74,7 @@ describe('kill -9 during an export, then crm-sync journal resume', () => {
     writeFiles(dir, { 'accounts.yaml': ACCOUNTS, 'export.yaml': EXPORT_JOB });
     const dbFile = join(dir, 'crm.sqlite');
     const crmFile = `${dbFile}.mock-crm.json`;
-    const store = openSqliteStore(dbFile)._unsafeUnwrap();
-    for (let index = 0; index < ROWS; index += 1) {
-      const key = `k${String(index).padStart(5, '0')}`;
-      await store.records.upsertLocal('contacts', key, { last_name: `Name ${index}`, email: `${key}@example.com` });
-    }
-    store.close();
+    await seedLocalContacts(dbFile);
 
     const child = spawn(process.execPath, [BIN, 'run', 'export.yaml', '--accounts', 'accounts.yaml', '--db', dbFile], { cwd: dir, stdio: 'ignore' });
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.on('exit', (code, signal) => done({ code, signal })));
@@ -133,12 +138,7 @@ describe('kill -9 during an export, then crm-sync journal resume', () => {
           .replace('remote: email', 'remote: Email'),
       });
       const dbFile = join(dir, 'crm.sqlite');
-      const store = openSqliteStore(dbFile)._unsafeUnwrap();
-      for (let index = 0; index < ROWS; index += 1) {
-        const key = `k${String(index).padStart(5, '0')}`;
-        await store.records.upsertLocal('contacts', key, { last_name: `Name ${index}`, email: `${key}@example.com` });
-      }
-      store.close();
+      await seedLocalContacts(dbFile);
 
       const child = spawn(process.execPath, [BIN, 'run', 'export.yaml', '--accounts', 'accounts.yaml', '--db', dbFile], { cwd: dir, stdio: 'ignore' });
       const exited = new Promise<NodeJS.Signals | null>((done) => child.on('exit', (_code, signal) => done(signal)));
