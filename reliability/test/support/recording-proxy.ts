@@ -8,6 +8,19 @@
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** A transport fault the proxy plays instead of (or after) forwarding a request. */
+export type ProxyFault =
+  | { readonly kind: 'answer'; readonly status: number; readonly headers?: Readonly<Record<string, string>>; readonly body: string }
+  /** The connection drops before the emulator sees the request: nothing committed. */
+  | { readonly kind: 'reset-before-commit' }
+  /** The emulator handles the request (writes committed), then the connection drops. */
+  | { readonly kind: 'reset-after-commit' }
+  /** The emulator's answer is cut in half (a truncated JSON body). */
+  | { readonly kind: 'truncate' };
+
+/** Decides, per request, whether to inject a fault. */
+export type FaultPlan = (request: { readonly method: string; readonly url: string; readonly n: number }) => ProxyFault | undefined;
+
 /** A running recording proxy. */
 export interface RecordingProxy {
   /** `http://127.0.0.1:PORT`: give it to the connector instead of the emulator's URL. */
@@ -16,6 +29,10 @@ export interface RecordingProxy {
   readonly urls: string[];
   /** Access and refresh tokens found in the emulator's answers. */
   readonly issuedTokens: Set<string>;
+  /** Faults injected so far, by kind. */
+  readonly injected: Map<string, number>;
+  /** Sets (or clears) the fault plan. */
+  setFaults(plan: FaultPlan | undefined): void;
   close(): Promise<void>;
 }
 
@@ -44,10 +61,26 @@ export async function startRecordingProxy(target: string): Promise<RecordingProx
   const urls: string[] = [];
   const issuedTokens = new Set<string>();
   const targetUrl = new URL(target);
+  const injected = new Map<string, number>();
+  let plan: FaultPlan | undefined;
+  let count = 0;
   let self = '';
   const server: Server = createServer((incoming, outgoing) => {
     void (async () => {
       urls.push(incoming.url ?? '');
+      count += 1;
+      const fault = plan?.({ method: incoming.method ?? 'GET', url: incoming.url ?? '/', n: count });
+      if (fault) injected.set(fault.kind === 'answer' ? `answer ${fault.status}` : fault.kind, (injected.get(fault.kind === 'answer' ? `answer ${fault.status}` : fault.kind) ?? 0) + 1);
+      if (fault?.kind === 'answer') {
+        await collect(incoming);
+        outgoing.writeHead(fault.status, { 'content-length': Buffer.byteLength(fault.body), ...fault.headers });
+        outgoing.end(fault.body);
+        return;
+      }
+      if (fault?.kind === 'reset-before-commit') {
+        incoming.socket.destroy();
+        return;
+      }
       const body = swapOrigins((await collect(incoming)).toString('utf8'), self, target);
       const upstream = request(
         { host: targetUrl.hostname, port: targetUrl.port, method: incoming.method, path: swapOrigins(incoming.url ?? '/', self, target), headers: { ...withoutLength(incoming.headers), host: targetUrl.host, 'content-length': Buffer.byteLength(body) } },
@@ -57,6 +90,16 @@ export async function startRecordingProxy(target: string): Promise<RecordingProx
               const text = raw.toString('utf8');
               for (const match of text.matchAll(/"(?:access_token|refresh_token)"\s*:\s*"([^"]+)"/g)) issuedTokens.add(match[1] as string);
               const rewritten = swapOrigins(text, target, self);
+              if (fault?.kind === 'reset-after-commit') {
+                incoming.socket.destroy();
+                return;
+              }
+              if (fault?.kind === 'truncate') {
+                const half = rewritten.slice(0, Math.floor(rewritten.length / 2));
+                outgoing.writeHead(answer.statusCode ?? 502, { ...withoutLength(answer.headers), 'content-length': Buffer.byteLength(half) });
+                outgoing.end(half);
+                return;
+              }
               outgoing.writeHead(answer.statusCode ?? 502, { ...withoutLength(answer.headers), 'content-length': Buffer.byteLength(rewritten) });
               outgoing.end(rewritten);
             },
@@ -75,6 +118,10 @@ export async function startRecordingProxy(target: string): Promise<RecordingProx
     url: self,
     urls,
     issuedTokens,
+    injected,
+    setFaults(next) {
+      plan = next;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
