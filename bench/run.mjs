@@ -9,12 +9,12 @@
  * Exit code: 0 whenever every scenario ran, whatever the ratios; 1 only when a scenario crashed.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { renderMarkdown } from './lib/render.mjs';
+import { renderMarkdown, renderTable } from './lib/render.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -83,4 +83,19 @@ const base = quick ? 'quick' : 'latest';
 writeFileSync(path.join(outDir, `${base}.json`), `${JSON.stringify(run, null, 2)}\n`);
 writeFileSync(path.join(outDir, `${base}.md`), renderMarkdown(run));
 process.stderr.write(`wrote bench/results/${base}.json and ${base}.md\n`);
+
+// A full run of every scenario also refreshes the table in docs/performance.md (between its markers).
+const docs = path.join(here, '..', 'docs', 'performance.md');
+if (!quick && only === undefined && existsSync(docs)) {
+  const text = readFileSync(docs, 'utf8');
+  const start = '<!-- bench:results:start -->';
+  const end = '<!-- bench:results:end -->';
+  const from = text.indexOf(start);
+  const to = text.indexOf(end);
+  if (from >= 0 && to > from) {
+    const header = `Measured ${run.date.slice(0, 16).replace('T', ' ')} UTC, Node ${run.node}, ${run.cpu} (${run.cpus} cores, shared with other engineers' builds and tests while it ran), whole run ${run.elapsedS} s; ${run.met} of ${run.scenarios.length} scenarios meet their target.`;
+    writeFileSync(docs, `${text.slice(0, from + start.length)}\n${header}\n\n${renderTable(run)}\n${text.slice(to)}`);
+    process.stderr.write('updated the results table in docs/performance.md\n');
+  }
+}
 process.exitCode = crashed > 0 ? 1 : 0;
