@@ -22,7 +22,7 @@ import {
 import type { Result } from 'neverthrow';
 
 /** Everything a run needs besides the job. */
-export interface RunJobContext {
+interface RunJobContext {
   readonly connector: CrmConnector;
   readonly stores: {
     readonly options: OptionStore;

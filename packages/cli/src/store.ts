@@ -11,7 +11,7 @@ import { describeThrown, invalidInput, type CliError } from './cli-error.js';
 import type { CliIo } from './io.js';
 
 /** The default database file, relative to the working directory (git-ignored `.crm-sync/`). */
-export const DEFAULT_DB_FILE = '.crm-sync/crm-sync.sqlite';
+const DEFAULT_DB_FILE = '.crm-sync/crm-sync.sqlite';
 
 /** The database path: `--db`, else `$CRM_SYNC_DB`, else {@link DEFAULT_DB_FILE}; absolute. */
 export function databasePath(io: CliIo, option: string | undefined): string {

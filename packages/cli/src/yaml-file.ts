@@ -46,7 +46,7 @@ export function readYamlFile(path: string, what: string): Result<YamlFile, CliEr
 }
 
 /** Parses YAML text that came from `path` (used for messages only). */
-export function parseYamlText(text: string, path: string): Result<YamlFile, CliError> {
+function parseYamlText(text: string, path: string): Result<YamlFile, CliError> {
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   const first = document.errors[0];

@@ -13,7 +13,7 @@ import type { ResolvedDynamicsConfig } from './config.js';
 import { CONNECTOR_ID } from './errors.js';
 
 /** A token and when it expires (epoch ms). */
-export interface DataverseToken {
+interface DataverseToken {
   readonly accessToken: string;
   readonly expiresAtMs: number;
 }
@@ -101,7 +101,7 @@ export class DataverseTokenProvider {
 }
 
 /** Maps an msal failure: refused credentials are `auth`, outages and throttling `transient`. */
-export function mapMsalError(cause: unknown): CrmError {
+function mapMsalError(cause: unknown): CrmError {
   const code = String((cause as { errorCode?: unknown })?.errorCode ?? '');
   const status = Number((cause as { status?: unknown })?.status ?? 0);
   const text = cause instanceof Error ? cause.message : String(cause);

@@ -44,7 +44,7 @@ export interface BatchResponsePart {
 }
 
 /** Reads the `boundary` parameter of a multipart `Content-Type`. */
-export function boundaryOf(contentType: string | null | undefined): string | undefined {
+function boundaryOf(contentType: string | null | undefined): string | undefined {
   const match = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType ?? '');
   return match?.[1] ?? match?.[2];
 }
@@ -54,7 +54,7 @@ function escapeRegExp(text: string): string {
 }
 
 /** Splits a multipart body into its parts' raw text (headers + blank line + content). */
-export function splitMultipart(body: string, boundary: string): string[] {
+function splitMultipart(body: string, boundary: string): string[] {
   const delimiter = new RegExp(`(?:\\r?\\n|^)--${escapeRegExp(boundary)}(--)?[ \\t]*(?:\\r?\\n|$)`, 'gm');
   const parts: string[] = [];
   let start = -1;

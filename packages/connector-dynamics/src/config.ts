@@ -102,9 +102,9 @@ export interface ResolvedDynamicsConfig extends DynamicsConfig {
 }
 
 /** The Dataverse maximum page size and operations per batch. */
-export const DATAVERSE_MAX_PAGE_SIZE = 5000;
+const DATAVERSE_MAX_PAGE_SIZE = 5000;
 /** The Dataverse maximum number of operations in one `$batch`. */
-export const DATAVERSE_MAX_BATCH = 1000;
+const DATAVERSE_MAX_BATCH = 1000;
 
 const GUIDISH = /^[0-9a-fA-F-]{36}$|^[a-z0-9.-]+\.[a-z]{2,}$/i;
 

@@ -62,13 +62,13 @@ const SERVICE_PROTECTION_CODES: ReadonlySet<string> = new Set([
 ]);
 
 /** The `error` object of a Dataverse error body. */
-export interface DataverseErrorBody {
+interface DataverseErrorBody {
   readonly code: string;
   readonly message: string;
 }
 
 /** Reads `{ error: { code, message } }` from a body; tolerates HTML pages and empty bodies. */
-export function readDataverseError(body: unknown): DataverseErrorBody | undefined {
+function readDataverseError(body: unknown): DataverseErrorBody | undefined {
   if (typeof body !== 'object' || body === null) return undefined;
   const error = (body as { error?: unknown }).error;
   if (typeof error !== 'object' || error === null) return undefined;

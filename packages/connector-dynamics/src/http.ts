@@ -13,7 +13,7 @@ import type { ResolvedDynamicsConfig } from './config.js';
 import { CONNECTOR_ID, mapHttpError, mapNetworkError, type ErrorContext } from './errors.js';
 
 /** One Web API call. */
-export interface DataverseRequest {
+interface DataverseRequest {
   readonly method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   /** Relative to the Web API base (`contacts?$select=...`) or an absolute URL on the same origin. */
   readonly path: string;

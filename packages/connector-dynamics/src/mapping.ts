@@ -16,7 +16,7 @@ import {
 } from '@crm-sync/sdk';
 
 /** A label as Dataverse metadata carries it. */
-export interface DataverseLabel {
+interface DataverseLabel {
   readonly UserLocalizedLabel?: { readonly Label?: string } | null;
 }
 
@@ -42,7 +42,7 @@ export interface DataverseAttributeMetadata {
 }
 
 /** One option of a choice column. */
-export interface DataverseOption {
+interface DataverseOption {
   readonly Value: number;
   readonly Label?: DataverseLabel | null;
 }
@@ -80,7 +80,7 @@ function labelOf(label: DataverseLabel | null | undefined): string | undefined {
 }
 
 /** DateTimeBehavior -> time semantics; `UserLocal` is the Dataverse default. */
-export function timeSemanticsFor(behavior: string | undefined): TimeSemantics {
+function timeSemanticsFor(behavior: string | undefined): TimeSemantics {
   if (behavior === 'DateOnly') return 'date-only';
   if (behavior === 'TimeZoneIndependent') return 'floating';
   return 'instant';
@@ -132,7 +132,7 @@ function webApiName(attribute: DataverseAttributeMetadata): string {
 }
 
 /** Maps one attribute to a field description. */
-export function describeAttribute(attribute: DataverseAttributeMetadata, singleKeyAttributes: ReadonlySet<string>): FieldDescription {
+function describeAttribute(attribute: DataverseAttributeMetadata, singleKeyAttributes: ReadonlySet<string>): FieldDescription {
   const type = fieldTypeFor(attribute);
   const level = attribute.RequiredLevel?.Value ?? 'None';
   // Lookups are written through `<navigation>@odata.bind`, which this connector does not map.

@@ -29,18 +29,18 @@ export const GUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a
 const ATTRIBUTE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** The namespace of Dataverse query functions. */
-export const IN_FUNCTION = 'Microsoft.Dynamics.CRM.In';
+const IN_FUNCTION = 'Microsoft.Dynamics.CRM.In';
 
 /**
  * Characters of `$filter` spent on ids in one GET. Dataverse refuses URLs over 32 KB; half of
  * that leaves room for the select list, the user's filter and the window.
  */
-export const DEFAULT_ID_URL_BUDGET = 16_000;
+const DEFAULT_ID_URL_BUDGET = 16_000;
 
 type SimpleValue = Exclude<ResolvedFilterValue, { kind: 'list' }>;
 
 /** Parts of a collection query, each option already compiled (not yet percent-encoded). */
-export interface CompiledQueryOptions {
+interface CompiledQueryOptions {
   readonly select: string;
   readonly filter?: string;
   readonly orderBy: string;
@@ -51,7 +51,7 @@ function invalid(message: string): CrmError {
 }
 
 /** Checks a field name against the description; the only way a name reaches a URL. */
-export function requireField(description: ObjectDescription, name: string, where: string): Result<FieldDescription, CrmError> {
+function requireField(description: ObjectDescription, name: string, where: string): Result<FieldDescription, CrmError> {
   const field = findField(description, name);
   if (field === undefined || !ATTRIBUTE_NAME.test(name)) {
     return err(invalid(`${where}: '${name}' is not a field of '${description.name}'; use a name from describe('${description.name}')`));
@@ -63,7 +63,7 @@ export function requireField(description: ObjectDescription, name: string, where
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Quotes an OData string literal: single quotes, an embedded quote doubled. */
-export function quoteODataString(value: string): string {
+function quoteODataString(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
@@ -199,7 +199,7 @@ export function compileODataFilter(node: ResolvedFilterNode, description: Object
 }
 
 /** Compiles the window `[start, end)` and its `(field, id)` keyset. */
-export function compileWindow(window: QueryWindow, description: ObjectDescription): Result<string[], CrmError> {
+function compileWindow(window: QueryWindow, description: ObjectDescription): Result<string[], CrmError> {
   const fieldResult = requireField(description, window.field, 'window.field');
   if (fieldResult.isErr()) return err(fieldResult.error);
   const field = fieldResult.value;
@@ -248,7 +248,7 @@ export function chunkIdsForUrl(ids: readonly string[], budget = DEFAULT_ID_URL_B
 }
 
 /** What {@link compileQueryOptions} needs from the request. */
-export interface QueryShape {
+interface QueryShape {
   readonly fields: readonly string[];
   readonly filter?: ResolvedFilterNode;
   readonly orderBy?: readonly OrderBy[];

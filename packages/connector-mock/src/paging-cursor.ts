@@ -6,7 +6,7 @@
  */
 
 /** The decoded content of a cursor. */
-export type PagingCursor =
+type PagingCursor =
   | { readonly mode: 'keyset'; readonly object: string; readonly at: string; readonly id: string }
   | { readonly mode: 'snapshot'; readonly object: string; readonly snapshot: number; readonly offset: number };
 

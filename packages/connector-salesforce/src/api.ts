@@ -36,14 +36,14 @@ export function parseLimitInfo(header: string | undefined): ApiUsage | undefined
 }
 
 /** One successful answer. */
-export interface SalesforceAnswer<T> {
+interface SalesforceAnswer<T> {
   readonly body: T;
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
 }
 
 /** One REST call. `path` is relative to the instance (`/services/data/v62.0/...`). */
-export interface SalesforceCall {
+interface SalesforceCall {
   readonly method: HttpMethods;
   readonly path: string;
   readonly body?: unknown;

@@ -16,7 +16,7 @@ import { CONNECTOR_ID, mapSalesforceError } from './errors.js';
 import type { CapturedAnswer, CapturingTransport } from './transport.js';
 
 /** A usable session: where to send requests and with which bearer token. */
-export interface SalesforceSession {
+interface SalesforceSession {
   readonly accessToken: string;
   readonly instanceUrl: string;
 }
@@ -34,7 +34,7 @@ function base64Url(input: string | Buffer): string {
  * Signs a JWT bearer assertion (RS256) with node's crypto; no installed library signs JWTs and the
  * format is three base64url parts, so it is written here.
  */
-export function signJwtAssertion(clientId: string, username: string, audience: string, privateKey: string, nowMs: number): string {
+function signJwtAssertion(clientId: string, username: string, audience: string, privateKey: string, nowMs: number): string {
   const header = base64Url(JSON.stringify({ alg: 'RS256', typ: 'JWT' }));
   const claims = base64Url(JSON.stringify({ iss: clientId, sub: username, aud: audience, exp: Math.floor(nowMs / 1000) + JWT_LIFETIME_SECONDS }));
   const signer = createSign('RSA-SHA256');

@@ -20,7 +20,7 @@ import type { PreparedRecord } from './upsert-batch.js';
 const FIRST_POLL_MS = 50;
 const MAX_POLL_MS = 5000;
 /** Give up polling (the job keeps running in Salesforce) after this long. */
-export const BULK_POLL_TIMEOUT_MS = 30 * 60_000;
+const BULK_POLL_TIMEOUT_MS = 30 * 60_000;
 
 interface IngestJobInfo {
   readonly id: string;

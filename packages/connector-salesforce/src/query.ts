@@ -16,7 +16,7 @@ import { isSalesforceId } from './ids.js';
 import { chunkIds, compileSoql } from './soql.js';
 
 /** Salesforce answers 414/431 above about 16 KB of URI and headers; stay well below. */
-export const MAX_QUERY_URL_LENGTH = 15_000;
+const MAX_QUERY_URL_LENGTH = 15_000;
 /** `Sforce-Query-Options: batchSize` accepts 200–2,000. */
 const MIN_BATCH = 200;
 const MAX_BATCH = 2000;

@@ -20,7 +20,7 @@ export interface CapturedAnswer {
 }
 
 /** Options that travel from `conn.request` down to the transport (jsforce passes them through). */
-export interface CapturingOptions extends HttpRequestOptions {
+interface CapturingOptions extends HttpRequestOptions {
   /** Filled with the answer's status, headers and body. */
   readonly capture: CapturedAnswer;
   /** Forces this transport for the call (jsforce's `HttpApi` honours `options.transport`). */
@@ -28,7 +28,7 @@ export interface CapturingOptions extends HttpRequestOptions {
 }
 
 /** True for hosts that are this machine: proxies must never see them. */
-export function isLoopbackUrl(url: string): boolean {
+function isLoopbackUrl(url: string): boolean {
   try {
     const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
     return host === 'localhost' || host === '::1' || /^127\./.test(host);

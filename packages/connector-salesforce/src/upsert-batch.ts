@@ -48,7 +48,7 @@ function checkRequest(request: UpsertBatchRequest, description: ObjectDescriptio
 }
 
 /** Splits the batch into local rejects and records to send. */
-export function prepareRecords(request: UpsertBatchRequest, description: ObjectDescription): OutcomeMerger<PreparedRecord> {
+function prepareRecords(request: UpsertBatchRequest, description: ObjectDescription): OutcomeMerger<PreparedRecord> {
   const merger = new OutcomeMerger<PreparedRecord>(request.records.length);
   request.records.forEach((record, index) => {
     const values: FieldValues = { ...record.values };

@@ -37,7 +37,7 @@ export interface ResolvedAccount {
 }
 
 /** The accounts file that applies, and whether the user named it explicitly. */
-export function accountsFilePath(lookup: AccountLookup): { path: string; explicit: boolean } {
+function accountsFilePath(lookup: AccountLookup): { path: string; explicit: boolean } {
   if (lookup.file !== undefined) return { path: resolve(lookup.cwd, lookup.file), explicit: true };
   const fromEnv = lookup.env.CRM_SYNC_ACCOUNTS;
   if (fromEnv !== undefined && fromEnv !== '') return { path: resolve(lookup.cwd, fromEnv), explicit: true };
@@ -45,7 +45,7 @@ export function accountsFilePath(lookup: AccountLookup): { path: string; explici
 }
 
 /** The environment prefix of an account: `CRM_SYNC_ACCOUNT_SALES_ORG_` for `sales-org`. */
-export function environmentPrefix(name: string): string {
+function environmentPrefix(name: string): string {
   return `CRM_SYNC_ACCOUNT_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_`;
 }
 

@@ -30,7 +30,7 @@ import { runFailed } from '../cli-error.js';
 export type { DemoCrm } from '../demo/demo-crm.js';
 
 /** Options of `crm-sync demo`. */
-export interface DemoCommandOptions {
+interface DemoCommandOptions {
   readonly crm: DemoCrm;
   readonly db: string;
   readonly fresh?: boolean;

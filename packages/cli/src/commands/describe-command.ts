@@ -15,7 +15,7 @@ import { renderTable } from '../report/table.js';
 import { reportError } from './report-error.js';
 
 /** Options of `crm-sync describe`. */
-export interface DescribeCommandOptions {
+interface DescribeCommandOptions {
   readonly connector?: string;
   readonly account: string;
   readonly accounts?: string;

@@ -15,7 +15,7 @@ import { openStore } from '../store.js';
 import { reportError } from './report-error.js';
 
 /** Options of the `journal` sub-commands. */
-export interface JournalCommandOptions {
+interface JournalCommandOptions {
   readonly db: string;
   readonly json?: boolean;
   /** `show`: only entries in these states. */

@@ -14,10 +14,10 @@ import { openStore } from '../store.js';
 import { reportError } from './report-error.js';
 
 /** The format of a watermark typed by hand, as in the seed. */
-export const OPTION_DATE_FORMAT = 'yyyy/MM/dd HH:mm:ss';
+const OPTION_DATE_FORMAT = 'yyyy/MM/dd HH:mm:ss';
 
 /** Options common to the `options` sub-commands. */
-export interface OptionsCommandOptions {
+interface OptionsCommandOptions {
   readonly db: string;
   readonly json?: boolean;
   /** The clock that decides what "in the future" means; tests pass a fixed one. */
@@ -25,7 +25,7 @@ export interface OptionsCommandOptions {
 }
 
 /** Checks a watermark typed by hand: format and not in the future. Returns the problem, if any. */
-export function checkOptionDate(value: string, now: Date): string | undefined {
+function checkOptionDate(value: string, now: Date): string | undefined {
   const parsed = DateTime.fromFormat(value.trim(), OPTION_DATE_FORMAT, { zone: 'utc' });
   if (!parsed.isValid) {
     return `"${value}" is not a date in the format ${OPTION_DATE_FORMAT} (UTC), e.g. ${DateTime.fromJSDate(now, { zone: 'utc' }).toFormat(OPTION_DATE_FORMAT)}; quote it in the shell: "2024/06/01 08:30:00"`;

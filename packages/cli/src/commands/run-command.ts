@@ -40,7 +40,7 @@ import { databasePath, openStore } from '../store.js';
 import { reportError } from './report-error.js';
 
 /** Options of `crm-sync run`. */
-export interface RunCommandOptions {
+interface RunCommandOptions {
   readonly accounts?: string;
   readonly db?: string;
   readonly dryRun?: boolean;

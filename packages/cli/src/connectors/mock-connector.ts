@@ -16,10 +16,10 @@ import { withSaveAfterWrite } from './persistent-connector.js';
 import type { ConnectorOpenContext, OpenedConnector } from './registry.js';
 
 /** Sample contacts a `seed: demo` mock CRM starts with when the account does not say. */
-export const DEFAULT_MOCK_CONTACTS = 3000;
+const DEFAULT_MOCK_CONTACTS = 3000;
 
 /** Where a mock account's CRM is kept: `mock.db`, else `<database>.mock-crm.json`, else nowhere. */
-export function mockCrmFile(context: ConnectorOpenContext): string | undefined {
+function mockCrmFile(context: ConnectorOpenContext): string | undefined {
   const settings = (context.account.settings as MockAccount).mock;
   if (settings?.db !== undefined) return resolve(context.account.directory, settings.db);
   return context.databasePath === undefined ? undefined : `${context.databasePath}.mock-crm.json`;

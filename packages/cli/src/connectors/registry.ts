@@ -37,10 +37,10 @@ export interface ConnectorOpenContext {
 }
 
 /** Opens one connector. */
-export type ConnectorOpener = (context: ConnectorOpenContext) => Promise<Result<OpenedConnector, CliError>>;
+type ConnectorOpener = (context: ConnectorOpenContext) => Promise<Result<OpenedConnector, CliError>>;
 
 /** The connectors this CLI knows, by id. */
-export const CONNECTORS: Readonly<Record<string, ConnectorOpener>> = {
+const CONNECTORS: Readonly<Record<string, ConnectorOpener>> = {
   mock: openMockConnector,
   salesforce: openSalesforceConnector,
   dynamics: openDynamicsConnector,

@@ -14,14 +14,14 @@ const SALESFORCE_PACKAGE = '@crm-sync/connector-salesforce';
 const DYNAMICS_PACKAGE = '@crm-sync/connector-dynamics';
 
 /** The message for a connector package that cannot be loaded. */
-export function notAvailable(id: string, packageName: string): CliError {
+function notAvailable(id: string, packageName: string): CliError {
   return invalidInput(
     `[${id}] the ${id} connector is not available: package ${packageName} is not installed or not built yet. Install it (pnpm add ${packageName}) or, in this repository, run pnpm build; the mock connector works meanwhile (connector: mock)`,
   );
 }
 
 /** Salesforce settings to the connector's configuration; the sign-in flow follows from the keys given. */
-export function salesforceConfig(account: SalesforceAccount): Result<Record<string, unknown>, string> {
+function salesforceConfig(account: SalesforceAccount): Result<Record<string, unknown>, string> {
   const common = {
     ...(account.instanceUrl !== undefined ? { instanceUrl: account.instanceUrl } : {}),
     ...(account.loginUrl !== undefined ? { loginUrl: account.loginUrl } : {}),
@@ -56,7 +56,7 @@ export function salesforceConfig(account: SalesforceAccount): Result<Record<stri
 }
 
 /** Dynamics settings to the connector's configuration. */
-export function dynamicsConfig(account: DynamicsAccount): Result<Record<string, unknown>, string> {
+function dynamicsConfig(account: DynamicsAccount): Result<Record<string, unknown>, string> {
   const certificate =
     account.certificateThumbprint !== undefined && account.certificatePrivateKey !== undefined
       ? { certificate: { thumbprintSha256: account.certificateThumbprint, privateKey: account.certificatePrivateKey } }

@@ -19,7 +19,7 @@ import { DYNAMICS_PROFILE, MOCK_PROFILE, SALESFORCE_PROFILE, type DemoProfile } 
 export type DemoCrm = 'salesforce' | 'dynamics' | 'mock';
 
 /** A running demo CRM. */
-export interface StartedDemoCrm {
+interface StartedDemoCrm {
   readonly connector: CrmConnector;
   /** What the demo runs on, for the output. */
   readonly label: string;

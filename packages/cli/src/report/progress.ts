@@ -10,14 +10,14 @@ import cliProgress from 'cli-progress';
 import type { TextSink } from '../io.js';
 
 /** Receives a run's progress events. */
-export interface ProgressReporter {
+interface ProgressReporter {
   update(progress: RunProgress): void;
   /** Ends the bar (or writes the last line, `failed` when the run failed). Call once, after the run. */
   stop(failed?: boolean): void;
 }
 
 /** Which reporter: `bar` on a TTY, `lines` when not, `none` for machine output. */
-export type ProgressStyle = 'bar' | 'lines' | 'none';
+type ProgressStyle = 'bar' | 'lines' | 'none';
 
 /** Picks the style for `sink` and the output flags. */
 export function progressStyle(sink: TextSink, machineOutput: boolean): ProgressStyle {

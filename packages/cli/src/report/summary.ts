@@ -8,7 +8,7 @@ import { readableQueryDescription } from './plan-filter.js';
 import { renderTable } from './table.js';
 
 /** The rows of a summary table: one per count that matters for the operation. */
-export function summaryRows(summary: RunSummary): [string, number][] {
+function summaryRows(summary: RunSummary): [string, number][] {
   const rows: [string, number][] = [['read', summary.read]];
   if (summary.operation === 'import' || summary.operation === 'import-deleted') rows.push(['written locally', summary.written]);
   if (summary.operation === 'export' || summary.created + summary.updated + summary.unchanged > 0) {

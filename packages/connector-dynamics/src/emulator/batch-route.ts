@@ -10,10 +10,10 @@ import { errorResponse, preferences, STATUS_TEXT, type EmulatorContext, type Emu
 import { EMULATOR_CODES } from './reject-codes.js';
 
 /** Dataverse's limit of operations in one batch. */
-export const MAX_BATCH_OPERATIONS = 1000;
+const MAX_BATCH_OPERATIONS = 1000;
 
 /** Routes one inner request; the server passes its Web API router. */
-export type InnerRoute = (request: EmulatorRequest, path: string) => EmulatorResponse;
+type InnerRoute = (request: EmulatorRequest, path: string) => EmulatorResponse;
 
 /** Numbers of operations per method in the last batches, for reports. */
 export interface BatchCounters {

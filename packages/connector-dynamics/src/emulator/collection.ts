@@ -12,10 +12,10 @@ import { errorResponse, jsonResponse, preferences, queryParameters, type Emulato
 import { EMULATOR_CODES } from './reject-codes.js';
 
 /** The Dataverse maximum page size. */
-export const MAX_PAGE_SIZE = 5000;
+const MAX_PAGE_SIZE = 5000;
 
 /** What to serve. */
-export interface CollectionSource {
+interface CollectionSource {
   readonly apiBase: string;
   readonly entitySetName: string;
   /** The logical name, for error messages. */

@@ -64,7 +64,7 @@ export const STATUS_TEXT: Readonly<Record<number, string>> = {
 };
 
 /** JSON headers Dataverse sends on every answer with a body. */
-export const JSON_HEADERS = { 'Content-Type': 'application/json; odata.metadata=minimal', 'OData-Version': '4.0' } as const;
+const JSON_HEADERS = { 'Content-Type': 'application/json; odata.metadata=minimal', 'OData-Version': '4.0' } as const;
 
 /** A JSON answer. */
 export function jsonResponse(status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): EmulatorResponse {

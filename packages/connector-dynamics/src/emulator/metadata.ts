@@ -73,7 +73,7 @@ function attributeType(field: FieldDescription): { type: string; typeName: strin
 const FORMAT_NAMES: Readonly<Record<string, string>> = { email: 'Email', phone: 'Phone', url: 'Url', string: 'Text' };
 
 /** The DateTimeBehavior of a date or date-time field. */
-export function dateTimeBehavior(field: FieldDescription): string | undefined {
+function dateTimeBehavior(field: FieldDescription): string | undefined {
   if (field.type === 'date') return 'DateOnly';
   if (field.type !== 'datetime') return undefined;
   return field.timeSemantics === 'floating' ? 'TimeZoneIndependent' : field.timeSemantics === 'date-only' ? 'DateOnly' : 'UserLocal';

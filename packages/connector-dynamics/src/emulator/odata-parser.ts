@@ -22,7 +22,7 @@ export type ODataLiteral =
   | { readonly type: 'date'; readonly value: string };
 
 /** The comparison operators. */
-export type ODataComparisonOperator = 'eq' | 'ne' | 'gt' | 'ge' | 'lt' | 'le';
+type ODataComparisonOperator = 'eq' | 'ne' | 'gt' | 'ge' | 'lt' | 'le';
 
 /** A parsed `$filter` expression. */
 export type ODataExpression =

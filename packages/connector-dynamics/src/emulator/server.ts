@@ -40,7 +40,7 @@ export interface EmulatorApiCalls {
 }
 
 /** Everything the server needs. */
-export interface ServerParts {
+interface ServerParts {
   readonly context: EmulatorContext;
   readonly tokens: TokenIssuer;
   readonly tenantId: string;

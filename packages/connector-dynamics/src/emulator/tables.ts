@@ -18,7 +18,7 @@ export interface Table {
 }
 
 /** Builds a {@link Table} from a description. */
-export function tableOf(description: ObjectDescription): Table {
+function tableOf(description: ObjectDescription): Table {
   return {
     description,
     entitySetName: tableFacts(description).entitySetName,
@@ -54,7 +54,7 @@ export function etagOf(record: StoredRecord): string {
 }
 
 /** A record key from a URL: the primary key, or one alternate-key column and its value. */
-export type RecordKey = { readonly kind: 'id'; readonly id: string } | { readonly kind: 'alternate'; readonly field: string; readonly value: string | number };
+type RecordKey = { readonly kind: 'id'; readonly id: string } | { readonly kind: 'alternate'; readonly field: string; readonly value: string | number };
 
 const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 

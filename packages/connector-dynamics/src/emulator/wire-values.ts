@@ -30,7 +30,7 @@ export function toWire(field: FieldDescription, value: FieldValue | undefined): 
 }
 
 /** Why a Web API value cannot be stored, or the engine value. */
-export type FromWireResult = { readonly ok: true; readonly value: FieldValue } | { readonly ok: false; readonly message: string };
+type FromWireResult = { readonly ok: true; readonly value: FieldValue } | { readonly ok: false; readonly message: string };
 
 /** Reads a Dataverse JSON value into an engine value (seconds precision for date-times). */
 export function fromWire(field: FieldDescription, raw: unknown): FromWireResult {

@@ -43,7 +43,7 @@ export function sfError(status: number, errorCode: string, message: string, fiel
 }
 
 /** A query result set held between pages. */
-export interface OpenQuery {
+interface OpenQuery {
   readonly object: string;
   readonly rows: readonly Record<string, unknown>[];
   readonly batchSize: number;

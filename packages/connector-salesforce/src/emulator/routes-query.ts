@@ -13,7 +13,7 @@ import { compileEmulatorSoql } from './soql-eval.js';
 const MAX_OPEN_QUERIES = 50;
 
 /** Reads `batchSize=N` from `Sforce-Query-Options`, clamped to 200–2,000. */
-export function batchSizeOf(header: string | undefined): number {
+function batchSizeOf(header: string | undefined): number {
   const match = /batchSize\s*=\s*(\d+)/i.exec(header ?? '');
   if (!match) return 2000;
   return Math.min(2000, Math.max(200, Number(match[1])));

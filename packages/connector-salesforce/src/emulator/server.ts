@@ -34,7 +34,7 @@ export interface EmulatorLogEntry {
 }
 
 /** How the server is set up. */
-export interface EmulatorServerOptions {
+interface EmulatorServerOptions {
   readonly context: EmulatorContext;
   readonly faults: FaultBook;
   readonly latencyMs: number;

@@ -26,7 +26,7 @@ export class SalesforceFault extends Error {
 }
 
 /** A compiled query: which object, which fields, and how to filter, sort and cut. */
-export interface CompiledSoql {
+interface CompiledSoql {
   readonly object: string;
   readonly fields: readonly string[];
   readonly matches: (values: FieldValues) => boolean;

@@ -23,7 +23,7 @@ import type {
 } from './types.js';
 
 /** The counters a summary reports. */
-export interface RunCounts {
+interface RunCounts {
   read: number;
   written: number;
   created: number;
@@ -61,7 +61,7 @@ function callStats(connector: CrmConnector): { calls: number; retries: number } 
 const KINDS_NO_WAIT_CAN_FIX: ReadonlySet<CrmErrorKind> = new Set(['invalid-request', 'not-found', 'permission', 'retention-exceeded', 'unsupported']);
 
 /** Prefixes orchestrator messages. */
-export function orchestratorMessage(text: string): string {
+function orchestratorMessage(text: string): string {
   return redactText(text.startsWith('[crm-sync]') ? text : `[crm-sync] [orchestrator] ${text}`);
 }
 

@@ -24,7 +24,7 @@ import type { ExportRunOptions, RunError, RunSummary } from './types.js';
 import { convertRecord, prepareExport, type PreparedExport } from './validate.js';
 
 /** The stores an export uses. */
-export interface ExportStores {
+interface ExportStores {
   readonly journal: ExportJournal;
   readonly source: RecordSource;
 }

@@ -19,7 +19,7 @@ export interface ImportStores {
 }
 
 /** Where a page's checkpoint goes. */
-export interface CheckpointTarget {
+interface CheckpointTarget {
   readonly optionName: string;
   readonly changeField: string;
 }

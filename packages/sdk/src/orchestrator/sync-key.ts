@@ -11,7 +11,7 @@ import type { RunContext } from './context.js';
 import type { RunError } from './types.js';
 
 /** A filter matching any of `keys` in `field`: `in` when the connector compiles it, else an OR of `eq`. */
-export function syncKeyFilter(field: string, keys: readonly string[], supportsIn: boolean): ResolvedFilterNode {
+function syncKeyFilter(field: string, keys: readonly string[], supportsIn: boolean): ResolvedFilterNode {
   const left = { kind: 'field', name: field } as const;
   if (supportsIn) {
     return { kind: 'comparison', left, op: 'in', right: { kind: 'list', items: keys.map((value) => ({ kind: 'string', value })) } };

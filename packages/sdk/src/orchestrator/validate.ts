@@ -17,7 +17,7 @@ import type { ExportJob, ImportJob, JobField } from './job.js';
 import type { JobIssue } from './types.js';
 
 /** A field ready to convert: remote name, local name and its prepared converter. */
-export interface PreparedField {
+interface PreparedField {
   readonly remote: string;
   readonly local: string;
   readonly field: FieldDescription;

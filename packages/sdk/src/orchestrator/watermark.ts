@@ -20,7 +20,7 @@ import type { Checkpoint, StoredOption } from '../stores/types.js';
 export const WATERMARK_FORMAT = 'yyyy/MM/dd HH:mm:ss';
 
 /** Most (id, change time) pairs kept for overlap deduplication; beyond it re-reads are simply rewritten. */
-export const MAX_RECENT_KEYS = 20_000;
+const MAX_RECENT_KEYS = 20_000;
 
 /** A position in the change stream: every record at or before it (by `(at, id)`) is committed. */
 export interface Watermark {
@@ -52,7 +52,7 @@ export function parseWatermark(text: string): Result<Instant, string> {
 }
 
 /** The key used to deduplicate re-read records. */
-export function recentKey(id: string, changedAt: Instant): string {
+function recentKey(id: string, changedAt: Instant): string {
   return `${id}@${changedAt}`;
 }
 

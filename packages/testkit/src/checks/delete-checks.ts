@@ -18,7 +18,7 @@ function expectDeletedInOrder(scope: CheckScope, outcomes: readonly WriteOutcome
 }
 
 /** A batch that includes an already-deleted id deletes the rest and reports every id as deleted, in order. */
-export const deleteIncludingDeleted = defineCheck({
+const deleteIncludingDeleted = defineCheck({
   id: 'delete/already-deleted-ok-in-order',
   group: 'delete',
   title: "delete of a batch including an already-deleted id reports each id 'deleted', in input order",
@@ -43,7 +43,7 @@ export const deleteIncludingDeleted = defineCheck({
 });
 
 /** Sending the same delete batch twice succeeds both times. */
-export const deleteRetryHarmless = defineCheck({
+const deleteRetryHarmless = defineCheck({
   id: 'delete/retry-harmless',
   group: 'delete',
   title: "retrying the same delete batch reports every id 'deleted' again",

@@ -28,7 +28,7 @@ async function readAllDeleted(scope: CheckScope, request: DeletedRequest, what: 
 }
 
 /** Deletions exactly at `start` and exactly at `end` are both reported; those outside are not. */
-export const deletedWindowInclusive = defineCheck({
+const deletedWindowInclusive = defineCheck({
   id: 'deleted/window-inclusive',
   group: 'deleted',
   title: 'getDeleted reports deletions exactly at start and exactly at end, and none outside the window',
@@ -54,7 +54,7 @@ export const deletedWindowInclusive = defineCheck({
 });
 
 /** A start older than the retention fails with `retention-exceeded`. */
-export const deletedRetentionExceeded = defineCheck({
+const deletedRetentionExceeded = defineCheck({
   id: 'deleted/retention-exceeded',
   group: 'deleted',
   title: "getDeleted with a start older than capabilities.deletedRetentionDays fails with 'retention-exceeded'",
@@ -73,7 +73,7 @@ export const deletedRetentionExceeded = defineCheck({
 });
 
 /** Many deletions at one instant, read over small pages, come back once each. */
-export const deletedPaging = defineCheck({
+const deletedPaging = defineCheck({
   id: 'deleted/paging-complete',
   group: 'deleted',
   title: 'getDeleted over small pages returns every deletion exactly once, even when they share one instant',

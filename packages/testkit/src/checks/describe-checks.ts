@@ -15,7 +15,7 @@ function duplicatesOf(names: readonly string[]): string[] {
 const TIMED_TYPES: ReadonlySet<FieldDescription['type']> = new Set(['date', 'datetime', 'time']);
 
 /** `listObjects` names are unique and include the fixture object. */
-export const listObjectsShape = defineCheck({
+const listObjectsShape = defineCheck({
   id: 'describe/list-objects-shape',
   group: 'describe',
   title: 'listObjects returns unique names including the fixture object',
@@ -31,7 +31,7 @@ export const listObjectsShape = defineCheck({
 });
 
 /** `describe` reports a flagged primary key, unique field names, time semantics and the change field. */
-export const describeObjectShape = defineCheck({
+const describeObjectShape = defineCheck({
   id: 'describe/object-shape',
   group: 'describe',
   title: 'describe flags the primary key, keeps field names unique, sets time semantics and has the change field',
@@ -64,7 +64,7 @@ export const describeObjectShape = defineCheck({
 });
 
 /** `describe` of an unknown object fails with kind `not-found`. */
-export const describeUnknownObject = defineCheck({
+const describeUnknownObject = defineCheck({
   id: 'describe/unknown-object',
   group: 'describe',
   title: "describe of an unknown object fails with kind 'not-found'",

@@ -41,7 +41,7 @@ function safeStringify(value: unknown): string {
 }
 
 /** Refused credentials surface as kind `auth`, not retryable. */
-export const errorAuth = defineCheck({
+const errorAuth = defineCheck({
   id: 'errors/auth-not-retryable',
   group: 'errors',
   title: "refused credentials fail with kind 'auth', not retryable",
@@ -58,7 +58,7 @@ export const errorAuth = defineCheck({
 });
 
 /** A 429 surfaces as kind `rate-limited`, retryable, carrying Retry-After; the next call succeeds. */
-export const errorRateLimited = defineCheck({
+const errorRateLimited = defineCheck({
   id: 'errors/rate-limited-retryable',
   group: 'errors',
   title: "a rate limit fails with kind 'rate-limited', retryable, with retryAfterMs, and the next call succeeds",

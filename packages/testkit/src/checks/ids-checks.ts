@@ -10,7 +10,7 @@ import { describeFixtureObject, expectSameIds, readAllPages } from './read-helpe
 const MAX_IDS_CHECKED = 1000;
 
 /** Asking for some existing ids and some deleted ones returns exactly the existing ones. */
-export const idsFoundSubset = defineCheck({
+const idsFoundSubset = defineCheck({
   id: 'ids/found-subset-unknown-absent',
   group: 'ids',
   title: 'query by ids returns the existing records asked for and silently omits unknown ids',
@@ -32,7 +32,7 @@ export const idsFoundSubset = defineCheck({
 });
 
 /** A query with a full chunk of `maxIdsPerQuery` ids returns all of them. */
-export const idsFullChunk = defineCheck({
+const idsFullChunk = defineCheck({
   id: 'ids/max-ids-per-query',
   group: 'ids',
   title: 'query with capabilities.maxIdsPerQuery ids returns every one of them',

@@ -11,7 +11,7 @@ import { describeFixtureObject, expectSameIds, readAllPages, sample } from './re
 const MAX_PAGE_SIZE_CHECKED = 2000;
 
 /** Following cursors over many small pages yields every record exactly once. */
-export const queryPagingComplete = defineCheck({
+const queryPagingComplete = defineCheck({
   id: 'query/paging-complete',
   group: 'query',
   title: 'following cursors over many small pages returns every record exactly once',
@@ -30,7 +30,7 @@ export const queryPagingComplete = defineCheck({
 });
 
 /** Asking for more than `maxPageSize` records per page gets pages of at most `maxPageSize`, and all records. */
-export const queryPageSizeCapped = defineCheck({
+const queryPageSizeCapped = defineCheck({
   id: 'query/page-size-capped',
   group: 'query',
   title: 'a pageSize above capabilities.maxPageSize is capped, and every record is still returned',
@@ -51,7 +51,7 @@ export const queryPageSizeCapped = defineCheck({
  * Records inserted and deleted while a paged read is under way never make an untouched record
  * vanish or repeat (offset paging fails this: a deletion before the offset shifts every later record).
  */
-export const queryPagingStableUnderWrites = defineCheck({
+const queryPagingStableUnderWrites = defineCheck({
   id: 'query/paging-stable-under-writes',
   group: 'query',
   title: 'inserts and deletions during a paged read never skip or repeat an untouched record',
@@ -86,7 +86,7 @@ export const queryPagingStableUnderWrites = defineCheck({
 });
 
 /** Record ids match `capabilities.idPattern`, so the orchestrator can validate ids from upstream. */
-export const queryIdsMatchPattern = defineCheck({
+const queryIdsMatchPattern = defineCheck({
   id: 'query/ids-match-id-pattern',
   group: 'query',
   title: 'every record id read matches capabilities.idPattern',
@@ -102,7 +102,7 @@ export const queryIdsMatchPattern = defineCheck({
 });
 
 /** A field the object does not have is an error, never silently dropped or passed through. */
-export const queryUnknownFieldRefused = defineCheck({
+const queryUnknownFieldRefused = defineCheck({
   id: 'query/unknown-field-refused',
   group: 'query',
   title: "a query naming a field the object does not have fails with 'invalid-request' (or 'not-found')",

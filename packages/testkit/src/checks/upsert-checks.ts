@@ -29,7 +29,7 @@ async function expectUpdateFieldValues(scope: CheckScope, expected: ReadonlyMap<
 }
 
 /** `insert` creates every record and returns distinct ids, action `created`. */
-export const upsertInsert = defineCheck({
+const upsertInsert = defineCheck({
   id: 'upsert/insert-created',
   group: 'upsert',
   title: "insert creates each record and returns its id with action 'created', in input order",
@@ -48,7 +48,7 @@ export const upsertInsert = defineCheck({
 });
 
 /** `update` changes the value and answers action `updated` with the same id. */
-export const upsertUpdate = defineCheck({
+const upsertUpdate = defineCheck({
   id: 'upsert/update-updated',
   group: 'upsert',
   title: "update changes the field and returns the same id with action 'updated'",
@@ -94,7 +94,7 @@ export const upsertByExternalId = defineCheck({
 });
 
 /** Sending the same upsert batch twice creates nothing the second time. */
-export const upsertIdempotentRetry = defineCheck({
+const upsertIdempotentRetry = defineCheck({
   id: 'upsert/idempotent-retry',
   group: 'upsert',
   title: 'retrying the same upsert batch creates no duplicate and returns the same ids',
@@ -123,7 +123,7 @@ export const upsertIdempotentRetry = defineCheck({
 });
 
 /** A batch mixing valid and invalid records rejects the invalid ones in place and creates the rest. */
-export const upsertPartialFailure = defineCheck({
+const upsertPartialFailure = defineCheck({
   id: 'upsert/partial-failure-in-input-order',
   group: 'upsert',
   title: 'a batch mixing valid and invalid records returns per-record rejects in input order and creates the valid ones',
@@ -147,7 +147,7 @@ export const upsertPartialFailure = defineCheck({
 });
 
 /** Updating a record that no longer exists is a `not-found`/`deleted-in-crm` reject, never a create. */
-export const upsertUpdateMissing = defineCheck({
+const upsertUpdateMissing = defineCheck({
   id: 'upsert/update-missing-rejected',
   group: 'upsert',
   title: "update of a missing record is a reject ('not-found' or 'deleted-in-crm') and creates nothing",
@@ -170,7 +170,7 @@ export const upsertUpdateMissing = defineCheck({
 const MAX_BATCH_CHECKED = 1000;
 
 /** A batch of `maxUpsertBatch` records gets exactly that many outcomes, each with a distinct id. */
-export const upsertFullBatch = defineCheck({
+const upsertFullBatch = defineCheck({
   id: 'upsert/full-batch',
   group: 'upsert',
   title: 'an insert of capabilities.maxUpsertBatch records returns one created outcome per record, with distinct ids',

@@ -42,7 +42,7 @@ async function seedAt(scope: CheckScope, plan: ReadonlyArray<readonly [at: strin
 }
 
 /** A window includes records at `start`, excludes records at `end`, and orders by the change field. */
-export const windowBounds = defineCheck({
+const windowBounds = defineCheck({
   id: 'window/start-included-end-excluded',
   group: 'window',
   title: 'a window includes records changed exactly at start, excludes those exactly at end, ascending by change time',
@@ -71,7 +71,7 @@ async function seedTie(scope: CheckScope): Promise<{ request: QueryRequest; expe
 }
 
 /** Cursor paging through a window with a large tie loses and repeats nothing. */
-export const windowTieCursorPaging = defineCheck({
+const windowTieCursorPaging = defineCheck({
   id: 'window/tie-cursor-paging',
   group: 'window',
   title: 'cursor paging through a window where many records share one timestamp returns each exactly once',
@@ -88,7 +88,7 @@ export const windowTieCursorPaging = defineCheck({
  * Resuming from the last `(changedAt, id)` of every page, as a brand-new request with `after`
  * (a checkpoint restart), skips and repeats nothing, even inside a large tie.
  */
-export const windowAfterTieBreak = defineCheck({
+const windowAfterTieBreak = defineCheck({
   id: 'window/after-tie-break',
   group: 'window',
   title: "restarting from each page's last (changedAt, id) with window.after skips and repeats nothing inside a large tie",
