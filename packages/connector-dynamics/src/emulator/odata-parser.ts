@@ -255,25 +255,7 @@ class Parser {
         const key = this.next('a parameter name');
         if (key.kind !== 'word') throw new ODataSyntaxError('Expected a parameter name', key.at);
         this.expectPunct('=');
-        if (key.text === 'PropertyValues') {
-          this.expectPunct('[');
-          const values: string[] = [];
-          if (!(this.peek()?.kind === 'punct' && (this.peek() as { text: string }).text === ']')) {
-            for (;;) {
-              const item = this.next('a JSON string');
-              if (item.kind !== 'json-string') throw new ODataSyntaxError('PropertyValues items must be JSON strings', item.at);
-              values.push(item.text);
-              const separator = this.next("',' or ']'");
-              if (separator.kind === 'punct' && separator.text === ']') break;
-              if (separator.kind !== 'punct' || separator.text !== ',') throw new ODataSyntaxError("Expected ',' or ']'", separator.at);
-            }
-          } else {
-            this.index += 1;
-          }
-          args.set(key.text, values);
-        } else {
-          args.set(key.text, this.next('a parameter value'));
-        }
+        args.set(key.text, key.text === 'PropertyValues' ? this.parseJsonStringArray() : this.next('a parameter value'));
         const separator = this.next("',' or ')'");
         if (separator.kind === 'punct' && separator.text === ')') break;
         if (separator.kind !== 'punct' || separator.text !== ',') throw new ODataSyntaxError("Expected ',' or ')'", separator.at);
@@ -286,6 +268,24 @@ class Parser {
       return { kind: 'in', property: property.text, values };
     }
     throw new ODataSyntaxError(`Unknown function '${name.text}'`, name.at);
+  }
+
+  /** `["a","b"]`: the `PropertyValues` argument of `Microsoft.Dynamics.CRM.In`. */
+  private parseJsonStringArray(): string[] {
+    this.expectPunct('[');
+    const values: string[] = [];
+    if (this.peek()?.kind === 'punct' && (this.peek() as { text: string }).text === ']') {
+      this.index += 1;
+      return values;
+    }
+    for (;;) {
+      const item = this.next('a JSON string');
+      if (item.kind !== 'json-string') throw new ODataSyntaxError('PropertyValues items must be JSON strings', item.at);
+      values.push(item.text);
+      const separator = this.next("',' or ']'");
+      if (separator.kind === 'punct' && separator.text === ']') return values;
+      if (separator.kind !== 'punct' || separator.text !== ',') throw new ODataSyntaxError("Expected ',' or ']'", separator.at);
+    }
   }
 }
 
