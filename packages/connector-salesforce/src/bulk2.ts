@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ResultAsync } from 'neverthrow';
 import { crmError, type CrmError, type UpsertBatchRequest, type WriteOutcome } from '@crm-sync/sdk';
 import type { SalesforceApi } from './api.js';
@@ -27,8 +28,6 @@ interface IngestJobInfo {
   readonly state: string;
   readonly errorMessage?: string;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The key a result row is matched by. */
 function rowKey(request: UpsertBatchRequest, columns: readonly string[], row: Readonly<Record<string, unknown>>): string {

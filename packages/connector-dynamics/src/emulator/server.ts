@@ -7,6 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { text as readBodyText } from 'node:stream/consumers';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { serveBatch, type BatchCounters } from './batch-route.js';
 import { DataverseFaults, SERVICE_PROTECTION_MESSAGES, type DataverseFault } from './faults.js';
 import { errorResponse, type EmulatorContext, type EmulatorRequest, type EmulatorResponse } from './http-types.js';
@@ -64,10 +65,6 @@ function send(response: ServerResponse, answer: EmulatorResponse, date: Date): v
   response.end(body);
 }
 
-function sleep(ms: number): Promise<void> {
-  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
-}
-
 /** Starts the server; resolves once it listens. */
 export function startServer(parts: ServerParts, port: number, host = '127.0.0.1'): Promise<{ server: Server; port: number; sockets: Set<Socket> }> {
   const { context, tokens, faults, log, calls } = parts;
@@ -81,7 +78,7 @@ export function startServer(parts: ServerParts, port: number, host = '127.0.0.1'
     const rawPath = request.url ?? '/';
     const url = new URL(rawPath, context.orgUrl);
     const body = await readBodyText(request);
-    await sleep(parts.latencyMs);
+    if (parts.latencyMs > 0) await sleep(parts.latencyMs);
     const now = context.crm.clock.now();
     const record = (status: number, fault?: DataverseFault['kind']) => log.push({ method, path: rawPath, status, ...(fault ? { fault } : {}) });
 

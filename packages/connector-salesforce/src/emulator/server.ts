@@ -8,6 +8,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { text as readBodyText } from 'node:stream/consumers';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { json, sfError, type EmulatorContext, type RouteAnswer } from './context.js';
 import type { EmulatorFault, EmulatorRoute, FaultBook } from './faults.js';
 import { handleToken } from './routes-auth.js';
@@ -45,8 +46,6 @@ interface EmulatorServerOptions {
 
 const MAINTENANCE_PAGE =
   '<!DOCTYPE html><html><head><title>Salesforce - Down for Maintenance</title></head><body><h1>Down for Maintenance</h1><p>Salesforce is temporarily unavailable. Please try again later.</p></body></html>';
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Routed {
   readonly route: EmulatorRoute | 'unknown';
