@@ -203,6 +203,16 @@ export class RunContext {
   }
 }
 
+/** Writes the queued rejects; a throw from the rejects output fails the run as a store error. */
+export async function flushRejectsOrFail(context: RunContext): Promise<Result<void, RunError>> {
+  try {
+    await context.flushRejects();
+  } catch (error) {
+    return err(storeFailure(context, error, 'writing rejects'));
+  }
+  return ok(undefined);
+}
+
 /** Turns a throw from a store or output into a run error. */
 export function storeFailure(context: RunContext, error: unknown, what: string): RunError {
   const text = error instanceof Error ? error.message : String(error);

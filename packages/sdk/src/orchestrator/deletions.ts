@@ -13,7 +13,7 @@ import type { DeletedPage, WriteOutcome } from '../contract/requests.js';
 import { parseInstant, type Instant } from '../contract/values.js';
 import { crmError } from '../errors/crm-error.js';
 import type { RecordSink, RecordSource } from '../stores/types.js';
-import { storeFailure, type RunContext } from './context.js';
+import { flushRejectsOrFail, storeFailure, type RunContext } from './context.js';
 import type { DeleteJob, ImportDeletedJob } from './job.js';
 import type { RunError, RunSummary } from './types.js';
 
@@ -140,11 +140,8 @@ export async function runDelete(context: RunContext, source: RecordSource, job: 
       if (outcome.ok || outcome.reject.code === 'not-found' || outcome.reject.code === 'deleted-in-crm') context.counts.deleted += 1;
       else context.reject(outcome.reject, { crmId: id });
     });
-    try {
-      await context.flushRejects();
-    } catch (error) {
-      return err(storeFailure(context, error, 'writing rejects'));
-    }
+    const flushed = await flushRejectsOrFail(context);
+    if (flushed.isErr()) return err(flushed.error);
     context.progress('write');
     return ok(undefined);
   };

@@ -6,7 +6,7 @@
  */
 import { err, ok, type Result } from 'neverthrow';
 import type { QueryRequest, RecordPage } from '../contract/requests.js';
-import { storeFailure, type RunContext } from './context.js';
+import { flushRejectsOrFail, type RunContext } from './context.js';
 import { toLocal, writePage, type ImportStores } from './import-write.js';
 import type { ImportJob } from './job.js';
 import type { RunError, RunSummary } from './types.js';
@@ -77,11 +77,8 @@ export async function importByIds(
       notFoundCount += 1;
       if (notFound.length < MAX_NOT_FOUND_LISTED) notFound.push(id);
     }
-    try {
-      await context.flushRejects();
-    } catch (error) {
-      return err(storeFailure(context, error, 'writing rejects'));
-    }
+    const flushed = await flushRejectsOrFail(context);
+    if (flushed.isErr()) return err(flushed.error);
     context.progress('read');
   }
   if (invalidCount > 0) {

@@ -17,7 +17,7 @@ import type { ObjectDescription } from '../contract/describe.js';
 import type { CrmRecord, QueryRequest, QueryWindow, RecordPage } from '../contract/requests.js';
 import type { Instant } from '../contract/values.js';
 import type { OptionStore } from '../stores/types.js';
-import { storeFailure, type RunContext } from './context.js';
+import { flushRejectsOrFail, storeFailure, type RunContext } from './context.js';
 import { importByIds } from './import-by-ids.js';
 import { toLocal, writePage, type ImportStores } from './import-write.js';
 import { defaultWatermarkOption, type ImportJob } from './job.js';
@@ -279,11 +279,8 @@ async function readAll(
     if (written.isErr()) return err(written.error);
     if (checkpoint !== undefined) committed = checkpoint;
     context.counts.written += local.length;
-    try {
-      await context.flushRejects();
-    } catch (error) {
-      return err(storeFailure(context, error, 'writing rejects'));
-    }
+    const flushed = await flushRejectsOrFail(context);
+    if (flushed.isErr()) return err(flushed.error);
     context.progress('read');
   }
 
