@@ -30,6 +30,7 @@ export function renderMarkdown(run) {
     `- Node ${run.node}, CPU ${run.cpu} (${run.cpus} cores), ${run.totalMemoryMb} MB RAM; load average at the end ${run.loadAverage.join(' / ')}`,
     `- Shared machine: other engineers' builds and tests ran at the same time, so absolute times are noisy; verdicts use ratios against baselines measured in the same process, interleaved run by run, medians of several runs.`,
     `- Whole run: ${run.elapsedS} s. ${run.met} of ${run.scenarios.length} scenarios meet their target.`,
+    ...(run.rerun ? [`- Partly re-run: ${run.rerun}.`] : []),
     '',
     renderTable(run),
     '',

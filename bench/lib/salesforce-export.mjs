@@ -2,6 +2,10 @@
 import { performance } from 'node:perf_hooks';
 import { SalesforceConnector } from '@crm-sync/connector-salesforce';
 import { MemoryExportJournal, MemoryOptionStore, MemoryRecordStore, Orchestrator } from '@crm-sync/sdk';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { openSqliteStore } from '@crm-sync/store-sqlite';
 import { check, unwrap } from './harness.mjs';
 import { ArraySource } from './mock-data.mjs';
 
@@ -22,13 +26,25 @@ export function salesforcePayloads(rows) {
 
 /**
  * One crm-sync export (mode insert) into a freshly started emulator; the clock covers the
- * orchestrator run only. `connectorOptions` e.g. `{ maxUpsertBatch: 10000 }` for Bulk API 2.0.
+ * orchestrator run only. `connectorOptions` e.g. `{ maxUpsertBatch: 10000 }` for Bulk API 2.0;
+ * `journal: 'sqlite'` uses the durable SQLite journal (a fresh file) instead of the in-memory one.
  */
-export async function crmSyncSalesforceExport(host, rows, { latencyMs, faults = [], connectorOptions = {} }) {
+export async function crmSyncSalesforceExport(host, rows, { latencyMs, faults = [], connectorOptions = {}, journal: journalKind = 'memory' }) {
+  const directory = journalKind === 'sqlite' ? mkdtempSync(path.join(os.tmpdir(), 'crm-sync-bench-sf-')) : undefined;
+  const store = directory === undefined ? undefined : unwrap(openSqliteStore(path.join(directory, 'journal.db')), 'opening the SQLite store');
+  try {
+    return await exportOnce(host, rows, { latencyMs, faults, connectorOptions, journal: store?.journal ?? new MemoryExportJournal() });
+  } finally {
+    store?.close();
+    if (directory !== undefined) rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+async function exportOnce(host, rows, { latencyMs, faults, connectorOptions, journal }) {
   const { url } = await host.call('start', { latencyMs, faults });
   const accessToken = await host.call('issueToken');
   const connector = new SalesforceConnector({ instanceUrl: url, auth: { kind: 'access-token', accessToken }, ...connectorOptions });
-  const orchestrator = new Orchestrator({ connector, options: new MemoryOptionStore(), journal: new MemoryExportJournal(), sink: new MemoryRecordStore(), source: new ArraySource(rows) });
+  const orchestrator = new Orchestrator({ connector, options: new MemoryOptionStore(), journal, sink: new MemoryRecordStore(), source: new ArraySource(rows) });
   const job = { kind: 'export', activity: 'bench-sf-export', object: 'Contact', table: 'contacts', fields: SALESFORCE_EXPORT_FIELDS, mode: 'insert' };
   const started = performance.now();
   const summary = unwrap(await orchestrator.runExport(job), 'crm-sync export to Salesforce');
