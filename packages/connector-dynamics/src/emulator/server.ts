@@ -70,7 +70,6 @@ export function startServer(parts: ServerParts, port: number, host = '127.0.0.1'
   const { context, tokens, faults, log, calls } = parts;
   const counters: BatchCounters = { operations: 0 };
   const apiPath = '/api/data/v9.2/';
-  const tokenPath = `/${parts.tenantId}/oauth2/v2.0/token`;
   const sockets = new Set<Socket>();
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
