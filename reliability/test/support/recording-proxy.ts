@@ -16,7 +16,9 @@ export type ProxyFault =
   /** The emulator handles the request (writes committed), then the connection drops. */
   | { readonly kind: 'reset-after-commit' }
   /** The emulator's answer is cut in half (a truncated JSON body). */
-  | { readonly kind: 'truncate' };
+  | { readonly kind: 'truncate' }
+  /** The emulator's answer, rewritten: a malformed response. */
+  | { readonly kind: 'mutate'; readonly name: string; readonly mutate: (answer: { body: string; contentType: string }) => { body: string; contentType: string } };
 
 /** Decides, per request, whether to inject a fault. */
 export type FaultPlan = (request: { readonly method: string; readonly url: string; readonly n: number }) => ProxyFault | undefined;
@@ -92,6 +94,12 @@ export async function startRecordingProxy(target: string): Promise<RecordingProx
               const rewritten = swapOrigins(text, target, self);
               if (fault?.kind === 'reset-after-commit') {
                 incoming.socket.destroy();
+                return;
+              }
+              if (fault?.kind === 'mutate') {
+                const mutated = fault.mutate({ body: rewritten, contentType: String(answer.headers['content-type'] ?? '') });
+                outgoing.writeHead(answer.statusCode ?? 502, { ...withoutLength(answer.headers), 'content-type': mutated.contentType, 'content-length': Buffer.byteLength(mutated.body) });
+                outgoing.end(mutated.body);
                 return;
               }
               if (fault?.kind === 'truncate') {
