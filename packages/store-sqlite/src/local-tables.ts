@@ -109,7 +109,7 @@ export class SqliteLocalTables implements RecordSink, RecordSource, LocalTables 
     const statements = this.statementsOrThrow(table, false, 'Reading');
     if (statements === undefined) return;
     if (options.keys !== undefined) {
-      yield* this.readKeys(statements, table, options.keys, batchSize, options.changedSince);
+      yield* this.readKeys(table, options.keys, batchSize, options.changedSince);
       return;
     }
     let afterKey = '';
@@ -242,7 +242,6 @@ export class SqliteLocalTables implements RecordSink, RecordSource, LocalTables 
   }
 
   private async *readKeys(
-    statements: LocalTableStatements,
     table: string,
     keys: readonly string[],
     batchSize: number,
