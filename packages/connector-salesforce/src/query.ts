@@ -28,6 +28,9 @@ const MAX_BATCH = 2000;
 interface QueryCursor {
   readonly u?: string;
   readonly ids?: readonly string[];
+  /** The query's `totalSize` and how many records its Salesforce pages held so far. */
+  readonly t?: number;
+  readonly s?: number;
 }
 
 interface SalesforceQueryAnswer {
@@ -43,15 +46,45 @@ function encodeCursor(cursor: QueryCursor): string {
 
 function decodeCursor(text: string, basePath: string): QueryCursor | undefined {
   try {
-    const cursor = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as { u?: unknown; ids?: unknown };
+    const cursor = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as { u?: unknown; ids?: unknown; t?: unknown; s?: unknown };
     // Only paths under this API's query resources: a forged cursor cannot send the token elsewhere.
     if (cursor.u !== undefined && (typeof cursor.u !== 'string' || !cursor.u.startsWith(`${basePath}/query/`) || /[\s#?]/.test(cursor.u))) return undefined;
     if (cursor.ids !== undefined && (!Array.isArray(cursor.ids) || !cursor.ids.every((id) => typeof id === 'string'))) return undefined;
     if (cursor.u === undefined && cursor.ids === undefined) return undefined;
-    return { ...(cursor.u !== undefined ? { u: cursor.u as string } : {}), ...(cursor.ids !== undefined ? { ids: cursor.ids as string[] } : {}) };
+    const count = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value >= 0;
+    return {
+      ...(cursor.u !== undefined ? { u: cursor.u as string } : {}),
+      ...(cursor.ids !== undefined ? { ids: cursor.ids as string[] } : {}),
+      ...(count(cursor.t) && count(cursor.s) ? { t: cursor.t, s: cursor.s } : {}),
+    };
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Checks a query answer before any record of it is used. A malformed page (no record list, a
+ * record without an id, `done:false` without a next link) is a transient error, never an empty or
+ * last page: taking it at face value would end the read early and move the watermark past
+ * records that were never read.
+ */
+function checkQueryAnswer(body: unknown, primaryKey: string): CrmError | undefined {
+  const malformed = (what: string): CrmError =>
+    crmError('transient', CONNECTOR_ID, `malformed query answer from Salesforce: ${what}; the page was not used and can be read again`);
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return malformed('the body is not a JSON object');
+  const answer = body as Record<string, unknown>;
+  if (!Array.isArray(answer.records)) return malformed('"records" is not a list');
+  if (answer.done !== true && answer.done !== false) return malformed('"done" is missing');
+  if (answer.done === false && (typeof answer.nextRecordsUrl !== 'string' || answer.nextRecordsUrl === '')) {
+    return malformed('"done" is false but there is no "nextRecordsUrl"');
+  }
+  if (answer.totalSize !== undefined && (typeof answer.totalSize !== 'number' || !Number.isInteger(answer.totalSize))) return malformed('"totalSize" is not a number');
+  for (const record of answer.records) {
+    if (typeof record !== 'object' || record === null) return malformed('a record is not an object');
+    const id = (record as Record<string, unknown>)[primaryKey];
+    if (typeof id !== 'string' || id === '') return malformed(`a record has no ${primaryKey}`);
+  }
+  return undefined;
 }
 
 /** The path (from `/services/...`) of a `nextRecordsUrl`, absolute or not. */
@@ -174,31 +207,46 @@ export function querySalesforce(
     return api
       .call<SalesforceQueryAnswer>({ method: 'GET', path, headers: { 'Sforce-Query-Options': `batchSize=${batchSize}` }, ...(signal ? { signal } : {}) })
       .andThen((answer) => {
+        const problem = checkQueryAnswer(answer.body, description.primaryKey);
+        if (problem) return errAsync(problem);
         let raws = answer.body.records ?? [];
         let rest: readonly string[];
         let nextPage: string | undefined;
+        let count: { t: number; s: number } | undefined;
         if (wanted.length > 0) {
           const byId = new Map(raws.map((raw) => [String(raw[description.primaryKey]), raw]));
           raws = wanted.map((id) => byId.get(id)).filter((raw): raw is Record<string, unknown> => raw !== undefined);
           rest = held.slice(pageSize);
           nextPage = position?.u;
+          count = position?.t !== undefined && position.s !== undefined ? { t: position.t, s: position.s } : undefined;
         } else {
+          // totalSize is fixed for the query's server-side cursor: the pages must add up to it.
+          const total = position?.u !== undefined ? position.t : answer.body.totalSize;
+          const seen = (position?.u !== undefined ? (position.s ?? 0) : 0) + raws.length;
+          nextPage = answer.body.done === false && answer.body.nextRecordsUrl ? pathOf(answer.body.nextRecordsUrl) : undefined;
+          if (total !== undefined && (nextPage === undefined ? seen !== total : seen > total)) {
+            return errAsync(
+              crmError('transient', CONNECTOR_ID, `Salesforce reported ${total} records for the query but its pages held ${seen}; the read was stopped so that no record is skipped`),
+            );
+          }
+          count = total !== undefined ? { t: total, s: seen } : undefined;
           rest = raws.slice(pageSize).map((raw) => String(raw[description.primaryKey]));
           raws = raws.slice(0, pageSize);
-          nextPage = answer.body.nextRecordsUrl && answer.body.done !== true ? pathOf(answer.body.nextRecordsUrl) : undefined;
         }
         const page = raws;
         const filled = missing.length > 0 && page.length > 0 ? fillMissingFields(api, description, page, missing, signal) : okAsync(undefined);
-        return filled.map(() => ({ page, rest, nextPage, date: answer.headers.date }));
+        return filled.map(() => ({ page, rest, nextPage, count, date: answer.headers.date }));
       })
-      .andThen(({ page: raws, rest, nextPage, date }) => {
+      .andThen(({ page: raws, rest, nextPage, count, date }) => {
         const records: CrmRecord[] = raws.map((raw) => ({
           id: String(raw[description.primaryKey]),
           ...(windowField ? { changedAt: String(decodeSalesforceValue(windowField, raw[windowField.name])) } : {}),
           values: decodeSalesforceRecord(fieldsByName, request.fields, raw),
         }));
         const next: QueryCursor | undefined =
-          rest.length > 0 || nextPage ? { ...(nextPage ? { u: nextPage } : {}), ...(rest.length > 0 ? { ids: rest } : {}) } : undefined;
+          rest.length > 0 || nextPage
+            ? { ...(nextPage ? { u: nextPage } : {}), ...(rest.length > 0 ? { ids: rest } : {}), ...(nextPage && count ? count : {}) }
+            : undefined;
         const dateHeader = date ? Date.parse(date) : Number.NaN;
         const serverTime = Number.isNaN(dateHeader) ? undefined : new Date(dateHeader).toISOString();
         return okAsync({
