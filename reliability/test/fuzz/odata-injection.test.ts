@@ -100,6 +100,8 @@ describe('OData $filter compiler under injection fuzzing', () => {
         if (compiled.isErr()) {
           refused += 1;
           expect(compiled.error.kind).toBe('invalid-request');
+          // Only text no URL can carry is refused: every other hostile value must compile.
+          expect(hasLoneSurrogate(value), 'a value without a lone surrogate was refused').toBe(true);
           expect(compiled.error.message).toMatch(/^\[crm-sync\] \[/);
           return;
         }

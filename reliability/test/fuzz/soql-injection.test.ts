@@ -138,6 +138,8 @@ describe('SOQL compiler under injection fuzzing', () => {
         if (compiled.isErr()) {
           refused += 1;
           expect(typeof compiled.error.message).toBe('string');
+          // Only text no URL can carry is refused: every other hostile value must compile.
+          expect(hasLoneSurrogate(value), 'a value without a lone surrogate was refused').toBe(true);
           return;
         }
         accepted += 1;
