@@ -65,8 +65,16 @@ export function queryDataverse(
     })
     .andThen((response) => {
       const body = response.json as { value?: unknown; '@odata.nextLink'?: unknown } | undefined;
+      // A malformed page is an error the runtime may retry, never an empty or last page: taking it
+      // at face value would end the read early and move the watermark past unread records.
       if (!body || !Array.isArray(body.value)) {
-        return errAsync(crmError('unknown', CONNECTOR_ID, `GET ${entitySet}: the answer has no 'value' array`));
+        return errAsync(crmError('transient', CONNECTOR_ID, `GET ${entitySet}: malformed answer: it has no 'value' array; the page was not used and can be read again`));
+      }
+      const idless = (body.value as unknown[]).findIndex(
+        (row) => typeof row !== 'object' || row === null || typeof (row as Record<string, unknown>)[description.primaryKey] !== 'string',
+      );
+      if (idless >= 0) {
+        return errAsync(crmError('transient', CONNECTOR_ID, `GET ${entitySet}: malformed answer: row ${idless} has no ${description.primaryKey}; the page was not used and can be read again`));
       }
       const records = (body.value as Record<string, unknown>[]).map((row) => toRecord(description, request, row));
       const nextLink = typeof body['@odata.nextLink'] === 'string' ? body['@odata.nextLink'] : undefined;
