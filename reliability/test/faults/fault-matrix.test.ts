@@ -246,6 +246,41 @@ describe('fault matrix: Salesforce (emulator behind a fault proxy)', () => {
   });
 });
 
+describe('Retry-After is honoured on the wire', () => {
+  it('no request reaches the CRM inside a Retry-After window (real clock, 20% of queries answered 429 with Retry-After: 1)', async () => {
+    const clock = new ManualClock('2024-01-01T00:00:00.000Z');
+    const crm = new InMemoryCrm({ clock, schemas: salesforceEmulatorSchemas() });
+    for (let i = 0; i < 450; i += 1) crm.insert('Contact', { LastName: `Wait ${i}`, Sync_Key__c: `w${i}` });
+    clock.advance(60_000);
+    const emulator = await startSalesforceEmulator({ crm });
+    const proxy = await startRecordingProxy(emulator.url);
+    const random = seeded(5);
+    const arrivals: number[] = [];
+    const windows: { from: number; to: number }[] = [];
+    proxy.setFaults(({ url }) => {
+      const now = performance.now();
+      arrivals.push(now);
+      // The first query always gets a 429, so the check can never pass vacuously.
+      if (!/\/query/.test(url) || (windows.length > 0 && random() >= 0.2)) return undefined;
+      windows.push({ from: now, to: now + 1_000 });
+      return { kind: 'answer', status: 429, headers: { 'retry-after': '1', 'content-type': 'application/json' }, body: jsonError('salesforce', 'TOO_MANY_REQUESTS', 'Too many requests') };
+    });
+    const connector = new SalesforceConnector({ instanceUrl: proxy.url, auth: { kind: 'access-token', accessToken: emulator.issueAccessToken() }, pageSize: 200 });
+    // The default runtime: real clock, real sleeps.
+    const rig = sqliteRig(connector, tempStoreFile(), undefined, {});
+    const result = await rig.orchestrator.runImport({ kind: 'import', activity: 'retryAfter', object: 'Contact', table: 'imported', pageSize: 200, fields: [{ local: 'last_name', remote: 'LastName' }], automaticIndex: { enabled: true, safetyLagMs: 0 } });
+    expect(result.isOk(), result.isErr() ? result.error.message : '').toBe(true);
+    expect(windows.length).toBeGreaterThan(0);
+    const inside = arrivals.filter((at) => windows.some((window) => at > window.from + 1 && at < window.to));
+    expect(inside, 'requests arrived inside a Retry-After window').toEqual([]);
+    faultsInjected += windows.length;
+    rig.store.close();
+    await connector.close?.();
+    await proxy.close();
+    await emulator.close();
+  });
+});
+
 describe('fault matrix: Dynamics (emulator behind a fault proxy)', () => {
   let clean: Outcome;
   it('fault-free baseline runs all four operations', async () => {

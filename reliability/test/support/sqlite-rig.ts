@@ -40,8 +40,8 @@ export function instantRuntime(extra: Partial<RuntimeOptions> = {}): RuntimeOpti
   };
 }
 
-/** Opens (or reopens) `file` and builds an orchestrator over it for `connector`. */
-export function sqliteRig(connector: CrmConnector, file: string, logger: CapturingLogger = capturingLogger()): SqliteRig {
+/** Opens (or reopens) `file` and builds an orchestrator over it for `connector` (runtime retries without real waits unless `runtime` says otherwise). */
+export function sqliteRig(connector: CrmConnector, file: string, logger: CapturingLogger = capturingLogger(), runtime: RuntimeOptions = instantRuntime()): SqliteRig {
   const store = openSqliteStore(file)._unsafeUnwrap();
   const rejects: RejectItem[] = [];
   const errors: ErrorItem[] = [];
@@ -54,7 +54,7 @@ export function sqliteRig(connector: CrmConnector, file: string, logger: Capturi
     logger,
     rejects: { write: async (items) => void rejects.push(...items) },
     errors: { write: async (items) => void errors.push(...items) },
-    runtime: instantRuntime(),
+    runtime,
     sleep: async () => {},
   });
   return { orchestrator, store, file, logger, rejects, errors };
