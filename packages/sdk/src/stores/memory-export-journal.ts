@@ -19,6 +19,8 @@ const STATES: readonly JournalState[] = ['pending', 'sent', 'committed', 'reject
 export class MemoryExportJournal implements ExportJournal {
   private readonly runs = new Map<string, JournalRun>();
   private readonly entries = new Map<string, Map<number, JournalEntry>>();
+  /** Each run's seqs in ascending order, so paging by `afterSeq` is a binary search, not a sort. */
+  private readonly orders = new Map<string, number[]>();
   private nextRun = 1;
 
   /** @param now The clock for timestamps (defaults to the system clock). */
@@ -36,6 +38,7 @@ export class MemoryExportJournal implements ExportJournal {
     const run: JournalRun = { runId: `run-${this.nextRun++}`, jobId, status: 'open', startedAt: this.stamp() };
     this.runs.set(run.runId, run);
     this.entries.set(run.runId, new Map());
+    this.orders.set(run.runId, []);
     return run;
   }
 
@@ -49,9 +52,13 @@ export class MemoryExportJournal implements ExportJournal {
 
   async addPending(runId: string, entries: readonly NewJournalEntry[]): Promise<void> {
     const table = this.table(runId);
+    const order = this.orders.get(runId) ?? [];
     for (const entry of entries) {
       if (table.has(entry.seq)) continue;
       table.set(entry.seq, { ...structuredClone(entry), runId, state: 'pending', attempts: 0, updatedAt: this.stamp() });
+      // Seqs almost always arrive in ascending order: append, else insert at the sorted position.
+      if (order.length === 0 || order[order.length - 1]! < entry.seq) order.push(entry.seq);
+      else order.splice(firstAbove(order, entry.seq), 0, entry.seq);
     }
   }
 
@@ -85,10 +92,15 @@ export class MemoryExportJournal implements ExportJournal {
     options: { readonly states?: readonly JournalState[]; readonly afterSeq?: number; readonly limit?: number } = {},
   ): Promise<readonly JournalEntry[]> {
     const states = options.states === undefined ? undefined : new Set(options.states);
-    const selected = [...this.table(runId).values()]
-      .filter((entry) => (states === undefined || states.has(entry.state)) && entry.seq > (options.afterSeq ?? -1))
-      .sort((a, b) => a.seq - b.seq);
-    return options.limit === undefined ? selected : selected.slice(0, options.limit);
+    const table = this.table(runId);
+    const order = this.orders.get(runId) ?? [];
+    const limit = options.limit ?? Number.POSITIVE_INFINITY;
+    const selected: JournalEntry[] = [];
+    for (let index = firstAbove(order, options.afterSeq ?? -1); index < order.length && selected.length < limit; index += 1) {
+      const entry = table.get(order[index]!);
+      if (entry && (states === undefined || states.has(entry.state))) selected.push(entry);
+    }
+    return selected;
   }
 
   async countByState(runId: string): Promise<Readonly<Record<JournalState, number>>> {
@@ -117,4 +129,16 @@ export class MemoryExportJournal implements ExportJournal {
   private stamp(): string {
     return this.now().toISOString();
   }
+}
+
+/** The index of the first value in ascending `sorted` that is greater than `seq`. */
+function firstAbove(sorted: readonly number[], seq: number): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (sorted[middle]! <= seq) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
