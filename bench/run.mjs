@@ -75,7 +75,7 @@ function mergedScenarios(outFile) {
   const fresh = new Map(results.map((result) => [result.id, result]));
   const scenarios = previous.scenarios.map((scenario) => fresh.get(scenario.id) ?? scenario);
   for (const result of results) if (!previous.scenarios.some((scenario) => scenario.id === result.id)) scenarios.push(result);
-  const rerun = `${results.map((result) => result.id).join(', ')} re-run on ${new Date().toISOString()} (${elapsedS} s); the others are from the full run of ${previous.date}`;
+  const rerun = `${results.map((result) => result.id).join(', ')} re-run on ${new Date().toISOString()} (${elapsedS} s); the others are from the results written on ${previous.date}`;
   return { scenarios, rerun, previousElapsedS: previous.elapsedS };
 }
 
