@@ -58,6 +58,11 @@ export interface SalesforceConnectorConfig {
   readonly maxUpsertBatch?: number;
   /** Default query page size (200–2,000). Default 2,000. */
   readonly pageSize?: number;
+  /**
+   * Most calls in flight at once (`capabilities.concurrency`), 1–25. Default 8. Salesforce caps
+   * concurrent long-running (over 20 s) requests at 25 per org, shared with every other client.
+   */
+  readonly concurrency?: number;
   /** Where the connector logs (redacted). */
   readonly logger?: Logger;
 }
@@ -71,6 +76,7 @@ export interface ResolvedSalesforceConfig {
   readonly bulkThreshold: number;
   readonly maxUpsertBatch: number;
   readonly pageSize: number;
+  readonly concurrency: number;
   readonly logger?: Logger;
 }
 
@@ -145,6 +151,8 @@ export function resolveSalesforceConfig(config: SalesforceConnectorConfig): Resu
   if (!Number.isInteger(maxUpsertBatch) || maxUpsertBatch < 1 || maxUpsertBatch > 10_000) problems.push('maxUpsertBatch must be an integer from 1 to 10000');
   const pageSize = config.pageSize ?? 2000;
   if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 2000) problems.push('pageSize must be an integer from 1 to 2000');
+  const concurrency = config.concurrency ?? 8;
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 25) problems.push('concurrency must be an integer from 1 to 25');
   if (problems.length > 0 || login.isErr() || auth === undefined) {
     return err(crmError('invalid-request', CONNECTOR_ID, `invalid configuration: ${problems.join('; ')}`));
   }
@@ -156,6 +164,7 @@ export function resolveSalesforceConfig(config: SalesforceConnectorConfig): Resu
     bulkThreshold,
     maxUpsertBatch,
     pageSize,
+    concurrency,
     ...(config.logger ? { logger: config.logger } : {}),
   });
 }

@@ -69,7 +69,7 @@ export class SalesforceConnector extends ConnectorBase {
       negatedGroups: true,
       upsertByExternalId: true,
       deletedRetentionDays: SALESFORCE_DELETED_RETENTION_DAYS,
-      concurrency: 4,
+      concurrency: resolved.value.concurrency,
       serverTime: true,
       idPattern: SALESFORCE_ID_PATTERN,
       bulkThreshold: resolved.value.bulkThreshold,

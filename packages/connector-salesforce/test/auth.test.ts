@@ -86,5 +86,14 @@ describe('authentication', () => {
   it('refuses an invalid configuration with a message that says what to fix', () => {
     expect(() => new SalesforceConnector({ auth: { kind: 'access-token', accessToken: 'token-value-123' } })).toThrow(/instanceUrl is required/);
     expect(() => new SalesforceConnector({ apiVersion: '40.0', auth: { kind: 'client-credentials', clientId: 'a', clientSecret: 'bbbbbbbb' } })).toThrow(/46\.0 or later/);
+    expect(() => new SalesforceConnector({ instanceUrl: 'http://127.0.0.1:1', concurrency: 30, auth: { kind: 'access-token', accessToken: 'token-value-123' } })).toThrow(
+      /concurrency must be an integer from 1 to 25/,
+    );
+  });
+
+  it('declares 8 calls in flight by default and the configured number otherwise', () => {
+    const auth = { kind: 'access-token', accessToken: 'token-value-123' } as const;
+    expect(new SalesforceConnector({ instanceUrl: 'http://127.0.0.1:1', auth }).capabilities.concurrency).toBe(8);
+    expect(new SalesforceConnector({ instanceUrl: 'http://127.0.0.1:1', auth, concurrency: 3 }).capabilities.concurrency).toBe(3);
   });
 });
