@@ -31,6 +31,10 @@ interface ExportStores {
 
 /** Journal entries read per step of the send loop. */
 const SEND_WINDOW_BATCHES = 8;
+/** Sends of one record within a run, the first included: lost answers and retryable rejects. */
+const MAX_SEND_ATTEMPTS = 3;
+/** Wait before resending records refused with a retryable reject, times the pass number. */
+const RETRYABLE_REJECT_WAIT_MS = 500;
 /** Most ambiguous keys named in a message (all are in `RunError.ambiguousKeys`). */
 const KEYS_IN_MESSAGE = 20;
 
@@ -42,6 +46,8 @@ interface ExportRun {
   readonly description: ObjectDescription;
   readonly runId: string;
   readonly batchSize: number;
+  /** Records sent back to pending by a retryable reject since the last pass. */
+  retryableRejects: number;
 }
 
 /** Runs (or plans, on a dry run) an export job. */
@@ -84,7 +90,7 @@ export async function runExport(
     }
     if (run) context.note(`resuming the interrupted run ${run.runId}`);
     else run = await stores.journal.startRun(jobId);
-    const state: ExportRun = { context, stores, job, plan: prepared.value, description: described.value, runId: run.runId, batchSize };
+    const state: ExportRun = { context, stores, job, plan: prepared.value, description: described.value, runId: run.runId, batchSize, retryableRejects: 0 };
     return await exportRun(state);
   } catch (error) {
     return err(storeFailure(context, error, 'the export journal or source'));
@@ -124,8 +130,14 @@ async function exportRun(run: ExportRun): Promise<Result<RunSummary, RunError>> 
   await load(run);
   context.progress('write');
 
-  // Pass 1 settles what an earlier invocation left in doubt; later passes settle this run's own.
-  for (let pass = 0; pass < 3; pass += 1) {
+  // Pass 1 settles what an earlier invocation left in doubt; later passes settle this run's own
+  // and resend records refused with a retryable reject.
+  for (let pass = 0; pass < MAX_SEND_ATTEMPTS; pass += 1) {
+    if (pass > 0 && run.retryableRejects > 0) {
+      context.note(`pass ${pass + 1}: resending ${run.retryableRejects} records the CRM refused with a retryable reject (e.g. a row lock)`);
+      run.retryableRejects = 0;
+      await context.deps.sleep(RETRYABLE_REJECT_WAIT_MS * pass, context.options.signal);
+    }
     const settled = await settle(run, pass === 0);
     if (settled.isErr()) return err(settled.error);
     const sent = await sendPending(run);
@@ -375,6 +387,12 @@ function outcomeOf(run: ExportRun, entry: JournalEntry, mode: WriteMode, outcome
   }
   // Update-only never re-creates: a record gone from the CRM is reported as deleted there.
   // The CRM's message may echo a credential; the journal is durable, so it keeps the redacted text.
+  // A reject the CRM marks retryable (a row lock) goes back to pending and is resent in a later
+  // pass of this run; only when it is still refused after the last attempt is it a reject.
+  if (outcome.reject.retryable && entry.attempts + 1 < MAX_SEND_ATTEMPTS) {
+    run.retryableRejects += 1;
+    return { seq: entry.seq, state: 'pending' };
+  }
   const code = mode === 'update' && outcome.reject.code === 'not-found' ? 'deleted-in-crm' : outcome.reject.code;
   const reject: Reject = { ...outcome.reject, code, message: redactText(outcome.reject.message) };
   context.reject(reject, { localKey: entry.localKey, ...(entry.crmId ?? outcome.id ? { crmId: (entry.crmId ?? outcome.id)! } : {}) });

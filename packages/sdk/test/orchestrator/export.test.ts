@@ -166,6 +166,40 @@ for (const factory of harnesses) {
       }
     });
 
+    /** The connector answers a row lock for the first record of each of its first `locks` batches (nothing written for it). */
+    function lockingFirstRecord(locks: number) {
+      let left = locks;
+      return withMethod(harness.connector, 'upsertBatch', (inner) => (request, options) => {
+        if (left <= 0) return inner.upsertBatch(request, options);
+        left -= 1;
+        const [, ...rest] = request.records;
+        const locked = { ok: false as const, reject: { code: 'locked' as const, symbol: 'UNABLE_TO_LOCK_ROW', message: 'unable to obtain exclusive access to this record', retryable: true } };
+        if (rest.length === 0) return ResultAsync.fromSafePromise(Promise.resolve([locked]));
+        return inner.upsertBatch({ ...request, records: rest }, options).map((outcomes) => [locked, ...outcomes]);
+      });
+    }
+
+    it('a record refused with a retryable reject (row lock) is resent within the run and ends in the CRM once', async () => {
+      const rig = makeRig({ ...harness, connector: lockingFirstRecord(1) });
+      seed(rig, 3);
+      const summary = (await rig.orchestrator.runExport(job({ processRejects: true })))._unsafeUnwrap();
+      expect(summary).toMatchObject({ created: 3, rejected: 0 });
+      expect(rig.rejects).toHaveLength(0);
+      expect([...crmCount(harness.names.lastName).values()]).toEqual([1, 1, 1]);
+      expect(summary.notes.some((note) => /retryable reject/.test(note))).toBe(true);
+      const entries = await rig.journal.listEntries(summary.runId!);
+      expect(entries.map((entry) => entry.state)).toEqual(['committed', 'committed', 'committed']);
+    });
+
+    it('a row lock that outlasts every attempt of the run is a reject, never a silent loss', async () => {
+      const rig = makeRig({ ...harness, connector: lockingFirstRecord(10) });
+      seed(rig, 1);
+      const summary = (await rig.orchestrator.runExport(job({ processRejects: true })))._unsafeUnwrap();
+      expect(summary).toMatchObject({ created: 0, rejected: 1 });
+      expect(rig.rejects[0]).toMatchObject({ code: 'locked', symbol: 'UNABLE_TO_LOCK_ROW', localKey: 'p00000' });
+      expect(harness.crm.contacts()).toHaveLength(0);
+    });
+
     it('with process rejects off, rejects are not sent to the output but are still logged as warnings', async () => {
       const rig = makeRig(harness);
       rig.records.put('people', 'bad', { last_name: 'Bad', email: 'no-at-sign' });
