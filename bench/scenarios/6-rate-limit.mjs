@@ -23,8 +23,8 @@ const faults = [{ kind: 'rate-limit', routes: ['collections'], probability: 0.1,
  * `concurrency - 1` arrive within the grace.
  */
 const IN_FLIGHT_GRACE_MS = 100;
-/** The Salesforce connector's declared `capabilities.concurrency`. */
-const CONCURRENCY = 4;
+/** The Salesforce connector's declared `capabilities.concurrency` (its default since the `concurrency` setting). */
+const CONCURRENCY = 8;
 
 /** Requests that arrived inside a Retry-After window, from the host's timed log. */
 function windowViolations(wire) {
