@@ -5,8 +5,9 @@
  *
  * @module
  */
+import { STATUS_CODES } from 'node:http';
 import { buildBatchResponse, parseBatchRequest, type BatchAnswer, type ParsedBatchRequestPart } from '../batch.js';
-import { errorResponse, preferences, STATUS_TEXT, type EmulatorContext, type EmulatorRequest, type EmulatorResponse } from './http-types.js';
+import { errorResponse, preferences, type EmulatorContext, type EmulatorRequest, type EmulatorResponse } from './http-types.js';
 import { EMULATOR_CODES } from './reject-codes.js';
 
 /** Dataverse's limit of operations in one batch. */
@@ -89,7 +90,7 @@ export function serveBatch(context: EmulatorContext, request: EmulatorRequest, r
 function answerOf(part: ParsedBatchRequestPart, response: EmulatorResponse): BatchAnswer {
   return {
     status: response.status,
-    statusText: STATUS_TEXT[response.status] ?? '',
+    statusText: STATUS_CODES[response.status] ?? '',
     headers: response.headers,
     ...(response.body !== undefined ? { body: response.body } : {}),
     ...(part.contentId !== undefined ? { contentId: part.contentId } : {}),
