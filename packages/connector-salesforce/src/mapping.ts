@@ -140,10 +140,16 @@ export function mapSalesforceDescribe(describe: SalesforceDescribe): ObjectDescr
 }
 
 /** Salesforce REST date-times look like `2024-05-20T20:49:32.000+0000`. */
+const SF_UTC_MILLIS = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}\+0000$/;
 const SF_DATETIME = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d{1,3})?(Z|[+-]\d{2}:?\d{2})$/;
 
 /** Decodes a Salesforce date-time to a canonical instant; anything else is returned as is. */
 export function decodeSalesforceDateTime(text: string): string {
+  // Hot path of every import: Salesforce writes UTC as `2024-01-01T10:00:00.000+0000`, which maps
+  // to the canonical instant by swapping the offset for `Z` (no regex, no Date round trip).
+  if (text.length === 28 && text.charCodeAt(19) === 46 /* . */ && text.endsWith('+0000') && SF_UTC_MILLIS.test(text)) {
+    return `${text.slice(0, 23)}Z`;
+  }
   const match = SF_DATETIME.exec(text);
   if (!match) return text;
   const offset = match[3] === 'Z' ? 'Z' : `${match[3]!.slice(0, 3)}:${match[3]!.slice(-2)}`;
