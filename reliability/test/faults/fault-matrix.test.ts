@@ -202,9 +202,9 @@ describe('fault matrix: Salesforce (emulator behind a fault proxy)', () => {
   });
   const emulatorFaults: Record<string, EmulatorFault> = {
     'expired session mid-run': { kind: 'expired-session', probability: FAULT_RATE },
-    // UNABLE_TO_LOCK_ROW is left out: the connector reports it as a retryable per-record reject,
-    // but the export orchestrator does not resend retryable rejects within the run, so the locked
-    // records end as rejects instead of in the CRM (see the reliability report and docs/guarantees.md).
+    // A locked row in a collections call is a retryable per-record reject the run resends; on
+    // other routes it is a retryable 400 the runtime retries.
+    UNABLE_TO_LOCK_ROW: { kind: 'lock-row', probability: FAULT_RATE },
   };
   for (const [name, proxyFault] of Object.entries(PROXY_FAULTS)) {
     it(`ends in the fault-free state with 10% of requests failing: ${name}`, async () => {

@@ -113,7 +113,12 @@ async function* idsOf(job: DeleteJob, source: RecordSource): AsyncIterable<strin
   }
 }
 
-/** Runs (or plans) a delete job. */
+/** Sends of one id within a delete run, the first included. */
+const DELETE_ATTEMPTS = 3;
+/** Wait before resending ids refused with a retryable reject, times the attempt number. */
+const RETRYABLE_REJECT_WAIT_MS = 500;
+
+/** Runs (or plans) a delete job (O4). */
 export async function runDelete(context: RunContext, source: RecordSource, job: DeleteJob): Promise<Result<RunSummary, RunError>> {
   const { connector } = context.deps;
   context.progress('validate');
@@ -129,17 +134,26 @@ export async function runDelete(context: RunContext, source: RecordSource, job: 
     const ids = batch;
     batch = [];
     if (context.options.dryRun) return ok(undefined);
-    const result: Result<readonly WriteOutcome[], RunError> = await context.call(`delete batch ${batchNumber}`, () => connector.delete({ object: job.object, ids }));
-    if (result.isErr()) return err(result.error);
-    if (result.value.length !== ids.length) {
-      return err(context.fail('crm', `delete batch ${batchNumber}: connector "${connector.id}" returned ${result.value.length} outcomes for ${ids.length} ids`));
+    // Deletes are idempotent, so ids refused with a retryable reject (a row lock) are simply sent
+    // again, up to DELETE_ATTEMPTS sends in all; only a lock that outlasts them is a reject.
+    let pending = ids;
+    for (let attempt = 1; pending.length > 0; attempt += 1) {
+      const sent = pending;
+      const result: Result<readonly WriteOutcome[], RunError> = await context.call(`delete batch ${batchNumber}`, () => connector.delete({ object: job.object, ids: sent }));
+      if (result.isErr()) return err(result.error);
+      if (result.value.length !== sent.length) {
+        return err(context.fail('crm', `delete batch ${batchNumber}: connector "${connector.id}" returned ${result.value.length} outcomes for ${sent.length} ids`));
+      }
+      pending = [];
+      result.value.forEach((outcome, index) => {
+        const id = sent[index]!;
+        // Already gone counts as deleted: a retried delete is harmless.
+        if (outcome.ok || outcome.reject.code === 'not-found' || outcome.reject.code === 'deleted-in-crm') context.counts.deleted += 1;
+        else if (outcome.reject.retryable && attempt < DELETE_ATTEMPTS) pending.push(id);
+        else context.reject(outcome.reject, { crmId: id });
+      });
+      if (pending.length > 0) await context.deps.sleep(RETRYABLE_REJECT_WAIT_MS * attempt, context.options.signal);
     }
-    result.value.forEach((outcome, index) => {
-      const id = ids[index]!;
-      // Already gone counts as deleted: a retried delete is harmless.
-      if (outcome.ok || outcome.reject.code === 'not-found' || outcome.reject.code === 'deleted-in-crm') context.counts.deleted += 1;
-      else context.reject(outcome.reject, { crmId: id });
-    });
     const flushed = await flushRejectsOrFail(context);
     if (flushed.isErr()) return err(flushed.error);
     context.progress('write');

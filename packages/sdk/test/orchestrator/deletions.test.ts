@@ -1,3 +1,4 @@
+import { ResultAsync } from 'neverthrow';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ImportDeletedJob } from '../../src/index.js';
 import { harnesses, START, withMethod, type Harness } from './harnesses.js';
@@ -85,6 +86,37 @@ for (const factory of harnesses) {
       expect(rig.rejects).toEqual([expect.objectContaining({ operation: 'delete', crmId: protectedId, code: 'conflict', symbol: 'DELETE_FAILED' })]);
       expect(rig.warnings.filter((warning) => /rejected/.test(warning.message ?? ''))).toHaveLength(1);
       expect(harness.crm.contacts().map((contact) => contact.id)).toEqual([protectedId]);
+    });
+
+    it('a delete refused with a retryable reject (row lock) is sent again and ends deleted; a lasting lock is a reject', async () => {
+      const rig0 = makeRig(harness);
+      const ids = [0, 1, 2].map((i) => harness.crm.create({ [harness.names.lastName]: `L${i}` }));
+      /** The first `locks` delete calls answer a row lock for ids[1] and delete the rest. */
+      const locking = (locks: number) => {
+        let left = locks;
+        return withMethod(harness.connector, 'delete', (inner) => (request, options) => {
+          if (left <= 0 || !request.ids.includes(ids[1]!)) return inner.delete(request, options);
+          left -= 1;
+          const others = request.ids.filter((id) => id !== ids[1]);
+          const locked = { ok: false as const, reject: { code: 'locked' as const, symbol: 'UNABLE_TO_LOCK_ROW', message: 'unable to obtain exclusive access to this record', retryable: true } };
+          if (others.length === 0) return ResultAsync.fromSafePromise(Promise.resolve(request.ids.map(() => locked)));
+          return inner.delete({ ...request, ids: others }, options).map((outcomes) => {
+            const answers = [...outcomes];
+            return request.ids.map((id) => (id === ids[1] ? locked : answers.shift()!));
+          });
+        });
+      };
+      const once = makeRig({ ...harness, connector: locking(1) }, {}, rig0);
+      const summary = (await once.orchestrator.runDelete({ kind: 'delete', activity: 'del', object: harness.names.object, ids: ids.slice(0, 2), processRejects: true }))._unsafeUnwrap();
+      expect(summary).toMatchObject({ read: 2, deleted: 2, rejected: 0 });
+      expect(harness.crm.contacts().map((contact) => contact.id)).toEqual([ids[2]]);
+
+      const again = harness.crm.create({ [harness.names.lastName]: 'L1 again' });
+      ids[1] = again;
+      const lasting = makeRig({ ...harness, connector: locking(10) }, {}, rig0);
+      const refused = (await lasting.orchestrator.runDelete({ kind: 'delete', activity: 'del', object: harness.names.object, ids: [again], processRejects: true }))._unsafeUnwrap();
+      expect(refused).toMatchObject({ deleted: 0, rejected: 1 });
+      expect(lasting.rejects).toEqual([expect.objectContaining({ crmId: again, code: 'locked', symbol: 'UNABLE_TO_LOCK_ROW' })]);
     });
 
     it('deletes the CRM records linked to rows of a local table', async () => {
