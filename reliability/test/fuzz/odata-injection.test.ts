@@ -7,28 +7,17 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { FieldDescription, ObjectDescription, ResolvedFilterNode, ResolvedFilterValue } from '@crm-sync/sdk';
+import type { ResolvedFilterNode, ResolvedFilterValue } from '@crm-sync/sdk';
+import { InMemoryCrm } from '@crm-sync/connector-mock';
+import { dataverseSchemas } from '@crm-sync/connector-dynamics/emulator';
 // The compiler and the emulator's parser are internal modules of the connector (not exported),
 // reached by path because this suite tests them directly.
 import { collectionPath, compileQueryOptions } from '../../../packages/connector-dynamics/src/odata-filter.js';
 import { parseODataFilter, type ODataExpression } from '../../../packages/connector-dynamics/src/emulator/odata-parser.js';
 import { FUZZ_RUNS, FUZZ_SEED, hasLoneSurrogate, hostileString } from './hostile-strings.js';
 
-function field(name: string, type: FieldDescription['type'], extra: Partial<FieldDescription> = {}): FieldDescription {
-  return { name, type, nullable: true, createable: true, updateable: true, filterable: true, sortable: true, externalId: false, primaryKey: false, required: false, ...extra };
-}
-
-const contact: ObjectDescription = {
-  name: 'contact',
-  queryable: true,
-  createable: true,
-  updateable: true,
-  deletable: true,
-  custom: false,
-  primaryKey: 'contactid',
-  fields: [field('contactid', 'id', { primaryKey: true }), field('lastname', 'string'), field('emailaddress1', 'email'), field('modifiedon', 'datetime', { timeSemantics: 'instant' })],
-  vendor: { entitySetName: 'contacts', logicalName: 'contact', auditEnabled: true, changeTrackingEnabled: true, alternateKeys: [] },
-};
+// The description the connector really works from: the Dataverse emulator's own contact schema.
+const contact = new InMemoryCrm({ schemas: dataverseSchemas() }).describe('contact')!;
 
 const str = (value: string) => ({ kind: 'string', value }) as const;
 type Op = Extract<ResolvedFilterNode, { kind: 'comparison' }>['op'];
