@@ -11,7 +11,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ResultAsync } from 'neverthrow';
-import { crmError, type CrmError, type UpsertBatchRequest, type WriteOutcome } from '@crm-sync/sdk';
+import { crmError, type CrmError, type FieldValues, type UpsertBatchRequest, type WriteOutcome } from '@crm-sync/sdk';
 import type { SalesforceApi } from './api.js';
 import { parseBulkCsv, toBulkCsv } from './csv.js';
 import { CONNECTOR_ID, rejectFromBulkError } from './errors.js';
@@ -36,6 +36,14 @@ function rowKey(request: UpsertBatchRequest, columns: readonly string[], row: Re
   return JSON.stringify(columns.map((column) => (row[column] === null ? '#N/A' : String(row[column] ?? ''))));
 }
 
+/** `values` with every `""` as `null` (a copy only when there is one). */
+function withEmptyAsNull(values: FieldValues): FieldValues {
+  if (!Object.values(values).includes('')) return values;
+  const out: FieldValues = {};
+  for (const [name, value] of Object.entries(values)) out[name] = value === '' ? null : value;
+  return out;
+}
+
 /** Runs one ingest job for `records` and returns one outcome per record, in input order. */
 export function bulkIngest(
   api: SalesforceApi,
@@ -48,7 +56,14 @@ export function bulkIngest(
   if (request.mode === 'update') columnSet.add('Id');
   for (const record of records) for (const name of Object.keys(record.values)) columnSet.add(name);
   const columns = [...columnSet];
-  const rows = records.map((record) => (record.id ? { ...record.values, Id: record.id } : record.values));
+  // One header for records with different field sets: a field a record does not carry is an empty
+  // cell, which Bulk API 2.0 leaves unchanged (absent is not null); `null` is `#N/A`, which clears
+  // it. An empty text is sent as `#N/A` too: an empty cell would drop it silently, and Salesforce
+  // stores an empty text as null anyway (as sObject Collections do with "").
+  const rows = records.map((record) => {
+    const values = withEmptyAsNull(record.values);
+    return record.id ? { ...values, Id: record.id } : values;
+  });
   let closing = false;
   const run = async (): Promise<WriteOutcome[]> => {
     const unwrap = async <T>(result: ResultAsync<T, CrmError>): Promise<T> => {

@@ -37,5 +37,6 @@ export * from './di/plugin.js';
 export * from './di/runtime-connector-factory.js';
 export * from './di/container.js';
 export * from './orchestrator/orchestrator.js';
+export { checkLocalColumns } from './orchestrator/local-columns.js';
 export { formatWatermark, parseWatermark, readWatermark, watermarkCheckpoint, WATERMARK_FORMAT, type Watermark } from './orchestrator/watermark.js';
 export { DEFAULT_SAFETY_LAG_MS } from './orchestrator/import.js';

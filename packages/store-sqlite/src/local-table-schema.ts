@@ -66,6 +66,8 @@ export interface LocalTableStatements {
   readonly pageLive: Statement<[string, number], LocalTableRow>;
   /** (after key, changed since, limit): a keyset page of live rows changed locally since. */
   readonly pageLiveChangedSince: Statement<[string, string, number], LocalTableRow>;
+  /** Every field name some row's `data` holds (deleted rows included), once each. */
+  readonly columnNames: Statement<[], { readonly name: string }>;
 }
 
 /**
@@ -123,6 +125,7 @@ export function openLocalTable(db: Database, name: string, create: boolean, now:
     pageLiveChangedSince: db.prepare(
       `${select} WHERE key > ? AND deleted_at IS NULL AND local_changed_at >= ? ORDER BY key LIMIT ?`,
     ),
+    columnNames: db.prepare(`SELECT DISTINCT f.key AS name FROM ${quoted} AS t, json_each(t.data) AS f`),
   };
 }
 

@@ -152,6 +152,20 @@ export class SqliteLocalTables implements RecordSink, RecordSource, LocalTables 
     }
   }
 
+  /**
+   * Every field name some row of the table holds in its JSON `data` (deleted rows included, a
+   * `null` value counts); `undefined` for a missing or empty table. See
+   * {@link @crm-sync/sdk!RecordSource.columns | RecordSource.columns}. One scan of the table.
+   */
+  async columns(table: string): Promise<ReadonlySet<string> | undefined> {
+    const statements = this.statementsOrThrow(table, false, 'Reading the columns of');
+    if (statements === undefined) return undefined;
+    return this.query(`Reading the columns of local table "${table}"`, () => {
+      if ((statements.countAll.get()?.n ?? 0) === 0) return undefined;
+      return new Set(statements.columnNames.all().map((row) => row.name));
+    });
+  }
+
   /** See {@link LocalTables.upsertLocal}. */
   async upsertLocal(
     table: string,

@@ -46,8 +46,8 @@ export interface SqliteStoreOptions {
   readonly now?: () => Date;
 }
 
-/** The local record tables: sink for imports, source for exports (with `linkCrmIds`), and helpers. */
-export type SqliteRecordTables = RecordSink & RecordSource & Required<Pick<RecordSource, 'linkCrmIds'>> & LocalTables;
+/** The local record tables: sink for imports, source for exports (with `linkCrmIds` and `columns`), and helpers. */
+export type SqliteRecordTables = RecordSink & RecordSource & Required<Pick<RecordSource, 'linkCrmIds' | 'columns'>> & LocalTables;
 
 /** One SQLite file holding every crm-sync store. */
 export interface SqliteStore {

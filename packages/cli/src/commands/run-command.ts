@@ -29,6 +29,7 @@ import { openConnector, type OpenedConnector } from '../connectors/registry.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { eprintln, println, type CliIo } from '../io.js';
 import { checkJobAgainstDescription } from '../job/check-against-description.js';
+import { checkJobLocalColumns } from '../job/check-local-columns.js';
 import { fileError, loadJobFile, type LoadedJob } from '../job/load-job.js';
 import { SINCE_LAST_EXPORT, toSyncJob } from '../job/to-sync-job.js';
 import { errorsFileOutput, rejectsFileOutput, type FileOutput } from '../report/file-output.js';
@@ -76,6 +77,9 @@ export async function runCommand(io: CliIo, jobPath: string, options: RunCommand
   const account = loadAccount(job.job.account, { env: io.env, cwd: io.cwd, ...(options.accounts !== undefined ? { file: options.accounts } : {}) });
   if (account.isErr()) return fail(account.error);
   const dbPath = databasePath(io, options.db);
+  // Before the connector opens (it may sign in): a mapped local column the table lacks exports nothing.
+  const columns = await checkJobLocalColumns(job, syncJob.value, dbPath);
+  if (columns.isErr()) return fail(columns.error);
   const opened = await openConnector(job.job.connector, {
     account: account.value,
     logger,

@@ -19,6 +19,7 @@ import { redactText } from '../errors/redact.js';
 import type { ExportJournal, JournalEntry, JournalOutcome, NewJournalEntry, RecordSource, SourceRecord } from '../stores/types.js';
 import { storeFailure, type RunContext } from './context.js';
 import { exportJobId, type ExportJob } from './job.js';
+import { checkLocalColumns } from './local-columns.js';
 import { findBySyncKey } from './sync-key.js';
 import type { ExportRunOptions, RunError, RunSummary } from './types.js';
 import { convertRecord, prepareExport, type PreparedExport } from './validate.js';
@@ -59,6 +60,17 @@ export async function runExport(
 ): Promise<Result<RunSummary, RunError>> {
   const { connector } = context.deps;
   context.progress('validate');
+  // Before any CRM call: a mapped local column the table does not have would export nothing.
+  let columnIssues;
+  try {
+    columnIssues = await checkLocalColumns(job, stores.source);
+  } catch (error) {
+    return err(storeFailure(context, error, `reading the columns of local table "${job.table}"`));
+  }
+  if (columnIssues.length > 0) {
+    const lines = columnIssues.map((issue) => `- ${issue.path}: ${issue.message}`).join('\n');
+    return err(context.fail('invalid-job', `export job "${job.activity}" maps local columns that table "${job.table}" does not have:\n${lines}`, { issues: columnIssues }));
+  }
   const described = await context.call('describe', () => connector.describe(job.object));
   if (described.isErr()) return err(described.error);
   const prepared = prepareExport(job, described.value, connector.capabilities);

@@ -24,7 +24,14 @@ interface PreparedField {
   readonly convert: ValueConverter;
 }
 
-/** Converts one record's values with prepared fields; the first failure names the field. */
+/**
+ * Converts one record's values with prepared fields; the first failure names the field.
+ *
+ * To the CRM, absent is not `null`: a local value the row does not have is left out of the
+ * payload (an update keeps the CRM's value), and only an explicit `null` clears the CRM field.
+ * From the CRM, the connector answers every requested field (`null` when the CRM has none), so a
+ * missing one is read as `null`.
+ */
 export function convertRecord(
   fields: readonly PreparedField[],
   values: Readonly<Record<string, FieldValue>>,
@@ -34,7 +41,10 @@ export function convertRecord(
   for (const prepared of fields) {
     const from = direction === 'to-local' ? prepared.remote : prepared.local;
     const to = direction === 'to-local' ? prepared.local : prepared.remote;
-    const converted = prepared.convert(values[from] ?? null);
+    // Own properties only: a local column named `constructor` must not read Object's.
+    const value = Object.hasOwn(values, from) ? values[from] : undefined;
+    if (value === undefined && direction === 'to-remote') continue;
+    const converted = prepared.convert(value ?? null);
     if (converted instanceof ConversionFailure) {
       return {
         ok: false,

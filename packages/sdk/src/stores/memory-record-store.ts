@@ -105,6 +105,18 @@ export class MemoryRecordStore implements RecordSink, RecordSource {
     }
   }
 
+  /**
+   * Every field name some row of the table holds (deleted rows included); `undefined` for a table
+   * without rows. See {@link RecordSource.columns}.
+   */
+  async columns(table: string): Promise<ReadonlySet<string> | undefined> {
+    const rows = this.tables.get(table);
+    if (rows === undefined || rows.size === 0) return undefined;
+    const names = new Set<string>();
+    for (const row of rows.values()) for (const name of Object.keys(row.values)) names.add(name);
+    return names;
+  }
+
   /** Adds or replaces a local row (export side), keyed by its local key. */
   put(table: string, key: string, values: Record<string, FieldValue>, options: { crmId?: string; changedAt?: Instant } = {}): void {
     const previous = this.table(table).get(key);

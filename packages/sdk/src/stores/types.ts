@@ -98,6 +98,14 @@ export interface RecordSource {
   read(table: string, options?: SourceReadOptions): AsyncIterable<readonly SourceRecord[]>;
   /** Links local rows to the CRM ids an export created, so the next export updates them. */
   linkCrmIds?(table: string, links: readonly { readonly key: string; readonly crmId: string }[]): Promise<void>;
+  /**
+   * The local columns (field names) the table is known to have: at least every name some row of
+   * it holds a value for, `null` included. `undefined` when the source cannot tell (a missing or
+   * empty table). An export refuses, before any CRM call, a mapping whose `local` name is not in
+   * this set: it would export nothing for that field (see `checkLocalColumns`). Optional; without
+   * it the check is skipped.
+   */
+  columns?(table: string): Promise<ReadonlySet<string> | undefined>;
 }
 
 /** States of one journal entry. `sent` means asked, no answer yet; `unknown` means the answer was lost. */

@@ -362,7 +362,7 @@ for (const factory of harnesses) {
         job({
           fields: [
             { local: 'last_name', remote: harness.names.lastName },
-            { local: 'x', remote: harness.names.readOnly },
+            { local: 'email', remote: harness.names.readOnly },
           ],
           syncKey: { remoteField: harness.names.email },
         }),

@@ -1,6 +1,7 @@
 /**
- * Checks of `upsertBatch`: insert, update, upsert by external id, idempotent retry, partial
- * failure with per-record rejects in input order, update of a missing record.
+ * Checks of `upsertBatch`: insert, update, an update that leaves absent fields alone, upsert by
+ * external id, idempotent retry, partial failure with per-record rejects in input order, update of
+ * a missing record.
  *
  * @module
  */
@@ -166,6 +167,57 @@ const upsertUpdateMissing = defineCheck({
   },
 });
 
+/**
+ * Absent is not null: an update leaves the fields a record does not carry as they are, also when
+ * the records of one batch carry different fields (a connector building one header or column list
+ * for the batch must not send the others' fields as empty or null).
+ */
+const upsertAbsentFieldsKept = defineCheck({
+  id: 'upsert/absent-fields-kept',
+  group: 'upsert',
+  title: 'an update leaves the fields a record does not carry unchanged, also in a batch whose records carry different fields',
+  async body(scope) {
+    const description = await describeFixtureObject(scope);
+    const { name, value } = scope.fixtures.updateField;
+    const ids = await scope.fixtures.seed(2);
+    const [first, second] = ids;
+    if (first === undefined || second === undefined) return scope.fail(FAILURE_KINDS.threw, 'fixtures.seed(2) returned fewer than 2 ids');
+    // Both records get a value in the update field first, so that there is one to keep.
+    const prepared = await write(scope, { object: scope.fixtures.object, mode: 'update', records: [{ id: first, values: { [name]: value(401) } }, { id: second, values: { [name]: value(402) } }] }, `update of ${name} on 2 records`);
+    [0, 1].forEach((i) => expectOkOutcome(scope, prepared, i, ['updated', 'unchanged'], `update of ${name} on 2 records`));
+    // Nullable fields first: a connector that nulls absent fields then fails on a value, not a reject.
+    const candidates = description.fields
+      .filter((field) => field.updateable && !field.primaryKey && !field.externalId && field.unique !== true && field.name !== name)
+      .sort((a, b) => Number(b.nullable) - Number(a.nullable))
+      .map((field) => field.name);
+    const before = await readByIds(scope, ids, [name, ...candidates], 'seeded records, read back');
+    const valueOf = (id: string, field: string) => before.get(id)?.values[field];
+    const other = candidates.find((field) => valueOf(first, field) != null && valueOf(second, field) != null);
+    if (other === undefined) return scope.skip(`the seeded records have no second updateable field with a value besides ${name}`);
+    // The first record carries only the update field, the second only the other field (its own value).
+    const records = [
+      { id: first, values: { [name]: value(400) } },
+      { id: second, values: { [other]: valueOf(second, other) ?? null } },
+    ];
+    const what = `update of [${name} only, ${other} only]`;
+    const outcomes = await write(scope, { object: scope.fixtures.object, mode: 'update', records }, what);
+    records.forEach((_, i) => expectOkOutcome(scope, outcomes, i, ['updated', 'unchanged'], what));
+    const after = await readByIds(scope, ids, [name, other], `${what}, read back`);
+    const expected: [string, string, unknown][] = [
+      [first, name, value(400)],
+      [first, other, valueOf(first, other)],
+      [second, name, valueOf(second, name)],
+      [second, other, valueOf(second, other)],
+    ];
+    for (const [id, field, want] of expected) {
+      const got = after.get(id)?.values[field];
+      if (!sameFieldValue(want, got)) {
+        scope.fail(FAILURE_KINDS.wrongValue, `${what}: record ${id} has ${field} = ${JSON.stringify(got)}, expected ${JSON.stringify(want)} (a field the record did not carry must stay as it was: absent is not null)`);
+      }
+    }
+  },
+});
+
 /** Most records the full-batch check sends, so a CRM allowing huge batches stays fast in CI. */
 const MAX_BATCH_CHECKED = 1000;
 
@@ -185,4 +237,4 @@ const upsertFullBatch = defineCheck({
 });
 
 /** The upsert group, in run order. */
-export const upsertChecks = [upsertInsert, upsertFullBatch, upsertUpdate, upsertByExternalId, upsertIdempotentRetry, upsertPartialFailure, upsertUpdateMissing] as const;
+export const upsertChecks = [upsertInsert, upsertFullBatch, upsertUpdate, upsertAbsentFieldsKept, upsertByExternalId, upsertIdempotentRetry, upsertPartialFailure, upsertUpdateMissing] as const;

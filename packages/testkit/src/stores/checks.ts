@@ -243,6 +243,20 @@ export const storeChecks: readonly StoreCheck[] = [
     },
   },
   {
+    name: 'columns, when the source has it, knows every field name some row holds (null included) and cannot tell for a missing table',
+    needs: 'records',
+    async run(stores) {
+      const source = records(stores);
+      if (!source.columns) return;
+      assert.equal(await source.columns('nowhere'), undefined, 'columns of a table without rows must be undefined (cannot tell), not an empty set');
+      await source.write('contacts', [{ crmId: 'c1', values: { email: 'a@x.test', phone: null } }, { crmId: 'c2', values: { first_name: 'B' } }]);
+      const columns = await source.columns('contacts');
+      assert.ok(columns !== undefined, 'columns of a table with rows must be a set');
+      for (const name of ['email', 'phone', 'first_name']) assert.ok(columns.has(name), `columns must include "${name}", which a row holds`);
+      assert.ok(!columns.has('first_nmae'), 'columns must not include a name no row holds');
+    },
+  },
+  {
     name: 'read streams seeded rows by key in batches, filtered by keys and changedSince; linkCrmIds links them',
     needs: 'records',
     async run(stores) {
