@@ -67,7 +67,7 @@ describe('crm-sync run: deletes need intent and have a limit', () => {
       [`${IMPORT_HEAD}operation: import\nfields: [ { remote: email } ]\nmaxDeletes: 10\n`, /maxDeletes: only applies to operations delete and import-deleted, not import; remove it, got 10 \(line 8\)/],
       ['activity: d\nconnector: mock\naccount: demo\noperation: delete\nobject: contact\nids: [ CON-000001 ]\nconfirm: all-linked-rows\n', /confirm: only confirms deleting every linked row .*\(line 7\)/],
       [`${DELETE_HEAD}confirm: yes\n`, /confirm: expected one of all-linked-rows, got "yes" \(line 7\)/],
-      [`${DELETE_HEAD}confirm: all-linked-rows\nmaxDeletes: "150%"\n`, /maxDeletes: expected a percentage above 0% and at most 100%, got "150%" \(line 8\)/],
+      [`${DELETE_HEAD}confirm: all-linked-rows\nmaxDeletes: "150%"\n`, /maxDeletes: expected a whole number >= 1 \(e.g. 500\) or a percentage of the object above 0% and at most 100% \(e.g. "10%"\), got "150%" \(line 8\)/],
       [`${DELETE_HEAD}confirm: all-linked-rows\nmaxDeletes: 0\n`, /maxDeletes: must be at least 1, got 0 \(line 8\)/],
       [`${DELETE_HEAD}confirm: all-linked-rows\nmaxDeletes: lots\n`, /maxDeletes: .*got "lots" \(line 8\)/],
     ];

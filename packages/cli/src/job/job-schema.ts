@@ -86,8 +86,12 @@ export const jobFileSchema = z
     local: z.strictObject({ table: z.string().min(1), key: z.string().min(1).optional() }).optional(),
     confirm: z.literal(DELETE_ALL_LINKED_ROWS).optional(),
     maxDeletes: z
-      .union([z.number().int().min(1), z.string().regex(PERCENTAGE)], { message: 'expected a whole number >= 1 (e.g. 500) or a percentage of the object (e.g. "10%")' })
-      .refine((value) => typeof value === 'number' || (Number(value.slice(0, -1)) > 0 && Number(value.slice(0, -1)) <= 100), { message: 'expected a percentage above 0% and at most 100%' })
+      .union([
+        z.number().int().min(1),
+        z.string().refine((value) => PERCENTAGE.test(value) && Number(value.slice(0, -1)) > 0 && Number(value.slice(0, -1)) <= 100, {
+          message: 'expected a whole number >= 1 (e.g. 500) or a percentage of the object above 0% and at most 100% (e.g. "10%")',
+        }),
+      ])
       .optional(),
     export: z
       .strictObject({
