@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { openSqliteStore } from '@crm-sync/store-sqlite';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ExitCode } from '../src/exit-codes.js';
 import { cli, IMPORT_HEAD, MOCK_ACCOUNTS, tempDir, writeFiles } from './helpers.js';
@@ -32,7 +33,7 @@ describe('crm-sync run: deletes need intent and have a limit', () => {
     expect(existsSync(join(dir, 'crm.sqlite.mock-crm.json'))).toBe(false);
   });
 
-  it('over maxDeletes (a count or a percentage) exit 2 and nothing is deleted; the dry run shows the count and first ids; within the limit all are deleted', async () => {
+  it('over maxDeletes (a count or a percentage) exit 2 and nothing is deleted; the dry run shows the count and first ids; within the limit all are deleted; import-deleted has the same limit', async () => {
     writeFiles(dir, { 'import.yaml': `${IMPORT_HEAD}operation: import\nfields: [ { remote: email } ]\n` });
     expect((await run('import.yaml')).code).toBe(ExitCode.ok);
     expect(liveContacts(dir)).toBe(300);
@@ -60,6 +61,25 @@ describe('crm-sync run: deletes need intent and have a limit', () => {
     expect(all.code).toBe(ExitCode.ok);
     expect(JSON.parse(all.stdout).summary).toMatchObject({ operation: 'delete', deleted: 300 });
     expect(liveContacts(dir)).toBe(0);
+
+    // Importing those 300 deletions is held to the same limit: over it, no local row is marked.
+    const deletedHead = 'activity: importDeleted\nconnector: mock\naccount: demo\noperation: import-deleted\nobject: contact\nlocal: { table: contacts }\nwindow: { start: { expr: "daysAgo(1)" } }\n';
+    writeFiles(dir, { 'deleted.yaml': `${deletedHead}maxDeletes: 100\n` });
+    const refused = await run('deleted.yaml');
+    expect(refused.code).toBe(ExitCode.invalidInput);
+    const localRows = async (): Promise<number> => {
+      const store = openSqliteStore(join(dir, 'crm.sqlite'))._unsafeUnwrap();
+      const count = await store.records.countLocal('contacts');
+      store.close();
+      return count;
+    };
+    expect(await localRows()).toBe(300);
+    expect(refused.stderr).toMatch(/maxDeletes: 300 deleted records of contact to mark deleted in table contacts, more than maxDeletes 100; no local row was marked.*\(line 8\)/);
+    writeFiles(dir, { 'deleted.yaml': `${deletedHead}maxDeletes: 300\n` });
+    const marked = await run('deleted.yaml', '--json');
+    expect(marked.code).toBe(ExitCode.ok);
+    expect(JSON.parse(marked.stdout).summary).toMatchObject({ operation: 'import-deleted', deleted: 300 });
+    expect(await localRows()).toBe(0);
   });
 
   it('refuses maxDeletes and confirm where they do not apply, and malformed limits (exit 2)', async () => {
