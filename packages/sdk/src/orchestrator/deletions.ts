@@ -95,7 +95,8 @@ async function limitInForce(context: RunContext, object: string, setting: LimitS
 
 /** The refusal of a run over its limit: nothing was deleted or marked. */
 function overLimit(context: RunContext, what: string, count: string, limit: DeleteLimitInForce, nothing: string): RunError {
-  const message = `${count} ${what}, more than ${limit.described}; ${nothing}. If that many is intended, raise the limit in the job: maxDeletes: ${count.replace(/^more than /, '')} (or a percentage of the object, e.g. "50%")`;
+  const needed = count.startsWith('more than ') ? `a count above ${count.slice('more than '.length)}` : count;
+  const message = `${count} ${what}, more than ${limit.described}; ${nothing}. If that many is intended, raise the limit in the job: maxDeletes: ${needed} (or a percentage of the object, e.g. "50%")`;
   return context.fail('invalid-job', `${context.job.kind} job "${context.job.activity}": ${message}`, { issues: [{ path: 'maxDeletes', message }] });
 }
 

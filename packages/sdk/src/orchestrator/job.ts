@@ -104,7 +104,9 @@ export interface ImportJob extends JobBase {
   readonly pageSize?: number;
   /**
    * Record identification: import exactly these remote ids instead of filtering. Chunked by the
-   * connector's ids-per-query capability; ids not found are reported in the summary.
+   * connector's ids-per-query capability; ids not found are reported in the summary. Ids are
+   * compared as the CRM compares them (the connector's `normalizeId`), so another spelling of an
+   * existing id (a Salesforce 15-character id, an upper-case GUID) is found.
    */
   readonly ids?: readonly string[] | AsyncIterable<string>;
   /** The local table that receives the records. */
