@@ -134,6 +134,15 @@ export class DynamicsConnector extends ConnectorBase {
     return this.describe(request.object, options).andThen((description) => deleteDataverseRecords(this.http, this.config, description, request, options?.signal));
   }
 
+  /**
+   * The canonical GUID: lower case, as Dataverse returns it (Dataverse compares GUIDs
+   * case-insensitively). Anything that is not a GUID comes back unchanged. See
+   * `CrmConnector.normalizeId`.
+   */
+  normalizeId(_object: string, id: string): string {
+    return GUID_PATTERN.test(id) ? id.toLowerCase() : id;
+  }
+
   /** The server's clock, from the `Date` header of a `WhoAmI` call. */
   serverTime(options?: CallOptions): ResultAsync<Instant, CrmError> {
     return this.http.send({ method: 'GET', path: 'WhoAmI', operation: 'GET WhoAmI', ...(options?.signal ? { signal: options.signal } : {}) }).andThen((response) => {

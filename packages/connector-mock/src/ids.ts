@@ -33,6 +33,38 @@ export function isValidSalesforceId(id: string): boolean {
   return /^[a-zA-Z0-9]{18}$/.test(id) && salesforceIdChecksum(id.slice(0, 15)) === id.slice(15);
 }
 
+/** Restores the letter case of an 18-character id's first 15 characters from its suffix. */
+function restoreSalesforceCase(id18: string, suffix: string): string {
+  let restored = '';
+  for (let block = 0; block < 3; block++) {
+    const mask = CHECKSUM_ALPHABET.indexOf(suffix.charAt(block));
+    for (let position = 0; position < 5; position++) {
+      const char = id18.charAt(block * 5 + position);
+      restored += mask & (1 << position) ? char.toUpperCase() : char.toLowerCase();
+    }
+  }
+  return restored;
+}
+
+const GUID_ANY_CASE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The canonical form of an id in `format`, the way the CRM it imitates compares ids: Salesforce
+ * ids as 18 characters (a 15-character id gains its suffix; an 18-character id in any letter case
+ * gets the case its suffix encodes), GUIDs in lower case, mock ids as they are. A string that is
+ * not such an id comes back unchanged.
+ */
+export function canonicalMockId(format: MockIdFormat, id: string): string {
+  if (format === 'guid') return GUID_ANY_CASE.test(id) ? id.toLowerCase() : id;
+  if (format !== 'salesforce') return id;
+  if (/^[a-zA-Z0-9]{15}$/.test(id)) return id + salesforceIdChecksum(id);
+  if (!/^[a-zA-Z0-9]{18}$/.test(id)) return id;
+  const suffix = id.slice(15).toUpperCase();
+  if ([...suffix].some((char) => !CHECKSUM_ALPHABET.includes(char))) return id;
+  const body = restoreSalesforceCase(id, suffix);
+  return salesforceIdChecksum(body) === suffix ? body + suffix : id;
+}
+
 /** Regular-expression sources matching each id format (for `ConnectorCapabilities.idPattern`). */
 export const ID_PATTERNS: Readonly<Record<MockIdFormat, string>> = {
   mock: '^[A-Za-z0-9_]+-\\d{6,}$',

@@ -28,7 +28,7 @@ import {
 import { err, ok, ResultAsync, type Result } from 'neverthrow';
 import { MockFaults } from './faults.js';
 import { rejectOf } from './field-checks.js';
-import { ID_PATTERNS } from './ids.js';
+import { canonicalMockId, ID_PATTERNS } from './ids.js';
 import type { InMemoryCrm } from './in-memory-crm.js';
 import { decodeCursor, encodeCursor } from './paging-cursor.js';
 import { QueryRunner } from './query-runner.js';
@@ -99,9 +99,20 @@ export class MockConnector extends ConnectorBase {
     });
   }
 
-  /** One page of records; see `CrmConnector.query` for the guarantees. */
+  /**
+   * The canonical form of an id of `object`, by the object's id format: Salesforce-style ids as
+   * 18 characters in the case their suffix encodes, GUIDs in lower case, mock ids unchanged. See
+   * `CrmConnector.normalizeId`.
+   */
+  normalizeId(object: string, id: string): string {
+    const format = this.crm.schema(object)?.idFormat;
+    return format === undefined ? id : canonicalMockId(format, id);
+  }
+
+  /** One page of records; see `CrmConnector.query` for the guarantees. Ids match in any form the CRM accepts. */
   query(request: QueryRequest, cursor?: string, options?: CallOptions): ResultAsync<RecordPage, CrmError> {
-    return this.#call('query', options, () => this.#queries.run(request, cursor));
+    const canonical = request.ids === undefined ? request : { ...request, ids: request.ids.map((id) => this.normalizeId(request.object, id)) };
+    return this.#call('query', options, () => this.#queries.run(canonical, cursor));
   }
 
   /** Inserts, updates or upserts a batch; one outcome per record, in input order. */
@@ -130,7 +141,7 @@ export class MockConnector extends ConnectorBase {
           if (record.id === undefined) {
             return { ok: false, reject: rejectOf('invalid-value', 'MISSING_ARGUMENT', `an update needs the record id (${description.primaryKey}); use mode 'insert' to create`, [description.primaryKey]) };
           }
-          return this.crm.update(request.object, record.id, record.values);
+          return this.crm.update(request.object, this.normalizeId(request.object, record.id), record.values);
         }
         return this.crm.upsert(request.object, request.externalIdField as string, record.values);
       }));
@@ -142,14 +153,26 @@ export class MockConnector extends ConnectorBase {
     return this.#call('getDeleted', options, () => this.#deletedPage(request, cursor));
   }
 
-  /** Deletes a batch by id; already deleted ids count as deleted. */
+  /**
+   * Deletes a batch by id; already deleted ids count as deleted. An id that is not an id of the
+   * object's format at all is a reject (`invalid-value`, `MALFORMED_ID`), as Salesforce answers,
+   * never "deleted".
+   */
   override delete(request: DeleteBatchRequest, options?: CallOptions): ResultAsync<readonly WriteOutcome[], CrmError> {
     return this.#call('delete', options, () => {
-      if (!this.crm.schema(request.object)) return err(this.#unknownObject('delete', request.object));
+      const schema = this.crm.schema(request.object);
+      if (!schema) return err(this.#unknownObject('delete', request.object));
       if (request.ids.length > this.capabilities.maxDeleteBatch) {
         return err(this.#invalid(`delete on '${request.object}': ${request.ids.length} ids is more than maxDeleteBatch (${this.capabilities.maxDeleteBatch}); split the batch`));
       }
-      return ok(request.ids.map((id) => this.crm.delete(request.object, id)));
+      const wellFormed = new RegExp(ID_PATTERNS[schema.idFormat]);
+      return ok(
+        request.ids.map((raw): WriteOutcome => {
+          const id = canonicalMockId(schema.idFormat, raw);
+          if (!wellFormed.test(id)) return { ok: false, id: raw, reject: rejectOf('invalid-value', 'MALFORMED_ID', `malformed id ${raw.slice(0, 40)}`, [schema.primaryKey]) };
+          return this.crm.delete(request.object, id);
+        }),
+      );
     });
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ID_PATTERNS, InMemoryCrm, isValidSalesforceId, mockField, salesforceIdChecksum, type MockIdFormat, type MockObjectSchema } from '../src/index.js';
+import { canonicalMockId, ID_PATTERNS, InMemoryCrm, isValidSalesforceId, MockConnector, mockField, salesforceIdChecksum, type MockIdFormat, type MockObjectSchema } from '../src/index.js';
 
 function schemaWith(idFormat: MockIdFormat, idPrefix?: string): MockObjectSchema {
   return {
@@ -63,5 +63,32 @@ describe('record ids', () => {
       SystemModstamp: '2024-03-01T00:00:00.000Z',
       CreatedDate: '2024-03-01T00:00:00.000Z',
     });
+  });
+
+  it('canonical ids: Salesforce 15 -> 18 characters and 18 in any case -> the case its suffix encodes; GUIDs lower case; others unchanged', () => {
+    expect(canonicalMockId('salesforce', '001M000000qfPyS')).toBe('001M000000qfPySIAU');
+    expect(canonicalMockId('salesforce', '001M000000QFPYSIAU')).toBe('001M000000qfPySIAU');
+    expect(canonicalMockId('salesforce', '001m000000qfpysiau')).toBe('001M000000qfPySIAU');
+    expect(canonicalMockId('salesforce', '001M000000qfPySiau')).toBe('001M000000qfPySIAU');
+    // Another body case is another 15-character id, so another record.
+    expect(canonicalMockId('salesforce', '001M000000QFPYS')).not.toBe(canonicalMockId('salesforce', '001M000000qfPyS'));
+    expect(canonicalMockId('salesforce', 'not-an-id')).toBe('not-an-id');
+    expect(canonicalMockId('guid', 'A0DBF27C-8EFB-4511-80D2-00155DB07C77')).toBe('a0dbf27c-8efb-4511-80d2-00155db07c77');
+    expect(canonicalMockId('mock', 'con-000001')).toBe('con-000001');
+  });
+
+  it('delete: a malformed id is a MALFORMED_ID reject, an unknown well-formed one not-found; other spellings find the record', async () => {
+    const crm = new InMemoryCrm({ schemas: [schemaWith('salesforce', '003')] });
+    const connector = new MockConnector(crm);
+    const a = crm.insert('Contact', { LastName: 'a' });
+    const b = crm.insert('Contact', { LastName: 'b' });
+    if (!a.ok || !b.ok) throw new Error('insert failed');
+    const found = (await connector.query({ object: 'Contact', fields: ['Id'], ids: [a.id.slice(0, 15)] }))._unsafeUnwrap();
+    expect(found.records.map((record) => record.id)).toEqual([a.id]);
+    const outcomes = (await connector.delete({ object: 'Contact', ids: ['garbage', '003000000000000AAA', b.id.toLowerCase()] }))._unsafeUnwrap();
+    expect(outcomes[0]).toMatchObject({ ok: false, id: 'garbage', reject: { code: 'invalid-value', symbol: 'MALFORMED_ID' } });
+    expect(outcomes[1]).toMatchObject({ ok: false, reject: { code: 'not-found' } });
+    expect(outcomes[2]).toMatchObject({ ok: true, id: b.id, action: 'deleted' });
+    expect(connector.normalizeId('Contact', b.id.toLowerCase())).toBe(b.id);
   });
 });

@@ -28,7 +28,7 @@ import { deleteSalesforce } from './delete.js';
 import { DescribeCache } from './describe.js';
 import { CONNECTOR_ID } from './errors.js';
 import { getDeletedSalesforce } from './get-deleted.js';
-import { SALESFORCE_ID_PATTERN } from './ids.js';
+import { SALESFORCE_ID_PATTERN, toCanonicalSalesforceId } from './ids.js';
 import { querySalesforce } from './query.js';
 import { CapturingTransport } from './transport.js';
 import { upsertBatchSalesforce } from './upsert-batch.js';
@@ -113,6 +113,15 @@ export class SalesforceConnector extends ConnectorBase {
 
   override delete(request: DeleteBatchRequest, options?: CallOptions): ResultAsync<readonly WriteOutcome[], CrmError> {
     return deleteSalesforce(this.api, request, options?.signal);
+  }
+
+  /**
+   * The canonical 18-character id: a 15-character id gains its checksum suffix, an 18-character id
+   * in any letter case gets the case its suffix encodes (Salesforce compares 18-character ids
+   * case-insensitively). Anything else comes back unchanged. See `CrmConnector.normalizeId`.
+   */
+  normalizeId(_object: string, id: string): string {
+    return toCanonicalSalesforceId(id).unwrapOr(id);
   }
 
   /** Server time from the `Date` header of a cheap call (`/limits`). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isSalesforceId, salesforceIdChecksum, toCanonicalSalesforceId } from '../src/index.js';
+import { isSalesforceId, SalesforceConnector, salesforceIdChecksum, toCanonicalSalesforceId } from '../src/index.js';
 
 describe('Salesforce ids', () => {
   it.each([
@@ -25,5 +25,17 @@ describe('Salesforce ids', () => {
 
   it.each(["001M000000qfPyS'", '001M000000qfPy', '001M000000qfPySIAUX', '', "' OR Id != '"])('refuses %j', (id) => {
     expect(isSalesforceId(id)).toBe(false);
+  });
+
+  it('normalizeId: 15 characters and 18 in any case are one record; another 15-character body case is another; non-ids unchanged', async () => {
+    const connector = new SalesforceConnector({ instanceUrl: 'https://example.my.salesforce.com', auth: { kind: 'access-token', accessToken: 'token-value-123' } });
+    const canonical = '001M000000qfPySIAU';
+    for (const spelling of ['001M000000qfPyS', canonical, '001M000000QFPYSIAU', '001m000000qfpysiau', '001M000000qfPySiau']) {
+      expect(connector.normalizeId('Contact', spelling)).toBe(canonical);
+    }
+    expect(connector.normalizeId('Contact', '001M000000QFPYS')).not.toBe(canonical);
+    expect(connector.normalizeId('Contact', '001M000000QFPYS')).toBe(`001M000000QFPYS${salesforceIdChecksum('001M000000QFPYS')}`);
+    expect(connector.normalizeId('Contact', "x' OR 1=1")).toBe("x' OR 1=1");
+    await connector.close();
   });
 });

@@ -10,6 +10,7 @@ export * from './contract/requests.js';
 export * from './contract/capabilities.js';
 export * from './contract/connector.js';
 export * from './contract/connector-base.js';
+export * from './contract/normalize-id.js';
 export * from './errors/crm-error.js';
 export * from './errors/redact.js';
 export * from './filter/ast.js';

@@ -9,9 +9,11 @@ import {
   IgnoresWindowEnd,
   LeaksSecretInErrors,
   OffsetPaging,
+  QueriesIdsExactly,
   RateLimitAsTransient,
   ReordersWriteOutcomes,
   SkipsAlreadyDeleted,
+  LowerCasesIds,
 } from './broken-connectors.js';
 import { mockUnderTest } from './mock-harness.js';
 
@@ -22,6 +24,19 @@ async function failuresOf(wrap: (connector: CrmConnector) => CrmConnector, group
 }
 
 describe('the contract suite fails on broken connectors', () => {
+  it('catches a connector whose normalizeId says two spellings are one id while its query compares ids exactly', async () => {
+    const outcomes = await runContractChecks({ name: 'broken', factory: () => mockUnderTest((connector) => new QueriesIdsExactly(connector), {}, [], 'guid') }, (check) => check.group === 'ids');
+    const failed = outcomes.filter((outcome) => !outcome.passed);
+    expect(failed.map((outcome) => outcome.id)).toEqual(['ids/normalized-forms-find-the-record']);
+    expect(failed[0]?.failure?.kind).toBe('missing-record');
+  });
+
+  it('catches a normalizeId that changes the ids the connector itself returns', async () => {
+    const failures = await failuresOf((connector) => new LowerCasesIds(connector), ['ids']);
+    expect([...failures.keys()]).toEqual(['ids/normalized-forms-find-the-record']);
+    expect(failures.get('ids/normalized-forms-find-the-record')?.failure?.kind).toBe('wrong-value');
+  });
+
   it('catches a connector that drops the last page of a paged read', async () => {
     const failures = await failuresOf((connector) => new DropsLastPage(connector), ['query', 'window']);
     expect(failures.get('query/paging-complete')?.failure?.kind).toBe('missing-record');

@@ -128,3 +128,25 @@ export class RateLimitAsTransient extends ForwardingConnector {
       .mapErr((error): CrmError => (error.kind === 'rate-limited' ? { kind: 'transient', connector: error.connector, message: error.message, retryable: true } : error));
   }
 }
+
+/**
+ * Says (through `normalizeId`) that ids compare as the inner connector compares them, but queries
+ * by the exact string: another spelling of an id finds nothing.
+ */
+export class QueriesIdsExactly extends ForwardingConnector {
+  normalizeId(object: string, id: string): string {
+    return this.inner.normalizeId ? this.inner.normalizeId(object, id) : id;
+  }
+  override query(request: QueryRequest, cursor?: string, options?: CallOptions) {
+    if (!request.ids) return this.inner.query(request, cursor, options);
+    const exact = request.ids.filter((id) => this.normalizeId(request.object, id) === id);
+    return this.inner.query({ ...request, ids: exact.length > 0 ? exact : ['no-such-id'] }, cursor, options);
+  }
+}
+
+/** A `normalizeId` that lower-cases: the ids the connector itself returns are not canonical. */
+export class LowerCasesIds extends ForwardingConnector {
+  normalizeId(_object: string, id: string): string {
+    return id.toLowerCase();
+  }
+}

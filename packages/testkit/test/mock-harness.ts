@@ -2,7 +2,7 @@
  * Binds the contract fixtures to an `InMemoryCrm`, so the suite can run against `MockConnector`
  * and against deliberately broken wrappers of it.
  */
-import { InMemoryCrm, inMemoryCrmFixtureHooks, ManualClock, MockConnector, type MockConnectorOptions } from '@crm-sync/connector-mock';
+import { InMemoryCrm, inMemoryCrmFixtureHooks, ManualClock, MockConnector, standardMockSchemas, type MockConnectorOptions, type MockIdFormat } from '@crm-sync/connector-mock';
 import { crmError, type CrmConnector } from '@crm-sync/sdk';
 import type { ConnectorUnderTest, ContractFixtures } from '../src/index.js';
 
@@ -34,14 +34,16 @@ export function mockContactFixtures(crm: InMemoryCrm, clock: ManualClock, connec
   };
 }
 
-/** A fresh mock CRM and connector, optionally wrapped (to break it on purpose). */
+/** A fresh mock CRM and connector, optionally wrapped (to break it on purpose); `contactIds` picks the contact's id format. */
 export function mockUnderTest(
   wrap: (connector: MockConnector) => CrmConnector = (connector) => connector,
   options: MockConnectorOptions = {},
   secrets: readonly string[] = [],
+  contactIds: MockIdFormat = 'mock',
 ): ConnectorUnderTest {
   const clock = new ManualClock(MOCK_CLOCK_START);
-  const crm = new InMemoryCrm({ clock });
+  const schemas = standardMockSchemas().map((schema) => (schema.name === 'contact' ? { ...schema, idFormat: contactIds, idPrefix: contactIds === 'salesforce' ? '003' : schema.idPrefix } : schema));
+  const crm = new InMemoryCrm({ clock, schemas });
   const connector = new MockConnector(crm, options);
   return { connector: wrap(connector), fixtures: mockContactFixtures(crm, clock, connector, secrets) };
 }

@@ -10,6 +10,10 @@ import { z } from 'zod';
 import { DURATION_HINT, parseDuration } from './duration.js';
 
 const NAME = /^[A-Za-z0-9_-]+$/;
+/** A `maxDeletes` percentage: `10%`, `2.5%`. */
+const PERCENTAGE = /^\d+(\.\d+)?%$/;
+/** The `confirm` value a delete of every linked row of a table needs. */
+export const DELETE_ALL_LINKED_ROWS = 'all-linked-rows';
 
 /** The four operations of the seed's activity. */
 export const OPERATIONS = ['import', 'export', 'import-deleted', 'delete'] as const;
@@ -80,6 +84,15 @@ export const jobFileSchema = z
     pageSize: z.number().int().min(1).optional(),
     batchSize: z.number().int().min(1).optional(),
     local: z.strictObject({ table: z.string().min(1), key: z.string().min(1).optional() }).optional(),
+    confirm: z.literal(DELETE_ALL_LINKED_ROWS).optional(),
+    maxDeletes: z
+      .union([
+        z.number().int().min(1),
+        z.string().refine((value) => PERCENTAGE.test(value) && Number(value.slice(0, -1)) > 0 && Number(value.slice(0, -1)) <= 100, {
+          message: 'expected a whole number >= 1 (e.g. 500) or a percentage of the object above 0% and at most 100% (e.g. "10%")',
+        }),
+      ])
+      .optional(),
     export: z
       .strictObject({
         mode: z.enum(['insert', 'update', 'upsert', 'auto']).optional(),
@@ -123,6 +136,12 @@ export const jobFileSchema = z
         ['ids'],
         'operation delete needs the records to delete: ids (a list or a file of ids, one per line) or local: { table } whose rows carry CRM ids',
       );
+    }
+    if (job.confirm !== undefined && (op !== 'delete' || job.ids !== undefined)) {
+      context.addIssue({ code: 'custom', path: ['confirm'], message: 'only confirms deleting every linked row of local.table (operation delete without ids); remove it', input: job.confirm });
+    }
+    if (job.maxDeletes !== undefined && op !== 'delete' && op !== 'import-deleted') {
+      context.addIssue({ code: 'custom', path: ['maxDeletes'], message: `only applies to operations delete and import-deleted, not ${op}; remove it`, input: job.maxDeletes });
     }
     if (job.export !== undefined && op !== 'export') {
       context.addIssue({ code: 'custom', path: ['export'], message: `only applies to operation export, not ${op}; remove it` });

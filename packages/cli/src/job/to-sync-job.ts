@@ -10,6 +10,7 @@ import {
   parseInstant,
   zoneFor,
   type DeleteJob,
+  type DeleteLimit,
   type ErrorRetryPolicy,
   type ExportJob,
   type ImportDeletedJob,
@@ -20,7 +21,7 @@ import {
 } from '@crm-sync/sdk';
 import { err, ok, type Result } from 'neverthrow';
 import { parseDuration } from './duration.js';
-import type { JobFile } from './job-schema.js';
+import { DELETE_ALL_LINKED_ROWS, type JobFile } from './job-schema.js';
 import type { LoadedJob } from './load-job.js';
 import type { FileIssue } from './schema-issues.js';
 
@@ -48,12 +49,23 @@ export function toSyncJob(loaded: LoadedJob, now: Date): Result<SyncJob, FileIss
     case 'import-deleted':
       return importDeletedJob(job, base, timeZone, now);
     case 'delete': {
+      // Checked here, not in the schema, so that the message is the fix without a "got" tail.
+      if (loaded.ids === undefined && job.local !== undefined && job.confirm === undefined) {
+        return err([
+          {
+            path: ['local'],
+            message: `this deletes the CRM record of every linked row of table ${job.local.table}; if that is intended, add confirm: ${DELETE_ALL_LINKED_ROWS} to the job, otherwise list the records to delete in ids`,
+          },
+        ]);
+      }
       const deleteJob: DeleteJob = {
         ...base,
         kind: 'delete',
         ...(loaded.ids !== undefined ? { ids: loaded.ids } : {}),
         ...(loaded.ids === undefined && job.local !== undefined ? { table: job.local.table } : {}),
         ...(job.batchSize !== undefined ? { batchSize: job.batchSize } : {}),
+        ...(job.confirm !== undefined ? { confirm: job.confirm } : {}),
+        ...(job.maxDeletes !== undefined ? { maxDeletes: job.maxDeletes as DeleteLimit } : {}),
       };
       return ok(deleteJob);
     }
@@ -175,6 +187,7 @@ function importDeletedJob(
     table: job.local?.table ?? job.object,
     ...(end.value !== undefined ? { end: end.value } : {}),
     ...(job.pageSize !== undefined ? { pageSize: job.pageSize } : {}),
+    ...(job.maxDeletes !== undefined ? { maxDeletes: job.maxDeletes as DeleteLimit } : {}),
   });
 }
 

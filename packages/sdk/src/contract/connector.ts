@@ -89,6 +89,17 @@ export interface CrmConnector {
    */
   delete(request: DeleteBatchRequest, options?: CallOptions): ResultAsync<readonly WriteOutcome[], CrmError>;
 
+  /**
+   * The canonical form of a record id of `object`, the way the CRM compares ids: two ids name the
+   * same record exactly when their canonical forms are equal strings. The orchestrator compares
+   * ids only through it (import by ids, export linking, deletes). Salesforce maps a 15-character
+   * id to its 18-character form and fixes the case of the checksum suffix; Dataverse lower-cases
+   * GUIDs. Must be pure, idempotent and cheap, and must never throw: a string that is not an id of
+   * this CRM comes back unchanged (the CRM then refuses it). Ids the connector returns are already
+   * canonical. Omitted: ids compare as exact strings.
+   */
+  normalizeId?(object: string, id: string): string;
+
   /** The CRM's current time, when `capabilities.serverTime` is true. */
   serverTime?(options?: CallOptions): ResultAsync<Instant, CrmError>;
 

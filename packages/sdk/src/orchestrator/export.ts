@@ -13,6 +13,7 @@
 import { err, ok, type Result } from 'neverthrow';
 import PQueue from 'p-queue';
 import type { ObjectDescription } from '../contract/describe.js';
+import { idNormalizer } from '../contract/normalize-id.js';
 import type { Reject, UpsertBatchRequest, WriteMode, WriteOutcome } from '../contract/requests.js';
 import type { FieldValue } from '../contract/values.js';
 import { redactText } from '../errors/redact.js';
@@ -415,10 +416,12 @@ function outcomeOf(run: ExportRun, entry: JournalEntry, mode: WriteMode, outcome
 async function linkCreated(run: ExportRun): Promise<void> {
   const { stores, job, runId } = run;
   if (!stores.source.linkCrmIds) return;
+  // Linked in canonical form, so that the store finds the row again by the id the CRM reports.
+  const normalize = idNormalizer(run.context.deps.connector, job.object);
   for await (const page of entriesIn(stores.journal, runId, ['committed'])) {
     const links = page
       .filter((entry) => entry.crmId !== undefined && entry.mode !== 'update')
-      .map((entry) => ({ key: entry.localKey, crmId: entry.crmId! }));
+      .map((entry) => ({ key: entry.localKey, crmId: normalize(entry.crmId!) }));
     if (links.length > 0) await stores.source.linkCrmIds(job.table, links);
   }
 }

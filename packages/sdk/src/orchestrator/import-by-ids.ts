@@ -1,10 +1,13 @@
 /**
  * Record identification: import exactly the records whose ids were computed upstream, chunked by
- * the connector's ids-per-query capability, and report the ids the CRM did not return.
+ * the connector's ids-per-query capability, and report the ids the CRM did not return. Ids are
+ * compared as the CRM compares them (the connector's `normalizeId`): a Salesforce 15-character id
+ * or a Dataverse GUID in upper case is found, not reported missing.
  *
  * @module
  */
 import { err, ok, type Result } from 'neverthrow';
+import { idNormalizer } from '../contract/normalize-id.js';
 import type { QueryRequest, RecordPage } from '../contract/requests.js';
 import { flushRejectsOrFail, type RunContext } from './context.js';
 import { toLocal, writePage, type ImportStores } from './import-write.js';
@@ -12,24 +15,41 @@ import type { ImportJob } from './job.js';
 import type { RunError, RunSummary } from './types.js';
 import type { PreparedImport } from './validate.js';
 
+/** One chunk: canonical ids to send, and the ids as requested behind each. */
+type IdChunk = Map<string, string[]>;
+
 /**
- * Chunks the ids; ids that cannot be ids of this CRM (they do not match the connector's
- * `idPattern`) are handed to `invalid` instead of being sent, so one typo never fails a chunk.
+ * Chunks the ids by their canonical form (the connector's `normalizeId`), so that two forms of one
+ * id are sent once and both count as found; ids that cannot be ids of this CRM (they do not match
+ * the connector's `idPattern`) are handed to `invalid` instead of being sent, so one typo never
+ * fails a chunk.
  */
-async function* chunksOf(ids: readonly string[] | AsyncIterable<string>, size: number, pattern: RegExp | undefined, invalid: (id: string) => void): AsyncIterable<string[]> {
-  let chunk: string[] = [];
+async function* chunksOf(
+  ids: readonly string[] | AsyncIterable<string>,
+  size: number,
+  normalize: (id: string) => string,
+  pattern: RegExp | undefined,
+  invalid: (id: string) => void,
+): AsyncIterable<IdChunk> {
+  let chunk: IdChunk = new Map();
   for await (const id of ids) {
-    if (pattern !== undefined && !pattern.test(id)) {
+    const canonical = normalize(id);
+    if (pattern !== undefined && !pattern.test(canonical) && !pattern.test(id)) {
       invalid(id);
       continue;
     }
-    chunk.push(id);
-    if (chunk.length >= size) {
+    const requested = chunk.get(canonical);
+    if (requested !== undefined) {
+      requested.push(id);
+      continue;
+    }
+    chunk.set(canonical, [id]);
+    if (chunk.size >= size) {
       yield chunk;
-      chunk = [];
+      chunk = new Map();
     }
   }
-  if (chunk.length > 0) yield chunk;
+  if (chunk.size > 0) yield chunk;
 }
 
 /** Most not-found ids listed in a summary; the rest are counted in a note. */
@@ -54,28 +74,32 @@ export async function importByIds(
     notFoundCount += 1;
     if (notFound.length < MAX_NOT_FOUND_LISTED) notFound.push(id);
   };
-  for await (const chunk of chunksOf(job.ids!, connector.capabilities.maxIdsPerQuery, pattern, invalid)) {
+  const normalize = idNormalizer(connector, job.object);
+  for await (const chunk of chunksOf(job.ids!, connector.capabilities.maxIdsPerQuery, normalize, pattern, invalid)) {
     chunkNumber += 1;
+    const ids = [...chunk.keys()];
     const found = new Set<string>();
     let cursor: string | undefined;
     let pageNumber = 0;
     do {
       pageNumber += 1;
       const current = cursor;
-      const page: Result<RecordPage, RunError> = await context.call(`ids chunk ${chunkNumber} page ${pageNumber}`, () => connector.query({ ...request, ids: chunk }, current));
+      const page: Result<RecordPage, RunError> = await context.call(`ids chunk ${chunkNumber} page ${pageNumber}`, () => connector.query({ ...request, ids }, current));
       if (page.isErr()) return err(page.error);
       context.counts.read += page.value.records.length;
-      for (const record of page.value.records) found.add(record.id);
+      for (const record of page.value.records) found.add(normalize(record.id));
       const local = toLocal(context, plan, page.value.records, () => false);
       const written = await writePage(context, stores, job.table, local, undefined, undefined);
       if (written.isErr()) return err(written.error);
       context.counts.written += local.length;
       cursor = page.value.nextCursor;
     } while (cursor !== undefined);
-    for (const id of chunk) {
-      if (found.has(id)) continue;
-      notFoundCount += 1;
-      if (notFound.length < MAX_NOT_FOUND_LISTED) notFound.push(id);
+    for (const [canonical, requested] of chunk) {
+      if (found.has(canonical)) continue;
+      for (const id of requested) {
+        notFoundCount += 1;
+        if (notFound.length < MAX_NOT_FOUND_LISTED) notFound.push(id);
+      }
     }
     const flushed = await flushRejectsOrFail(context);
     if (flushed.isErr()) return err(flushed.error);

@@ -104,7 +104,9 @@ export interface ImportJob extends JobBase {
   readonly pageSize?: number;
   /**
    * Record identification: import exactly these remote ids instead of filtering. Chunked by the
-   * connector's ids-per-query capability; ids not found are reported in the summary.
+   * connector's ids-per-query capability; ids not found are reported in the summary. Ids are
+   * compared as the CRM compares them (the connector's `normalizeId`), so another spelling of an
+   * existing id (a Salesforce 15-character id, an upper-case GUID) is found.
    */
   readonly ids?: readonly string[] | AsyncIterable<string>;
   /** The local table that receives the records. */
@@ -163,6 +165,24 @@ export interface ExportJob extends JobBase {
   readonly timeZone?: string;
 }
 
+/**
+ * A safety limit on how many records one run may delete (or mark deleted): a count (`500`) or a
+ * percentage of the object's records in the CRM (`'10%'`, counted with id-only queries before the
+ * first delete). Over it, the run is refused before anything is deleted. Default
+ * {@link DEFAULT_MAX_DELETES}.
+ */
+export type DeleteLimit = number | `${number}%`;
+
+/**
+ * The limit when a job gives no `maxDeletes`: 500 records. A fixed count, so it needs no count
+ * query: routine deletes (a few records a run) pass, while a job that would empty an object (the
+ * mistake it guards against: an import job copied and switched to `delete`) is refused.
+ */
+export const DEFAULT_MAX_DELETES = 500;
+
+/** The explicit intent a delete of every linked row of a table needs (`confirm`). */
+export type DeleteConfirmation = 'all-linked-rows';
+
 /** O3: import the records deleted in the CRM between two instants, both inclusive. */
 export interface ImportDeletedJob extends JobBase {
   /** The operation: O3. */
@@ -175,6 +195,12 @@ export interface ImportDeletedJob extends JobBase {
   readonly table: string;
   /** Deleted records per page; capped by the connector. */
   readonly pageSize?: number;
+  /**
+   * The most local rows one run may mark deleted. Every page is read before the first row is
+   * marked; a window with more deletions is refused and nothing is marked. Default
+   * {@link DEFAULT_MAX_DELETES}; a percentage is of the object's records in the CRM.
+   */
+  readonly maxDeletes?: DeleteLimit;
 }
 
 /** O4: delete records in the CRM by remote id. */
@@ -189,6 +215,19 @@ export interface DeleteJob extends JobBase {
   readonly keys?: readonly string[];
   /** Ids per CRM call; capped by the connector's `maxDeleteBatch`. */
   readonly batchSize?: number;
+  /**
+   * Required (as `'all-linked-rows'`) to delete every linked row of `table`, i.e. a `table`
+   * without `keys`; such a job without it is refused before any call. Not allowed with `ids` or
+   * `keys`.
+   */
+  readonly confirm?: DeleteConfirmation;
+  /**
+   * The most records one run may delete. The ids are counted (distinct, as the CRM compares
+   * them) before the first delete request; more than the limit refuses the run and nothing is
+   * deleted. Default {@link DEFAULT_MAX_DELETES}; a percentage is of the object's records in the
+   * CRM.
+   */
+  readonly maxDeletes?: DeleteLimit;
 }
 
 /** Any job. */

@@ -15,6 +15,7 @@ import PQueue from 'p-queue';
 import { err, errAsync, ResultAsync, type Result } from 'neverthrow';
 import type { ConnectorCapabilities } from '../contract/capabilities.js';
 import type { CrmConnector } from '../contract/connector.js';
+import { idNormalizer } from '../contract/normalize-id.js';
 import type { ObjectDescription, ObjectSummary } from '../contract/describe.js';
 import type {
   CallOptions,
@@ -146,6 +147,11 @@ export class RuntimeConnector implements CrmConnector {
   delete(request: DeleteBatchRequest, options?: CallOptions): ResultAsync<readonly WriteOutcome[], CrmError> {
     const spec = { operation: 'delete', write: true, idempotent: true, expectedOutcomes: request.ids.length };
     return this.call(spec, options, (o) => this.inner.delete(request, o));
+  }
+
+  /** The inner connector's canonical id (see `CrmConnector.normalizeId`); the id itself when it has none. Makes no call. */
+  normalizeId(object: string, id: string): string {
+    return idNormalizer(this.inner, object)(id);
   }
 
   /** The CRM's time; an `unsupported` error when the connector cannot tell it. */

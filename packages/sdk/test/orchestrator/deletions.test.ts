@@ -125,7 +125,7 @@ for (const factory of harnesses) {
       harness.crm.create({ [harness.names.lastName]: 'kept' });
       rig.records.put('people', 'p1', {}, { crmId: id });
       rig.records.put('people', 'p2', {});
-      const summary = (await rig.orchestrator.runDelete({ kind: 'delete', activity: 'del', object: harness.names.object, table: 'people' }))._unsafeUnwrap();
+      const summary = (await rig.orchestrator.runDelete({ kind: 'delete', activity: 'del', object: harness.names.object, table: 'people', confirm: 'all-linked-rows' }))._unsafeUnwrap();
       expect(summary.deleted).toBe(1);
       expect(harness.crm.contacts().map((c) => c.values[harness.names.lastName])).toEqual(['kept']);
     });

@@ -3,7 +3,7 @@
  * {@link harnesses}: a setup that returns the connector plus the CRM-side helpers the tests use to
  * arrange data, move the server clock and inject faults.
  */
-import { InMemoryCrm, ManualClock, MockConnector } from '@crm-sync/connector-mock';
+import { InMemoryCrm, ManualClock, MockConnector, standardMockSchemas, type MockIdFormat } from '@crm-sync/connector-mock';
 import { SalesforceConnector } from '@crm-sync/connector-salesforce';
 import { salesforceEmulatorSchemas, startSalesforceEmulator, type EmulatorFault, type EmulatorRoute, type SalesforceEmulator } from '@crm-sync/connector-salesforce/emulator';
 import { DynamicsConnector } from '@crm-sync/connector-dynamics';
@@ -88,27 +88,33 @@ function inMemoryCrmSide(crm: InMemoryCrm, clock: ManualClock, object: string): 
   };
 }
 
-const mock: HarnessFactory = {
-  name: 'mock',
-  async setup() {
-    const clock = new ManualClock(START);
-    const crm = new InMemoryCrm({ clock });
-    const connector = new MockConnector(crm);
-    const object = 'contact';
-    return {
-      connector,
-      names: { object, id: 'id', lastName: 'lastName', email: 'email', changeField: 'updatedAt', syncKey: 'externalKey', readOnly: 'createdAt', date: 'birthDate' },
-      crm: {
-        ...inMemoryCrmSide(crm, clock, object),
-        failNext: (count, error, options) =>
-          connector.faults.failNext(count, error, {
-            ...(options?.operations === undefined ? {} : { operations: [...options.operations] }),
-            ...(options?.afterCommit === undefined ? {} : { afterCommit: options.afterCommit }),
-          }),
-      },
-    };
-  },
-};
+/** The mock CRM, its contacts with ids of `idFormat` (default the mock's own `CON-000001`). */
+export function mockHarness(idFormat: MockIdFormat = 'mock'): HarnessFactory {
+  return {
+    name: idFormat === 'mock' ? 'mock' : `mock (${idFormat} ids)`,
+    async setup() {
+      const clock = new ManualClock(START);
+      const schemas = standardMockSchemas().map((schema) => (schema.name === 'contact' && idFormat !== 'mock' ? { ...schema, idFormat, idPrefix: '003' } : schema));
+      const crm = new InMemoryCrm({ clock, schemas });
+      const connector = new MockConnector(crm);
+      const object = 'contact';
+      return {
+        connector,
+        names: { object, id: 'id', lastName: 'lastName', email: 'email', changeField: 'updatedAt', syncKey: 'externalKey', readOnly: 'createdAt', date: 'birthDate' },
+        crm: {
+          ...inMemoryCrmSide(crm, clock, object),
+          failNext: (count, error, options) =>
+            connector.faults.failNext(count, error, {
+              ...(options?.operations === undefined ? {} : { operations: [...options.operations] }),
+              ...(options?.afterCommit === undefined ? {} : { afterCommit: options.afterCommit }),
+            }),
+        },
+      };
+    },
+  };
+}
+
+const mock = mockHarness();
 
 
 /** Emulator routes each contract operation uses, so a fault hits only that operation. */
