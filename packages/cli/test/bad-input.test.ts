@@ -40,7 +40,13 @@ function expectNoStack(text: string): void {
 
 /** Overwrites the first page of `table` in the SQLite file at `path` (after a WAL checkpoint). */
 function damageTable(path: string, table: string): void {
-  const Database = createRequire(join(PACKAGE_DIR, '../store-sqlite/package.json'))('better-sqlite3') as typeof import('better-sqlite3');
+  // better-sqlite3 is store-sqlite's dependency, not the CLI's: load it from there.
+  interface RawDatabase {
+    pragma(source: string, options?: { simple: boolean }): unknown;
+    prepare(source: string): { get(...params: unknown[]): unknown };
+    close(): void;
+  }
+  const Database = createRequire(join(PACKAGE_DIR, '../store-sqlite/package.json'))('better-sqlite3') as new (path: string) => RawDatabase;
   const db = new Database(path);
   const pageSize = db.pragma('page_size', { simple: true }) as number;
   const { rootpage } = db.prepare('SELECT rootpage FROM sqlite_master WHERE name = ?').get(table) as { rootpage: number };
