@@ -301,7 +301,8 @@ async function reportInterrupted(io: CliIo, job: LoadedJob, syncJob: SyncJob, st
     message = `[crm-sync] interrupted (Ctrl-C): the export stopped before sending anything. Run it again with: crm-sync run ${jobPath}`;
   } else {
     const done = partial === undefined ? '' : ` after reading ${partial.read} records (${partial.written} written locally, ${partial.deleted} deleted)`;
-    message = `[crm-sync] interrupted (Ctrl-C): ${syncJob.kind} ${syncJob.object} stopped${done}; what was committed stays, with its watermark. Continue with: crm-sync run ${jobPath}`;
+    const kept = syncJob.kind === 'delete' ? 'records deleted so far stay deleted' : 'what was committed stays (the watermark moves only with committed pages)';
+    message = `[crm-sync] interrupted (Ctrl-C): ${syncJob.kind} ${syncJob.object} stopped${done}; ${kept}. Continue with: crm-sync run ${jobPath}`;
   }
   if (options.json === true) {
     println(io, JSON.stringify({ ok: false, exitCode: ExitCode.interrupted, error: { ...runErrorJson(error), message }, ...(openRun !== undefined ? { openRun } : {}) }));
