@@ -211,11 +211,31 @@ describe('Ctrl-C (SIGINT) during a run', () => {
     expect(built.status).toBe(0);
   }, 300_000);
 
-  it('says which export run was left open, with what, and the command that resumes it; exits 130; the resume finishes it', async () => {
-    const rows = 600;
+  it('an import says how far it got and how to continue; exits 130', async () => {
     const dir = tempDir();
     writeFiles(dir, {
-      'accounts.yaml': 'accounts:\n  demo:\n    connector: mock\n    mock: { seed: empty, latencyMs: 200 }\n',
+      'accounts.yaml': 'accounts:\n  demo:\n    connector: mock\n    mock: { seed: demo, contacts: 2000, latencyMs: 200 }\n',
+      'import.yaml': `${IMPORT_JOB}automaticIndex: true\npageSize: 100\n`,
+    });
+    const child = spawn(process.execPath, [BIN, 'run', 'import.yaml', '--accounts', 'accounts.yaml', '--db', 'crm.sqlite'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    // Interrupt once a few pages are in (progress lines name the records read so far).
+    for (let attempt = 0; attempt < 1500 && !/import contact: read [1-9]\d{2,} records/.test(stderr); attempt += 1) await new Promise((wait) => setTimeout(wait, 20));
+    child.kill('SIGINT');
+    expect(await exited).toBe(ExitCode.interrupted);
+    expect(stderr).toMatch(
+      /\[crm-sync\] interrupted \(Ctrl-C\): import contact stopped after reading \d+ records \(\d+ written locally, 0 deleted\); what was committed stays \(the watermark moves only with committed pages\)\. Continue with: crm-sync run import\.yaml\n/,
+    );
+    expectNoStack(stderr);
+  }, 120_000);
+
+  it('says which export run was left open, with what, and the command that resumes it; exits 130; the resume finishes it', async () => {
+    const rows = 1500;
+    const dir = tempDir();
+    writeFiles(dir, {
+      'accounts.yaml': 'accounts:\n  demo:\n    connector: mock\n    mock: { seed: empty, latencyMs: 250 }\n',
       'export.yaml': `${EXPORT_JOB}batchSize: 20\n`,
     });
     const dbFile = join(dir, 'crm.sqlite');
