@@ -22,7 +22,10 @@ function publicPackages(): { dir: string; name: string; version: string }[] {
 }
 
 // `pnpm -r pack` tarballs installed into a project outside the workspace, from the local pnpm
-// store only (`--offline`): what a user gets from the registry, without the registry.
+// store where it can (`--prefer-offline`): what a user gets from the registry. Not `--offline`:
+// that also needs the registry metadata cache (~/.cache/pnpm), which a fresh
+// `pnpm install --frozen-lockfile` never writes, so on a fresh machine it failed with
+// ERR_PNPM_NO_OFFLINE_META. `.ci/run` runs this file with an empty cache directory to prove it.
 describe('packed tarballs in a clean project', () => {
   let workDir: string;
   let consumer: string;
@@ -42,7 +45,7 @@ describe('packed tarballs in a clean project', () => {
     // Overrides point the packages' dependencies on each other at the tarballs too.
     writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'clean-consumer', private: true, type: 'module', dependencies: files, pnpm: { overrides: files } }, null, 2));
     writeFileSync(join(consumer, 'pnpm-workspace.yaml'), 'allowBuilds:\n  better-sqlite3: true\n');
-    execFileSync('pnpm', ['install', '--offline', '--config.confirmModulesPurge=false'], { cwd: consumer, stdio: 'pipe' });
+    execFileSync('pnpm', ['install', '--prefer-offline', '--config.confirmModulesPurge=false'], { cwd: consumer, stdio: 'pipe' });
     copyFileSync(join(repoRoot, 'scripts', 'test', 'fixtures', 'consumer-sync.mjs'), join(consumer, 'consumer-sync.mjs'));
   });
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadJobFile } from '../../packages/cli/src/index.js';
+import { InMemoryCrm } from '../../packages/connector-mock/src/index.js';
 import { repoRoot } from './link-workspace.js';
 
 /** The guides whose TypeScript samples must compile against the packages' current API. */
@@ -18,6 +19,7 @@ const GUIDES = [
   'writing-a-connector',
   'testkit',
   'error-taxonomy',
+  'exporting-application-rows',
 ];
 
 /** Entry points a sample may import, mapped to their TypeScript sources. */
@@ -98,5 +100,18 @@ describe('code samples in the guides', () => {
     // Errors name the guide and the sample's number (`operations-2.ts`).
     expect(run.stdout + run.stderr).toBe('');
     expect(run.status).toBe(0);
+  });
+});
+
+describe('numbers the guides state', () => {
+  it("the deleted-records retention of the mock and of Acme is the connectors' own", () => {
+    const text = readFileSync(join(repoRoot, 'docs', 'guides', 'operations.md'), 'utf8').replace(/\s+/g, ' ');
+    const start = text.indexOf("The CRM's retention bounds the window");
+    expect(start).toBeGreaterThan(-1);
+    const sentence = text.slice(start, text.indexOf('A window outside it', start));
+    expect(Number(/\bmock\b[^;]*?(\d+) days/.exec(sentence)?.[1])).toBe(new InMemoryCrm().deletedRetentionDays);
+    // The template's limits, read from its source (outside this test project's TypeScript root).
+    const acme = readFileSync(join(repoRoot, 'examples', 'connector-template', 'src', 'connector.ts'), 'utf8');
+    expect(Number(/\bAcme: (\d+) days/.exec(sentence)?.[1])).toBe(Number(/deletedRetentionDays: (\d+)/.exec(acme)?.[1]));
   });
 });

@@ -15,6 +15,11 @@ export const ExitCode = {
   invalidInput: 2,
   /** The run finished but some records were rejected, and `--fail-on-rejects` was given. */
   finishedWithRejects: 3,
+  /**
+   * Interrupted by Ctrl-C (SIGINT), 128 + 2 as shells report it: the run stopped at the next safe
+   * point, said what it left (an export's open run and how to resume it), and exited.
+   */
+  interrupted: 130,
 } as const;
 
 /** One of the {@link ExitCode} values. */

@@ -6,6 +6,7 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
+import { SqliteStoreError } from '@crm-sync/store-sqlite';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { describeCommand } from './commands/describe-command.js';
 import { demoCommand, type DemoCrm } from './commands/demo-command.js';
@@ -23,6 +24,7 @@ Exit codes:
   1  the run failed (CRM, store or in-doubt records); nothing is reported as done that was not
   2  invalid input (job file, accounts, arguments); nothing was changed
   3  finished with rejected records and --fail-on-rejects was given
+  130  interrupted (Ctrl-C); it says what the run left and the command that resumes it
 
 Docs: docs/cli.md`;
 
@@ -39,8 +41,17 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     await program.parseAsync(args, { from: 'user' });
   } catch (thrown) {
     if (thrown instanceof CommanderError) {
-      if (thrown.code === 'commander.helpDisplayed' || thrown.code === 'commander.version' || thrown.code === 'commander.help') return ExitCode.ok;
+      // Help asked for (--help, help) is ok; help shown because no command was given
+      // (`crm-sync`, `crm-sync journal`) is a usage error, like an unknown command.
+      if (thrown.code === 'commander.helpDisplayed' || thrown.code === 'commander.version') return ExitCode.ok;
+      if (thrown.code === 'commander.help') return thrown.exitCode === 0 ? ExitCode.ok : ExitCode.invalidInput;
       return ExitCode.invalidInput;
+    }
+    // A store call that failed (a damaged file found by a read, a disk full, a lock held past the
+    // timeout) is a run failure with the store's message (what, where, what to do), not a stack.
+    if (thrown instanceof SqliteStoreError) {
+      io.stderr.write(`${thrown.message}\n`);
+      return ExitCode.runFailed;
     }
     throw thrown;
   }

@@ -45,6 +45,9 @@ export function readYamlFile(path: string, what: string): Result<YamlFile, CliEr
   return parseYamlText(text, path);
 }
 
+/** The yaml library's guard against alias bombs: at most this many nodes per alias expansion. */
+const MAX_ALIAS_COUNT = 100;
+
 /** Parses YAML text that came from `path` (used for messages only). */
 function parseYamlText(text: string, path: string): Result<YamlFile, CliError> {
   const lineCounter = new LineCounter();
@@ -56,9 +59,24 @@ function parseYamlText(text: string, path: string): Result<YamlFile, CliError> {
     const reason = (first.message.split('\n')[0] ?? first.message).replace(/ at line \d+, column \d+:?$/, '');
     return err(invalidInput(`${path}:${where} invalid YAML: ${reason}`));
   }
+  let data: unknown;
+  try {
+    data = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as unknown;
+  } catch (thrown) {
+    // The yaml library throws (a ReferenceError) when aliases expand past maxAliasCount: an
+    // "alias bomb" (billion laughs) would otherwise take all memory.
+    if (thrown instanceof ReferenceError && /alias/i.test(thrown.message)) {
+      return err(
+        invalidInput(
+          `${path}: invalid YAML: its aliases (*name) expand to too many nodes (the limit is ${MAX_ALIAS_COUNT} alias uses times their size), as an "alias bomb" does; write the values out instead of nesting aliases of aliases.`,
+        ),
+      );
+    }
+    return err(invalidInput(`${path}: invalid YAML: ${describeThrown(thrown)}`));
+  }
   return ok({
     path,
-    data: document.toJS({ maxAliasCount: 100 }) as unknown,
+    data,
     lineOf: (at) => lineOf(document, lineCounter, at),
   });
 }

@@ -22,6 +22,18 @@ describe('a dynamics account', () => {
     expect(run.stdout + run.stderr).not.toContain(SECRET);
   });
 
+  it('refuses an http authorityHost, saying msal needs https, not blaming the credentials', async () => {
+    const dir = tempDir();
+    writeFiles(dir, { 'accounts.yaml': account('    tenantId: 00000000-0000-0000-0000-000000000002\n    authorityHost: http://127.0.0.1:5555\n') });
+    const run = await cli(dir, ['describe', 'contact', '--account', 'dynamics-org', '--accounts', 'accounts.yaml']);
+    expect(run.code).toBe(ExitCode.invalidInput);
+    expect(run.stderr).toContain(
+      "configuration authority: 'http://127.0.0.1:5555/00000000-0000-0000-0000-000000000002' is not https, and msal (which gets the tokens) accepts https authorities only, loopback included; this is not a credentials problem.",
+    );
+    expect(run.stderr).not.toMatch(/refused the client credentials/);
+    expect(run.stdout + run.stderr).not.toContain(SECRET);
+  });
+
   it('refuses a key the connector does not read instead of ignoring it', async () => {
     const dir = tempDir();
     writeFiles(dir, { 'accounts.yaml': account('    tenantId: 00000000-0000-0000-0000-000000000002\n    tokenUrl: https://login.example.test/token\n') });

@@ -105,6 +105,13 @@ function mapMsalError(cause: unknown): CrmError {
   const code = String((cause as { errorCode?: unknown })?.errorCode ?? '');
   const status = Number((cause as { status?: unknown })?.status ?? 0);
   const text = cause instanceof Error ? cause.message : String(cause);
+  if (code === 'authority_uri_insecure') {
+    // The configuration check refuses an http authority first; this covers one msal finds later.
+    return crmError('invalid-request', CONNECTOR_ID, 'the authority is not https, and msal accepts https authorities only; this is not a credentials problem: see the authority and authorityMetadata settings', {
+      cause,
+      vendorCode: code,
+    });
+  }
   if (status === 429 || status >= 500 || /network|endpoints_resolution|ECONNREFUSED|fetch failed/i.test(`${code} ${text}`)) {
     return crmError('transient', CONNECTOR_ID, `could not get an access token from Entra ID (${code || status || 'network'}); retry later`, {
       cause,

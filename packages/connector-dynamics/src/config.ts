@@ -112,6 +112,27 @@ function bad(where: string, what: string): Result<never, CrmError> {
   return err(crmError('invalid-request', CONNECTOR_ID, `configuration ${where}: ${what}`));
 }
 
+/**
+ * Why `authority` cannot be used, if it cannot. msal-node refuses any authority that is not https
+ * (`authority_uri_insecure`), loopback included; left to msal, that refusal read as refused
+ * credentials. A local token endpoint (an emulator) is reached through `authorityMetadata` instead.
+ */
+function authorityProblem(authority: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(authority);
+  } catch {
+    return `'${authority}' is not a URL; leave it unset for Entra ID (https://login.microsoftonline.com/<tenantId>) or give your cloud's https login URL with the tenant, e.g. https://login.microsoftonline.us/<tenantId>`;
+  }
+  if (url.protocol === 'https:') return undefined;
+  return (
+    `'${authority}' is not https, and msal (which gets the tokens) accepts https authorities only, loopback included; this is not a credentials problem. ` +
+    `For Entra ID leave it unset (https://login.microsoftonline.com/<tenantId>) or use your cloud's https login URL. ` +
+    `To get tokens from a local endpoint (an emulator), keep an https authority and give authorityMetadata: the OpenID configuration JSON whose token_endpoint is the local URL ` +
+    `(msal then never resolves the authority), with knownAuthorities naming its host; the Dataverse emulator's connectorConfig() does exactly that`
+  );
+}
+
 /** Validates a configuration, registers its secrets and applies defaults. */
 export function resolveDynamicsConfig(config: DynamicsConfig): Result<ResolvedDynamicsConfig, CrmError> {
   registerSecret(config.clientSecret);
@@ -128,6 +149,10 @@ export function resolveDynamicsConfig(config: DynamicsConfig): Result<ResolvedDy
   }
   if (!config.tenantId || !GUIDISH.test(config.tenantId)) {
     return bad('tenantId', 'must be the directory (tenant) id GUID or a verified domain name');
+  }
+  if (config.authority !== undefined) {
+    const problem = authorityProblem(config.authority);
+    if (problem !== undefined) return bad('authority', problem);
   }
   if (!config.clientId) return bad('clientId', 'is required: the application (client) id of the app registration');
   if (!config.clientSecret && !config.certificate) return bad('clientSecret', 'give clientSecret or certificate');

@@ -36,6 +36,22 @@ describe('msal-node client credentials against the emulator', () => {
     expect(config.networkClient.requested).toEqual([`POST ${emulator.url}/${emulator.credentials.tenantId}/oauth2/v2.0/token`]);
   });
 
+  it('an http authority (e.g. the emulator URL) is a configuration error saying msal needs https and how to configure, not blamed on the credentials', async () => {
+    const emulator = await emulatorWith();
+    const { authorityMetadata: _metadata, knownAuthorities: _known, ...config } = emulator.connectorConfig();
+    let thrown: unknown;
+    try {
+      open.connectors.push(new DynamicsConnector({ ...config, authority: `${emulator.url}/${emulator.credentials.tenantId}` }));
+    } catch (error) {
+      thrown = error;
+    }
+    const message = (thrown as Error).message;
+    expect(message).toContain(`[crm-sync] [dynamics] configuration authority: '${emulator.url}/${emulator.credentials.tenantId}' is not https`);
+    expect(message).toContain('give authorityMetadata');
+    expect(message).not.toMatch(/refused the client credentials/);
+    expect(tokenPosts(emulator)).toEqual([]);
+  });
+
   it('shares one token request among concurrent callers (single flight) and reuses the token', async () => {
     const emulator = await emulatorWith();
     const connector = connectorFor(emulator);

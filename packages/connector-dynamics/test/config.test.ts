@@ -24,6 +24,8 @@ describe('configuration', () => {
     [{ batchSize: 1001 }, 'batchSize'],
     [{ pageSize: 6000 }, 'pageSize'],
     [{ tenantId: 'x' }, 'tenantId'],
+    [{ authority: 'http://127.0.0.1:5555/00000000-0000-0000-0000-0000000000aa' }, "configuration authority: 'http://127.0.0.1:5555/00000000-0000-0000-0000-0000000000aa' is not https, and msal (which gets the tokens) accepts https authorities only, loopback included; this is not a credentials problem."],
+    [{ authority: 'login' }, "configuration authority: 'login' is not a URL"],
   ] as const)('refuses %j, saying what and where', async (override, expected) => {
     const error = (await createDynamicsConnector({ ...valid, ...override } as DynamicsConfig))._unsafeUnwrapErr();
     expect(error.kind).toBe('invalid-request');

@@ -15,7 +15,10 @@ import { redactText } from '@crm-sync/sdk';
  * - `run-not-found`: no export run has that id;
  * - `constraint`: a write would break a uniqueness rule (e.g. one CRM id on two local rows);
  * - `closed`: the store was used after {@link SqliteStore.close};
- * - `sqlite`: any other SQLite failure (disk full, busy past the timeout, corruption).
+ * - `corrupt`: the file is damaged (SQLite's `SQLITE_CORRUPT` or `SQLITE_NOTADB` on a read or
+ *   write, or `PRAGMA quick_check` found problems on open with `quickCheck: true`): restore it
+ *   from a backup or move it away;
+ * - `sqlite`: any other SQLite failure (disk full, busy past the timeout).
  */
 export type SqliteStoreErrorCode =
   | 'open-failed'
@@ -25,6 +28,7 @@ export type SqliteStoreErrorCode =
   | 'run-not-found'
   | 'constraint'
   | 'closed'
+  | 'corrupt'
   | 'sqlite';
 
 /** An error raised by a SQLite store. Rejected promises and `Err` results carry it. */
@@ -64,6 +68,9 @@ export function toStoreError(error: unknown, operation: string): SqliteStoreErro
   const detail = error instanceof Error ? error.message : String(error);
   if (typeof sqliteCode === 'string' && sqliteCode.startsWith('SQLITE_CONSTRAINT')) {
     return new SqliteStoreError('constraint', `${operation} failed: ${detail}.`, error);
+  }
+  if (typeof sqliteCode === 'string' && (sqliteCode.startsWith('SQLITE_CORRUPT') || sqliteCode === 'SQLITE_NOTADB')) {
+    return new SqliteStoreError('corrupt', `${operation} failed: the database file is damaged (${detail}). Restore it from a backup, or move it away and start with a new file.`, error);
   }
   if (error instanceof TypeError && /database connection is not open/i.test(detail)) {
     return new SqliteStoreError('closed', `${operation} failed: the store is closed. Open it again with openSqliteStore().`, error);

@@ -8,7 +8,7 @@
 import Database from 'better-sqlite3';
 import { err, ok, type Result } from 'neverthrow';
 import type { ExportJournal, OptionStore, RecordSink, RecordSource } from '@crm-sync/sdk';
-import { SqliteStoreError } from './errors.js';
+import { SqliteStoreError, toStoreError } from './errors.js';
 import { SqliteExportJournal } from './export-journal.js';
 import { type LocalTables, SqliteLocalTables } from './local-tables.js';
 import { OptionWriter, SqliteOptionStore } from './option-store.js';
@@ -44,6 +44,13 @@ export interface SqliteStoreOptions {
   readonly synchronous?: SqliteSynchronous;
   /** The clock for `updated_at` and similar stamps. Default the system clock; tests pass a fixed one. */
   readonly now?: () => Date;
+  /**
+   * Run `PRAGMA quick_check` on open, before anything is written, and return an `Err` with code
+   * `corrupt` when it finds a problem. Without it, damage is found only when a read or write
+   * touches a damaged page, so a run that touches none could report success on a damaged file.
+   * It reads the whole file: about 130-160 ms for 100,000 rows (a 26 MB file). Default `false`.
+   */
+  readonly quickCheck?: boolean;
 }
 
 /** The local record tables: sink for imports, source for exports (with `linkCrmIds` and `columns`), and helpers. */
@@ -92,11 +99,25 @@ export function openSqliteStore(
   let db: Database.Database | undefined;
   try {
     db = new Database(path, { timeout: busyTimeoutMs });
+    if (options.quickCheck === true) {
+      const problems = quickCheckProblems(db);
+      if (problems.length > 0) {
+        db.close();
+        return err(
+          new SqliteStoreError(
+            'corrupt',
+            `The SQLite file "${path}" is damaged (PRAGMA quick_check: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? '; ...' : ''}). Nothing was read or written. Restore it from a backup, or move it away and start with a new file.`,
+          ),
+        );
+      }
+    }
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${synchronous}`);
     ensureSchema(db);
   } catch (error) {
     db?.close();
+    const sqliteCode = (error as { code?: unknown } | null)?.code;
+    if (typeof sqliteCode === 'string' && sqliteCode.startsWith('SQLITE_CORRUPT')) return err(toStoreError(error, `Opening SQLite store "${path}"`));
     const detail = error instanceof Error ? error.message : String(error);
     return err(
       new SqliteStoreError(
@@ -119,4 +140,19 @@ export function openSqliteStore(
       if (database.open) database.close();
     },
   });
+}
+
+/**
+ * The problems `PRAGMA quick_check` lists (at most 10), none for a sound file. Damage it cannot
+ * walk past (a table's root page) makes it throw `SQLITE_CORRUPT`: that is one problem too.
+ */
+function quickCheckProblems(db: Database.Database): string[] {
+  try {
+    const rows = db.pragma('quick_check(10)') as { quick_check: string }[];
+    return rows.map((row) => row.quick_check).filter((line) => line !== 'ok');
+  } catch (error) {
+    const sqliteCode = (error as { code?: unknown } | null)?.code;
+    if (typeof sqliteCode === 'string' && sqliteCode.startsWith('SQLITE_CORRUPT') && error instanceof Error) return [error.message];
+    throw error;
+  }
 }

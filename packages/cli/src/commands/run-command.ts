@@ -28,6 +28,7 @@ import { invalidInput, runFailed, type CliError } from '../cli-error.js';
 import { openConnector, type OpenedConnector } from '../connectors/registry.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { eprintln, println, type CliIo } from '../io.js';
+import { capWarnings } from '../job/cap-warnings.js';
 import { checkJobAgainstDescription } from '../job/check-against-description.js';
 import { checkJobLocalColumns } from '../job/check-local-columns.js';
 import { fileError, loadJobFile, type LoadedJob } from '../job/load-job.js';
@@ -55,10 +56,28 @@ interface RunCommandOptions {
   readonly verbose?: boolean;
   /** The clock for expressions (`daysAgo`); tests fix it. */
   readonly now?: () => Date;
+  /** Aborts like Ctrl-C does (tests); SIGINT is always listened to. */
+  readonly signal?: AbortSignal;
 }
 
-/** Runs the job file at `jobPath`. Resolves with the exit code; never throws. */
+/**
+ * Runs the job file at `jobPath`. Resolves with the exit code; never throws. Ctrl-C (SIGINT)
+ * stops the run at its next safe point (between pages or batches): the command then says what the
+ * run left and how to resume it, and exits 130. A second Ctrl-C ends the process at once.
+ */
 export async function runCommand(io: CliIo, jobPath: string, options: RunCommandOptions): Promise<ExitCodeValue> {
+  const interrupt = new AbortController();
+  const onSigint = () => interrupt.abort(new Error('interrupted (SIGINT)'));
+  process.once('SIGINT', onSigint);
+  const signal = options.signal === undefined ? interrupt.signal : AbortSignal.any([interrupt.signal, options.signal]);
+  try {
+    return await runCommandUntil(io, jobPath, options, signal);
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+}
+
+async function runCommandUntil(io: CliIo, jobPath: string, options: RunCommandOptions, signal: AbortSignal): Promise<ExitCodeValue> {
   // With --json, scripts get a JSON answer on stdout for input errors too; people still read stderr.
   const fail = (error: CliError): ExitCodeValue => {
     if (options.json === true) println(io, JSON.stringify({ ok: false, exitCode: error.exitCode, error: { message: error.message } }));
@@ -90,6 +109,8 @@ export async function runCommand(io: CliIo, jobPath: string, options: RunCommand
   try {
     const checked = await checkJob(job, opened.value, fail);
     if (checked !== ExitCode.ok) return checked;
+    if (signal.aborted) return interruptedBeforeRun(io, jobPath, options);
+    for (const warning of capWarnings(job, opened.value.connector.id, opened.value.connector.capabilities)) eprintln(io, `warning: ${warning}`);
     if (options.dryRun === true) return await dryRun(io, job, syncJob.value, opened.value, dbPath, options);
     const store = openStore(dbPath);
     if (store.isErr()) return fail(store.error);
@@ -106,7 +127,8 @@ export async function runCommand(io: CliIo, jobPath: string, options: RunCommand
       }
       const resolved = await sinceLastExport(job, syncJob.value, store.value.journal);
       if (!machine && resolved.note !== undefined) eprintln(io, `note: ${resolved.note}`);
-      return await execute(io, job, resolved.job, opened.value, store.value, options, machine);
+      if (signal.aborted) return interruptedBeforeRun(io, jobPath, options);
+      return await execute(io, job, resolved.job, opened.value, store.value, options, machine, signal);
     } finally {
       store.value.close();
     }
@@ -191,6 +213,7 @@ async function execute(
   store: SqliteStore,
   options: RunCommandOptions,
   machine: boolean,
+  signal: AbortSignal,
 ): Promise<ExitCodeValue> {
   const label = `${syncJob.kind} ${syncJob.object}`;
   const progress = createProgressReporter(progressStyle(io.stderr, machine), io.stderr, label);
@@ -205,10 +228,12 @@ async function execute(
     logger: createLogger(io.stderr, options.logFormat ?? 'pretty', options.verbose === true),
     onProgress: (event) => progress.update(event),
     resume: options.resume ?? true,
+    signal,
     ...(rejects !== undefined ? { rejects } : {}),
     ...(errors !== undefined ? { errors } : {}),
   });
   progress.stop(result.isErr());
+  if (result.isErr() && result.error.kind === 'aborted') return reportInterrupted(io, job, syncJob, store, result.error, options);
   if (result.isErr()) return reportRunError(io, job, result.error, options);
   const summary = result.value;
   const exitCode = summary.rejected > 0 && options.failOnRejects === true ? ExitCode.finishedWithRejects : ExitCode.ok;
@@ -247,6 +272,48 @@ function reportRunError(io: CliIo, job: LoadedJob, error: RunError, options: Run
   }
   if (partial !== undefined) eprintln(io, renderSummary(partial, `${partial.operation} ${job.job.object}`, true));
   return exitCode;
+}
+
+/** Ctrl-C before the run started: nothing was read or written. */
+function interruptedBeforeRun(io: CliIo, jobPath: string, options: RunCommandOptions): ExitCodeValue {
+  const message = `[crm-sync] interrupted (Ctrl-C) before the run started: nothing was read or written. Run it with: crm-sync run ${jobPath}`;
+  if (options.json === true) println(io, JSON.stringify({ ok: false, exitCode: ExitCode.interrupted, error: { kind: 'aborted', message } }));
+  eprintln(io, message);
+  return ExitCode.interrupted;
+}
+
+/**
+ * Ctrl-C during the run: says what the run left and the command that continues it. An export's
+ * journal run stays open (committed entries are not sent again on resume; pending ones are sent;
+ * in-doubt ones are settled by the sync key); an import keeps what it committed with its watermark.
+ */
+async function reportInterrupted(io: CliIo, job: LoadedJob, syncJob: SyncJob, store: SqliteStore, error: RunError, options: RunCommandOptions): Promise<ExitCodeValue> {
+  const jobPath = job.source.path;
+  const partial = error.summary;
+  let message: string;
+  let openRun: { runId: string; counts: Readonly<Record<string, number>> } | undefined;
+  if (syncJob.kind === 'export') {
+    const open = await store.journal.findOpenRun(exportJobId(syncJob));
+    if (open !== undefined) openRun = { runId: open.runId, counts: await store.journal.countByState(open.runId) };
+  }
+  if (openRun !== undefined) {
+    const { committed = 0, pending = 0, sent = 0, unknown = 0, rejected = 0 } = openRun.counts;
+    message =
+      `[crm-sync] interrupted (Ctrl-C): export run ${openRun.runId} left open with ${pending} pending and ${sent + unknown} in doubt ` +
+      `(${committed} committed, ${rejected} rejected); nothing committed is sent again. Resume it with: crm-sync run ${jobPath}`;
+  } else if (syncJob.kind === 'export') {
+    message = `[crm-sync] interrupted (Ctrl-C): the export stopped before sending anything. Run it again with: crm-sync run ${jobPath}`;
+  } else {
+    const done = partial === undefined ? '' : ` after reading ${partial.read} records (${partial.written} written locally, ${partial.deleted} deleted)`;
+    const kept = syncJob.kind === 'delete' ? 'records deleted so far stay deleted' : 'what was committed stays (the watermark moves only with committed pages)';
+    message = `[crm-sync] interrupted (Ctrl-C): ${syncJob.kind} ${syncJob.object} stopped${done}; ${kept}. Continue with: crm-sync run ${jobPath}`;
+  }
+  if (options.json === true) {
+    println(io, JSON.stringify({ ok: false, exitCode: ExitCode.interrupted, error: { ...runErrorJson(error), message }, ...(openRun !== undefined ? { openRun } : {}) }));
+  }
+  eprintln(io, message);
+  if (partial !== undefined && options.json !== true) eprintln(io, renderSummary(partial, `${partial.operation} ${job.job.object}`, true));
+  return ExitCode.interrupted;
 }
 
 /** `fields[2].remote` to `['fields', 2, 'remote']`. */

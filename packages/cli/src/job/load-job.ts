@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { checkLocalTableName, SqliteStoreError } from '@crm-sync/store-sqlite';
 import { err, ok, type Result } from 'neverthrow';
 import { invalidInput, type CliError } from '../cli-error.js';
 import { readYamlFile, type YamlFile } from '../yaml-file.js';
@@ -41,6 +42,8 @@ export function loadJobFile(path: string): Result<LoadedJob, CliError> {
   const parsed = jobFileSchema.safeParse(source.data, { reportInput: true });
   if (!parsed.success) return err(fileError(source, zodIssuesToFileIssues(parsed.error.issues)));
   const job = parsed.data;
+  const beyond = issuesBeyondSchema(job);
+  if (beyond.length > 0) return err(fileError(source, beyond));
   const directory = dirname(resolve(path));
   let filter: ConvertedFilter | undefined;
   if (job.filter !== undefined) {
@@ -60,6 +63,38 @@ export function fileError(source: YamlFile, issues: readonly FileIssue[]): CliEr
     return line === undefined ? issue : { ...issue, message: `${issue.message} (line ${line})` };
   });
   return invalidInput(formatFileIssues(source.path, withLines));
+}
+
+/**
+ * Rules the schema does not state: `local.table` follows the store's rules for table names (a
+ * plain identifier, not reserved), so a bad name is an input error before any CRM call and before
+ * the database file is created; `batchSize` (records per CRM write) on a job that writes nothing
+ * to the CRM, and `pageSize` (records per page read) on one that reads no pages, are refused
+ * rather than silently ignored.
+ */
+function issuesBeyondSchema(job: JobFile): FileIssue[] {
+  const issues: FileIssue[] = [];
+  if (job.local !== undefined) {
+    try {
+      checkLocalTableName(job.local.table);
+    } catch (thrown) {
+      if (!(thrown instanceof SqliteStoreError)) throw thrown;
+      issues.push({ path: ['local', 'table'], message: thrown.message.replace(/^\[crm-sync\] \[store-sqlite\] /, '') });
+    }
+  }
+  if (job.pageSize !== undefined && (job.operation === 'export' || job.operation === 'delete')) {
+    issues.push({
+      path: ['pageSize'],
+      message: `only applies to operations import and import-deleted (records per page read from the CRM), not ${job.operation}, which would ignore it; remove it (batchSize sets the records per CRM write)`,
+    });
+  }
+  if (job.batchSize !== undefined && (job.operation === 'import' || job.operation === 'import-deleted')) {
+    issues.push({
+      path: ['batchSize'],
+      message: `only applies to operations export and delete (records per CRM write), not ${job.operation}, which would ignore it; remove it (pageSize sets the records per page read)`,
+    });
+  }
+  return issues;
 }
 
 function readIds(job: JobFile, directory: string, source: YamlFile): Result<readonly string[] | undefined, CliError> {

@@ -128,7 +128,15 @@ export class RunContext {
       ...(where.localKey === undefined ? {} : { localKey: where.localKey }),
       ...(where.crmId === undefined ? {} : { crmId: where.crmId }),
     };
-    this.deps.logger.warn({ reject: item }, orchestratorMessage(`record rejected (${item.code}${item.symbol ? ` ${item.symbol}` : ''}): ${item.message}`));
+    // The message names the record (local key, CRM id), so a readable log line alone says which one.
+    const record = [
+      ...(item.localKey === undefined ? [] : [`local key ${JSON.stringify(item.localKey)}`]),
+      ...(item.crmId === undefined ? [] : [`CRM id ${JSON.stringify(item.crmId)}`]),
+    ];
+    this.deps.logger.warn(
+      { reject: item },
+      orchestratorMessage(`record ${record.length === 0 ? '' : `${record.join(', ')} `}rejected (${item.code}${item.symbol ? ` ${item.symbol}` : ''}): ${item.message}`),
+    );
     if (this.job.processRejects && this.deps.rejects) this.pendingRejects.push(item);
   }
 
