@@ -166,7 +166,13 @@ export interface DeletedPage {
   readonly nextCursor?: string;
   /** The oldest instant the CRM still has deletions for (Salesforce `earliestDateAvailable`). */
   readonly earliestDateAvailable?: Instant;
-  /** The newest instant the answer covers (Salesforce `latestDateCovered`). */
+  /**
+   * The newest instant the answer covers (Salesforce `latestDateCovered`), when it is earlier than
+   * the asked end: deletions after it may not be reported yet (they were still being replicated)
+   * and must be read by a window that starts here. Absent means the asked end was covered. The
+   * orchestrator reports, and starts the next automatic window at, the smallest value over the
+   * pages, never later than the asked end.
+   */
   readonly latestDateCovered?: Instant;
 }
 
