@@ -89,7 +89,10 @@ export type WriteMode = 'insert' | 'update' | 'upsert';
 
 /** One record to write. */
 export interface WriteRecord {
-  /** The primary key; required for `update`, forbidden for `insert`. */
+  /**
+   * The primary key; required for `update`. For `insert`, only with
+   * `capabilities.clientInsertIds`: the id (a UUID) the new record gets, chosen by the caller.
+   */
   readonly id?: string;
   /** Values by remote field name. For `upsert`, includes the external-id field's value. */
   readonly values: FieldValues;
