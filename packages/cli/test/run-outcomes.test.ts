@@ -140,3 +140,35 @@ describe('rejects and errors outputs', () => {
     );
   });
 });
+
+describe('crm-sync run: import-deleted with an automatic index', () => {
+  it('stores the end the CRM covered and starts the next window there', async () => {
+    const dir = tempDir();
+    writeFiles(dir, {
+      'crm-sync.accounts.yaml': MOCK_ACCOUNTS,
+      'deleted.yaml': 'activity: importDeleted\nconnector: mock\naccount: demo\noperation: import-deleted\nobject: contact\nwindow: { start: { expr: "daysAgo(1)" } }\nautomaticIndex: true\nlocal: { table: contacts }\n',
+    });
+    const first = await cli(dir, ['run', 'deleted.yaml', '--db', 'crm.sqlite', '--json']);
+    expect(first.code, first.stderr).toBe(ExitCode.ok);
+    const window = JSON.parse(first.stdout).summary.deletedWindow;
+    expect(window).toMatchObject({ optionName: 'LASTDELETED_default_importDeleted', end: expect.any(String) });
+    const store = openSqliteStore(join(dir, 'crm.sqlite'))._unsafeUnwrap();
+    expect((await store.options.getOption('LASTDELETED_default_importDeleted'))?.meta?.at).toBe(window.end);
+    store.close();
+    const second = await cli(dir, ['run', 'deleted.yaml', '--db', 'crm.sqlite']);
+    expect(second.code, second.stderr).toBe(ExitCode.ok);
+    expect(second.stdout).toContain(`deletions read: [${window.end}, `);
+    expect(second.stdout).toContain('next window starts there (option LASTDELETED_default_importDeleted)');
+  });
+
+  it('refuses import-only index settings on import-deleted, naming them (exit 2)', async () => {
+    const dir = tempDir();
+    writeFiles(dir, {
+      'crm-sync.accounts.yaml': MOCK_ACCOUNTS,
+      'deleted.yaml': 'activity: importDeleted\nconnector: mock\naccount: demo\noperation: import-deleted\nobject: contact\nwindow: { start: "2024-01-01" }\nautomaticIndex: { enabled: true, safetyLag: 2s }\nlocal: { table: contacts }\n',
+    });
+    const result = await cli(dir, ['run', 'deleted.yaml', '--db', 'crm.sqlite']);
+    expect(result.code).toBe(ExitCode.invalidInput);
+    expect(result.stderr).toMatch(/automaticIndex\.safetyLag.*only applies to operation import/);
+  });
+});

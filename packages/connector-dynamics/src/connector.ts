@@ -77,6 +77,8 @@ export class DynamicsConnector extends ConnectorBase {
       deletedRetentionDays: c.deletedRetentionDays,
       concurrency: c.concurrency,
       serverTime: true,
+      // A create may carry its own primary key GUID; "already exists" on a resend means it was created.
+      clientInsertIds: true,
       idPattern: GUID_PATTERN.source,
       changeFields: ['modifiedon'],
     });

@@ -11,6 +11,8 @@ import { CONNECTOR_ID } from './errors.js';
 export interface PageCursor {
   readonly chunk: number;
   readonly nextLink?: string;
+  /** Deleted records from audits: the first instant the history covers, found on the first page. */
+  readonly earliest?: string;
 }
 
 /** Encodes a cursor. */
@@ -21,9 +23,13 @@ export function encodeCursor(cursor: PageCursor): string {
 /** Decodes a cursor made by {@link encodeCursor}. */
 export function decodeCursor(text: string): Result<PageCursor, CrmError> {
   try {
-    const value = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as { v?: unknown; chunk?: unknown; nextLink?: unknown };
+    const value = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as { v?: unknown; chunk?: unknown; nextLink?: unknown; earliest?: unknown };
     if (value.v === 1 && typeof value.chunk === 'number' && (value.nextLink === undefined || typeof value.nextLink === 'string')) {
-      return ok({ chunk: value.chunk, ...(typeof value.nextLink === 'string' ? { nextLink: value.nextLink } : {}) });
+      return ok({
+        chunk: value.chunk,
+        ...(typeof value.nextLink === 'string' ? { nextLink: value.nextLink } : {}),
+        ...(typeof value.earliest === 'string' ? { earliest: value.earliest } : {}),
+      });
     }
   } catch {
     // fall through to the error below

@@ -3,6 +3,13 @@
  * record): insert = `POST`, update = `PATCH` with `If-Match: *` (never creates), upsert =
  * `PATCH entityset(key=value)` by alternate key. Optional fast path: `CreateMultiple` for inserts.
  *
+ * An insert may carry the new record's primary key GUID, chosen by the caller (Dataverse accepts it
+ * in the body). Dataverse refuses a create whose key exists with `0x80040237` ("A record with
+ * matching key values already exists" / "Cannot insert duplicate key"); for an insert that carries
+ * its own id this means an earlier send of the same insert was committed, so the outcome is
+ * `created` with that id. A `CreateMultiple` refused for that reason (all-or-nothing) falls back
+ * to `$batch`, where each record gets its own answer.
+ *
  * @module
  */
 import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
@@ -20,7 +27,7 @@ import type { BatchResponsePart } from './batch.js';
 import { idFromEntityUrl, innerPathPrefix, partJson, sendBatch, type BatchOperation } from './batch-call.js';
 import { createMultiple, upsertMultiple, type UpsertTarget } from './bulk-messages.js';
 import type { ResolvedDynamicsConfig } from './config.js';
-import { CONNECTOR_ID, rejectFromPart } from './errors.js';
+import { CONNECTOR_ID, DATAVERSE_CODES, rejectFromPart } from './errors.js';
 import type { DataverseHttp } from './http.js';
 import { encodeValue, vendorOf } from './mapping.js';
 import { formatLiteral, GUID_PATTERN } from './odata-filter.js';
@@ -62,10 +69,13 @@ function plan(config: ResolvedDynamicsConfig, description: ObjectDescription, re
   const set = `${innerPathPrefix(config)}${vendorOf(description).entitySetName}`;
   const primaryKey = description.primaryKey;
   if (request.mode === 'insert') {
-    if (record.id !== undefined) return { outcome: reject('invalid-value', `insert records must not carry an id (got '${record.id}'); use mode 'update' or 'upsert'`, record.id) };
+    if (record.id !== undefined && !GUID_PATTERN.test(record.id)) {
+      return { outcome: reject('invalid-value', `an insert's id must be the new record's GUID, e.g. 7eb682f1-ca75-e511-80d4-00155d2a68d1 (got '${record.id}'); leave it out to let Dataverse choose one`, record.id) };
+    }
     const encoded = encodeBody(description, record, 'insert', new Set([primaryKey]));
     if ('outcome' in encoded) return encoded;
-    return { operation: { method: 'POST', url: set, headers: { 'Content-Type': 'application/json; type=entry' }, body: JSON.stringify(encoded.body) } };
+    const body = record.id === undefined ? encoded.body : { [primaryKey]: record.id.toLowerCase(), ...encoded.body };
+    return { operation: { method: 'POST', url: set, headers: { 'Content-Type': 'application/json; type=entry' }, body: JSON.stringify(body) } };
   }
   if (request.mode === 'update') {
     if (record.id === undefined || !GUID_PATTERN.test(record.id)) {
@@ -103,6 +113,10 @@ function outcomeOf(request: UpsertBatchRequest, record: WriteRecord, primaryKey:
   }
   if (answer.status >= 400) {
     const rejected = rejectFromPart(answer.status, partJson(answer));
+    // The insert's own id already exists: an earlier send of this insert was committed.
+    if (request.mode === 'insert' && record.id !== undefined && rejected.symbol === DATAVERSE_CODES.duplicateRecord) {
+      return { ok: true, id: record.id.toLowerCase(), action: 'created' };
+    }
     const code = request.mode === 'update' && answer.status === 404 ? 'not-found' : rejected.code;
     return { ok: false, ...(record.id ? { id: record.id } : {}), reject: { ...rejected, code } };
   }

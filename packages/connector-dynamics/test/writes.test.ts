@@ -187,3 +187,36 @@ describe('faults on writes', () => {
     expect((await harness.connector.query({ object: 'contact', fields: [] }))._unsafeUnwrapErr()).toMatchObject({ kind: 'transient', httpStatus: 502 });
   });
 });
+
+describe('inserts with a client-chosen primary key', () => {
+  const ids = ['11111111-2222-4333-8444-000000000001', '11111111-2222-4333-8444-000000000002'];
+
+  for (const bulkMessages of [false, true]) {
+    it(`creates with the given GUIDs, and a resend whose GUID exists is created, not a duplicate (${bulkMessages ? 'CreateMultiple' : '$batch'})`, async () => {
+      harness = await startHarness({ bulkMessages });
+      const first = (await harness.connector.upsertBatch({ object: 'contact', mode: 'insert', records: [{ id: ids[0]!, values: { lastname: 'A' } }] }))._unsafeUnwrap();
+      expect(first).toEqual([{ ok: true, id: ids[0], action: 'created' }]);
+      // The resend of the committed one comes with a new one: both end created, no duplicate.
+      const records = ids.map((id, n) => ({ id, values: { lastname: n === 0 ? 'A' : 'B' } }));
+      const second = (await harness.connector.upsertBatch({ object: 'contact', mode: 'insert', records }))._unsafeUnwrap();
+      expect(second).toEqual(ids.map((id) => ({ ok: true, id, action: 'created' })));
+      expect(harness.crm.records('contact').map((record) => record.id).sort()).toEqual([...ids].sort());
+    });
+  }
+
+  it('a create whose key exists (Dataverse: 412 0x80040237) counts as created and changes nothing', async () => {
+    harness = await startHarness();
+    harness.crm.insert('contact', { lastname: 'There' }, { id: ids[0]! });
+    const outcome = (await harness.connector.upsertBatch({ object: 'contact', mode: 'insert', records: [{ id: ids[0]!, values: { lastname: 'Again' } }] }))._unsafeUnwrap();
+    expect(outcome[0]).toMatchObject({ ok: true, id: ids[0], action: 'created' });
+    expect(harness.crm.records('contact')).toHaveLength(1);
+    expect(harness.crm.get('contact', ids[0]!)?.values.lastname).toBe('There');
+  });
+
+  it('refuses an insert id that is not a GUID, naming the format', async () => {
+    harness = await startHarness();
+    const outcome = (await harness.connector.upsertBatch({ object: 'contact', mode: 'insert', records: [{ id: 'not-a-guid', values: { lastname: 'X' } }] }))._unsafeUnwrap();
+    expect(outcome[0]).toMatchObject({ ok: false, reject: { code: 'invalid-value', message: expect.stringContaining('GUID') } });
+    expect(harness.crm.records('contact')).toHaveLength(0);
+  });
+});

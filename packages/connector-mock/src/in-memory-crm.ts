@@ -68,6 +68,8 @@ export class InMemoryCrm {
   #lastNow: Instant = '';
   #lastCutoffMs = Number.NaN;
   #lastCutoff: Instant = '';
+  /** Per object, the instant before which the delete log was purged early (see {@link InMemoryCrm.purgeDeleted}). */
+  readonly #purgedUntil = new Map<string, Instant>();
 
   constructor(options: InMemoryCrmOptions = {}) {
     this.clock = options.clock ?? new ManualClock();
@@ -287,14 +289,32 @@ export class InMemoryCrm {
     return found.sort((a, b) => (a.deletedAt !== b.deletedAt ? (a.deletedAt < b.deletedAt ? -1 : 1) : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
-  /** The oldest deletion time still reported: now minus the retention. */
-  earliestDeletedAvailable(_object?: string): Instant {
+  /**
+   * The oldest deletion time still reported: now minus the retention, or later when the delete log
+   * of `object` was purged early ({@link InMemoryCrm.purgeDeleted}).
+   */
+  earliestDeletedAvailable(object?: string): Instant {
     const ms = this.clock.now().getTime() - this.deletedRetentionDays * DAY_MS;
     if (ms !== this.#lastCutoffMs) {
       this.#lastCutoffMs = ms;
       this.#lastCutoff = toInstant(ms);
     }
-    return this.#lastCutoff;
+    const purged = object === undefined ? undefined : this.#purgedUntil.get(object);
+    return purged !== undefined && purged > this.#lastCutoff ? purged : this.#lastCutoff;
+  }
+
+  /**
+   * Purges the delete log of `object` before `before`, earlier than the retention would: what a
+   * CRM does when its delete log grows too large (Salesforce purges the recycle bin, Dataverse
+   * deletes old audit logs). Recycle-binned records deleted before `before` are dropped for good,
+   * and {@link InMemoryCrm.earliestDeletedAvailable} reports `before` from then on.
+   */
+  purgeDeleted(object: string, before: Instant): void {
+    const store = this.#stores.get(object);
+    if (!store) throw new RangeError(`[crm-sync] [connector-mock] purgeDeleted: no object '${object}'`);
+    const previous = this.#purgedUntil.get(object);
+    if (previous === undefined || before > previous) this.#purgedUntil.set(object, before);
+    store.purgeDeletedBefore(before);
   }
 
   /**
@@ -317,6 +337,7 @@ export class InMemoryCrm {
   /** Drops all records, restarts id sequences and zeroes the call counters; schemas stay. */
   reset(): void {
     for (const store of this.#stores.values()) store.clear();
+    this.#purgedUntil.clear();
     this.stats.calls = 0;
     this.stats.byOperation = {};
   }

@@ -35,4 +35,55 @@ describe('getDeleted', () => {
     expect([error.kind, error.retryable, error.vendorCode]).toEqual(['retention-exceeded', false, 'INVALID_REPLICATION_DATE']);
     expect(error.message).toMatch(/full re-sync/);
   });
+
+  function deleteAt(h: Harness, n: number, at: string): string {
+    const outcome = h.emulator.crm.insert('Contact', contactValues(n));
+    if (!outcome.ok) throw new Error(outcome.reject.message);
+    h.emulator.crm.delete('Contact', outcome.id, { at });
+    return outcome.id;
+  }
+
+  function clockOf(h: Harness): ManualClock {
+    if (!(h.emulator.crm.clock instanceof ManualClock)) throw new Error('the emulator default engine has a manual clock');
+    return h.emulator.crm.clock;
+  }
+
+  it('does not report the deletions of the current minute: latestDateCovered stays on the last whole minute', async () => {
+    harness = await startHarness();
+    const clock = clockOf(harness);
+    clock.set('2024-01-01T12:30:40.000Z');
+    const id = deleteAt(harness, 1, '2024-01-01T12:30:20.000Z');
+    const first = (await harness.connector.getDeleted({ object: 'Contact', start: '2024-01-01T12:00:00.000Z', end: '2024-01-01T12:30:40.000Z' }))._unsafeUnwrap();
+    expect(first.records).toEqual([]);
+    expect(first.latestDateCovered).toBe('2024-01-01T12:30:00.000Z');
+    // The next window starts at the covered end and finds the deletion once the minute is over.
+    clock.set('2024-01-01T12:31:05.000Z');
+    const second = (await harness.connector.getDeleted({ object: 'Contact', start: first.latestDateCovered!, end: '2024-01-01T12:31:05.000Z' }))._unsafeUnwrap();
+    expect(second.records.map((record) => record.id)).toEqual([id]);
+    expect(second.latestDateCovered).toBe('2024-01-01T12:31:00.000Z');
+  });
+
+  it('holds latestDateCovered back by the replication lag the emulator is given', async () => {
+    harness = await startHarness({ replicationLagMs: 5 * 60_000 });
+    clockOf(harness).set('2024-01-01T12:30:40.000Z');
+    const id = deleteAt(harness, 1, '2024-01-01T12:24:00.000Z');
+    deleteAt(harness, 2, '2024-01-01T12:26:00.000Z');
+    const page = (await harness.connector.getDeleted({ object: 'Contact', start: '2024-01-01T12:00:00.000Z', end: '2024-01-01T12:30:40.000Z' }))._unsafeUnwrap();
+    expect(page.latestDateCovered).toBe('2024-01-01T12:25:00.000Z');
+    expect(page.records.map((record) => record.id)).toEqual([id]);
+  });
+
+  it("INVALID_REPLICATION_DATE carries Salesforce's own earliestDateAvailable (the delete log was purged early), and a window starting there is accepted", async () => {
+    harness = await startHarness();
+    clockOf(harness).set('2024-01-20T12:00:00.000Z');
+    deleteAt(harness, 1, '2024-01-12T00:00:00.000Z');
+    const kept = deleteAt(harness, 2, '2024-01-18T00:00:00.000Z');
+    // Well inside 15 days, but the log before 2024-01-15 is gone: now - 15 days is not the answer.
+    harness.emulator.crm.purgeDeleted('Contact', '2024-01-15T00:00:00.000Z');
+    const error = (await harness.connector.getDeleted({ object: 'Contact', start: '2024-01-10T00:00:00.000Z', end: '2024-01-20T12:00:00.000Z' }))._unsafeUnwrapErr();
+    expect(error).toMatchObject({ kind: 'retention-exceeded', vendorCode: 'INVALID_REPLICATION_DATE', earliestAvailable: '2024-01-15T00:00:00.000Z' });
+    expect(error.message).toContain('2024-01-15T00:00:00.000Z');
+    const page = (await harness.connector.getDeleted({ object: 'Contact', start: error.kind === 'retention-exceeded' ? error.earliestAvailable! : '', end: '2024-01-20T12:00:00.000Z' }))._unsafeUnwrap();
+    expect(page.records.map((record) => record.id)).toEqual([kept]);
+  });
 });

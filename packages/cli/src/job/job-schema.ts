@@ -146,6 +146,17 @@ export const jobFileSchema = z
     if (job.export !== undefined && op !== 'export') {
       context.addIssue({ code: 'custom', path: ['export'], message: `only applies to operation export, not ${op}; remove it` });
     }
+    if (op === 'import-deleted' && typeof job.automaticIndex === 'object') {
+      for (const key of ['changeField', 'safetyLag', 'overlap', 'initialStart'] as const) {
+        if (job.automaticIndex[key] !== undefined) {
+          context.addIssue({
+            code: 'custom',
+            path: ['automaticIndex', key],
+            message: `only applies to operation import; an import-deleted index takes enabled and option only (window.start serves its first run); remove it`,
+          });
+        }
+      }
+    }
     if (job.window !== undefined && op !== 'import-deleted') {
       context.addIssue({ code: 'custom', path: ['window'], message: `only applies to operation import-deleted, not ${op}; remove it` });
     }

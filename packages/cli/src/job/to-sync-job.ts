@@ -180,6 +180,14 @@ function importDeletedJob(
   if (end.value !== undefined && end.value < start.value) {
     return err([{ path: ['window', 'end'], message: `the window ends (${end.value}) before it starts (${start.value}); swap start and end` }]);
   }
+  const index = job.automaticIndex;
+  // The window's start serves the first run; later runs start where the previous answer ended.
+  const automaticIndex =
+    index === undefined
+      ? undefined
+      : typeof index === 'boolean'
+        ? { enabled: index }
+        : { enabled: index.enabled ?? true, ...(index.option !== undefined ? { option: index.option } : {}) };
   return ok({
     ...base,
     kind: 'import-deleted',
@@ -188,6 +196,7 @@ function importDeletedJob(
     ...(end.value !== undefined ? { end: end.value } : {}),
     ...(job.pageSize !== undefined ? { pageSize: job.pageSize } : {}),
     ...(job.maxDeletes !== undefined ? { maxDeletes: job.maxDeletes as DeleteLimit } : {}),
+    ...(automaticIndex !== undefined ? { automaticIndex } : {}),
   });
 }
 

@@ -28,6 +28,10 @@ export function renderSummary(summary: RunSummary, label: string, failed = false
     const start = summary.window.start ?? 'the beginning';
     lines.push(`window: [${start}, ${summary.window.end}) UTC, watermark option ${summary.window.optionName}`);
   }
+  if (summary.deletedWindow !== undefined) {
+    const { start, end, optionName } = summary.deletedWindow;
+    lines.push(`deletions read: [${start}, ${end}] (the end the CRM covered)${optionName !== undefined ? `, next window starts there (option ${optionName})` : ''}`);
+  }
   if (summary.runId !== undefined) lines.push(`journal run: ${summary.runId}`);
   if (summary.notFound !== undefined && summary.notFound.length > 0) {
     lines.push(`ids not found in the CRM: ${summary.notFound.slice(0, 10).join(', ')}${summary.notFound.length > 10 ? ` and ${summary.notFound.length - 10} more` : ''}`);

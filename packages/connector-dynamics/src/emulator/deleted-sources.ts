@@ -31,15 +31,55 @@ const AUDIT_FIELDS: ReadonlyMap<string, FieldDescription> = new Map(
 /** The application user of the emulator, as audits and WhoAmI report it. */
 export const EMULATOR_USER_ID = '99999999-0000-0000-0000-000000000001';
 
-/** `GET audits`: one delete audit row per deleted record still within retention. */
+/**
+ * The instant before which the organisation keeps no audit record: now minus the audit retention
+ * (none when kept for ever), or later where the delete log was purged early
+ * (`InMemoryCrm.purgeDeleted`). Deleted records older than the engine's `deletedRetentionDays`
+ * are gone from the engine whatever the audit retention says: give the engine at least the audit
+ * retention.
+ */
+function auditCutoff(context: EmulatorContext, now: string): string {
+  let cutoff = context.auditRetentionDays > 0 ? toInstant(Date.parse(now) - context.auditRetentionDays * 86_400_000) : '0000-01-01T00:00:00.000Z';
+  // The engine's own retention is not an audit setting; only an early purge of its delete log is.
+  const engineCut = toInstant(Date.parse(now) - context.crm.deletedRetentionDays * 86_400_000);
+  for (const summary of context.crm.listObjects()) {
+    const purged = context.crm.earliestDeletedAvailable(summary.name);
+    if (purged > engineCut && purged > cutoff) cutoff = purged;
+  }
+  return cutoff;
+}
+
+/**
+ * `GET audits`: the organisation's oldest audit record still kept, and one delete audit row per
+ * deleted record within the retention.
+ *
+ * A real organisation audits creates and updates as well, so its oldest audit record lies just
+ * after the retention cut (or at the moment auditing was turned on, when that is later). The
+ * emulator serves deletions only, so it stands in for all that history with one row: an update of
+ * the organisation row at the later of `auditEnabledOn` and the cut.
+ */
 export function serveAudits(context: EmulatorContext, request: EmulatorRequest): EmulatorResponse {
   if (!context.auditReadable) return errorResponse(403, EMULATOR_CODES.privilegeDenied, "Principal user is missing prvReadAuditSummary privilege.");
   const rows: WireRow[] = [];
   const now = toInstant(context.crm.clock.now());
+  const cutoff = auditCutoff(context, now);
+  const oldest = context.auditEnabledOn > cutoff ? context.auditEnabledOn : cutoff;
+  if (context.auditing && oldest <= now) {
+    rows.push({
+      auditid: metadataId('audit.organization.oldest'),
+      _objectid_value: metadataId('organization'),
+      objecttypecode: 'organization',
+      operation: 2,
+      action: 2,
+      // Dataverse stamps audit records to the second; rounded up so the row stays within retention.
+      createdon: `${toInstant(Math.ceil(Date.parse(oldest) / 1000) * 1000).slice(0, 19)}Z`,
+      _userid_value: EMULATOR_USER_ID,
+    });
+  }
   for (const summary of context.crm.listObjects()) {
     const description = context.crm.describe(summary.name);
     if (description === undefined || !context.auditing || !tableFacts(description).auditEnabled) continue;
-    for (const deleted of context.crm.deletedBetween(summary.name, '0000-01-01T00:00:00.000Z', now)) {
+    for (const deleted of context.crm.deletedBetween(summary.name, cutoff, now)) {
       if (context.rolledBack.has(deleted.id)) continue;
       rows.push({
         auditid: metadataId(`audit.${summary.name}.${deleted.id}.${deleted.deletedAt}`),
@@ -53,6 +93,24 @@ export function serveAudits(context: EmulatorContext, request: EmulatorRequest):
     }
   }
   return serveCollection(request, { apiBase: context.apiBase, entitySetName: 'audits', entityName: 'audit', primaryKey: 'auditid', fields: AUDIT_FIELDS, rows });
+}
+
+const ORGANIZATION_FIELDS: ReadonlyMap<string, FieldDescription> = new Map(
+  [auditField('organizationid', 'id'), auditField('name', 'string'), auditField('isauditenabled', 'boolean'), auditField('auditretentionperiodv2', 'integer')].map((field) => [
+    field.name,
+    { ...field, primaryKey: field.name === 'organizationid' },
+  ]),
+);
+
+/** `GET organizations`: the one organisation row, with its audit settings. */
+export function serveOrganizations(context: EmulatorContext, request: EmulatorRequest): EmulatorResponse {
+  const row: WireRow = {
+    organizationid: metadataId('organization'),
+    name: 'Emulator',
+    isauditenabled: context.auditing,
+    auditretentionperiodv2: context.auditRetentionDays,
+  };
+  return serveCollection(request, { apiBase: context.apiBase, entitySetName: 'organizations', entityName: 'organization', primaryKey: 'organizationid', fields: ORGANIZATION_FIELDS, rows: [row] });
 }
 
 function deltaToken(at: string): string {

@@ -35,6 +35,10 @@ export interface EmulatorContext {
   readonly auditReadable: boolean;
   /** Days a change-tracking token stays valid. */
   readonly changeTrackingExpiryDays: number;
+  /** The organisation's `auditretentionperiodv2`: days audit records are kept, `-1` for ever. */
+  readonly auditRetentionDays: number;
+  /** When auditing was turned on: no audit record is older. */
+  readonly auditEnabledOn: string;
   /** Ids of records created and then rolled back (failed change set or bulk message): never reported as deleted. */
   readonly rolledBack: Set<string>;
   /**

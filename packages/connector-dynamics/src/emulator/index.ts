@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import { InMemoryCrm } from '@crm-sync/connector-mock';
+import type { Instant } from '@crm-sync/sdk';
 import type { DynamicsConfig } from '../config.js';
 import { DataverseFaults, type DataverseFault } from './faults.js';
 import type { EmulatorContext } from './http-types.js';
@@ -40,6 +41,17 @@ export interface DataverseEmulatorOptions {
   readonly auditReadable?: boolean;
   /** Days a change-tracking delta token stays valid; default 7 (the current Dataverse default). */
   readonly changeTrackingExpiryDays?: number;
+  /**
+   * The organisation's audit retention, `organizations.auditretentionperiodv2`: days audit records
+   * are kept (`-1`: for ever). Older audit records are not served. Default: the engine's
+   * `deletedRetentionDays`.
+   */
+  readonly auditRetentionDays?: number;
+  /**
+   * When auditing was turned on for the organisation: no audit record is older. Default
+   * `2000-01-01T00:00:00.000Z` (audited for long; only the retention bounds the history).
+   */
+  readonly auditEnabledOn?: Instant;
 }
 
 /** A connector configuration pointing at the emulator. */
@@ -103,6 +115,8 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
     auditing: options.auditing ?? true,
     auditReadable: options.auditReadable ?? true,
     changeTrackingExpiryDays: options.changeTrackingExpiryDays ?? 7,
+    auditRetentionDays: options.auditRetentionDays ?? crm.deletedRetentionDays,
+    auditEnabledOn: options.auditEnabledOn ?? '2000-01-01T00:00:00.000Z',
     rolledBack: new Set(),
     deltaBoundaries: new Map(),
   };

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { serveAudits, serveChangeTracking, EMULATOR_USER_ID } from './deleted-sources.js';
+import { serveAudits, serveChangeTracking, serveOrganizations, EMULATOR_USER_ID } from './deleted-sources.js';
 import { serveBulkAction } from './bulk-actions.js';
 import { serveEntityDefinitions } from './entity-definitions.js';
 import { errorResponse, jsonResponse, preferences, queryParameters, type EmulatorContext, type EmulatorRequest, type EmulatorResponse } from './http-types.js';
@@ -51,6 +51,9 @@ export function routeWebApi(context: EmulatorContext, request: EmulatorRequest, 
   }
   if (path === 'audits') {
     return request.method === 'GET' ? serveAudits(context, request) : errorResponse(405, EMULATOR_CODES.invalidArgument, 'The audit entity is read-only.');
+  }
+  if (path === 'organizations') {
+    return request.method === 'GET' ? serveOrganizations(context, request) : errorResponse(405, EMULATOR_CODES.invalidArgument, 'The emulator serves the organisation row read-only.');
   }
   const resource = splitResource(path);
   const table = findTable(context.crm, resource.set);

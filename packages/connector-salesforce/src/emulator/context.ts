@@ -72,6 +72,8 @@ export class EmulatorContext {
   readonly jobs = new Map<string, IngestJob>();
   /** REST calls counted against the daily limit (token and versions calls excluded). */
   apiCalls = 0;
+  /** How far behind the clock `getDeleted`/`getUpdated` replication runs, in ms (the current minute is never covered). */
+  replicationLagMs = 0;
   /** Scripted `lock-row` fault for the current collections request. */
   lockItem: EmulatorFault | undefined;
   private sequence = 0;

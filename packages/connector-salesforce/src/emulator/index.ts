@@ -34,6 +34,12 @@ export interface SalesforceEmulatorOptions {
   readonly credentials?: EmulatorCredentials;
   /** Daily API request allocation reported in `Sforce-Limit-Info`; above it, 403 `REQUEST_LIMIT_EXCEEDED`. Default 15,000,000. */
   readonly dailyApiLimit?: number;
+  /**
+   * How far behind the clock the replication feeds run, in ms: `latestDateCovered` is the last
+   * whole minute at least this old, and later deletions are not listed yet. Default 0 (the current
+   * minute is still never covered, as on Salesforce).
+   */
+  readonly replicationLagMs?: number;
 }
 
 /** A running emulator. */
@@ -66,6 +72,7 @@ export interface SalesforceEmulator {
 export async function startSalesforceEmulator(options: SalesforceEmulatorOptions = {}): Promise<SalesforceEmulator> {
   const crm = options.crm ?? new InMemoryCrm({ schemas: salesforceEmulatorSchemas() });
   const context = new EmulatorContext(crm, options.credentials ?? {}, options.dailyApiLimit ?? 15_000_000, '');
+  context.replicationLagMs = options.replicationLagMs ?? 0;
   const faults = new FaultBook(options.seed ?? 1);
   if (options.faults) faults.add(...options.faults);
   const log: EmulatorLogEntry[] = [];

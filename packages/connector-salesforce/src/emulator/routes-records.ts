@@ -178,12 +178,17 @@ export function handleFeed(context: EmulatorContext, object: string, feed: 'dele
   const retentionDays = feed === 'deleted' ? context.crm.deletedRetentionDays : 30;
   const oldestMs = feed === 'deleted' ? earliestMs : nowMs - retentionDays * 86_400_000;
   if (start < oldestMs) {
-    return sfError(400, 'INVALID_REPLICATION_DATE', `startDate cannot be more than ${retentionDays} days ago`);
+    // As Salesforce words it: the message does not say which date is available; a client reads
+    // earliestDateAvailable from an answer to a window that is still covered.
+    return sfError(400, 'INVALID_REPLICATION_DATE', feed === 'deleted' ? 'startDate is before the earliest date available for replication of deleted records' : `startDate cannot be more than ${retentionDays} days ago`);
   }
-  const latestCovered = Math.min(end, Math.floor(nowMs / MINUTE_MS) * MINUTE_MS);
+  // Deletions and changes of the current minute (or within the replication lag) are not reported
+  // yet: latestDateCovered stays on the last whole minute that is fully replicated, and nothing
+  // after it is listed. A client must start its next window there.
+  const latestCovered = Math.max(start, Math.min(end, Math.floor((nowMs - context.replicationLagMs) / MINUTE_MS) * MINUTE_MS));
   const startIso = new Date(start).toISOString();
-  // The window is [start, end) on whole minutes; an instant at `end` belongs to the next window.
-  const endIso = new Date(end - 1).toISOString();
+  // The window is [start, latestCovered) on whole minutes; an instant at the covered end belongs to the next window.
+  const endIso = new Date(latestCovered - 1).toISOString();
   if (feed === 'deleted') {
     return json(200, {
       deletedRecords: context.crm.deletedBetween(object, startIso, endIso).map((r) => ({ id: r.id, deletedDate: salesforceDateTime(r.deletedAt) })),

@@ -41,6 +41,14 @@ export interface ConnectorCapabilities {
   /** Above this many records per export, a bulk path (e.g. Bulk API 2.0) is used. */
   readonly bulkThreshold?: number;
   /**
+   * `upsertBatch` accepts a client-chosen primary key on `insert` (`WriteRecord.id`, a random
+   * UUID) and answers an insert whose id already exists (a resend of one that was committed) as
+   * `created` with that id. The orchestrator then journals an id per insert before sending it, so
+   * an insert whose answer was lost is simply sent again: no duplicate, no sync key needed.
+   * Default false.
+   */
+  readonly clientInsertIds?: boolean;
+  /**
    * Candidate change fields in preference order; the first one the object has is the default
    * for incremental import (e.g. `['LastModifiedDate', 'SystemModstamp']`).
    */
@@ -61,6 +69,7 @@ export const DEFAULT_CAPABILITIES: ConnectorCapabilities = {
   deletedRetentionDays: null,
   concurrency: 4,
   serverTime: false,
+  clientInsertIds: false,
   changeFields: [],
 };
 

@@ -89,7 +89,10 @@ export type WriteMode = 'insert' | 'update' | 'upsert';
 
 /** One record to write. */
 export interface WriteRecord {
-  /** The primary key; required for `update`, forbidden for `insert`. */
+  /**
+   * The primary key; required for `update`. For `insert`, only with
+   * `capabilities.clientInsertIds`: the id (a UUID) the new record gets, chosen by the caller.
+   */
   readonly id?: string;
   /** Values by remote field name. For `upsert`, includes the external-id field's value. */
   readonly values: FieldValues;
@@ -166,7 +169,13 @@ export interface DeletedPage {
   readonly nextCursor?: string;
   /** The oldest instant the CRM still has deletions for (Salesforce `earliestDateAvailable`). */
   readonly earliestDateAvailable?: Instant;
-  /** The newest instant the answer covers (Salesforce `latestDateCovered`). */
+  /**
+   * The newest instant the answer covers (Salesforce `latestDateCovered`), when it is earlier than
+   * the asked end: deletions after it may not be reported yet (they were still being replicated)
+   * and must be read by a window that starts here. Absent means the asked end was covered. The
+   * orchestrator reports, and starts the next automatic window at, the smallest value over the
+   * pages, never later than the asked end.
+   */
   readonly latestDateCovered?: Instant;
 }
 

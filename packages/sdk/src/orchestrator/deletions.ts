@@ -1,9 +1,11 @@
 /**
  * O3, import the records deleted in the CRM, and O4, delete records in the CRM.
  *
- * The deleted-record window is checked against the connector's retention before the call and
- * against what the CRM answers (`earliestDateAvailable`): a window the CRM no longer covers is
- * refused, never answered with a silently partial list. Deletes go in batches; a record that is
+ * The deleted-record window is checked by the CRM itself (its retention error, carrying its own
+ * earliest date) and against what it answers (`earliestDateAvailable`): a window the CRM no longer
+ * covers is refused, never answered with a silently partial list. A dry run, which calls nothing,
+ * checks the connector's retention instead. The run's end is what the CRM's answer covered
+ * (`latestDateCovered`), never more. Deletes go in batches; a record that is
  * already gone counts as deleted, so a retry is harmless.
  *
  * Both are guarded: deleting every linked row of a table needs `confirm: 'all-linked-rows'`, and
@@ -18,10 +20,12 @@ import type { DeletedPage, DeletedRecord, RecordPage, WriteOutcome } from '../co
 import { idNormalizer } from '../contract/normalize-id.js';
 import { parseInstant, type Instant } from '../contract/values.js';
 import { crmError } from '../errors/crm-error.js';
-import type { RecordSink, RecordSource } from '../stores/types.js';
+import type { RecordSource } from '../stores/types.js';
 import { flushRejectsOrFail, storeFailure, type RunContext } from './context.js';
-import { DEFAULT_MAX_DELETES, type DeleteJob, type DeleteLimit, type ImportDeletedJob } from './job.js';
+import type { ImportStores } from './import-write.js';
+import { DEFAULT_MAX_DELETES, defaultDeletedOption, type DeleteJob, type DeleteLimit, type ImportDeletedJob } from './job.js';
 import type { RunError, RunSummary } from './types.js';
+import { formatWatermark, minInstant, readWatermark, watermarkCheckpoint } from './watermark.js';
 
 const DAY_MS = 86_400_000;
 
@@ -100,11 +104,23 @@ function overLimit(context: RunContext, what: string, count: string, limit: Dele
   return context.fail('invalid-job', `${context.job.kind} job "${context.job.activity}": ${message}`, { issues: [{ path: 'maxDeletes', message }] });
 }
 
-/** Runs (or plans) an import of deleted records. */
-export async function runImportDeleted(context: RunContext, sink: RecordSink, job: ImportDeletedJob): Promise<Result<RunSummary, RunError>> {
+/** The change field name stored in the meta of a deleted-records index option. */
+const DELETED_INDEX_FIELD = 'deletedAt';
+
+/**
+ * Runs (or plans) an import of deleted records.
+ *
+ * The run reports, as its end, what the CRM's answer really covered: the smallest
+ * `latestDateCovered` of its pages, never later than the asked end (Salesforce does not report the
+ * deletions of the current minute yet). With an automatic index the window starts at the previous
+ * run's covered end and the new covered end is stored with the last page's deletions, so a
+ * deletion the CRM had not replicated yet is read by the next window instead of being lost.
+ */
+export async function runImportDeleted(context: RunContext, stores: ImportStores, job: ImportDeletedJob): Promise<Result<RunSummary, RunError>> {
   const { connector } = context.deps;
+  const { sink } = stores;
   context.progress('validate');
-  const start = parseInstant(job.start);
+  let start = parseInstant(job.start);
   const issues = [];
   if (start === undefined) issues.push({ path: 'start', message: `"${job.start}" is not an ISO 8601 date-time with an offset, e.g. 2024-06-01T00:00:00Z` });
   const givenEnd = job.end === undefined ? undefined : parseInstant(job.end);
@@ -115,6 +131,22 @@ export async function runImportDeleted(context: RunContext, sink: RecordSink, jo
   if (typeof limitSetting === 'string') issues.push({ path: 'maxDeletes', message: limitSetting });
   if (issues.length > 0 || start === undefined || typeof limitSetting === 'string') {
     return err(context.fail('invalid-job', `import-deleted job "${job.activity}": ${issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`, { issues }));
+  }
+  let optionName: string | undefined;
+  if (job.automaticIndex?.enabled) {
+    optionName = job.automaticIndex.option ?? defaultDeletedOption(job);
+    let stored;
+    try {
+      stored = await stores.options.getOption(optionName);
+    } catch (error) {
+      return err(storeFailure(context, error, `reading option ${optionName}`));
+    }
+    const position = readWatermark(stored, DELETED_INDEX_FIELD);
+    if (position.isErr()) return err(context.fail('watermark', position.error));
+    if (position.value !== undefined) {
+      start = position.value.at;
+      context.note(`the window starts at ${start}, where the previous run's answer ended (option ${optionName})`);
+    }
   }
   let now: Instant;
   if (connector.serverTime && connector.capabilities.serverTime) {
@@ -131,8 +163,10 @@ export async function runImportDeleted(context: RunContext, sink: RecordSink, jo
     return err(context.fail('invalid-job', `import-deleted job "${job.activity}": end ${end} is before start ${start}; swap them`, { issues: [{ path: 'end', message: 'before start' }] }));
   }
   const earliest = new Date(Date.parse(now) - retentionDays! * DAY_MS).toISOString();
-  if (start < earliest) return err(retentionError(context, job, start, earliest));
   if (context.options.dryRun) {
+    // A plan makes no CRM call, so the connector's retention is the only bound it can check. A
+    // real run asks the CRM, which answers with its own earliest date.
+    if (start < earliest) return err(retentionError(context, job, start, earliest));
     return ok(
       context.summary({
         plan: {
@@ -154,6 +188,7 @@ export async function runImportDeleted(context: RunContext, sink: RecordSink, jo
   let found = 0;
   let cursor: string | undefined;
   let pageNumber = 0;
+  let covered = end;
   do {
     pageNumber += 1;
     const current = cursor;
@@ -164,8 +199,9 @@ export async function runImportDeleted(context: RunContext, sink: RecordSink, jo
       if (crm?.kind === 'retention-exceeded') return err(retentionError(context, job, start, crm.earliestAvailable ?? earliest));
       return err(page.error);
     }
-    const { records, earliestDateAvailable, nextCursor } = page.value;
+    const { records, earliestDateAvailable, latestDateCovered, nextCursor } = page.value;
     if (earliestDateAvailable !== undefined && earliestDateAvailable > start) return err(retentionError(context, job, start, earliestDateAvailable));
+    covered = minInstant(covered, latestDateCovered);
     context.counts.read += records.length;
     found += records.length;
     if (found <= limit.value.max && records.length > 0) pending.push([...records]);
@@ -176,9 +212,20 @@ export async function runImportDeleted(context: RunContext, sink: RecordSink, jo
   if (found > limit.value.max) {
     return err(overLimit(context, `deleted records of ${job.object} to mark deleted in table ${job.table}`, String(found), limit.value, 'no local row was marked'));
   }
-  for (const records of pending) {
+  // A covered end before the start means the answer covered nothing new: the next window starts
+  // where this one did.
+  const coveredEnd = covered < start ? start : covered;
+  // The last write stores the covered end (with its deletions when the sink can do both at once).
+  const checkpoint = optionName === undefined ? undefined : watermarkCheckpoint(optionName, DELETED_INDEX_FIELD, { at: coveredEnd });
+  const batches: DeletedRecord[][] = pending.length > 0 ? pending : [[]];
+  for (const [index, records] of batches.entries()) {
+    const last = index === batches.length - 1;
+    const atomic = last && checkpoint !== undefined && sink.atomicCheckpoint ? checkpoint : undefined;
     try {
-      await sink.markDeleted(job.table, records.map((record) => ({ crmId: record.id, deletedAt: record.deletedAt })));
+      if (records.length > 0 || atomic !== undefined) {
+        await sink.markDeleted(job.table, records.map((record) => ({ crmId: record.id, deletedAt: record.deletedAt })), atomic);
+      }
+      if (last && checkpoint !== undefined && !sink.atomicCheckpoint) await stores.options.setOption(checkpoint.optionName, checkpoint.value, checkpoint.meta);
     } catch (error) {
       return err(storeFailure(context, error, `applying ${records.length} deletions to table ${job.table}`));
     }
@@ -186,9 +233,21 @@ export async function runImportDeleted(context: RunContext, sink: RecordSink, jo
     context.counts.deleted += records.length;
     context.progress('write');
   }
-  context.note(`read deletions from ${start} to ${end}, both inclusive`);
+  if (coveredEnd < end) {
+    context.note(`the CRM covered deletions up to ${coveredEnd} only (asked up to ${end}); deletions after it are left to the next window, which must start at ${coveredEnd}`);
+  }
+  context.note(`read deletions from ${start} to ${coveredEnd}, both inclusive`);
   context.progress('done');
-  return ok(context.summary());
+  return ok(
+    context.summary({
+      deletedWindow: { start, end: coveredEnd, requestedEnd: end, ...(optionName === undefined ? {} : { optionName }) },
+      variables: {
+        ...(optionName === undefined ? {} : { crmOptionName: optionName }),
+        crmStartImport: formatWatermark(start),
+        crmEndDate: formatWatermark(coveredEnd),
+      },
+    }),
+  );
 }
 
 async function* idsOf(job: DeleteJob, source: RecordSource): AsyncIterable<string> {

@@ -5,11 +5,15 @@
  * A run loads the source into the journal (`pending`), marks each batch `sent` before it leaves,
  * and records every outcome (`committed` / `rejected`) when the CRM answers. A batch of inserts
  * whose answer was lost becomes `unknown`; it is settled by the sync key (resent as an upsert by
- * it, or looked up by it) or, without one, by the job's explicit in-doubt policy. An interrupted
- * run stays open; the next run of the same job resumes it. A finished run is closed and kept.
+ * it, or looked up by it) or, without one, by the job's explicit in-doubt policy. With a connector
+ * that takes client-chosen ids (`capabilities.clientInsertIds`), each insert's id is journaled
+ * before it is sent, so an insert in doubt is simply sent again with the same id: the CRM answers
+ * "already exists" for one it committed, which counts as created, and no policy is needed. An
+ * interrupted run stays open; the next run of the same job resumes it. A finished run is closed and kept.
  *
  * @module
  */
+import { randomUUID } from 'node:crypto';
 import { err, ok, type Result } from 'neverthrow';
 import PQueue from 'p-queue';
 import type { ObjectDescription } from '../contract/describe.js';
@@ -214,13 +218,15 @@ function buildEntry(run: ExportRun, record: SourceRecord, seq: number): { entry:
   const converted = convertRecord(plan.fields, record.values, 'to-remote');
   const payload: Record<string, FieldValue> = converted.ok ? { ...converted.values } : {};
   if (plan.syncKeyField !== undefined) payload[plan.syncKeyField] = record.key;
+  // A client-chosen id is journaled with the insert before it is sent, so a resend reuses it.
+  const crmId = mode === 'insert' && clientIds(run) ? randomUUID() : record.crmId;
   const entry: NewJournalEntry = {
     seq,
     localKey: record.key,
     mode,
     payload,
     ...(plan.syncKeyField === undefined ? {} : { syncKey: record.key }),
-    ...(record.crmId === undefined ? {} : { crmId: record.crmId }),
+    ...(crmId === undefined ? {} : { crmId }),
   };
   if (!converted.ok) return { entry, reject: { code: 'invalid-value', message: converted.message, fields: [converted.field], retryable: false } };
   if (mode === 'update' && record.crmId === undefined) {
@@ -230,6 +236,16 @@ function buildEntry(run: ExportRun, record: SourceRecord, seq: number): { entry:
     };
   }
   return { entry };
+}
+
+/** True when the connector takes client-chosen ids on insert: inserts then carry a journaled id. */
+function clientIds(run: ExportRun): boolean {
+  return run.context.deps.connector.capabilities.clientInsertIds === true;
+}
+
+/** True for an insert sent with a client-chosen id: resending it can never duplicate. */
+function hasClientId(run: ExportRun, entry: JournalEntry): boolean {
+  return entry.mode === 'insert' && entry.crmId !== undefined && clientIds(run);
 }
 
 /** Lists every entry in some states, in seq order, page by page. */
@@ -254,9 +270,14 @@ async function settle(run: ExportRun, includeRejected: boolean): Promise<Result<
   for await (const page of entriesIn(stores.journal, runId, states)) {
     const outcomes: JournalOutcome[] = [];
     const lookups: JournalEntry[] = [];
+    let resentById = 0;
     for (const entry of page) {
       if (entry.state === 'rejected' || entry.mode !== 'insert' || (plan.syncKeyField !== undefined && connector.capabilities.upsertByExternalId)) {
         outcomes.push({ seq: entry.seq, state: 'pending' });
+      } else if (hasClientId(run, entry)) {
+        // Sent again with the same id: the CRM creates it, or answers that it already exists.
+        outcomes.push({ seq: entry.seq, state: 'pending' });
+        resentById += 1;
       } else if (plan.syncKeyField !== undefined && entry.syncKey !== undefined) {
         lookups.push(entry);
       } else if (job.inDoubtPolicy === 'resend') {
@@ -269,6 +290,7 @@ async function settle(run: ExportRun, includeRejected: boolean): Promise<Result<
         ambiguous.push(entry.localKey);
       }
     }
+    if (resentById > 0) context.note(`${resentById} inserts in doubt carry the id they were sent with; they are sent again with it, so none can be duplicated`);
     if (lookups.length > 0) {
       context.progress('settle');
       const found = await findBySyncKey(context, job.object, plan.syncKeyField!, lookups.map((entry) => entry.syncKey!));
@@ -360,7 +382,7 @@ async function sendBatch(run: ExportRun, batch: Batch, number: number): Promise<
     ...(batch.mode === 'upsert' ? { externalIdField: plan.syncKeyField! } : {}),
     records: batch.entries.map((entry) => ({
       values: entry.payload,
-      ...(batch.mode === 'update' && entry.crmId !== undefined ? { id: entry.crmId } : {}),
+      ...((batch.mode === 'update' || (batch.mode === 'insert' && hasClientId(run, entry))) && entry.crmId !== undefined ? { id: entry.crmId } : {}),
     })),
   };
   try {
@@ -408,7 +430,9 @@ function outcomeOf(run: ExportRun, entry: JournalEntry, mode: WriteMode, outcome
   }
   const code = mode === 'update' && outcome.reject.code === 'not-found' ? 'deleted-in-crm' : outcome.reject.code;
   const reject: Reject = { ...outcome.reject, code, message: redactText(outcome.reject.message) };
-  context.reject(reject, { localKey: entry.localKey, ...(entry.crmId ?? outcome.id ? { crmId: (entry.crmId ?? outcome.id)! } : {}) });
+  // An insert's client-chosen id names no CRM record when the insert was refused.
+  const known = entry.mode === 'insert' ? outcome.id : (entry.crmId ?? outcome.id);
+  context.reject(reject, { localKey: entry.localKey, ...(known ? { crmId: known } : {}) });
   return { seq: entry.seq, state: 'rejected', reject, ...(outcome.id === undefined ? {} : { crmId: outcome.id }) };
 }
 

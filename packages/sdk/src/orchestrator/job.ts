@@ -166,7 +166,7 @@ export interface ExportJob extends JobBase {
 }
 
 /**
- * A safety limit on how many records one run may delete (or mark deleted): a count (`500`) or a
+A safety limit on how many records one run may delete (or mark deleted): a count (`500`) or a
  * percentage of the object's records in the CRM (`'10%'`, counted with id-only queries before the
  * first delete). Over it, the run is refused before anything is deleted. Default
  * {@link DEFAULT_MAX_DELETES}.
@@ -183,14 +183,34 @@ export const DEFAULT_MAX_DELETES = 500;
 /** The explicit intent a delete of every linked row of a table needs (`confirm`). */
 export type DeleteConfirmation = 'all-linked-rows';
 
+/**
+ * The automatic index of an import of deleted records: an option that remembers where the CRM's
+ * answer really ended (its covered end, which can be earlier than the asked end), so that the next
+ * window starts there and no deletion falls between two windows.
+ */
+export interface DeletedIndex {
+  /** Turns the automatic index on. */
+  readonly enabled: boolean;
+  /** The option holding the position. Defaults to `LASTDELETED_<instance>_<activity>`. */
+  readonly option?: string;
+}
+
 /** O3: import the records deleted in the CRM between two instants, both inclusive. */
 export interface ImportDeletedJob extends JobBase {
   /** The operation: O3. */
   readonly kind: 'import-deleted';
-  /** Inclusive start (an ISO 8601 instant). */
+  /**
+   * Inclusive start (an ISO 8601 instant). With an automatic index that already holds a position,
+   * the position is used instead (this start then only serves the first run).
+   */
   readonly start: Instant;
   /** Inclusive end (an ISO 8601 instant). Defaults to the CRM's "now". */
   readonly end?: Instant;
+  /**
+   * Starts each window where the previous run's answer really ended (the CRM's covered end) and
+   * stores the new covered end after the deletions are applied.
+   */
+  readonly automaticIndex?: DeletedIndex;
   /** The local table where deletions are applied. */
   readonly table: string;
   /** Deleted records per page; capped by the connector. */
@@ -244,6 +264,11 @@ export function jobInstance(job: JobBase): string {
 /** The default watermark option name: `LASTIMPORT_<instance>_<activity>`. */
 export function defaultWatermarkOption(job: JobBase): string {
   return `LASTIMPORT_${jobInstance(job)}_${job.activity}`;
+}
+
+/** The default option of an import of deleted records' automatic index: `LASTDELETED_<instance>_<activity>`. */
+export function defaultDeletedOption(job: JobBase): string {
+  return `LASTDELETED_${jobInstance(job)}_${job.activity}`;
 }
 
 /** The export journal's job id: `<instance>/<activity>`. */

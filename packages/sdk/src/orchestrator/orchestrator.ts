@@ -68,7 +68,7 @@ export class Orchestrator {
 
   /** O3: applies the records deleted in the CRM between `job.start` and `job.end` (inclusive) to `job.table`. */
   runImportDeleted(job: ImportDeletedJob, options: RunOptions = {}): ResultAsync<RunSummary, RunError> {
-    return this.run(job, options, (context) => runImportDeleted(context, this.sink, job));
+    return this.run(job, options, (context) => runImportDeleted(context, { options: this.options, sink: this.sink }, job));
   }
 
   /** O4: deletes records in the CRM by id, in batches; already-deleted counts as deleted. */

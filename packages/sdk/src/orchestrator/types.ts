@@ -28,6 +28,22 @@ export interface RunWindow {
   readonly endInstant: Instant;
 }
 
+/**
+ * The window an import of deleted records read: both bounds included. `end` is what the CRM's
+ * answer really covered (Salesforce `latestDateCovered`: deletions of the last minute may not be
+ * reported yet), never later than `requestedEnd`; the next window must start at `end`.
+ */
+export interface DeletedWindow {
+  /** The start asked for (inclusive). */
+  readonly start: Instant;
+  /** The end the CRM covered (inclusive); the next window starts here. */
+  readonly end: Instant;
+  /** The end asked for (the job's end, or the CRM's "now"). */
+  readonly requestedEnd: Instant;
+  /** The automatic index's option, when the job has one. */
+  readonly optionName?: string;
+}
+
 /** The variables a run exposes to the caller, named as in the seed. */
 export interface RunVariables {
   /** The watermark option's name. */
@@ -72,6 +88,8 @@ export interface RunSummary {
   readonly durationMs: number;
   /** The incremental import window, when there was one. */
   readonly window?: RunWindow;
+  /** The window an import of deleted records read, with the end the CRM really covered. */
+  readonly deletedWindow?: DeletedWindow;
   /** The seed's variables (`crmOptionName`, `crmStartImport`, `crmEndDate`). */
   readonly variables: RunVariables;
   /** Ids asked for by record identification that the CRM did not return. */

@@ -140,6 +140,8 @@ for (const factory of [...harnesses, mockHarness('guid')]) {
       await rig.records.write('contacts', ids.map((crmId) => ({ crmId, values: {} })));
       harness.crm.advance(DAY);
       for (const id of ids.slice(0, 3)) harness.crm.remove(id);
+      // Salesforce reports the deletions of a minute only once it is over (latestDateCovered).
+      harness.crm.advance(2 * 60_000);
       const job: ImportDeletedJob = { kind: 'import-deleted', activity: 'deleted', object: harness.names.object, table: 'contacts', start: START, end: harness.crm.now(), pageSize: 1 };
       const error = (await rig.orchestrator.runImportDeleted({ ...job, maxDeletes: 2 }))._unsafeUnwrapErr();
       expect(error.kind).toBe('invalid-job');

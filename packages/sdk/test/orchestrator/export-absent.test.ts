@@ -115,6 +115,7 @@ function crmSide(crm: InMemoryCrm, clock: ManualClock, object: string): Harness[
     },
     remove: (id) => void crm.delete(object, id),
     stampChange: (id, at) => crm.stampChange(object, id, at),
+    purgeDeleted: (before) => crm.purgeDeleted(object, before),
     setNow: (at) => clock.set(at),
     advance: (ms) => clock.advance(ms),
     now: () => clock.now().toISOString(),

@@ -237,7 +237,8 @@ for (const factory of harnesses) {
     });
 
     it('without upsert by external id, in-doubt inserts are settled by looking them up by sync key: no duplicate, no loss', async () => {
-      const noUpsert = withCapabilities(harness.connector, { upsertByExternalId: false });
+      // Without client-chosen ids either (Dynamics has them), so the sync key must settle them.
+      const noUpsert = withCapabilities(harness.connector, { upsertByExternalId: false, clientInsertIds: false });
       const rig = makeRig({ ...harness, connector: noUpsert });
       seed(rig, 450);
       harness.crm.failNext(1, crmError('transient', harness.connector.id, 'reset after send (simulated)', { inDoubt: true }), {
@@ -271,9 +272,11 @@ for (const factory of harnesses) {
     });
 
     it('the same crash without a sync key stops with a clear error naming the records and the options, never a silent duplicate', async () => {
-      const base = makeRig(harness);
+      // A connector without client-chosen insert ids (with them, see export-client-ids.test.ts).
+      const noIds = { ...harness, connector: withCapabilities(harness.connector, { clientInsertIds: false }) };
+      const base = makeRig(noIds);
       seed(base, 5);
-      const crashed = await makeRig(harness, { journal: journalThatDiesOnce(base.journal) }, base).orchestrator.runExport(job({ mode: 'insert' }));
+      const crashed = await makeRig(noIds, { journal: journalThatDiesOnce(base.journal) }, base).orchestrator.runExport(job({ mode: 'insert' }));
       expect(crashed.isErr()).toBe(true);
       const stopped = (await base.orchestrator.runExport(job({ mode: 'insert' })))._unsafeUnwrapErr();
       expect(stopped.kind).toBe('in-doubt');
@@ -299,7 +302,7 @@ for (const factory of harnesses) {
     });
 
     it('a lost answer to an insert batch without a sync key is never retried blindly', async () => {
-      const rig = makeRig(harness);
+      const rig = makeRig({ ...harness, connector: withCapabilities(harness.connector, { clientInsertIds: false }) });
       seed(rig, 3);
       harness.crm.failNext(1, crmError('transient', harness.connector.id, 'reset after send (simulated)', { inDoubt: true }), {
         operations: ['upsertBatch'],

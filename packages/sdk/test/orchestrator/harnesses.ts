@@ -35,6 +35,8 @@ export interface CrmSide {
   remove(id: string): void;
   /** Re-stamps a record's change time (simulates a late-committing transaction). */
   stampChange(id: string, at: Instant): void;
+  /** Purges the CRM's delete log before `before`, earlier than its retention would. */
+  purgeDeleted(before: Instant): void;
   /** Sets the CRM server clock. */
   setNow(at: Instant): void;
   advance(ms: number): void;
@@ -81,6 +83,7 @@ function inMemoryCrmSide(crm: InMemoryCrm, clock: ManualClock, object: string): 
       crm.delete(object, id);
     },
     stampChange: (id, at) => crm.stampChange(object, id, at),
+    purgeDeleted: (before) => crm.purgeDeleted(object, before),
     setNow: (at) => clock.set(at),
     advance: (ms) => clock.advance(ms),
     now: () => clock.now().toISOString(),
