@@ -89,7 +89,7 @@ export async function runImportDeleted(context: RunContext, sink: RecordSink, jo
     if (earliestDateAvailable !== undefined && earliestDateAvailable > start) return err(retentionError(context, job, start, earliestDateAvailable));
     context.counts.read += records.length;
     try {
-      if (records.length > 0) await sink.markDeleted(job.table, records.map((record) => ({ crmId: record.id, deletedAt: record.deletedAt })));
+      if (records.length > 0) await sink.markDeleted(job.table, records.map((record) => ({ crmId: record.id, deletedAt: record.deletedAt })), undefined, context.fence);
     } catch (error) {
       return err(storeFailure(context, error, `applying ${records.length} deletions to table ${job.table}`));
     }
