@@ -49,7 +49,7 @@ export interface SqliteStoreOptions {
 
 /** The local record tables: sink for imports, source for exports (with `linkCrmIds`), and helpers. */
 export type SqliteRecordTables = RecordSink &
-  RecordSource &
+  Omit<RecordSource, 'linkCrmIds'> &
   LocalTables & {
     /** See {@link @crm-sync/sdk!RecordSource.linkCrmIds}: never deletes a row, returns the conflicts. */
     linkCrmIds(table: string, links: readonly CrmIdLink[], fence?: Fence): Promise<LinkCrmIdsResult>;
