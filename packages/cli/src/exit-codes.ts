@@ -15,6 +15,11 @@ export const ExitCode = {
   invalidInput: 2,
   /** The run finished but some records were rejected, and `--fail-on-rejects` was given. */
   finishedWithRejects: 3,
+  /**
+   * Another run of the same job holds its lease (still running, on this or another host); this
+   * run read and wrote nothing. Wait with `--wait <duration>`, or run again later.
+   */
+  jobRunning: 4,
 } as const;
 
 /** One of the {@link ExitCode} values. */
