@@ -78,7 +78,8 @@ CREATE TABLE IF NOT EXISTS local_tables (
 /**
  * Creates the crm-sync tables if missing and stamps the schema version. Throws when the file was
  * written by a newer schema, so an old release never corrupts a newer file. Every statement is
- * `IF NOT EXISTS`, so this is also the migration from version 1 (it adds `crm_sync_leases`).
+ * `IF NOT EXISTS`, so this is also the migration from version 1 (it adds `crm_sync_leases`). A
+ * file already at this version is not written to at all.
  */
 export function ensureSchema(db: Database): void {
   const version = db.pragma('user_version', { simple: true }) as number;
@@ -87,8 +88,12 @@ export function ensureSchema(db: Database): void {
       `the file has crm-sync schema version ${version}, newer than this release understands (${SCHEMA_VERSION}); upgrade @crm-sync/store-sqlite`,
     );
   }
+  if (version === SCHEMA_VERSION) return;
+  // IMMEDIATE: several processes may open one file at once (two runs started together); a
+  // deferred transaction that upgrades from read to write would fail at once with SQLITE_BUSY
+  // instead of waiting for the busy timeout.
   db.transaction(() => {
     db.exec(CREATE_SCHEMA);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
-  })();
+  }).immediate();
 }
