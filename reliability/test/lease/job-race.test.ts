@@ -6,7 +6,9 @@
  * the work (the other exited 4 "job is already running", or ran after the first had finished and
  * found nothing to create), and no run said "in doubt". Then a lease holder killed with SIGKILL:
  * the next run takes over at once (same host, pid gone) and finishes the export exactly once, and
- * a write with the dead run's fencing token (a zombie's late write) is refused.
+ * a write with the dead run's fencing token (a zombie's late write) is refused. Last, a real
+ * zombie: a run paused with SIGSTOP past its lease TTL is taken over, and when it is resumed
+ * (SIGCONT) it stops with lease-lost and changes nothing.
  *
  * 20 races each in `pnpm test`; 500 each in `pnpm test:soak` (CRM_SYNC_SOAK=1).
  */
@@ -26,6 +28,7 @@ const RACES = SOAK ? 500 : 20;
 const ROWS = 300;
 const ROOT = resolve(import.meta.dirname, '../../..');
 const WORKER = resolve(import.meta.dirname, 'cli-worker.mjs');
+const ZOMBIE = resolve(import.meta.dirname, 'zombie-child.mjs');
 const BIN = resolve(ROOT, 'packages/cli/dist/bin/crm-sync.js');
 const EXIT_JOB_RUNNING = 4;
 
@@ -149,6 +152,7 @@ beforeAll(async () => {
   // The workers run the built CLI, which loads the built Salesforce connector by name.
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   const built = spawnSync(process.execPath, [tsc, '-b', resolve(ROOT, 'packages/cli'), resolve(ROOT, 'packages/connector-salesforce')], { encoding: 'utf8' });
+  expect(built.status).toBe(0);
   expect(built.stdout + built.stderr).toBe('');
   template = join(mkdtempSync(join(tmpdir(), 'crm-sync-race-template-')), 'template.sqlite');
   const seed = openSqliteStore(template, { synchronous: 'NORMAL' })._unsafeUnwrap();
@@ -289,6 +293,51 @@ describe('two processes racing on one job and one SQLite file', () => {
       } finally {
         store.close();
       }
+    } finally {
+      await at.emulator.close();
+    }
+  }, 120_000);
+  it('a run paused (SIGSTOP) past its lease TTL is taken over; resumed, it stops with lease-lost and changes nothing', async () => {
+    const at = await org(60);
+    try {
+      const settings = { url: at.emulator.url, token: at.emulator.issueAccessToken(), ttlMs: 1_000 };
+      const child = spawn(process.execPath, [ZOMBIE, at.db], { cwd: import.meta.dirname, env: { ...process.env, ZOMBIE_SETTINGS: JSON.stringify(settings) } });
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+      for (let tries = 0; tries < 1500 && at.crm.count('Contact') < 20; tries += 1) await new Promise((wait) => setTimeout(wait, 5));
+      child.kill('SIGSTOP');
+      expect(at.crm.count('Contact')).toBeLessThan(ROWS);
+      // Past the paused run's TTL; its pid is alive, so the new run waits for the expiry, then takes over.
+      await new Promise((wait) => setTimeout(wait, 1_500));
+      const next = parse(await workers[1].run(at.dir, argsOf('export-keyed.yaml')));
+      expect(next.stderr).toBe('');
+      expect(next.code).toBe(0);
+      expect(next.summary!.notes.join('\n')).toContain(`pid ${child.pid}`);
+      expect(next.summary!.notes.join('\n')).toContain('its lease expired');
+
+      const snapshot = async () => {
+        const store = openSqliteStore(at.db)._unsafeUnwrap();
+        try {
+          const runs = await store.journal.listRuns('default/raceExport');
+          const counts = await Promise.all(runs.map((run) => store.journal.countByState(run.runId)));
+          const rows: unknown[] = [];
+          for await (const batch of store.records.read('contacts')) rows.push(...batch);
+          return { runs, counts, rows, crm: at.crm.records('Contact').map((record) => [record.id, record.values['Sync_Key__c']]) };
+        } finally {
+          store.close();
+        }
+      };
+      const before = await snapshot();
+      child.kill('SIGCONT');
+      expect(await exited).toBe(2);
+      const zombie = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { error?: { kind: string; message: string } };
+      expect(zombie.error?.kind).toBe('lease-lost');
+      // The zombie changed nothing: not the journal, not the local rows, not the CRM.
+      expect(await snapshot()).toEqual(before);
+      const keys = at.crm.records('Contact').map((record) => record.values['Sync_Key__c']);
+      expect(keys).toHaveLength(ROWS);
+      expect(new Set(keys).size).toBe(ROWS);
     } finally {
       await at.emulator.close();
     }

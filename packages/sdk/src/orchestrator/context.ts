@@ -167,6 +167,9 @@ export class RunContext {
     for (let tries = 1; ; tries += 1) {
       const stopped = this.aborted();
       if (stopped) return err(stopped);
+      // A run that may have lost its lease (paused past its TTL) never calls the CRM again.
+      const lost = this.leaseLost();
+      if (lost) return err(lost);
       const result = await attempt();
       if (result.isOk()) return ok(result.value);
       // A call cut short by the run's own signal is an abort, not a CRM failure.

@@ -6,6 +6,7 @@
  * @module
  */
 import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { err, ok, type Result } from 'neverthrow';
 import { redact } from '../errors/redact.js';
 import { isStaleFenceError, MemoryLeaseStore, type Fence, type LeaseOwner, type LeaseStore, type RunLease } from '../stores/lease.js';
@@ -46,10 +47,18 @@ export function describeHolder(lease: RunLease): string {
   return `host ${lease.owner.host}, pid ${lease.owner.pid}, run ${lease.owner.runId}, since ${lease.acquiredAt}, lease expires ${lease.expiresAt} unless renewed`;
 }
 
-/** The lease a run holds while it lives. */
+/** Milliseconds on a monotonic clock: lease timing must not follow a test's or a user's wall clock. */
+const monotonic = (): number => performance.now();
+
+/**
+ * The lease a run holds while it lives. Timing is on this process's monotonic clock, which keeps
+ * counting while the process is paused (SIGSTOP, a suspended VM): a run that was paused past its
+ * TTL knows it may have been taken over before it sends anything more.
+ */
 export class HeldLease {
   private timer: ReturnType<typeof setInterval> | undefined;
   private renewing = false;
+  /** When the last successful renewal (or the acquisition) was asked for: the store's expiry is later. */
   private lastRenewed: number;
   private lostWith: RunError | undefined;
 
@@ -60,7 +69,7 @@ export class HeldLease {
     private readonly context: RunContext,
     private readonly abort: (reason: unknown) => void,
   ) {
-    this.lastRenewed = context.deps.clock().getTime();
+    this.lastRenewed = monotonic();
   }
 
   /** What every write of the run carries. */
@@ -68,8 +77,15 @@ export class HeldLease {
     return { key: this.lease.key, token: this.lease.token };
   }
 
-  /** The run error when the lease was lost, else `undefined`. */
+  /**
+   * The run error when the lease was lost, else `undefined`. Also lost when no renewal succeeded
+   * within the TTL (the process was paused or the store unreachable): another run may hold the
+   * job now, so this one must not call the CRM again.
+   */
   get lost(): RunError | undefined {
+    if (this.lostWith === undefined && this.timer !== undefined && monotonic() - this.lastRenewed >= this.ttlMs) {
+      this.lose(`the lease of job "${this.lease.key}" was not renewed within its TTL (${this.ttlMs} ms; the process was paused or the store unreachable), so another run may hold the job now; this run stopped`, undefined);
+    }
     return this.lostWith;
   }
 
@@ -82,13 +98,14 @@ export class HeldLease {
   private async renew(): Promise<void> {
     if (this.renewing || this.lostWith) return;
     this.renewing = true;
+    const asked = monotonic();
     try {
       await this.store.renewLease(this.fence, this.ttlMs);
-      this.lastRenewed = this.context.deps.clock().getTime();
+      this.lastRenewed = asked;
     } catch (error) {
       if (isStaleFenceError(error)) {
         this.lose(`another run took over job "${this.lease.key}" (lease token ${this.lease.token} is stale); this run stopped and wrote nothing more`, error);
-      } else if (this.context.deps.clock().getTime() - this.lastRenewed >= this.ttlMs) {
+      } else if (monotonic() - this.lastRenewed >= this.ttlMs) {
         this.lose(`the lease of job "${this.lease.key}" could not be renewed within its TTL (${this.ttlMs} ms), so another run may take over; this run stopped`, error);
       } else {
         this.context.deps.logger.warn({ error: redact(error) }, `[crm-sync] [orchestrator] renewing the lease of job "${this.lease.key}" failed; retrying`);
@@ -99,7 +116,7 @@ export class HeldLease {
   }
 
   private lose(message: string, cause: unknown): void {
-    this.lostWith = this.context.fail('lease-lost', message, { cause: redact(cause) });
+    this.lostWith = this.context.fail('lease-lost', message, cause === undefined ? {} : { cause: redact(cause) });
     this.context.deps.logger.error({ key: this.lease.key, token: this.lease.token }, this.lostWith.message);
     this.abort(this.lostWith);
   }
@@ -133,8 +150,8 @@ export interface AcquireOptions {
 export async function acquireRunLease(context: RunContext, options: AcquireOptions): Promise<Result<HeldLease, RunError>> {
   const key = exportJobId(context.job);
   const owner: LeaseOwner = { host: hostname(), pid: process.pid, runId: newRunId() };
-  const { clock, sleep } = context.deps;
-  const deadline = clock().getTime() + options.waitMs;
+  const { sleep } = context.deps;
+  const deadline = monotonic() + options.waitMs;
   for (let tries = 0; ; tries += 1) {
     let result = await options.store.acquireLease(key, owner, { ttlMs: options.ttlMs });
     if (!result.acquired && result.holder.owner.host === owner.host && !isProcessAlive(result.holder.owner.pid)) {
@@ -149,7 +166,7 @@ export async function acquireRunLease(context: RunContext, options: AcquireOptio
       return ok(new HeldLease(options.store, result.lease, options.ttlMs, context, options.abort));
     }
     const holder = result.holder;
-    const left = deadline - clock().getTime();
+    const left = deadline - monotonic();
     const stopped = context.aborted();
     if (stopped) return err(stopped);
     if (left <= 0) {
