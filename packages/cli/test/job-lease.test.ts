@@ -81,4 +81,20 @@ describe('crm-sync run of a job that is already running', () => {
     expect(summary.created).toBe(1);
     expect(summary.notes.join('\n')).toContain(`from a run that died (host ${hostname()}, pid ${dead}, run killed`);
   });
+
+  it('options set refuses (exit 4) to move the watermark of an import that is running, and names it', async () => {
+    const held = store();
+    await held.leases.acquireLease('my_inst/importContacts', { host: hostname(), pid: process.pid, runId: 'importing' }, { ttlMs: 600_000 });
+    held.close();
+    const refused = await cli(dir, ['options', 'set', 'LASTIMPORT_my_inst_importContacts', '2024/06/01 08:30:00', '--db', 'crm.sqlite']);
+    expect(refused.code).toBe(ExitCode.jobRunning);
+    expect(refused.stderr).toContain('job "my_inst/importContacts" is running now (host');
+    expect(refused.stderr).toContain('run importing');
+    const after = store();
+    expect(await after.options.getOption('LASTIMPORT_my_inst_importContacts')).toBeUndefined();
+    after.close();
+    // Another job's watermark is free to set.
+    const other = await cli(dir, ['options', 'set', 'LASTIMPORT_default_other', '2024/06/01 08:30:00', '--db', 'crm.sqlite']);
+    expect(other.code).toBe(ExitCode.ok);
+  });
 });
