@@ -2,7 +2,9 @@
  * The durable export journal in `journal_runs` and `journal_entries`. Every method is one SQLite
  * transaction, so a kill -9 leaves each call either fully applied or not at all; batched calls
  * (`addPending`, `markSent`, `recordOutcomes`) reuse prepared statements inside that one
- * transaction, which is what makes 100,000-entry exports fast.
+ * transaction, which is what makes 100,000-entry exports fast. A call given a fence checks it
+ * first, inside that same transaction: a stale token rejects with `StaleFenceError` and writes
+ * nothing.
  *
  * The payload column holds the remote values sent to the CRM. The store cannot tell a credential
  * from a field value, so a job must never map a credential as a field.
