@@ -140,11 +140,25 @@ function parse(answer: CliAnswer): RaceResult {
   return { code: answer.code, stderr: answer.stderr, ...(body.summary ? { summary: body.summary } : {}), ...(body.error ? { error: body.error } : {}) };
 }
 
-/** Both workers send the same command at the same instant. */
-async function race(at: Org, job: string): Promise<[RaceResult, RaceResult]> {
-  const [a, b] = await Promise.all([workers[0].run(at.dir, argsOf(job)), workers[1].run(at.dir, argsOf(job))]);
+/**
+ * Both workers send the same command: at the same instant on even races, the second a random
+ * 0-400 ms later on odd ones (so it also arrives mid-run, or after the first has finished).
+ */
+async function race(at: Org, job: string, index: number): Promise<[RaceResult, RaceResult]> {
+  const delay = index % 2 === 0 ? 0 : Math.floor(random() * 400);
+  const second = new Promise<CliAnswer>((done) => setTimeout(() => void workers[1].run(at.dir, argsOf(job)).then(done), delay));
+  const [a, b] = await Promise.all([workers[0].run(at.dir, argsOf(job)), second]);
   return [parse(a), parse(b)];
 }
+
+/** A seeded generator, so a failing race can be replayed. */
+const random = (() => {
+  let state = 12;
+  return () => {
+    state = (state * 1_664_525 + 1_013_904_223) >>> 0;
+    return state / 4_294_967_296;
+  };
+})();
 
 /**
  * Pauses `child` (SIGSTOP) at a moment it holds no SQLite write lock: a process paused inside a
@@ -205,7 +219,7 @@ describe('two processes racing on one job and one SQLite file', () => {
     for (let index = 0; index < RACES; index += 1) {
       const at = await org(10);
       try {
-        const results = await race(at, 'export.yaml');
+        const results = await race(at, 'export.yaml', index);
         for (const result of results) {
           expect([0, EXIT_JOB_RUNNING], `race ${index}: ${result.stderr}`).toContain(result.code);
           expect(result.stderr).not.toMatch(/may or may not|in doubt/);
@@ -246,7 +260,7 @@ describe('two processes racing on one job and one SQLite file', () => {
       try {
         const past = new Date(Date.now() - 3_600_000).toISOString();
         for (let i = 0; i < ROWS; i += 1) at.crm.insert('Contact', { LastName: `Imp ${i}`, Email: `i${i}@example.test` }, { at: past });
-        const results = await race(at, 'import.yaml');
+        const results = await race(at, 'import.yaml', index);
         for (const result of results) {
           expect([0, EXIT_JOB_RUNNING], `race ${index}: ${result.stderr}`).toContain(result.code);
           if (result.code === EXIT_JOB_RUNNING) expect(result.error?.kind).toBe('job-running');
