@@ -16,6 +16,11 @@ export const ExitCode = {
   /** The run finished but some records were rejected, and `--fail-on-rejects` was given. */
   finishedWithRejects: 3,
   /**
+   * Another run of the same job holds its lease (still running, on this or another host); this
+   * run read and wrote nothing. Wait with `--wait <duration>`, or run again later.
+   */
+  jobRunning: 4,
+  /**
    * Interrupted by Ctrl-C (SIGINT), 128 + 2 as shells report it: the run stopped at the next safe
    * point, said what it left (an export's open run and how to resume it), and exited.
    */

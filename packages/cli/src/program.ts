@@ -16,6 +16,7 @@ import { runCommand } from './commands/run-command.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import type { CliIo } from './io.js';
 import type { LogFormat } from './report/logger.js';
+import { DURATION_HINT, parseDuration } from './job/duration.js';
 import { databasePath } from './store.js';
 
 const EXIT_CODES_HELP = `
@@ -24,6 +25,7 @@ Exit codes:
   1  the run failed (CRM, store or in-doubt records); nothing is reported as done that was not
   2  invalid input (job file, accounts, arguments); nothing was changed
   3  finished with rejected records and --fail-on-rejects was given
+  4  the job is already running (another process holds its lease); nothing was read or written
   130  interrupted (Ctrl-C); it says what the run left and the command that resumes it
 
 Docs: docs/cli.md`;
@@ -73,6 +75,13 @@ function wholeNumberAtLeast(min: number): (value: string) => number {
   };
 }
 
+/** An option parser for a duration (`30s`, `10m`, ...), in milliseconds; a bad one exits 2 naming the value. */
+function durationOption(value: string): number {
+  const parsed = parseDuration(value);
+  if (parsed === undefined) throw new InvalidArgumentError(`expected ${DURATION_HINT}.`);
+  return parsed;
+}
+
 /** The version in this package's package.json (one level up from both `src/` and `dist/`). */
 function packageVersion(): string {
   try {
@@ -101,6 +110,8 @@ function buildProgram(io: CliIo, setExitCode: (code: ExitCodeValue) => void): Co
 
   const dbOption = () => new Option('--db <file>', 'SQLite database (default .crm-sync/crm-sync.sqlite, or $CRM_SYNC_DB)');
   const accountsOption = () => new Option('--accounts <file>', 'accounts file (default ./crm-sync.accounts.yaml, or $CRM_SYNC_ACCOUNTS)');
+  const waitOption = () =>
+    new Option('--wait <duration>', 'when the job is already running, wait up to this long (e.g. 30s, 10m) instead of exiting 4').argParser(durationOption);
   const logFormatOption = () => new Option('--log-format <format>', 'log format on stderr').choices(['pretty', 'json']).default('pretty');
 
   program
@@ -115,8 +126,9 @@ function buildProgram(io: CliIo, setExitCode: (code: ExitCodeValue) => void): Co
     .option('--fail-on-rejects', 'exit 3 when records were rejected')
     .option('--resume', 'exports: resume an interrupted run of this job (the default)')
     .option('--no-resume', 'exports: close an interrupted run as failed and start afresh')
+    .addOption(waitOption())
     .option('--verbose', 'debug logs')
-    .action(async (jobPath: string, options: { accounts?: string; db?: string; dryRun?: boolean; json?: boolean; logFormat: LogFormat; failOnRejects?: boolean; resume?: boolean; verbose?: boolean }) => {
+    .action(async (jobPath: string, options: { accounts?: string; db?: string; dryRun?: boolean; json?: boolean; logFormat: LogFormat; failOnRejects?: boolean; resume?: boolean; wait?: number; verbose?: boolean }) => {
       setExitCode(await runCommand(io, jobPath, options));
     });
 
@@ -187,7 +199,8 @@ function buildProgram(io: CliIo, setExitCode: (code: ExitCodeValue) => void): Co
     .option('--json', 'print one JSON summary on stdout')
     .addOption(logFormatOption())
     .option('--fail-on-rejects', 'exit 3 when records were rejected')
-    .action(async (jobPath: string, flags: { accounts?: string; db?: string; json?: boolean; logFormat: LogFormat; failOnRejects?: boolean }) => {
+    .addOption(waitOption())
+    .action(async (jobPath: string, flags: { accounts?: string; db?: string; json?: boolean; logFormat: LogFormat; failOnRejects?: boolean; wait?: number }) => {
       setExitCode(await runCommand(io, jobPath, { ...flags, resume: true, resumeOnly: true }));
     });
 

@@ -9,6 +9,7 @@ import {
   type CrmConnector,
   type ErrorOutput,
   type ExportJournal,
+  type LeaseStore,
   type Logger,
   type OptionStore,
   type RecordSink,
@@ -29,6 +30,8 @@ interface RunJobContext {
     readonly journal: ExportJournal;
     readonly sink: RecordSink;
     readonly source: RecordSource;
+    /** The leases of the same store: one run per job at a time, and fenced writes. */
+    readonly leases?: LeaseStore;
   };
   readonly logger: Logger;
   readonly rejects?: RejectOutput;
@@ -38,6 +41,8 @@ interface RunJobContext {
   /** Exports: resume the job's interrupted run (default true). */
   readonly resume?: boolean;
   readonly signal?: AbortSignal;
+  /** How long to wait, in ms, when the job is already running (default 0: fail at once). */
+  readonly leaseWaitMs?: number;
 }
 
 /** Runs `job` and resolves with its summary or why it failed. Never throws. */
@@ -49,6 +54,7 @@ export async function runJob(job: SyncJob, context: RunJobContext): Promise<Resu
     sink: context.stores.sink,
     source: context.stores.source,
     logger: context.logger,
+    ...(context.stores.leases !== undefined ? { leases: context.stores.leases } : {}),
     ...(context.rejects !== undefined ? { rejects: context.rejects } : {}),
     ...(context.errors !== undefined ? { errors: context.errors } : {}),
   });
@@ -56,6 +62,7 @@ export async function runJob(job: SyncJob, context: RunJobContext): Promise<Resu
     ...(context.dryRun === true ? { dryRun: true } : {}),
     ...(context.onProgress !== undefined ? { onProgress: context.onProgress } : {}),
     ...(context.signal !== undefined ? { signal: context.signal } : {}),
+    ...(context.leaseWaitMs !== undefined ? { leaseWaitMs: context.leaseWaitMs } : {}),
   };
   switch (job.kind) {
     case 'import':

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { redactText } from '@crm-sync/sdk';
+import { redactText, StaleFenceError } from '@crm-sync/sdk';
 
 /**
  * What went wrong, for callers that branch on it:
@@ -60,10 +60,10 @@ function redactCause(cause: unknown): Error {
 
 /**
  * Turns anything a SQLite call threw into a {@link SqliteStoreError}, saying which operation
- * failed. Our own errors pass through unchanged.
+ * failed. Our own errors, and a refused fence (`StaleFenceError`), pass through unchanged.
  */
-export function toStoreError(error: unknown, operation: string): SqliteStoreError {
-  if (error instanceof SqliteStoreError) return error;
+export function toStoreError(error: unknown, operation: string): SqliteStoreError | StaleFenceError {
+  if (error instanceof SqliteStoreError || error instanceof StaleFenceError) return error;
   const sqliteCode = (error as { code?: unknown } | null)?.code;
   const detail = error instanceof Error ? error.message : String(error);
   if (typeof sqliteCode === 'string' && sqliteCode.startsWith('SQLITE_CONSTRAINT')) {

@@ -2,7 +2,9 @@
  * The durable export journal in `journal_runs` and `journal_entries`. Every method is one SQLite
  * transaction, so a kill -9 leaves each call either fully applied or not at all; batched calls
  * (`addPending`, `markSent`, `recordOutcomes`) reuse prepared statements inside that one
- * transaction, which is what makes 100,000-entry exports fast.
+ * transaction, which is what makes 100,000-entry exports fast. A call given a fence checks it
+ * first, inside that same transaction: a stale token rejects with `StaleFenceError` and writes
+ * nothing.
  *
  * The payload column holds the remote values sent to the CRM. The store cannot tell a credential
  * from a field value, so a job must never map a credential as a field.
@@ -13,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import type { Database, Statement } from 'better-sqlite3';
 import type {
   ExportJournal,
+  Fence,
   FieldValue,
   JournalEntry,
   JournalOutcome,
@@ -25,6 +28,7 @@ import type {
 } from '@crm-sync/sdk';
 import { SqliteStoreError, toStoreError } from './errors.js';
 import { fromJsonColumn, toJsonColumn } from './json-column.js';
+import type { SqliteLeaseStore } from './lease-store.js';
 
 interface RunRow {
   readonly run_id: string;
@@ -71,10 +75,14 @@ export class SqliteExportJournal implements ExportJournal {
   >;
   private readonly countStates: Statement<[string], { readonly state: JournalState; readonly n: number }>;
 
-  /** Prepares every statement once; `now` stamps `updated_at`, `started_at` and `finished_at`. */
+  /**
+   * Prepares every statement once; `now` stamps `updated_at`, `started_at` and `finished_at`;
+   * `leases` checks the fence of a fenced write inside its transaction.
+   */
   constructor(
     private readonly db: Database,
     private readonly now: () => Date,
+    private readonly leases: SqliteLeaseStore,
   ) {
     this.selectOpenRun = db.prepare(`SELECT ${RUN_COLUMNS} FROM journal_runs WHERE job_id = ? AND status = 'open'`);
     this.selectRun = db.prepare(`SELECT ${RUN_COLUMNS} FROM journal_runs WHERE run_id = ?`);
@@ -115,11 +123,12 @@ export class SqliteExportJournal implements ExportJournal {
   }
 
   /** Starts a new run; rejects with code `run-conflict` when the job already has an open one. */
-  async startRun(jobId: string): Promise<JournalRun> {
+  async startRun(jobId: string, fence?: Fence): Promise<JournalRun> {
     try {
       const startedAt = this.now().toISOString();
       const runId = newRunId(startedAt);
       this.db.transaction(() => {
+        this.leases.check(fence);
         const open = this.selectOpenRun.get(jobId);
         if (open !== undefined) {
           throw new SqliteStoreError(
@@ -157,10 +166,11 @@ export class SqliteExportJournal implements ExportJournal {
   }
 
   /** Adds entries as `pending` in one transaction; an existing `seq` is left as it is. */
-  async addPending(runId: string, entries: readonly NewJournalEntry[]): Promise<void> {
+  async addPending(runId: string, entries: readonly NewJournalEntry[], fence?: Fence): Promise<void> {
     try {
       const updatedAt = this.now().toISOString();
       this.db.transaction(() => {
+        this.leases.check(fence);
         this.requireRun(runId);
         for (const entry of entries) {
           this.insertEntry.run(
@@ -181,10 +191,11 @@ export class SqliteExportJournal implements ExportJournal {
   }
 
   /** Marks entries `sent` in `batchId` and counts an attempt, in one transaction. */
-  async markSent(runId: string, seqs: readonly number[], batchId: string): Promise<void> {
+  async markSent(runId: string, seqs: readonly number[], batchId: string, fence?: Fence): Promise<void> {
     try {
       const updatedAt = this.now().toISOString();
       this.db.transaction(() => {
+        this.leases.check(fence);
         this.requireRun(runId);
         for (const seq of seqs) this.updateSent.run(batchId, updatedAt, runId, seq);
       }).immediate();
@@ -194,10 +205,11 @@ export class SqliteExportJournal implements ExportJournal {
   }
 
   /** Records outcomes in one transaction. A `crmId` in an outcome replaces the known one. */
-  async recordOutcomes(runId: string, outcomes: readonly JournalOutcome[]): Promise<void> {
+  async recordOutcomes(runId: string, outcomes: readonly JournalOutcome[], fence?: Fence): Promise<void> {
     try {
       const updatedAt = this.now().toISOString();
       this.db.transaction(() => {
+        this.leases.check(fence);
         this.requireRun(runId);
         for (const outcome of outcomes) {
           this.updateOutcome.run(
@@ -266,10 +278,12 @@ export class SqliteExportJournal implements ExportJournal {
     runId: string,
     status: 'finished' | 'failed',
     summary?: Readonly<Record<string, unknown>>,
+    fence?: Fence,
   ): Promise<void> {
     try {
       const finishedAt = this.now().toISOString();
       this.db.transaction(() => {
+        this.leases.check(fence);
         this.requireRun(runId);
         this.updateRunClosed.run(status, finishedAt, toJsonColumn(summary), runId);
       }).immediate();

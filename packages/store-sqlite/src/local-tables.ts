@@ -8,10 +8,14 @@
 import type { Database } from 'better-sqlite3';
 import type {
   Checkpoint,
+  CrmIdConflict,
+  CrmIdLink,
+  Fence,
   FieldValue,
   Instant,
   LocalDeletion,
   LocalRecord,
+  LinkCrmIdsResult,
   RecordSink,
   RecordSource,
   SourceReadOptions,
@@ -19,6 +23,7 @@ import type {
 } from '@crm-sync/sdk';
 import { SqliteStoreError, toStoreError } from './errors.js';
 import { type LocalRow, type LocalTableRow, type LocalTableStatements, openLocalTable, rowValues, toLocalRow } from './local-table-schema.js';
+import type { SqliteLeaseStore } from './lease-store.js';
 import type { OptionWriter } from './option-store.js';
 import { checkLocalTableName } from './table-name.js';
 
@@ -57,23 +62,28 @@ export class SqliteLocalTables implements RecordSink, RecordSource, LocalTables 
   readonly atomicCheckpoint = true;
   private readonly tables = new Map<string, LocalTableStatements>();
 
-  /** `optionWriter` joins checkpoints to the records' transaction; `now` stamps local changes. */
+  /**
+   * `optionWriter` joins checkpoints to the records' transaction; `now` stamps local changes;
+   * `leases` checks the fence of a fenced write inside its transaction.
+   */
   constructor(
     private readonly db: Database,
     private readonly optionWriter: OptionWriter,
     private readonly now: () => Date,
+    private readonly leases: SqliteLeaseStore,
   ) {}
 
   /**
    * Upserts records by `crmId` and stores `checkpoint` in the same transaction: either all of it
    * is durable when the promise resolves, or none of it (the promise rejects). New rows take the
    * CRM id as their local key; values merge into an existing row, keeping local-only fields; an
-   * import clears `deleted_at`.
+   * import clears `deleted_at`. A stale `fence` writes nothing.
    */
-  async write(table: string, records: readonly LocalRecord[], checkpoint?: Checkpoint): Promise<void> {
+  async write(table: string, records: readonly LocalRecord[], checkpoint?: Checkpoint, fence?: Fence): Promise<void> {
     try {
       const statements = this.statements(table, true);
       this.db.transaction(() => {
+        this.leases.check(fence);
         records.forEach((record, index) => this.importRecord(statements, table, record, index));
         if (checkpoint !== undefined) this.optionWriter.write(checkpoint.optionName, checkpoint.value, checkpoint.meta);
       }).immediate();
@@ -83,10 +93,11 @@ export class SqliteLocalTables implements RecordSink, RecordSource, LocalTables 
   }
 
   /** Sets `deleted_at` on rows by CRM id, with `checkpoint` in the same transaction. Unknown ids are ignored. */
-  async markDeleted(table: string, deletions: readonly LocalDeletion[], checkpoint?: Checkpoint): Promise<void> {
+  async markDeleted(table: string, deletions: readonly LocalDeletion[], checkpoint?: Checkpoint, fence?: Fence): Promise<void> {
     try {
       const statements = this.statements(table, true);
       this.db.transaction(() => {
+        this.leases.check(fence);
         for (const deletion of deletions) statements.updateDeleted.run(deletion.deletedAt, deletion.crmId);
         if (checkpoint !== undefined) this.optionWriter.write(checkpoint.optionName, checkpoint.value, checkpoint.meta);
       }).immediate();
@@ -127,26 +138,29 @@ export class SqliteLocalTables implements RecordSink, RecordSource, LocalTables 
   }
 
   /**
-   * Links local rows to the CRM ids an export created. When an import already brought that CRM
-   * record in under another key, that duplicate row is folded into the linked row (its values fill
-   * the gaps, the linked row's values win) and removed: one CRM record stays one local row.
+   * Links local rows to the CRM ids an export created, in one transaction. Never deletes a row:
+   * when another row already holds the CRM id (an import brought that record in under its own
+   * key, or two runs exported the same row), both rows stay, the link is not made, and it comes
+   * back in `conflicts` for the caller to report.
    */
-  async linkCrmIds(table: string, links: readonly { readonly key: string; readonly crmId: string }[]): Promise<void> {
+  async linkCrmIds(table: string, links: readonly CrmIdLink[], fence?: Fence): Promise<LinkCrmIdsResult> {
     try {
       const statements = this.statements(table, true);
+      const conflicts: CrmIdConflict[] = [];
       this.db.transaction(() => {
+        this.leases.check(fence);
         for (const link of links) {
           const target = statements.selectByKey.get(link.key);
           if (target === undefined) continue;
-          const duplicate = statements.selectByCrmId.get(link.crmId);
-          if (duplicate !== undefined && duplicate.key !== link.key) {
-            statements.deleteByKey.run(duplicate.key);
-            const merged = { ...rowValues(duplicate, table), ...rowValues(target, table) };
-            statements.updateLocal.run(JSON.stringify(merged), target.local_changed_at ?? this.now().toISOString(), link.key);
+          const holder = statements.selectByCrmId.get(link.crmId);
+          if (holder !== undefined && holder.key !== link.key) {
+            conflicts.push({ key: link.key, crmId: link.crmId, heldBy: holder.key });
+            continue;
           }
           statements.updateCrmId.run(link.crmId, link.key);
         }
       }).immediate();
+      return { conflicts };
     } catch (error) {
       throw toStoreError(error, `Linking ${links.length} CRM ids in local table "${String(table)}"`);
     }

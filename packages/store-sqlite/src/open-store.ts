@@ -7,9 +7,10 @@
  */
 import Database from 'better-sqlite3';
 import { err, ok, type Result } from 'neverthrow';
-import type { ExportJournal, OptionStore, RecordSink, RecordSource } from '@crm-sync/sdk';
+import type { CrmIdLink, ExportJournal, Fence, LeaseStore, LinkCrmIdsResult, OptionStore, RecordSink, RecordSource } from '@crm-sync/sdk';
 import { SqliteStoreError, toStoreError } from './errors.js';
 import { SqliteExportJournal } from './export-journal.js';
+import { SqliteLeaseStore } from './lease-store.js';
 import { type LocalTables, SqliteLocalTables } from './local-tables.js';
 import { OptionWriter, SqliteOptionStore } from './option-store.js';
 import { ensureSchema } from './schema.js';
@@ -54,7 +55,13 @@ export interface SqliteStoreOptions {
 }
 
 /** The local record tables: sink for imports, source for exports (with `linkCrmIds` and `columns`), and helpers. */
-export type SqliteRecordTables = RecordSink & RecordSource & Required<Pick<RecordSource, 'linkCrmIds' | 'columns'>> & LocalTables;
+export type SqliteRecordTables = RecordSink &
+  Omit<RecordSource, 'linkCrmIds'> &
+  Required<Pick<RecordSource, 'columns'>> &
+  LocalTables & {
+    /** See {@link @crm-sync/sdk!RecordSource.linkCrmIds}: never deletes a row, returns the conflicts. */
+    linkCrmIds(table: string, links: readonly CrmIdLink[], fence?: Fence): Promise<LinkCrmIdsResult>;
+  };
 
 /** One SQLite file holding every crm-sync store. */
 export interface SqliteStore {
@@ -68,6 +75,11 @@ export interface SqliteStore {
   readonly journal: ExportJournal;
   /** Local record tables; `write` commits records and checkpoint together (`atomicCheckpoint: true`). */
   readonly records: SqliteRecordTables;
+  /**
+   * Run leases (one run per job at a time, across processes). Pass them to the orchestrator
+   * (`leases`): the fences of its writes to `options`, `journal` and `records` are checked here.
+   */
+  readonly leases: LeaseStore;
   /** Closes the file. Later calls on the stores reject with code `closed`. Closing twice is harmless. */
   close(): void;
 }
@@ -117,7 +129,10 @@ export function openSqliteStore(
   } catch (error) {
     db?.close();
     const sqliteCode = (error as { code?: unknown } | null)?.code;
-    if (typeof sqliteCode === 'string' && sqliteCode.startsWith('SQLITE_CORRUPT')) return err(toStoreError(error, `Opening SQLite store "${path}"`));
+    if (typeof sqliteCode === 'string' && sqliteCode.startsWith('SQLITE_CORRUPT')) {
+      const damaged = toStoreError(error, `Opening SQLite store "${path}"`);
+      if (damaged instanceof SqliteStoreError) return err(damaged);
+    }
     const detail = error instanceof Error ? error.message : String(error);
     return err(
       new SqliteStoreError(
@@ -130,12 +145,14 @@ export function openSqliteStore(
   const database = db;
   const now = options.now ?? (() => new Date());
   const optionWriter = new OptionWriter(database, now);
+  const leases = new SqliteLeaseStore(database, now);
   return ok({
     path,
     synchronous,
-    options: new SqliteOptionStore(database, optionWriter),
-    journal: new SqliteExportJournal(database, now),
-    records: new SqliteLocalTables(database, optionWriter, now),
+    options: new SqliteOptionStore(database, optionWriter, leases),
+    journal: new SqliteExportJournal(database, now, leases),
+    records: new SqliteLocalTables(database, optionWriter, now, leases),
+    leases,
     close: () => {
       if (database.open) database.close();
     },

@@ -5,9 +5,10 @@
  * @module
  */
 import type { Database, Statement } from 'better-sqlite3';
-import type { OptionStore, StoredOption } from '@crm-sync/sdk';
+import type { Fence, OptionStore, StoredOption } from '@crm-sync/sdk';
 import { toStoreError } from './errors.js';
 import { fromJsonColumn, toJsonColumn } from './json-column.js';
+import type { SqliteLeaseStore } from './lease-store.js';
 
 interface OptionRow {
   readonly name: string;
@@ -44,10 +45,11 @@ export class SqliteOptionStore implements OptionStore {
   private readonly selectByPrefix: Statement<[string, string], OptionRow>;
   private readonly deleteOne: Statement<[string]>;
 
-  /** Prepares the statements; the writer is shared with the record sink. */
+  /** Prepares the statements; the writer is shared with the record sink; `leases` checks fences. */
   constructor(
-    db: Database,
+    private readonly db: Database,
     private readonly writer: OptionWriter,
+    private readonly leases: SqliteLeaseStore,
   ) {
     this.selectOne = db.prepare('SELECT name, value, meta, updated_at FROM options WHERE name = ?');
     this.selectAll = db.prepare('SELECT name, value, meta, updated_at FROM options ORDER BY name');
@@ -68,10 +70,13 @@ export class SqliteOptionStore implements OptionStore {
     }
   }
 
-  /** Creates or replaces an option; durable when the promise resolves. */
-  async setOption(name: string, value: string, meta?: Readonly<Record<string, unknown>>): Promise<void> {
+  /** Creates or replaces an option; durable when the promise resolves. A stale `fence` writes nothing. */
+  async setOption(name: string, value: string, meta?: Readonly<Record<string, unknown>>, fence?: Fence): Promise<void> {
     try {
-      this.writer.write(name, value, meta);
+      this.db.transaction(() => {
+        this.leases.check(fence);
+        this.writer.write(name, value, meta);
+      }).immediate();
     } catch (error) {
       throw toStoreError(error, `Setting option "${name}"`);
     }
@@ -88,9 +93,12 @@ export class SqliteOptionStore implements OptionStore {
   }
 
   /** Removes an option; removing a missing option is harmless. */
-  async deleteOption(name: string): Promise<void> {
+  async deleteOption(name: string, fence?: Fence): Promise<void> {
     try {
-      this.deleteOne.run(name);
+      this.db.transaction(() => {
+        this.leases.check(fence);
+        this.deleteOne.run(name);
+      }).immediate();
     } catch (error) {
       throw toStoreError(error, `Deleting option "${name}"`);
     }

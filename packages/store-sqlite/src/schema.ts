@@ -6,8 +6,11 @@
  */
 import type { Database } from 'better-sqlite3';
 
-/** Schema version written to `PRAGMA user_version`; a newer file is refused rather than misread. */
-export const SCHEMA_VERSION = 1;
+/**
+ * Schema version written to `PRAGMA user_version`; a newer file is refused rather than misread.
+ * 2 added `crm_sync_leases` (run leases and fencing tokens); a version 1 file gains it on open.
+ */
+export const SCHEMA_VERSION = 2;
 
 /**
  * Names crm-sync uses for its own tables. A local table may not take one of them (compared
@@ -53,6 +56,19 @@ CREATE TABLE IF NOT EXISTS journal_entries (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS journal_entries_by_state ON journal_entries (run_id, state);
 
+-- One row per job: the run lease. Kept after release, so a token is never reused.
+CREATE TABLE IF NOT EXISTS crm_sync_leases (
+  key         TEXT PRIMARY KEY,
+  token       INTEGER NOT NULL,
+  host        TEXT NOT NULL,
+  pid         INTEGER NOT NULL,
+  run_id      TEXT NOT NULL,
+  acquired_at TEXT NOT NULL,
+  renewed_at  TEXT NOT NULL,
+  expires_at  TEXT NOT NULL,
+  released    INTEGER NOT NULL DEFAULT 0 CHECK (released IN (0, 1))
+);
+
 CREATE TABLE IF NOT EXISTS local_tables (
   name       TEXT PRIMARY KEY COLLATE NOCASE,
   created_at TEXT NOT NULL
@@ -61,7 +77,9 @@ CREATE TABLE IF NOT EXISTS local_tables (
 
 /**
  * Creates the crm-sync tables if missing and stamps the schema version. Throws when the file was
- * written by a newer schema, so an old release never corrupts a newer file.
+ * written by a newer schema, so an old release never corrupts a newer file. Every statement is
+ * `IF NOT EXISTS`, so this is also the migration from version 1 (it adds `crm_sync_leases`). A
+ * file already at this version is not written to at all.
  */
 export function ensureSchema(db: Database): void {
   const version = db.pragma('user_version', { simple: true }) as number;
@@ -70,8 +88,12 @@ export function ensureSchema(db: Database): void {
       `the file has crm-sync schema version ${version}, newer than this release understands (${SCHEMA_VERSION}); upgrade @crm-sync/store-sqlite`,
     );
   }
+  if (version === SCHEMA_VERSION) return;
+  // IMMEDIATE: several processes may open one file at once (two runs started together); a
+  // deferred transaction that upgrades from read to write would fail at once with SQLITE_BUSY
+  // instead of waiting for the busy timeout.
   db.transaction(() => {
     db.exec(CREATE_SCHEMA);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
-  })();
+  }).immediate();
 }

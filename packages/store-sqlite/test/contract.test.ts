@@ -10,6 +10,7 @@ function stores(store: SqliteStore, cleanUp: () => void = () => {}): StoresUnder
     options: store.options,
     journal: store.journal,
     records: store.records,
+    leases: store.leases,
     async seed(table, rows) {
       for (const row of rows) {
         await store.records.upsertLocal(table, row.key, row.values, row.changedAt === undefined ? {} : { changedAt: row.changedAt });

@@ -67,12 +67,22 @@ describe('SQLite local tables as record sink', () => {
     expect(await store.records.getLocal('contacts', 'app-1')).toMatchObject({ crmId: '003A', values: { email: 'crm@example.com' } });
   });
 
-  it('folds an imported duplicate into the row an export links to the same CRM id', async () => {
+  it('never deletes a row when linking: a CRM id another row holds is returned as a conflict and both rows stay', async () => {
     await store.records.upsertLocal('contacts', 'app-1', { email: 'app@example.com' });
+    await store.records.upsertLocal('contacts', 'app-2', { email: 'two@example.com' });
     await store.records.write('contacts', [{ crmId: '003A', values: { email: 'crm@example.com', phone: '5' } }]);
-    await store.records.linkCrmIds('contacts', [{ key: 'app-1', crmId: '003A' }]);
-    expect(await store.records.countLocal('contacts', { includeDeleted: true })).toBe(1);
-    expect(await store.records.getLocal('contacts', 'app-1')).toMatchObject({ crmId: '003A', values: { email: 'app@example.com', phone: '5' } });
+    const linked = await store.records.linkCrmIds('contacts', [
+      { key: 'app-1', crmId: '003A' },
+      { key: 'app-2', crmId: '003B' },
+    ]);
+    expect(linked.conflicts).toEqual([{ key: 'app-1', crmId: '003A', heldBy: '003A' }]);
+    expect(await store.records.countLocal('contacts', { includeDeleted: true })).toBe(3);
+    expect(await store.records.getLocal('contacts', 'app-1')).toEqual(expect.not.objectContaining({ crmId: expect.anything() }));
+    expect(await store.records.getLocal('contacts', 'app-1')).toMatchObject({ values: { email: 'app@example.com' } });
+    expect(await store.records.getLocal('contacts', '003A')).toMatchObject({ crmId: '003A', values: { email: 'crm@example.com', phone: '5' } });
+    expect(await store.records.getLocal('contacts', 'app-2')).toMatchObject({ crmId: '003B' });
+    // Linking a row to the CRM id it already holds is no conflict.
+    expect((await store.records.linkCrmIds('contacts', [{ key: 'app-2', crmId: '003B' }])).conflicts).toEqual([]);
   });
 
   it('marks rows deleted by CRM id with the checkpoint, ignores unknown ids, and a re-import clears the deletion', async () => {

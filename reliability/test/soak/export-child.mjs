@@ -16,7 +16,8 @@ if (kind === 'salesforce') {
   connector = new DynamicsConnector({ ...settings.config, networkClient: loopbackNetworkClient() });
 }
 const store = openSqliteStore(db)._unsafeUnwrap();
-const orchestrator = new Orchestrator({ connector, options: store.options, journal: store.journal, sink: store.records, source: store.records });
+// With the store's leases: a restart after a kill takes the dead child's lease over at once (same host, pid gone).
+const orchestrator = new Orchestrator({ connector, options: store.options, journal: store.journal, sink: store.records, source: store.records, leases: store.leases });
 const result = await orchestrator.runExport({
   kind: 'export',
   activity: 'soakExport',

@@ -37,7 +37,12 @@ export async function journalList(io: CliIo, jobId: string | undefined, options:
   try {
     const runs = await store.value.journal.listRuns(jobId);
     const rows = [];
-    for (const run of runs) rows.push({ ...run, counts: await store.value.journal.countByState(run.runId) });
+    for (const run of runs) {
+      // An open run whose job lease is live belongs to a running process: it is not interrupted.
+      const lease = run.status === 'open' ? await store.value.leases.getLease(run.jobId) : undefined;
+      const runningBy = lease !== undefined && Date.parse(lease.expiresAt) > Date.now() ? lease : undefined;
+      rows.push({ ...run, counts: await store.value.journal.countByState(run.runId), ...(runningBy === undefined ? {} : { runningBy }) });
+    }
     if (options.json === true) {
       println(io, JSON.stringify(rows));
     } else if (rows.length === 0) {
@@ -47,10 +52,16 @@ export async function journalList(io: CliIo, jobId: string | undefined, options:
         io,
         renderTable(
           ['Run', 'Job', 'Status', 'Started (UTC)', ...STATES],
-          rows.map((run) => [run.runId, run.jobId, run.status, run.startedAt, ...STATES.map((state) => run.counts[state])]),
+          rows.map((run) => [run.runId, run.jobId, 'runningBy' in run ? 'running' : run.status, run.startedAt, ...STATES.map((state) => run.counts[state])]),
         ),
       );
-      if (rows.some((run) => run.status === 'open')) {
+      for (const run of rows) {
+        if ('runningBy' in run && run.runningBy !== undefined) {
+          const { owner, acquiredAt } = run.runningBy;
+          println(io, `\nRun ${run.runId} is running now (host ${owner.host}, pid ${owner.pid}, since ${acquiredAt}); its records in "sent" are in flight, not in doubt.`);
+        }
+      }
+      if (rows.some((run) => run.status === 'open' && !('runningBy' in run))) {
         println(io, '\nAn "open" run was interrupted; resume it with: crm-sync journal resume <job.yaml>');
       }
     }

@@ -5,6 +5,7 @@
  * @module
  */
 import { existsSync } from 'node:fs';
+import { describeHolder, type LeaseStore, type RunLease } from '@crm-sync/sdk';
 import { DateTime } from 'luxon';
 import { invalidInput, type CliError } from '../cli-error.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
@@ -87,6 +88,14 @@ export async function optionsSet(io: CliIo, name: string, value: string, options
   const store = openStore(options.db);
   if (store.isErr()) return reportError(io, store.error);
   try {
+    const running = await runningImportOf(store.value.leases, name);
+    if (running !== undefined) {
+      // The run's next checkpoint would overwrite a watermark set now, or the run would miss it.
+      return reportError(io, {
+        message: `[crm-sync] options set ${name}: job "${running.key}" is running now (${describeHolder(running)}) and moves this watermark itself; nothing was changed. Set it once the run has finished.`,
+        exitCode: ExitCode.jobRunning,
+      });
+    }
     const normalised = DateTime.fromFormat(value.trim(), OPTION_DATE_FORMAT, { zone: 'utc' }).toFormat(OPTION_DATE_FORMAT);
     await store.value.options.setOption(name, normalised);
     println(io, options.json === true ? JSON.stringify({ name, value: normalised }) : `${name} = ${normalised} (UTC). The next incremental import starts there.`);
@@ -94,4 +103,20 @@ export async function optionsSet(io: CliIo, name: string, value: string, options
   } finally {
     store.value.close();
   }
+}
+
+/**
+ * The live lease of the job whose default watermark option is `name`
+ * (`LASTIMPORT_<instance>_<activity>`, the job `<instance>/<activity>`), if that job is running.
+ * Instance names may hold `_`, so every split is tried.
+ */
+async function runningImportOf(leases: LeaseStore, name: string): Promise<RunLease | undefined> {
+  const prefix = 'LASTIMPORT_';
+  if (!name.startsWith(prefix)) return undefined;
+  const rest = name.slice(prefix.length);
+  for (let at = rest.indexOf('_'); at > 0; at = rest.indexOf('_', at + 1)) {
+    const lease = await leases.getLease(`${rest.slice(0, at)}/${rest.slice(at + 1)}`);
+    if (lease !== undefined && Date.parse(lease.expiresAt) > Date.now()) return lease;
+  }
+  return undefined;
 }

@@ -53,6 +53,8 @@ interface RunCommandOptions {
   readonly resume?: boolean;
   /** `journal resume`: only resume; say so and stop when there is nothing to resume. */
   readonly resumeOnly?: boolean;
+  /** When the job is already running, wait up to this many ms for it (default: exit 4 at once). */
+  readonly wait?: number;
   readonly verbose?: boolean;
   /** The clock for expressions (`daysAgo`); tests fix it. */
   readonly now?: () => Date;
@@ -123,7 +125,10 @@ async function runCommandUntil(io: CliIo, jobPath: string, options: RunCommandOp
           println(io, `Nothing to resume: job ${exportJobId(syncJob.value)} has no interrupted export in ${dbPath}. To export, run: crm-sync run ${jobPath}`);
           return ExitCode.ok;
         }
-        if (!machine) println(io, `Resuming export run ${open.runId} (started ${open.startedAt}).`);
+        // While another process runs the job, its run is open but not interrupted: the run below says so.
+        const lease = await store.value.leases.getLease(exportJobId(syncJob.value));
+        const running = lease !== undefined && Date.parse(lease.expiresAt) > Date.now();
+        if (!machine && !running) println(io, `Resuming export run ${open.runId} (started ${open.startedAt}).`);
       }
       const resolved = await sinceLastExport(job, syncJob.value, store.value.journal);
       if (!machine && resolved.note !== undefined) eprintln(io, `note: ${resolved.note}`);
@@ -224,11 +229,12 @@ async function execute(
   if (!machine) for (const note of opened.notes) eprintln(io, `note: ${note}`);
   const result = await runJob(syncJob, {
     connector: opened.connector,
-    stores: { options: store.options, journal: store.journal, sink, source: store.records },
+    stores: { options: store.options, journal: store.journal, sink, source: store.records, leases: store.leases },
     logger: createLogger(io.stderr, options.logFormat ?? 'pretty', options.verbose === true),
     onProgress: (event) => progress.update(event),
     resume: options.resume ?? true,
     signal,
+    ...(options.wait !== undefined ? { leaseWaitMs: options.wait } : {}),
     ...(rejects !== undefined ? { rejects } : {}),
     ...(errors !== undefined ? { errors } : {}),
   });
@@ -257,7 +263,7 @@ function outputsJson(rejects: FileOutput<unknown> | undefined, errors: FileOutpu
 }
 
 function reportRunError(io: CliIo, job: LoadedJob, error: RunError, options: RunCommandOptions): ExitCodeValue {
-  const exitCode = error.kind === 'invalid-job' ? ExitCode.invalidInput : ExitCode.runFailed;
+  const exitCode = error.kind === 'invalid-job' ? ExitCode.invalidInput : error.kind === 'job-running' ? ExitCode.jobRunning : ExitCode.runFailed;
   if (options.json === true) {
     println(io, JSON.stringify({ ok: false, exitCode, error: runErrorJson(error) }));
     return exitCode;
@@ -330,8 +336,8 @@ function parseJobPath(path: string): (string | number)[] {
 function withCrmIdColumn(sink: RecordSink, column: string): RecordSink {
   return {
     atomicCheckpoint: sink.atomicCheckpoint,
-    write: (table, records, checkpoint) =>
-      sink.write(table, records.map((record: LocalRecord) => ({ ...record, values: { ...record.values, [column]: record.crmId } })), checkpoint),
-    markDeleted: (table, deletions, checkpoint) => sink.markDeleted(table, deletions, checkpoint),
+    write: (table, records, checkpoint, fence) =>
+      sink.write(table, records.map((record: LocalRecord) => ({ ...record, values: { ...record.values, [column]: record.crmId } })), checkpoint, fence),
+    markDeleted: (table, deletions, checkpoint, fence) => sink.markDeleted(table, deletions, checkpoint, fence),
   };
 }

@@ -10,6 +10,7 @@ import type { Reject } from '../contract/requests.js';
 import type { CrmError, CrmErrorKind } from '../errors/crm-error.js';
 import { redact, redactText } from '../errors/redact.js';
 import type { Logger } from '../runtime/logger.js';
+import { isStaleFenceError, type Fence } from '../stores/lease.js';
 import { errorPolicy, type SyncJob } from './job.js';
 import type {
   ErrorOutput,
@@ -72,6 +73,13 @@ export class RunContext {
   private readonly startedAt: number;
   private readonly startStats: { calls: number; retries: number };
   private pendingRejects: RejectItem[] = [];
+  /**
+   * The run's fence, once it holds its job's lease: every store write passes it. `undefined` on a
+   * dry run, and when the orchestrator has no lease store of the application's (no fencing then).
+   */
+  fence: Fence | undefined;
+  /** Says why the run lost its lease, once it has; the run's signal fires at the same moment. */
+  leaseLost: () => RunError | undefined = () => undefined;
 
   constructor(
     readonly deps: RunDependencies,
@@ -151,6 +159,8 @@ export class RunContext {
   /** The abort error when the run's signal fired. */
   aborted(): RunError | undefined {
     if (!this.options.signal?.aborted) return undefined;
+    const lost = this.leaseLost();
+    if (lost !== undefined) return lost;
     return this.fail('aborted', 'the run was aborted; what was committed stays committed, run it again to continue');
   }
 
@@ -165,6 +175,9 @@ export class RunContext {
     for (let tries = 1; ; tries += 1) {
       const stopped = this.aborted();
       if (stopped) return err(stopped);
+      // A run that may have lost its lease (paused past its TTL) never calls the CRM again.
+      const lost = this.leaseLost();
+      if (lost) return err(lost);
       const result = await attempt();
       if (result.isOk()) return ok(result.value);
       // A call cut short by the run's own signal is an abort, not a CRM failure.
@@ -223,6 +236,9 @@ export async function flushRejectsOrFail(context: RunContext): Promise<Result<vo
 
 /** Turns a throw from a store or output into a run error. */
 export function storeFailure(context: RunContext, error: unknown, what: string): RunError {
+  if (isStaleFenceError(error)) {
+    return context.leaseLost() ?? context.fail('lease-lost', `${what} was refused: ${error.message.replace(/^\[crm-sync\] \[lease\] /, '')}`, { cause: redact(error) });
+  }
   const text = error instanceof Error ? error.message : String(error);
   return context.fail('store', `${what} failed: ${text}`, { cause: redact(error) });
 }

@@ -223,9 +223,9 @@ export async function runImportDeleted(context: RunContext, stores: ImportStores
     const atomic = last && checkpoint !== undefined && sink.atomicCheckpoint ? checkpoint : undefined;
     try {
       if (records.length > 0 || atomic !== undefined) {
-        await sink.markDeleted(job.table, records.map((record) => ({ crmId: record.id, deletedAt: record.deletedAt })), atomic);
+        await sink.markDeleted(job.table, records.map((record) => ({ crmId: record.id, deletedAt: record.deletedAt })), atomic, context.fence);
       }
-      if (last && checkpoint !== undefined && !sink.atomicCheckpoint) await stores.options.setOption(checkpoint.optionName, checkpoint.value, checkpoint.meta);
+      if (last && checkpoint !== undefined && !sink.atomicCheckpoint) await stores.options.setOption(checkpoint.optionName, checkpoint.value, checkpoint.meta, context.fence);
     } catch (error) {
       return err(storeFailure(context, error, `applying ${records.length} deletions to table ${job.table}`));
     }

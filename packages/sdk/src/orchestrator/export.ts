@@ -101,12 +101,12 @@ export async function runExport(
           ),
         );
       }
-      await stores.journal.closeRun(run.runId, 'failed', { reason: 'abandoned: a new run was started with resume false' });
+      await stores.journal.closeRun(run.runId, 'failed', { reason: 'abandoned: a new run was started with resume false' }, context.fence);
       context.note(`closed the interrupted run ${run.runId} as failed (resume: false)`);
       run = undefined;
     }
     if (run) context.note(`resuming the interrupted run ${run.runId}`);
-    else run = await stores.journal.startRun(jobId);
+    else run = await stores.journal.startRun(jobId, context.fence);
     const state: ExportRun = { context, stores, job, plan: prepared.value, description: described.value, runId: run.runId, batchSize, retryableRejects: 0 };
     return await exportRun(state);
   } catch (error) {
@@ -170,7 +170,7 @@ async function exportRun(run: ExportRun): Promise<Result<RunSummary, RunError>> 
   await linkCreated(run);
   await context.flushRejects();
   const summary = context.summary({ runId });
-  await stores.journal.closeRun(runId, 'finished', { ...summary, notes: [...summary.notes] } as unknown as Record<string, unknown>);
+  await stores.journal.closeRun(runId, 'finished', { ...summary, notes: [...summary.notes] } as unknown as Record<string, unknown>, context.fence);
   context.progress('done');
   return ok(summary);
 }
@@ -202,8 +202,8 @@ async function load(run: ExportRun): Promise<void> {
         context.reject(built.reject, { localKey: record.key, ...(record.crmId === undefined ? {} : { crmId: record.crmId }) });
       }
     }
-    await stores.journal.addPending(runId, entries);
-    if (rejects.length > 0) await stores.journal.recordOutcomes(runId, rejects);
+    await stores.journal.addPending(runId, entries, context.fence);
+    if (rejects.length > 0) await stores.journal.recordOutcomes(runId, rejects, context.fence);
   }
 }
 
@@ -303,7 +303,7 @@ async function settle(run: ExportRun, includeRejected: boolean): Promise<Result<
       const settledCount = lookups.filter((entry) => found.value.has(entry.syncKey!)).length;
       context.note(`settled ${lookups.length} in-doubt inserts by sync key: ${settledCount} were already in the CRM, ${lookups.length - settledCount} will be sent`);
     }
-    await stores.journal.recordOutcomes(runId, outcomes);
+    await stores.journal.recordOutcomes(runId, outcomes, context.fence);
   }
   if (ambiguous.length > 0) {
     const named = ambiguous.slice(0, KEYS_IN_MESSAGE).join(', ') + (ambiguous.length > KEYS_IN_MESSAGE ? `, ... (${ambiguous.length} in all)` : '');
@@ -387,12 +387,12 @@ async function sendBatch(run: ExportRun, batch: Batch, number: number): Promise<
   };
   try {
     // The journal says "sent" before the batch leaves: a crash from here on is settled on restart.
-    await stores.journal.markSent(runId, seqs, batchId);
+    await stores.journal.markSent(runId, seqs, batchId, context.fence);
     // A lost answer to an insert batch must not be retried blindly: it is settled by the sync key.
     const result = await context.call(`batch ${number}`, () => connector.upsertBatch(request), (error) => !(error.inDoubt && batch.mode === 'insert'));
     if (result.isErr()) {
       const inDoubt = result.error.crmError?.inDoubt === true && batch.mode === 'insert';
-      await stores.journal.recordOutcomes(runId, seqs.map((seq) => ({ seq, state: inDoubt ? 'unknown' : 'pending' })));
+      await stores.journal.recordOutcomes(runId, seqs.map((seq) => ({ seq, state: inDoubt ? 'unknown' : 'pending' })), context.fence);
       if (inDoubt) {
         context.note(`batch ${number}: the CRM's answer was lost; ${seqs.length} inserts are in doubt and will be settled`);
         return ok(undefined);
@@ -401,10 +401,10 @@ async function sendBatch(run: ExportRun, batch: Batch, number: number): Promise<
     }
     const outcomes = result.value;
     if (outcomes.length !== batch.entries.length) {
-      await stores.journal.recordOutcomes(runId, seqs.map((seq) => ({ seq, state: batch.mode === 'insert' ? 'unknown' : 'pending' })));
+      await stores.journal.recordOutcomes(runId, seqs.map((seq) => ({ seq, state: batch.mode === 'insert' ? 'unknown' : 'pending' })), context.fence);
       return err(context.fail('crm', `batch ${number}: connector "${connector.id}" returned ${outcomes.length} outcomes for ${batch.entries.length} records; outcomes must match records one to one, in order`));
     }
-    await stores.journal.recordOutcomes(runId, batch.entries.map((entry, index) => outcomeOf(run, entry, batch.mode, outcomes[index]!)));
+    await stores.journal.recordOutcomes(runId, batch.entries.map((entry, index) => outcomeOf(run, entry, batch.mode, outcomes[index]!)), context.fence);
     await context.flushRejects();
     return ok(undefined);
   } catch (error) {
@@ -436,9 +436,13 @@ function outcomeOf(run: ExportRun, entry: JournalEntry, mode: WriteMode, outcome
   return { seq: entry.seq, state: 'rejected', reject, ...(outcome.id === undefined ? {} : { crmId: outcome.id }) };
 }
 
-/** Links local rows to the CRM ids the run created, so the next export updates them. */
+/**
+ * Links local rows to the CRM ids the run created, so the next export updates them. A CRM id
+ * another local row already holds is not linked and no row is removed: it is reported as a reject
+ * naming both local keys.
+ */
 async function linkCreated(run: ExportRun): Promise<void> {
-  const { stores, job, runId } = run;
+  const { context, stores, job, runId } = run;
   if (!stores.source.linkCrmIds) return;
   // Linked in canonical form, so that the store finds the row again by the id the CRM reports.
   const normalize = idNormalizer(run.context.deps.connector, job.object);
@@ -446,6 +450,17 @@ async function linkCreated(run: ExportRun): Promise<void> {
     const links = page
       .filter((entry) => entry.crmId !== undefined && entry.mode !== 'update')
       .map((entry) => ({ key: entry.localKey, crmId: normalize(entry.crmId!) }));
-    if (links.length > 0) await stores.source.linkCrmIds(job.table, links);
+    if (links.length === 0) continue;
+    const linked = await stores.source.linkCrmIds(job.table, links, context.fence);
+    for (const conflict of linked?.conflicts ?? []) {
+      context.reject(
+        {
+          code: 'duplicate',
+          message: `[crm-sync] [orchestrator] local row "${conflict.key}" was exported as CRM record ${conflict.crmId}, but local row "${conflict.heldBy}" of table ${job.table} already holds that CRM id; both rows were kept and "${conflict.key}" was not linked. Merge the two rows (keep one, link it to ${conflict.crmId}), or the next export of "${conflict.key}" creates it again`,
+          fields: [],
+        },
+        { localKey: conflict.key, crmId: conflict.crmId },
+      );
+    }
   }
 }

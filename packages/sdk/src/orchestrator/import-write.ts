@@ -57,9 +57,9 @@ export async function writePage(
   const checkpoint = watermark && target ? watermarkCheckpoint(target.optionName, target.changeField, watermark) : undefined;
   try {
     if (records.length > 0 || (checkpoint && stores.sink.atomicCheckpoint)) {
-      await stores.sink.write(table, records, stores.sink.atomicCheckpoint ? checkpoint : undefined);
+      await stores.sink.write(table, records, stores.sink.atomicCheckpoint ? checkpoint : undefined, context.fence);
     }
-    if (checkpoint && !stores.sink.atomicCheckpoint) await stores.options.setOption(checkpoint.optionName, checkpoint.value, checkpoint.meta);
+    if (checkpoint && !stores.sink.atomicCheckpoint) await stores.options.setOption(checkpoint.optionName, checkpoint.value, checkpoint.meta, context.fence);
   } catch (error) {
     return err(storeFailure(context, error, `writing ${records.length} records to table ${table}`));
   }

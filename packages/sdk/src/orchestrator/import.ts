@@ -291,7 +291,7 @@ async function readAll(
     const finalAt = committed !== undefined && committed.at > end ? committed.at : end;
     try {
       const checkpoint = watermarkCheckpoint(incremental.optionName, incremental.changeField, { at: finalAt, recent: recent.list(finalAt) });
-      await stores.options.setOption(checkpoint.optionName, checkpoint.value, checkpoint.meta);
+      await stores.options.setOption(checkpoint.optionName, checkpoint.value, checkpoint.meta, context.fence);
     } catch (error) {
       return err(storeFailure(context, error, `storing the watermark in ${incremental.optionName}`));
     }

@@ -9,12 +9,14 @@ import type { CrmConnector } from '../contract/connector.js';
 import { noopLogger } from '../runtime/logger.js';
 import { defaultSleep } from '../runtime/runtime-options.js';
 import { RuntimeConnector } from '../runtime/runtime-connector.js';
+import type { LeaseStore } from '../stores/lease.js';
 import type { ExportJournal, OptionStore, RecordSink, RecordSource } from '../stores/types.js';
 import { RunContext, storeFailure, type RunDependencies } from './context.js';
 import { runDelete, runImportDeleted } from './deletions.js';
 import { runExport } from './export.js';
 import { runImport } from './import.js';
 import type { DeleteJob, ExportJob, ImportDeletedJob, ImportJob, SyncJob } from './job.js';
+import { acquireRunLease, DEFAULT_LEASE_TTL_MS, processLeaseStore } from './run-lease.js';
 import type { ExportRunOptions, OrchestratorOptions, RunError, RunOptions, RunPlan, RunSummary } from './types.js';
 
 /**
@@ -35,6 +37,10 @@ export class Orchestrator {
   private readonly journal: ExportJournal;
   private readonly sink: RecordSink;
   private readonly source: RecordSource;
+  private readonly leases: LeaseStore;
+  /** True when the leases are the application's (its stores check the fences). */
+  private readonly fencing: boolean;
+  private readonly leaseTtlMs: number;
 
   constructor(options: OrchestratorOptions) {
     const logger = options.logger ?? noopLogger;
@@ -54,6 +60,13 @@ export class Orchestrator {
     this.journal = options.journal;
     this.sink = options.sink;
     this.source = options.source;
+    this.leases = options.leases ?? processLeaseStore();
+    this.fencing = options.leases !== undefined;
+    const ttl = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
+    if (!Number.isFinite(ttl) || ttl <= 0) {
+      throw new RangeError(`[crm-sync] [orchestrator] leaseTtlMs must be a number of milliseconds > 0, got ${ttl}; e.g. 30000`);
+    }
+    this.leaseTtlMs = ttl;
   }
 
   /** O1: imports records from the CRM into `job.table`; incremental when `automaticIndex` is on. */
@@ -100,10 +113,38 @@ export class Orchestrator {
   }
 
   private run(job: SyncJob, options: RunOptions, body: (context: RunContext) => Promise<Result<RunSummary, RunError>>): ResultAsync<RunSummary, RunError> {
-    const context = new RunContext(this.deps, job, options);
+    // A dry run writes nothing, so it takes no lease and never waits for one.
+    if (options.dryRun === true) return this.guarded(new RunContext(this.deps, job, options), body);
+    // The run's signal also fires when the lease is lost, so every wait and call stops at once.
+    const controller = new AbortController();
+    const signal = options.signal === undefined ? controller.signal : AbortSignal.any([options.signal, controller.signal]);
+    const context = new RunContext(this.deps, job, { ...options, signal });
+    const promise = (async (): Promise<Result<RunSummary, RunError>> => {
+      const waitMs = options.leaseWaitMs ?? 0;
+      if (!Number.isFinite(waitMs) || waitMs < 0) {
+        return err(context.fail('invalid-job', `leaseWaitMs must be a number of milliseconds >= 0, got ${waitMs}`, { issues: [{ path: 'leaseWaitMs', message: 'must be >= 0' }] }));
+      }
+      const acquired = await acquireRunLease(context, { store: this.leases, ttlMs: this.leaseTtlMs, waitMs, abort: (reason) => controller.abort(reason) });
+      if (acquired.isErr()) return err(acquired.error);
+      const held = acquired.value;
+      context.leaseLost = () => held.lost;
+      if (this.fencing) context.fence = held.fence;
+      held.startRenewing();
+      try {
+        const result = await this.guarded(context, body);
+        // A run that lost its lease reports that, whatever its body made of the refused writes.
+        return held.lost !== undefined && result.isErr() ? err(held.lost) : result;
+      } finally {
+        await held.release();
+      }
+    })().catch((error: unknown): Result<RunSummary, RunError> => err(storeFailure(context, error, `acquiring the lease of ${job.kind} run "${job.activity}"`)));
+    return new ResultAsync(promise);
+  }
+
+  private guarded(context: RunContext, body: (context: RunContext) => Promise<Result<RunSummary, RunError>>): ResultAsync<RunSummary, RunError> {
     // Stores are application code and may throw anywhere; a throw becomes a run error, never a rejection.
     const promise = body(context).catch((error: unknown): Result<RunSummary, RunError> =>
-      err(storeFailure(context, error, `${job.kind} run "${job.activity}"`)),
+      err(storeFailure(context, error, `${context.job.kind} run "${context.job.activity}"`)),
     );
     return new ResultAsync(promise);
   }

@@ -10,6 +10,7 @@ import type { Instant } from '../contract/values.js';
 import type { CrmError } from '../errors/crm-error.js';
 import type { Logger } from '../runtime/logger.js';
 import type { RuntimeOptions } from '../runtime/runtime-options.js';
+import type { LeaseStore, RunLease } from '../stores/lease.js';
 import type { ExportJournal, OptionStore, RecordSink, RecordSource } from '../stores/types.js';
 import type { SyncOperation } from './job.js';
 
@@ -174,7 +175,11 @@ export type RunErrorKind =
   /** A store (sink, source, options, journal, outputs) failed. */
   | 'store'
   /** The run was aborted by its signal. */
-  | 'aborted';
+  | 'aborted'
+  /** Another run holds the job's lease (see `holder`); nothing was read or written. */
+  | 'job-running'
+  /** The run lost its job's lease to a newer run and stopped; its late writes were refused. */
+  | 'lease-lost';
 
 /** A failed run. The message says what, where and how to fix it. */
 export interface RunError {
@@ -188,6 +193,8 @@ export interface RunError {
   readonly crmError?: CrmError;
   /** For `in-doubt`: the local keys whose outcome is unknown. */
   readonly ambiguousKeys?: readonly string[];
+  /** For `job-running`: the run that holds the job's lease. */
+  readonly holder?: RunLease;
   /** What the run had done before it failed. */
   readonly summary?: RunSummary;
   /** The underlying throw of a store, redacted. */
@@ -225,6 +232,12 @@ export interface RunOptions {
   /** Stops the run; what is committed stays committed, the watermark stays at the last commit. */
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: RunProgress) => void;
+  /**
+   * How long to wait, in ms, when another run holds the job's lease (default 0: refuse at once
+   * with a `job-running` error). A holder on this host whose process is gone is taken over at once
+   * either way; another host's holder once its lease expires.
+   */
+  readonly leaseWaitMs?: number;
 }
 
 /** Options of an export run. */
@@ -254,4 +267,15 @@ export interface OrchestratorOptions {
   readonly runtime?: RuntimeOptions;
   /** How the wait-and-retry policy waits. Tests pass a fake. */
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /**
+   * Run leases: every run (not a dry run) acquires its job's lease (`<instance>/<activity>`)
+   * before reading anything, renews it while it runs, and passes its fence to every store write,
+   * which the stores check. Pass the leases of the same store as `options`, `journal`, `sink` and
+   * `source` (e.g. `openSqliteStore(...).leases`). When omitted, a process-wide in-memory lease
+   * store is used: two orchestrators in one process still exclude each other, but there is no
+   * protection across processes and no fencing of writes.
+   */
+  readonly leases?: LeaseStore;
+  /** Lease TTL in ms (default 30,000); renewed every third of it. A dead run is taken over after it. */
+  readonly leaseTtlMs?: number;
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { Fence, MemoryLeaseStore } from './lease.js';
 import type {
   ExportJournal,
   JournalEntry,
@@ -23,14 +24,21 @@ export class MemoryExportJournal implements ExportJournal {
   private readonly orders = new Map<string, number[]>();
   private nextRun = 1;
 
-  /** @param now The clock for timestamps (defaults to the system clock). */
-  constructor(private readonly now: () => Date = () => new Date()) {}
+  /**
+   * @param now The clock for timestamps (defaults to the system clock).
+   * @param leases Checks the fences of fenced writes; without it fences are ignored (no zombie protection).
+   */
+  constructor(
+    private readonly now: () => Date = () => new Date(),
+    private readonly leases?: MemoryLeaseStore,
+  ) {}
 
   async findOpenRun(jobId: string): Promise<JournalRun | undefined> {
     return [...this.runs.values()].find((run) => run.jobId === jobId && run.status === 'open');
   }
 
-  async startRun(jobId: string): Promise<JournalRun> {
+  async startRun(jobId: string, fence?: Fence): Promise<JournalRun> {
+    this.fenced(fence);
     const open = await this.findOpenRun(jobId);
     if (open) {
       throw new Error(`[crm-sync] [journal] job "${jobId}" already has an open run ${open.runId}; resume or close it first`);
@@ -50,7 +58,8 @@ export class MemoryExportJournal implements ExportJournal {
     return [...this.runs.values()].filter((run) => jobId === undefined || run.jobId === jobId).reverse();
   }
 
-  async addPending(runId: string, entries: readonly NewJournalEntry[]): Promise<void> {
+  async addPending(runId: string, entries: readonly NewJournalEntry[], fence?: Fence): Promise<void> {
+    this.fenced(fence);
     const table = this.table(runId);
     const order = this.orders.get(runId) ?? [];
     for (const entry of entries) {
@@ -62,7 +71,8 @@ export class MemoryExportJournal implements ExportJournal {
     }
   }
 
-  async markSent(runId: string, seqs: readonly number[], batchId: string): Promise<void> {
+  async markSent(runId: string, seqs: readonly number[], batchId: string, fence?: Fence): Promise<void> {
+    this.fenced(fence);
     const table = this.table(runId);
     for (const seq of seqs) {
       const entry = table.get(seq);
@@ -70,7 +80,8 @@ export class MemoryExportJournal implements ExportJournal {
     }
   }
 
-  async recordOutcomes(runId: string, outcomes: readonly JournalOutcome[]): Promise<void> {
+  async recordOutcomes(runId: string, outcomes: readonly JournalOutcome[], fence?: Fence): Promise<void> {
+    this.fenced(fence);
     const table = this.table(runId);
     for (const outcome of outcomes) {
       const entry = table.get(outcome.seq);
@@ -109,7 +120,8 @@ export class MemoryExportJournal implements ExportJournal {
     return counts;
   }
 
-  async closeRun(runId: string, status: 'finished' | 'failed', summary?: Readonly<Record<string, unknown>>): Promise<void> {
+  async closeRun(runId: string, status: 'finished' | 'failed', summary?: Readonly<Record<string, unknown>>, fence?: Fence): Promise<void> {
+    this.fenced(fence);
     const run = this.runs.get(runId);
     if (!run) throw new Error(`[crm-sync] [journal] unknown run ${runId}`);
     this.runs.set(runId, {
@@ -124,6 +136,11 @@ export class MemoryExportJournal implements ExportJournal {
     const table = this.entries.get(runId);
     if (!table) throw new Error(`[crm-sync] [journal] unknown run ${runId}; start it with startRun first`);
     return table;
+  }
+
+  /** Refuses a write whose fence is stale, before anything changes. */
+  private fenced(fence: Fence | undefined): void {
+    if (fence !== undefined) this.leases?.assertFence(fence);
   }
 
   private stamp(): string {

@@ -3,20 +3,28 @@
  *
  * @module
  */
+import type { Fence, MemoryLeaseStore } from './lease.js';
 import type { OptionStore, StoredOption } from './types.js';
 
 /** Options in a `Map`. Lost with the process. */
 export class MemoryOptionStore implements OptionStore {
   private readonly options = new Map<string, StoredOption>();
 
-  /** @param now The clock for `updatedAt` (defaults to the system clock). */
-  constructor(private readonly now: () => Date = () => new Date()) {}
+  /**
+   * @param now The clock for `updatedAt` (defaults to the system clock).
+   * @param leases Checks the fences of fenced writes; without it fences are ignored (no zombie protection).
+   */
+  constructor(
+    private readonly now: () => Date = () => new Date(),
+    readonly leases?: MemoryLeaseStore,
+  ) {}
 
   async getOption(name: string): Promise<StoredOption | undefined> {
     return this.options.get(name);
   }
 
-  async setOption(name: string, value: string, meta?: Readonly<Record<string, unknown>>): Promise<void> {
+  async setOption(name: string, value: string, meta?: Readonly<Record<string, unknown>>, fence?: Fence): Promise<void> {
+    if (fence !== undefined) this.leases?.assertFence(fence);
     this.setOptionNow(name, value, meta);
   }
 
@@ -40,7 +48,8 @@ export class MemoryOptionStore implements OptionStore {
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
-  async deleteOption(name: string): Promise<void> {
+  async deleteOption(name: string, fence?: Fence): Promise<void> {
+    if (fence !== undefined) this.leases?.assertFence(fence);
     this.options.delete(name);
   }
 }

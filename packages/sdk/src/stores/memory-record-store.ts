@@ -5,9 +5,13 @@
  * @module
  */
 import type { FieldValue, Instant } from '../contract/values.js';
+import type { Fence, MemoryLeaseStore } from './lease.js';
 import type { MemoryOptionStore } from './memory-option-store.js';
 import type {
   Checkpoint,
+  CrmIdConflict,
+  CrmIdLink,
+  LinkCrmIdsResult,
   LocalDeletion,
   LocalRecord,
   RecordSink,
@@ -40,12 +44,23 @@ export class MemoryRecordStore implements RecordSink, RecordSource {
   /** Per table, rows by CRM id: imports look rows up by CRM id, so this keeps a write O(1). */
   private readonly byCrmId = new Map<string, Map<string, MemoryRow>>();
 
-  /** @param options Where checkpoints go; without it the orchestrator stores them itself. */
-  constructor(private readonly options?: MemoryOptionStore) {
+  private readonly leases: MemoryLeaseStore | undefined;
+
+  /**
+   * @param options Where checkpoints go; without it the orchestrator stores them itself.
+   * @param leases Checks the fences of fenced writes (default: the option store's); without one
+   *   fences are ignored (no zombie protection).
+   */
+  constructor(
+    private readonly options?: MemoryOptionStore,
+    leases?: MemoryLeaseStore,
+  ) {
     this.atomicCheckpoint = options !== undefined;
+    this.leases = leases ?? options?.leases;
   }
 
-  async write(table: string, records: readonly LocalRecord[], checkpoint?: Checkpoint): Promise<void> {
+  async write(table: string, records: readonly LocalRecord[], checkpoint?: Checkpoint, fence?: Fence): Promise<void> {
+    this.fenced(fence);
     const rows = this.table(table);
     const index = this.index(table);
     for (const record of records) {
@@ -70,7 +85,8 @@ export class MemoryRecordStore implements RecordSink, RecordSource {
     this.storeCheckpoint(checkpoint);
   }
 
-  async markDeleted(table: string, deletions: readonly LocalDeletion[], checkpoint?: Checkpoint): Promise<void> {
+  async markDeleted(table: string, deletions: readonly LocalDeletion[], checkpoint?: Checkpoint, fence?: Fence): Promise<void> {
+    this.fenced(fence);
     const index = this.index(table);
     for (const deletion of deletions) {
       const row = index.get(deletion.crmId);
@@ -97,12 +113,23 @@ export class MemoryRecordStore implements RecordSink, RecordSource {
     }
   }
 
-  async linkCrmIds(table: string, links: readonly { readonly key: string; readonly crmId: string }[]): Promise<void> {
+  /** Links rows by local key; never removes a row: a CRM id already on another row is a conflict. */
+  async linkCrmIds(table: string, links: readonly CrmIdLink[], fence?: Fence): Promise<LinkCrmIdsResult> {
+    this.fenced(fence);
     const rows = this.table(table);
+    const index = this.index(table);
+    const conflicts: CrmIdConflict[] = [];
     for (const link of links) {
       const row = rows.get(link.key);
-      if (row) this.setCrmId(table, row, link.crmId);
+      if (!row) continue;
+      const holder = index.get(link.crmId);
+      if (holder !== undefined && holder !== row) {
+        conflicts.push({ key: link.key, crmId: link.crmId, heldBy: holder.key });
+        continue;
+      }
+      this.setCrmId(table, row, link.crmId);
     }
+    return { conflicts };
   }
 
   /**
@@ -159,6 +186,11 @@ export class MemoryRecordStore implements RecordSink, RecordSource {
     if (row.crmId !== undefined) index.delete(row.crmId);
     row.crmId = crmId;
     index.set(crmId, row);
+  }
+
+  /** Refuses a write whose fence is stale, before anything changes. */
+  private fenced(fence: Fence | undefined): void {
+    if (fence !== undefined) this.leases?.assertFence(fence);
   }
 
   private storeCheckpoint(checkpoint: Checkpoint | undefined): void {

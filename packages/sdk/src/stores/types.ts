@@ -3,10 +3,17 @@
  * the application's own records. In-memory implementations live next to these; SQLite ones in
  * `@crm-sync/store-sqlite`. All methods are async so that any database can implement them.
  *
+ * Fencing: every write method takes an optional trailing {@link Fence}. When one is given, the
+ * store checks, in the same transaction as the write, that `fence.token` is the current unreleased
+ * lease token of `fence.key` (see `LeaseStore`), and otherwise rejects with `StaleFenceError` and
+ * writes nothing. A store that ignores fences still works, but gives no protection against a run
+ * that lost its lease and writes late (a zombie).
+ *
  * @module
  */
 import type { Reject, WriteAction, WriteMode } from '../contract/requests.js';
 import type { FieldValue, Instant } from '../contract/values.js';
+import type { Fence } from './lease.js';
 
 /** A named option (the seed's Administration > Options). */
 export interface StoredOption {
@@ -25,11 +32,11 @@ export interface StoredOption {
 export interface OptionStore {
   getOption(name: string): Promise<StoredOption | undefined>;
   /** Creates or replaces an option. */
-  setOption(name: string, value: string, meta?: Readonly<Record<string, unknown>>): Promise<void>;
+  setOption(name: string, value: string, meta?: Readonly<Record<string, unknown>>, fence?: Fence): Promise<void>;
   /** Options whose name starts with `prefix` (all when omitted), sorted by name. */
   listOptions(prefix?: string): Promise<readonly StoredOption[]>;
   /** Removes an option; removing a missing option is harmless. */
-  deleteOption(name: string): Promise<void>;
+  deleteOption(name: string, fence?: Fence): Promise<void>;
 }
 
 /** A watermark move the sink should commit in the same transaction as the records. */
@@ -66,9 +73,9 @@ export interface RecordSink {
    * stores it in the same transaction. Resolves only once the records are durable. Writing the
    * same record twice leaves one row (imports are at-least-once, deduplicated here).
    */
-  write(table: string, records: readonly LocalRecord[], checkpoint?: Checkpoint): Promise<void>;
+  write(table: string, records: readonly LocalRecord[], checkpoint?: Checkpoint, fence?: Fence): Promise<void>;
   /** Applies deletions (O3): marks or removes rows by `crmId`. Unknown ids are ignored. */
-  markDeleted(table: string, deletions: readonly LocalDeletion[], checkpoint?: Checkpoint): Promise<void>;
+  markDeleted(table: string, deletions: readonly LocalDeletion[], checkpoint?: Checkpoint, fence?: Fence): Promise<void>;
 }
 
 /** A local record to export (O2). */
@@ -96,8 +103,6 @@ export interface SourceReadOptions {
 export interface RecordSource {
   /** Streams rows in a stable order (by key), in batches. */
   read(table: string, options?: SourceReadOptions): AsyncIterable<readonly SourceRecord[]>;
-  /** Links local rows to the CRM ids an export created, so the next export updates them. */
-  linkCrmIds?(table: string, links: readonly { readonly key: string; readonly crmId: string }[]): Promise<void>;
   /**
    * The local columns (field names) the table is known to have: at least every name some row of
    * it holds a value for, `null` included. `undefined` when the source cannot tell (a missing or
@@ -106,6 +111,31 @@ export interface RecordSource {
    * it the check is skipped.
    */
   columns?(table: string): Promise<ReadonlySet<string> | undefined>;
+  /**
+   * Links local rows to the CRM ids an export created, so the next export updates them. Never
+   * deletes a row: when another local row already holds a CRM id, both rows stay as they are, the
+   * link is not made, and it is returned in `conflicts` (the orchestrator reports it as a reject).
+   * Resolving `void` (older stores) means no conflicts.
+   */
+  linkCrmIds?(table: string, links: readonly CrmIdLink[], fence?: Fence): Promise<LinkCrmIdsResult | void>;
+}
+
+/** A local row to link to a CRM id. */
+export interface CrmIdLink {
+  readonly key: string;
+  readonly crmId: string;
+}
+
+/** A link {@link RecordSource.linkCrmIds} did not make because another local row holds the CRM id. */
+export interface CrmIdConflict extends CrmIdLink {
+  /** The local key of the row that already holds `crmId`. */
+  readonly heldBy: string;
+}
+
+/** What {@link RecordSource.linkCrmIds} did not do. */
+export interface LinkCrmIdsResult {
+  /** Links refused because the CRM id is already on another local row; both rows were kept. */
+  readonly conflicts: readonly CrmIdConflict[];
 }
 
 /** States of one journal entry. `sent` means asked, no answer yet; `unknown` means the answer was lost. */
@@ -164,16 +194,16 @@ export interface ExportJournal {
   /** The job's open run, if one exists (an interrupted export to resume). */
   findOpenRun(jobId: string): Promise<JournalRun | undefined>;
   /** Starts a new run. Fails if the job already has an open run. */
-  startRun(jobId: string): Promise<JournalRun>;
+  startRun(jobId: string, fence?: Fence): Promise<JournalRun>;
   getRun(runId: string): Promise<JournalRun | undefined>;
   /** Runs, newest first; all jobs when `jobId` is omitted. */
   listRuns(jobId?: string): Promise<readonly JournalRun[]>;
   /** Adds entries as `pending`. Re-adding an existing `seq` is ignored. */
-  addPending(runId: string, entries: readonly NewJournalEntry[]): Promise<void>;
+  addPending(runId: string, entries: readonly NewJournalEntry[], fence?: Fence): Promise<void>;
   /** Marks entries `sent` in `batchId` and counts an attempt, before the batch leaves. */
-  markSent(runId: string, seqs: readonly number[], batchId: string): Promise<void>;
+  markSent(runId: string, seqs: readonly number[], batchId: string, fence?: Fence): Promise<void>;
   /** Records outcomes after the CRM answered (or `unknown` when it did not). */
-  recordOutcomes(runId: string, outcomes: readonly JournalOutcome[]): Promise<void>;
+  recordOutcomes(runId: string, outcomes: readonly JournalOutcome[], fence?: Fence): Promise<void>;
   /** Entries in `seq` order, optionally only some states, paged by `afterSeq` + `limit`. */
   listEntries(
     runId: string,
@@ -182,5 +212,5 @@ export interface ExportJournal {
   /** Counts of entries per state. */
   countByState(runId: string): Promise<Readonly<Record<JournalState, number>>>;
   /** Closes a run; it is kept for inspection. */
-  closeRun(runId: string, status: 'finished' | 'failed', summary?: Readonly<Record<string, unknown>>): Promise<void>;
+  closeRun(runId: string, status: 'finished' | 'failed', summary?: Readonly<Record<string, unknown>>, fence?: Fence): Promise<void>;
 }

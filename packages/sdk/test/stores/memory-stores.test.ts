@@ -1,15 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryExportJournal, MemoryOptionStore, MemoryRecordStore } from '../../src/index.js';
+import { MemoryExportJournal, MemoryLeaseStore, MemoryOptionStore, MemoryRecordStore } from '../../src/index.js';
 // The store contract lives in the testkit; the SDK's own memory stores must pass it too.
 import { runStoreCheck, storeChecks, type StoresUnderTest } from '@crm-sync/testkit';
 
 function memoryStores(): StoresUnderTest {
-  const options = new MemoryOptionStore();
+  const leases = new MemoryLeaseStore();
+  const options = new MemoryOptionStore(undefined, leases);
   const records = new MemoryRecordStore(options);
   return {
     options,
-    journal: new MemoryExportJournal(),
+    journal: new MemoryExportJournal(undefined, leases),
     records,
+    leases,
     async seed(table, rows) {
       for (const row of rows) {
         records.put(table, row.key, { ...row.values }, {

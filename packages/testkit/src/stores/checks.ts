@@ -1,12 +1,13 @@
 /**
  * The store contract as runner-agnostic checks: each check builds fresh stores with the factory,
  * exercises one promise of the interfaces in `@crm-sync/sdk` (`OptionStore`, `ExportJournal`,
- * `RecordSink`, `RecordSource`) and throws (`node:assert`) when the store breaks it.
+ * `RecordSink`, `RecordSource`, `LeaseStore` and the fencing of writes) and throws
+ * (`node:assert`) when the store breaks it.
  *
  * @module
  */
 import assert from 'node:assert/strict';
-import type { ExportJournal, NewJournalEntry, OptionStore, RecordSink, RecordSource, SourceRecord } from '@crm-sync/sdk';
+import type { ExportJournal, Fence, LeaseOwner, LeaseStore, NewJournalEntry, OptionStore, RecordSink, RecordSource, SourceRecord } from '@crm-sync/sdk';
 
 /** The stores under test, built fresh for every check. */
 export interface StoresUnderTest {
@@ -17,6 +18,11 @@ export interface StoresUnderTest {
    * must land in `options`.
    */
   readonly records?: RecordSink & RecordSource;
+  /**
+   * Run leases, when the store has them. They must be the leases the other stores check fences
+   * against: a write carrying a stale fence is refused by `options`, `journal` and `records`.
+   */
+  readonly leases?: LeaseStore;
   /** Adds local rows to a table, so that `records.read` has something to stream. */
   seed?(table: string, rows: readonly SourceRecord[]): Promise<void>;
   /** Releases the stores (close files, delete temp dirs). */
@@ -31,7 +37,7 @@ export interface StoreCheck {
   /** What the store must do, as a sentence. */
   readonly name: string;
   /** Which part of the contract the check needs. */
-  readonly needs: 'options' | 'journal' | 'records';
+  readonly needs: 'options' | 'journal' | 'records' | 'leases';
   run(stores: StoresUnderTest): Promise<void>;
 }
 
@@ -43,6 +49,36 @@ async function collect(source: RecordSource, table: string, options?: Parameters
   const rows: SourceRecord[] = [];
   for await (const batch of source.read(table, options)) rows.push(...batch);
   return rows;
+}
+
+function leases(stores: StoresUnderTest): LeaseStore {
+  assert.ok(stores.leases, 'this check needs `leases` from the factory');
+  return stores.leases;
+}
+
+const HOLDER_A: LeaseOwner = { host: 'host-a', pid: 101, runId: 'run-a' };
+const HOLDER_B: LeaseOwner = { host: 'host-b', pid: 202, runId: 'run-b' };
+const JOB = 'default/leased';
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Acquires for A, then has B take over by compare-and-set: A's fence is now a zombie's. */
+async function zombieAndHolder(store: LeaseStore): Promise<{ zombie: Fence; holder: Fence }> {
+  const first = await store.acquireLease(JOB, HOLDER_A, { ttlMs: 60_000 });
+  assert.ok(first.acquired, 'the first acquisition of a free lease must succeed');
+  const second = await store.acquireLease(JOB, HOLDER_B, { ttlMs: 60_000, takeOverToken: first.lease.token });
+  assert.ok(second.acquired, 'a takeover with the current token must succeed');
+  return { zombie: { key: JOB, token: first.lease.token }, holder: { key: JOB, token: second.lease.token } };
+}
+
+/** Asserts that `write` rejects with a stale-fence error. */
+async function refused(write: () => Promise<unknown>, what: string): Promise<void> {
+  await assert.rejects(write, (error: unknown) => {
+    assert.equal((error as { code?: unknown }).code, 'stale-fence', `${what}: expected a StaleFenceError (code stale-fence), got ${String(error)}`);
+    return true;
+  });
 }
 
 function records(stores: StoresUnderTest): RecordSink & RecordSource {
@@ -277,6 +313,170 @@ export const storeChecks: readonly StoreCheck[] = [
         await source.linkCrmIds('people', [{ key: 'p1', crmId: '003A' }]);
         assert.equal((await collect(source, 'people', { keys: ['p1'] }))[0]?.crmId, '003A');
       }
+    },
+  },
+  {
+    name: 'linkCrmIds never deletes a row: a CRM id another row holds is returned as a conflict and both rows stay',
+    needs: 'records',
+    async run(stores) {
+      const source = records(stores);
+      if (!stores.seed || !source.linkCrmIds) return;
+      await stores.seed('people', [
+        { key: 'p1', values: { name: 'A' } },
+        { key: 'p2', values: { name: 'B' }, crmId: '003B' },
+      ]);
+      const result = await source.linkCrmIds('people', [{ key: 'p1', crmId: '003B' }]);
+      assert.deepEqual(result?.conflicts ?? [], [{ key: 'p1', crmId: '003B', heldBy: 'p2' }]);
+      const rows = await collect(source, 'people');
+      assert.deepEqual(rows.map((r) => [r.key, r.crmId]), [['p1', undefined], ['p2', '003B']]);
+    },
+  },
+  {
+    name: 'lease: a second holder is refused and sees the holder; getLease returns the lease',
+    needs: 'leases',
+    async run(stores) {
+      const store = leases(stores);
+      assert.equal(await store.getLease(JOB), undefined);
+      const first = await store.acquireLease(JOB, HOLDER_A, { ttlMs: 60_000 });
+      assert.ok(first.acquired);
+      assert.equal(first.previous, undefined);
+      assert.ok(first.lease.token >= 1);
+      assert.deepEqual(first.lease.owner, HOLDER_A);
+      assert.ok(first.lease.expiresAt > first.lease.acquiredAt);
+      const second = await store.acquireLease(JOB, HOLDER_B, { ttlMs: 60_000 });
+      assert.equal(second.acquired, false);
+      if (!second.acquired) {
+        assert.deepEqual(second.holder.owner, HOLDER_A);
+        assert.equal(second.holder.token, first.lease.token);
+      }
+      assert.equal((await store.getLease(JOB))?.token, first.lease.token);
+      // Another job's lease is independent.
+      assert.ok((await store.acquireLease('default/other', HOLDER_B, { ttlMs: 60_000 })).acquired);
+    },
+  },
+  {
+    name: 'lease: an expired lease is taken over with a higher token, and previous names the old holder',
+    needs: 'leases',
+    async run(stores) {
+      const store = leases(stores);
+      const first = await store.acquireLease(JOB, HOLDER_A, { ttlMs: 40 });
+      assert.ok(first.acquired);
+      await pause(120);
+      const second = await store.acquireLease(JOB, HOLDER_B, { ttlMs: 60_000 });
+      assert.ok(second.acquired, 'an expired lease must be acquirable');
+      assert.ok(second.lease.token > first.lease.token);
+      assert.equal(second.previous?.token, first.lease.token);
+      assert.deepEqual(second.previous?.owner, HOLDER_A);
+    },
+  },
+  {
+    name: 'lease: takeOverToken takes over a live lease only when it equals the current token',
+    needs: 'leases',
+    async run(stores) {
+      const store = leases(stores);
+      const first = await store.acquireLease(JOB, HOLDER_A, { ttlMs: 60_000 });
+      assert.ok(first.acquired);
+      const wrong = await store.acquireLease(JOB, HOLDER_B, { ttlMs: 60_000, takeOverToken: first.lease.token + 7 });
+      assert.equal(wrong.acquired, false, 'a takeover with another token must be refused');
+      const taken = await store.acquireLease(JOB, HOLDER_B, { ttlMs: 60_000, takeOverToken: first.lease.token });
+      assert.ok(taken.acquired);
+      assert.equal(taken.lease.token, first.lease.token + 1);
+      // A second caller that saw the same dead holder loses the compare-and-set.
+      const late = await store.acquireLease(JOB, { ...HOLDER_B, runId: 'run-c' }, { ttlMs: 60_000, takeOverToken: first.lease.token });
+      assert.equal(late.acquired, false);
+    },
+  },
+  {
+    name: 'lease: release frees the job, and reacquiring gives a higher token (tokens are never reused)',
+    needs: 'leases',
+    async run(stores) {
+      const store = leases(stores);
+      const first = await store.acquireLease(JOB, HOLDER_A, { ttlMs: 60_000 });
+      assert.ok(first.acquired);
+      await store.releaseLease({ key: JOB, token: first.lease.token });
+      assert.equal(await store.getLease(JOB), undefined);
+      const second = await store.acquireLease(JOB, HOLDER_B, { ttlMs: 60_000 });
+      assert.ok(second.acquired);
+      assert.equal(second.previous, undefined, 'a released lease is not a takeover');
+      assert.equal(second.lease.token, first.lease.token + 1);
+      // Releasing with a stale fence is harmless and leaves the holder's lease.
+      await store.releaseLease({ key: JOB, token: first.lease.token });
+      assert.equal((await store.getLease(JOB))?.token, second.lease.token);
+    },
+  },
+  {
+    name: 'lease: renewing extends the lease; renewing a stale fence is rejected with stale-fence',
+    needs: 'leases',
+    async run(stores) {
+      const store = leases(stores);
+      const first = await store.acquireLease(JOB, HOLDER_A, { ttlMs: 1_000 });
+      assert.ok(first.acquired);
+      const renewed = await store.renewLease({ key: JOB, token: first.lease.token }, 120_000);
+      assert.equal(renewed.token, first.lease.token);
+      assert.ok(renewed.expiresAt > first.lease.expiresAt);
+      assert.equal((await store.getLease(JOB))?.expiresAt, renewed.expiresAt);
+      const taken = await store.acquireLease(JOB, HOLDER_B, { ttlMs: 60_000, takeOverToken: first.lease.token });
+      assert.ok(taken.acquired);
+      await refused(() => store.renewLease({ key: JOB, token: first.lease.token }, 60_000), 'renewLease');
+    },
+  },
+  {
+    name: "lease: a zombie's late option and journal writes are refused and write nothing; the holder's are accepted",
+    needs: 'leases',
+    async run(stores) {
+      const store = leases(stores);
+      const { options, journal } = stores;
+      await options.setOption('kept', 'before');
+      const early = await store.acquireLease('default/early', HOLDER_A, { ttlMs: 60_000 });
+      assert.ok(early.acquired);
+      const earlyFence = { key: 'default/early', token: early.lease.token };
+      const run = await journal.startRun(JOB);
+      await journal.addPending(run.runId, [entry(0), entry(1)]);
+      const { zombie, holder } = await zombieAndHolder(store);
+      await refused(() => options.setOption('LASTIMPORT_default_leased', '2024/01/01 00:00:00', { at: 'x' }, zombie), 'setOption');
+      await refused(() => options.deleteOption('kept', zombie), 'deleteOption');
+      await refused(() => journal.startRun('default/zombie-job', zombie), 'startRun');
+      await refused(() => journal.addPending(run.runId, [entry(2)], zombie), 'addPending');
+      await refused(() => journal.markSent(run.runId, [0], 'zombie-batch', zombie), 'markSent');
+      await refused(() => journal.recordOutcomes(run.runId, [{ seq: 1, state: 'committed', crmId: 'Z', action: 'created' }], zombie), 'recordOutcomes');
+      await refused(() => journal.closeRun(run.runId, 'failed', undefined, zombie), 'closeRun');
+      assert.equal(await options.getOption('LASTIMPORT_default_leased'), undefined);
+      assert.equal((await options.getOption('kept'))?.value, 'before');
+      assert.equal(await journal.findOpenRun('default/zombie-job'), undefined);
+      assert.deepEqual(await journal.countByState(run.runId), { pending: 2, sent: 0, committed: 0, rejected: 0, unknown: 0 });
+      assert.equal((await journal.getRun(run.runId))?.status, 'open');
+      // The current holder (and another job's holder) write as usual.
+      await options.setOption('LASTIMPORT_default_leased', '2024/01/01 00:00:00', undefined, holder);
+      await journal.markSent(run.runId, [0], 'b1', holder);
+      await journal.recordOutcomes(run.runId, [{ seq: 0, state: 'committed', crmId: 'A', action: 'created' }], holder);
+      await journal.closeRun(run.runId, 'finished', undefined, holder);
+      await options.setOption('other', 'x', undefined, earlyFence);
+      assert.equal((await options.getOption('LASTIMPORT_default_leased'))?.value, '2024/01/01 00:00:00');
+      assert.equal((await journal.getRun(run.runId))?.status, 'finished');
+      // A released lease fences off its own late writes too.
+      await store.releaseLease(holder);
+      await refused(() => options.setOption('after-release', 'x', undefined, holder), 'setOption after release');
+    },
+  },
+  {
+    name: "lease: a zombie's late record writes (write with checkpoint, markDeleted, linkCrmIds) are refused and write nothing",
+    needs: 'leases',
+    async run(stores) {
+      const store = leases(stores);
+      if (!stores.records) return;
+      const sink = stores.records;
+      await sink.write('contacts', [{ crmId: 'c1', values: { email: 'a@x.test' } }]);
+      if (stores.seed) await stores.seed('people', [{ key: 'p1', values: { name: 'A' } }]);
+      const { zombie, holder } = await zombieAndHolder(store);
+      await refused(() => sink.write('contacts', [{ crmId: 'c2', values: { email: 'z@x.test' } }, { crmId: 'c1', values: { email: 'z@x.test' } }], { optionName: 'LASTIMPORT_default_leased', value: '2024/01/01 00:00:00' }, zombie), 'write');
+      await refused(() => sink.markDeleted('contacts', [{ crmId: 'c1', deletedAt: '2024-01-03T00:00:00.000Z' }], undefined, zombie), 'markDeleted');
+      if (stores.seed && sink.linkCrmIds) await refused(() => sink.linkCrmIds!('people', [{ key: 'p1', crmId: '003Z' }], zombie), 'linkCrmIds');
+      const rows = await collect(sink, 'contacts');
+      assert.deepEqual(rows.map((r) => [r.crmId, r.values.email]), [['c1', 'a@x.test']]);
+      assert.equal(await stores.options.getOption('LASTIMPORT_default_leased'), undefined);
+      if (stores.seed) assert.equal((await collect(sink, 'people'))[0]?.crmId, undefined);
+      await sink.write('contacts', [{ crmId: 'c2', values: { email: 'b@x.test' } }], undefined, holder);
+      assert.equal((await collect(sink, 'contacts')).length, 2);
     },
   },
 ];
