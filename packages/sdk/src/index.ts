@@ -39,7 +39,7 @@ export * from './di/plugin.js';
 export * from './di/runtime-connector-factory.js';
 export * from './di/container.js';
 export * from './orchestrator/orchestrator.js';
-export { checkLocalColumns } from './orchestrator/local-columns.js';
+export { checkLocalColumns, nearestName } from './orchestrator/local-columns.js';
 export { formatWatermark, parseWatermark, readWatermark, watermarkCheckpoint, WATERMARK_FORMAT, type Watermark } from './orchestrator/watermark.js';
 export { DEFAULT_SAFETY_LAG_MS } from './orchestrator/import.js';
 export { DEFAULT_LEASE_TTL_MS, describeHolder, isProcessAlive, processLeaseStore } from './orchestrator/run-lease.js';

@@ -7,6 +7,7 @@
  */
 import {
   findField,
+  nearestName,
   validateFilter,
   type ConnectorCapabilities,
   type ObjectDescription,
@@ -63,25 +64,10 @@ export function checkJobAgainstDescription(
 
 /** ` (did you mean "Email"?)` for a near miss by case or one typo, else nothing. */
 function suggestion(description: ObjectDescription, name: string): string {
-  const lower = name.toLowerCase();
-  const close = description.fields.find((field) => field.name.toLowerCase() === lower || editDistance(field.name.toLowerCase(), lower) <= 2);
-  return close === undefined ? '' : ` (did you mean "${close.name}"?)`;
+  const close = nearestName(name, description.fields.map((field) => field.name));
+  return close === undefined ? '' : ` (did you mean "${close}"?)`;
 }
 
 function stripPrefix(message: string): string {
   return message.replace(/^\[crm-sync\] \[[^\]]+\] /, '');
-}
-
-/** Levenshtein distance, capped early: field names are short. */
-function editDistance(a: string, b: string): number {
-  if (Math.abs(a.length - b.length) > 2) return 3;
-  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
-  for (let i = 1; i <= a.length; i += 1) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j += 1) {
-      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
 }

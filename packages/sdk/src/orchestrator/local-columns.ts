@@ -46,8 +46,11 @@ export async function checkLocalColumns(
   return issues;
 }
 
-/** The candidate equal to `name` but for case, else the closest within two typos; none when none is close. */
-function nearestName(name: string, candidates: Iterable<string>): string | undefined {
+/**
+ * The "did you mean" of every job error: the candidate equal to `name` but for case, else the
+ * closest within two typos (ties broken alphabetically); `undefined` when none is close.
+ */
+export function nearestName(name: string, candidates: Iterable<string>): string | undefined {
   const lower = name.toLowerCase();
   let best: string | undefined;
   let bestDistance = 3;
