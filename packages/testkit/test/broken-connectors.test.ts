@@ -98,7 +98,7 @@ describe('the contract suite fails on broken connectors', () => {
       { name: 'leaky', factory: () => mockUnderTest((connector) => new LeaksSecretInErrors(connector, secret), {}, [secret]) },
       (check) => check.group === 'errors',
     );
-    expect(outcomes.map((outcome) => outcome.failure?.kind)).toEqual(['secret-leaked', 'secret-leaked']);
+    expect(outcomes.filter((outcome) => outcome.skipped === undefined).map((outcome) => outcome.failure?.kind)).toEqual(['secret-leaked', 'secret-leaked']);
     expect(JSON.stringify(outcomes)).not.toContain(secret);
   });
 
