@@ -19,11 +19,11 @@ export function compareFakeValues(a: FakeValue | undefined, b: FakeValue | undef
   return left < right ? -1 : 1;
 }
 
-/** Compares two sort keys position by position. */
-export function compareSortKeys(a: FakeSortKey, b: FakeSortKey): number {
+/** Compares two sort keys position by position; `descending[i]` reverses position i. */
+export function compareSortKeys(a: FakeSortKey, b: FakeSortKey, descending: readonly boolean[] = []): number {
   for (let i = 0; i < Math.max(a.length, b.length); i += 1) {
     const order = compareFakeValues(a[i], b[i]);
-    if (order !== 0) return order;
+    if (order !== 0) return descending[i] ? -order : order;
   }
   return 0;
 }
@@ -37,12 +37,13 @@ export interface FakePage<T> {
 }
 
 /**
- * Sorts `items` by `keyOf`, keeps those strictly after `after`, and returns the first `limit`.
- * Items written or deleted between pages never shift the next page (unlike an offset).
+ * Sorts `items` by `keyOf` (ascending, except positions marked in `descending`), keeps those
+ * strictly after `after`, and returns the first `limit`. Items written or deleted between pages
+ * never shift the next page (unlike an offset).
  */
-export function keysetPage<T>(items: readonly T[], keyOf: (item: T) => FakeSortKey, limit: number, after?: FakeSortKey): FakePage<T> {
-  const sorted = items.map((item) => ({ item, key: keyOf(item) })).sort((a, b) => compareSortKeys(a.key, b.key));
-  const rest = after === undefined ? sorted : sorted.filter((entry) => compareSortKeys(entry.key, after) > 0);
+export function keysetPage<T>(items: readonly T[], keyOf: (item: T) => FakeSortKey, limit: number, after?: FakeSortKey, descending: readonly boolean[] = []): FakePage<T> {
+  const sorted = items.map((item) => ({ item, key: keyOf(item) })).sort((a, b) => compareSortKeys(a.key, b.key, descending));
+  const rest = after === undefined ? sorted : sorted.filter((entry) => compareSortKeys(entry.key, after, descending) > 0);
   const page = rest.slice(0, Math.max(1, limit));
   const last = page.at(-1);
   return { items: page.map((entry) => entry.item), ...(rest.length > page.length && last ? { nextKey: last.key } : {}) };
