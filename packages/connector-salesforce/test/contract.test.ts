@@ -27,6 +27,9 @@ function fixtures(emulator: SalesforceEmulator, clock: ManualClock, accessToken:
       // An access token cannot be refreshed, so an expired session is a lasting auth failure.
       emulator.expireSessions();
     },
+    // No expireToken: with a bare access token the connector has nothing to refresh with.
+    stringField: 'FirstName',
+    deletedRetentionDays: crm.deletedRetentionDays,
     async reset() {
       crm.reset();
       emulator.faults.clear();
