@@ -68,6 +68,17 @@ export function contactFixtures(harness: DynamicsHarness): ContractFixtures {
     },
     stringField: 'firstname',
     deletedRetentionDays: crm.deletedRetentionDays,
+    rejectCases: [
+      { what: 'lastname missing', expected: 'required-field-missing', arrange: async () => ({ object: 'contact', mode: 'insert', records: [{ values: { firstname: 'No last name' } }] }) },
+      {
+        what: 'a sync key another contact has',
+        expected: 'duplicate',
+        async arrange() {
+          crm.insert('contact', newRecord(2));
+          return { object: 'contact', mode: 'insert', records: [{ values: { ...newRecord(3), crm_synckey: 'ext-2' } }] };
+        },
+      },
+    ],
     async reset() {
       crm.reset();
       emulator.faults.clear();
