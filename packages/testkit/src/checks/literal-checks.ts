@@ -46,8 +46,13 @@ const stringLiteralsRoundTrip = defineCheck({
     const field = scope.fixtures.stringField ?? scope.skip('fixtures.stringField is not set (a text field usable in eq filters)');
     const values = [...new Set([...TRICKY_STRINGS, ...(scope.fixtures.trickyStrings ?? []), DECOY])];
     const ids = await scope.fixtures.seed(values.length, { values: (i) => ({ ...scope.fixtures.newRecord(i), [field]: values[i] ?? DECOY }) });
-    const read = await readAllPages(scope, { object: scope.fixtures.object, fields: [field], ids, pageSize: Math.min(values.length, scope.connector.capabilities.maxPageSize) }, `read of ${ids.length} records by id`, ids.length);
-    const byId = new Map(read.map((record) => [record.id, record.values[field]]));
+    const { maxIdsPerQuery, maxPageSize } = scope.connector.capabilities;
+    const byId = new Map<string, unknown>();
+    for (let from = 0; from < ids.length; from += Math.max(1, maxIdsPerQuery)) {
+      const chunk = ids.slice(from, from + Math.max(1, maxIdsPerQuery));
+      const read = await readAllPages(scope, { object: scope.fixtures.object, fields: [field], ids: chunk, pageSize: Math.min(chunk.length, maxPageSize) }, `read of ${chunk.length} records by id`, chunk.length);
+      for (const record of read) byId.set(record.id, record.values[field]);
+    }
     const wrong: string[] = [];
     const misfiltered: string[] = [];
     for (const [i, value] of values.entries()) {
@@ -55,7 +60,7 @@ const stringLiteralsRoundTrip = defineCheck({
       if (byId.get(id) !== value) wrong.push(`${JSON.stringify(value)} came back as ${JSON.stringify(byId.get(id))}`);
       if (value === DECOY) continue;
       const filter: ResolvedFilterComparison = { kind: 'comparison', left: { kind: 'field', name: field }, op: 'eq', right: { kind: 'string', value } };
-      const page = await scope.connector.query({ object: scope.fixtures.object, fields: [field], filter, pageSize: Math.min(values.length, scope.connector.capabilities.maxPageSize) });
+      const page = await scope.connector.query({ object: scope.fixtures.object, fields: [field], filter, pageSize: Math.min(values.length, maxPageSize) });
       if (page.isErr()) {
         misfiltered.push(`${field} eq ${JSON.stringify(value)} failed: ${page.error.kind}: ${page.error.message}`);
         continue;
