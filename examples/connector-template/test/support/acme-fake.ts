@@ -65,6 +65,8 @@ export interface AcmeFake {
   deleteDirect(object: string, id: string, at?: string): void;
   /** The next `count` API calls (not token calls) answer 429 with `X-RateLimit-Reset` at `resetAtMs`. */
   rateLimitUntil(count: number, resetAtMs: number): void;
+  /** The next `count` API calls (not token calls) answer `status` with Acme's error body; a 429 resets in `retryAfterSeconds` (default 1). */
+  failNext(count: number, status: 401 | 429 | 503, retryAfterSeconds?: number): void;
   /** Clears records, deletions, tokens and scripted faults. */
   reset(): void;
   /** Stops the server. */
@@ -170,6 +172,14 @@ export async function startAcmeFake(options: AcmeFakeOptions = {}): Promise<Acme
     return json(200, { records: page, earliest, ...(offset + limit < inWindow.length ? { nextPageToken: String(offset + limit) } : {}) });
   }
 
+  /** Acme announces when the quota resets (epoch seconds), never a Retry-After. */
+  function rateLimitUntil(count: number, resetAtMs: number): void {
+    const now = Date.now();
+    const { seconds } = resetAtHeader(resetAtMs - now, now);
+    const respond = fail(429, 'RATE_LIMITED', 'too many requests');
+    server.faults.push({ match: (r) => !r.path.startsWith('/v1/auth/'), respond: { ...respond, headers: { 'x-ratelimit-reset': seconds } } }, count);
+  }
+
   return {
     url: server.url,
     apiKey,
@@ -184,10 +194,11 @@ export async function startAcmeFake(options: AcmeFakeOptions = {}): Promise<Acme
     deleteDirect(object, id, at) {
       stores.get(object)?.delete(id, at === undefined ? undefined : Date.parse(at));
     },
-    rateLimitUntil(count, resetAtMs) {
-      const { seconds } = resetAtHeader(resetAtMs - Date.now());
-      const respond = fail(429, 'RATE_LIMITED', 'too many requests', {});
-      server.faults.push({ match: (r) => !r.path.startsWith('/v1/auth/'), respond: { ...respond, headers: { 'x-ratelimit-reset': seconds } } }, count);
+    rateLimitUntil,
+    failNext(count, status, retryAfterSeconds = 1) {
+      if (status === 429) return rateLimitUntil(count, Date.now() + retryAfterSeconds * 1000);
+      const respond = status === 401 ? fail(401, 'TOKEN_INVALID', 'scripted') : fail(503, 'UNAVAILABLE', 'scripted');
+      server.faults.push({ match: (r) => !r.path.startsWith('/v1/auth/'), respond }, count);
     },
     reset() {
       for (const store of stores.values()) store.reset();
