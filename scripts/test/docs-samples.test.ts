@@ -20,6 +20,7 @@ const GUIDES = [
   'testkit',
   'error-taxonomy',
   'exporting-application-rows',
+  'fake-server-kit',
 ];
 
 /** Entry points a sample may import, mapped to their TypeScript sources. */
@@ -27,6 +28,7 @@ const ENTRY_POINTS: Readonly<Record<string, string>> = {
   '@crm-sync/sdk': 'packages/sdk/src/index.ts',
   '@crm-sync/connector-mock': 'packages/connector-mock/src/index.ts',
   '@crm-sync/testkit': 'packages/testkit/src/index.ts',
+  '@crm-sync/testkit/fake-server': 'packages/testkit/src/fake-server/index.ts',
   '@crm-sync/store-sqlite': 'packages/store-sqlite/src/index.ts',
   '@crm-sync/connector-salesforce': 'packages/connector-salesforce/src/index.ts',
   '@crm-sync/connector-salesforce/emulator': 'packages/connector-salesforce/src/emulator/index.ts',

@@ -37,12 +37,21 @@ function kindFor(status: number, code: string | undefined): CrmErrorKind {
 const ADVICE: Partial<Record<CrmErrorKind, string>> = {
   auth: 'check the API key (Acme > Settings > API keys); it may have been revoked',
   permission: 'give the API key access to this object in Acme',
-  'rate-limited': 'the call is retried after Retry-After; lower concurrency if this repeats',
+  'rate-limited': 'the call is retried when the quota resets (X-RateLimit-Reset); lower concurrency if this repeats',
   'retention-exceeded': 'Acme keeps deletions 30 days: run a full re-sync instead',
   transient: 'the call is retried',
 };
 
-/** Parses `Retry-After` (seconds or an HTTP date) into milliseconds. */
+/** The header in which Acme announces when a rate-limit quota resets: epoch seconds. */
+export const RATE_LIMIT_RESET_HEADER = 'x-ratelimit-reset';
+
+/** Parses `X-RateLimit-Reset` (an absolute reset time, epoch seconds) into a wait in milliseconds. */
+export function parseResetMs(header: string | null, now: number = Date.now()): number | undefined {
+  if (header === null || !/^\d+(\.\d+)?$/.test(header.trim())) return undefined;
+  return Math.max(0, Math.round(Number(header) * 1000 - now));
+}
+
+/** Parses `Retry-After` (seconds or an HTTP date) into milliseconds; proxies in front of Acme may send it. */
 export function parseRetryAfterMs(header: string | null, now: number = Date.now()): number | undefined {
   if (header === null || header.trim() === '') return undefined;
   const seconds = Number(header);
@@ -52,13 +61,14 @@ export function parseRetryAfterMs(header: string | null, now: number = Date.now(
 }
 
 /** Builds the `CrmError` for a failed HTTP answer. `what` names the call, e.g. `POST /v1/objects/contacts/search`. */
-export function mapAcmeHttpError(what: string, status: number, body: AcmeErrorBody | undefined, retryAfter: string | null): CrmError {
+export function mapAcmeHttpError(what: string, status: number, body: AcmeErrorBody | undefined, headers: Headers): CrmError {
   const code = body?.error?.code;
   const kind = kindFor(status, code);
   const vendorMessage = body?.error?.message;
   const advice = ADVICE[kind];
   const message = `${what} failed with HTTP ${status}${code ? ` ${code}` : ''}${vendorMessage ? `: ${vendorMessage}` : ''}${advice ? ` (${advice})` : ''}`;
-  const retryAfterMs = parseRetryAfterMs(retryAfter);
+  // Acme's own header first; Retry-After only as a fallback.
+  const retryAfterMs = parseResetMs(headers.get(RATE_LIMIT_RESET_HEADER)) ?? parseRetryAfterMs(headers.get('retry-after'));
   return crmError(kind, CONNECTOR_ID, message, {
     httpStatus: status,
     ...(code !== undefined ? { vendorCode: code } : {}),

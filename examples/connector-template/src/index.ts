@@ -8,6 +8,6 @@
 export { AcmeConnector, createAcmeConnector, acmeConnector, ACME_LIMITS } from './connector.js';
 export { resolveAcmeConfig, type AcmeConfig, type ResolvedAcmeConfig } from './config.js';
 export { CONNECTOR_ID } from './connector-id.js';
-export { compileAcmeFilter, compileAcmeWhere, type AcmeCondition, type AcmeOperator, type AcmeScalar } from './filter.js';
-export { mapAcmeHttpError, parseRetryAfterMs, type AcmeErrorBody } from './errors.js';
+export { compileAcmeFilter, compileAcmeWhere, escapeAcmeString, type AcmeOperator } from './filter.js';
+export { mapAcmeHttpError, parseResetMs, parseRetryAfterMs, RATE_LIMIT_RESET_HEADER, type AcmeErrorBody } from './errors.js';
 export { mapAcmeField, mapAcmeObject, decodeAcmeValue, type AcmeField, type AcmeFieldType, type AcmeObject, type AcmeObjectSummary } from './mapping.js';

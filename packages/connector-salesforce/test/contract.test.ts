@@ -27,6 +27,21 @@ function fixtures(emulator: SalesforceEmulator, clock: ManualClock, accessToken:
       // An access token cannot be refreshed, so an expired session is a lasting auth failure.
       emulator.expireSessions();
     },
+    // No expireToken: with a bare access token the connector has nothing to refresh with.
+    stringField: 'FirstName',
+    deletedRetentionDays: crm.deletedRetentionDays,
+    rejectCases: [
+      { what: 'LastName missing (REQUIRED_FIELD_MISSING)', expected: 'required-field-missing', arrange: async () => ({ object: 'Contact', mode: 'insert', records: [{ values: { FirstName: 'No last name' } }] }) },
+      { what: 'an unknown field (INVALID_FIELD)', expected: 'invalid-field', arrange: async () => ({ object: 'Contact', mode: 'insert', records: [{ values: { ...contactValues(1), No_Such_Field__c: 'x' } }] }) },
+      {
+        what: 'a sync key another contact has (DUPLICATE_VALUE)',
+        expected: 'duplicate',
+        async arrange() {
+          crm.insert('Contact', contactValues(2));
+          return { object: 'Contact', mode: 'insert', records: [{ values: { ...contactValues(3), Sync_Key__c: contactValues(2).Sync_Key__c ?? null } }] };
+        },
+      },
+    ],
     async reset() {
       crm.reset();
       emulator.faults.clear();

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { CrmConnector, FieldValue, FieldValues, Instant } from '@crm-sync/sdk';
+import type { CrmConnector, FieldValue, FieldValues, Instant, RejectCode, UpsertBatchRequest } from '@crm-sync/sdk';
 
 /** Options for {@link ContractFixtures.seed}. */
 export interface SeedOptions {
@@ -56,10 +56,46 @@ export interface ContractFixtures {
   deleteDirect(id: string, at?: Instant): Promise<void>;
   /** Sets the backing CRM's clock, when the harness controls it. */
   setTime?(at: Instant): Promise<void>;
-  /** Makes the next `count` calls fail with a rate limit (HTTP 429 with Retry-After), when the harness can. */
+  /**
+   * Makes the next `count` calls fail with a rate limit announced `retryAfterMs` from now, in the
+   * CRM's own way (Retry-After seconds, or a reset time rounded up to a whole second), when the
+   * harness can. The check accepts a wait that ends between the announced time and one second after.
+   */
   injectRateLimit?(count: number, retryAfterMs: number): Promise<void>;
-  /** Makes the next call fail with refused or expired credentials, when the harness can. */
+  /**
+   * Revokes the connector's credential for good (a revoked API key, a deleted app): every later
+   * call, including any token refresh, is refused. The connector must answer kind `auth`, not
+   * retryable. Not an expiry that a refresh cures: that is {@link ContractFixtures.expireToken}.
+   */
   injectAuthFailure?(): Promise<void>;
+  /**
+   * Expires the access token the connector holds now, on the CRM's side (the credential stays
+   * good). The next call must refresh the token and succeed. Only for CRMs with expiring tokens.
+   */
+  expireToken?(): Promise<void>;
+  /**
+   * How the CRM announces a rate limit as an absolute reset time, when it does (instead of
+   * Retry-After). The check injects one and expects the connector to wait until that time.
+   */
+  readonly rateLimitReset?: RateLimitResetFixture;
+  /**
+   * A text field usable in `eq` filters and writable with any string, for the string-literal
+   * round-trip check (quotes, backslashes, operators, newlines, Unicode). The check skips without it.
+   */
+  readonly stringField?: string;
+  /**
+   * Extra strings for that check, e.g. the CRM's own query operators and escape characters
+   * (`" AND "`, `$filter`, `\\'`). Each must be a value the CRM stores unchanged.
+   */
+  readonly trickyStrings?: readonly string[];
+  /** Rejects the CRM can be made to give, each with the reject code the connector must map it to. */
+  readonly rejectCases?: readonly RejectCase[];
+  /**
+   * How many days the CRM behind the connector keeps deletions (what it really does, not what the
+   * connector declares). The retention check compares it with `capabilities.deletedRetentionDays`
+   * and probes just inside and just outside it.
+   */
+  readonly deletedRetentionDays?: number;
   /**
    * Credentials the connector was built with (password, token, client secret). The error checks
    * assert none of them appears in an error the connector returns.
@@ -67,6 +103,30 @@ export interface ContractFixtures {
   readonly secrets?: readonly string[];
   /** Clears the CRM (records, deletions, faults). Called before every check. */
   reset(): Promise<void>;
+}
+
+/** A rate limit announced by an absolute reset time (see {@link ContractFixtures.rateLimitReset}). */
+export interface RateLimitResetFixture {
+  /** The response header that carries the reset time, e.g. `X-RateLimit-Reset` (for messages). */
+  readonly header: string;
+  /**
+   * Makes the next `count` calls fail with a rate limit whose header says the quota resets at
+   * `resetAt` (a whole second), and sends no Retry-After.
+   */
+  inject(count: number, resetAt: Instant): Promise<void>;
+}
+
+/** A reject the fixture can provoke, and the reject code the connector must report for it. */
+export interface RejectCase {
+  /** Names the case in messages, e.g. `required field missing`. */
+  readonly what: string;
+  /**
+   * The code the connector must report. `unknown` only when the CRM's answer really says no more
+   * (the check fails an `unknown` anywhere else).
+   */
+  readonly expected: RejectCode;
+  /** Arranges what the case needs (may seed) and returns a one-record write the CRM rejects. */
+  arrange(): Promise<UpsertBatchRequest>;
 }
 
 /** A connector under test, with the fixtures bound to its backing CRM. */

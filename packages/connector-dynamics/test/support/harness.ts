@@ -58,9 +58,27 @@ export function contactFixtures(harness: DynamicsHarness): ContractFixtures {
       emulator.faults.inject({ kind: 'rate-limit', times: count, retryAfterSeconds: retryAfterMs / 1000 });
     },
     async injectAuthFailure() {
-      // Twice: the connector refreshes its token once on a 401; the second 401 is final.
+      // Twice: the connector refreshes its token once on a 401; the second 401 is final, as when
+      // the app registration's secret was revoked.
       emulator.faults.inject({ kind: 'token-expired', times: 2 });
     },
+    async expireToken() {
+      // Once: every issued token is expired and the call answers 401; msal gets a new token.
+      emulator.faults.inject({ kind: 'token-expired', times: 1 });
+    },
+    stringField: 'firstname',
+    deletedRetentionDays: crm.deletedRetentionDays,
+    rejectCases: [
+      { what: 'lastname missing', expected: 'required-field-missing', arrange: async () => ({ object: 'contact', mode: 'insert', records: [{ values: { firstname: 'No last name' } }] }) },
+      {
+        what: 'a sync key another contact has',
+        expected: 'duplicate',
+        async arrange() {
+          crm.insert('contact', newRecord(2));
+          return { object: 'contact', mode: 'insert', records: [{ values: { ...newRecord(3), crm_synckey: 'ext-2' } }] };
+        },
+      },
+    ],
     async reset() {
       crm.reset();
       emulator.faults.clear();

@@ -88,5 +88,32 @@ const deletedPaging = defineCheck({
   },
 });
 
+/**
+ * The declared retention is what the CRM keeps: a window starting just inside it is answered, one
+ * starting just outside it is refused with `retention-exceeded`, and the two numbers agree.
+ */
+const deletedRetentionMatchesCrm = defineCheck({
+  id: 'deleted/retention-matches-crm',
+  group: 'deleted',
+  title: "capabilities.deletedRetentionDays equals what the CRM keeps: a window just inside it is answered, one just outside is 'retention-exceeded'",
+  requires: retentionRequirement,
+  async body(scope) {
+    const kept = scope.fixtures.deletedRetentionDays ?? scope.skip("fixtures.deletedRetentionDays is not set (how many days the CRM keeps deletions)");
+    const declared = scope.connector.capabilities.deletedRetentionDays ?? 0;
+    const now = await crmNow(scope);
+    const end = shiftInstant(now, -MINUTE);
+    const inside = shiftInstant(now, -kept * DAY + 60 * MINUTE);
+    const outside = shiftInstant(now, -kept * DAY - 60 * MINUTE);
+    await scope.expectOk(scope.connector.getDeleted({ object: scope.fixtures.object, start: inside, end }), `getDeleted from ${inside}, an hour inside the CRM's ${kept}-day retention`);
+    const error = await scope.expectErr(scope.connector.getDeleted({ object: scope.fixtures.object, start: outside, end }), `getDeleted from ${outside}, an hour beyond the CRM's ${kept}-day retention`);
+    if (error.kind !== 'retention-exceeded') {
+      scope.fail(FAILURE_KINDS.wrongErrorKind, `getDeleted from an hour beyond the CRM's ${kept}-day retention failed with kind '${error.kind}', expected 'retention-exceeded': ${error.message}`);
+    }
+    if (declared !== kept) {
+      scope.fail(FAILURE_KINDS.wrongValue, `capabilities.deletedRetentionDays is ${declared}, but the CRM keeps deletions ${kept} days: declare ${kept}, or the orchestrator will ask for windows the CRM no longer has`);
+    }
+  },
+});
+
 /** The getDeleted group, in run order. */
-export const deletedChecks = [deletedWindowInclusive, deletedPaging, deletedRetentionExceeded] as const;
+export const deletedChecks = [deletedWindowInclusive, deletedPaging, deletedRetentionExceeded, deletedRetentionMatchesCrm] as const;

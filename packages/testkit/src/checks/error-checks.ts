@@ -1,6 +1,7 @@
 /**
- * Checks of the error taxonomy through the harness's fault injection: an auth failure is kind
- * `auth` and not retryable; a rate limit is kind `rate-limited`, retryable, with `retryAfterMs`.
+ * Checks of the error taxonomy through the harness's fault injection: a revoked credential is kind
+ * `auth` and not retryable; an expired token is refreshed; a rate limit is kind `rate-limited`,
+ * retryable, with a `retryAfterMs` that ends when the CRM said (Retry-After or a reset time).
  *
  * @module
  */
@@ -10,6 +11,8 @@ import { describeFixtureObject } from './read-helpers.js';
 
 /** Whole seconds, because HTTP Retry-After carries seconds. */
 const RETRY_AFTER_MS = 2000;
+/** A wait may end up to this long after the announced time (a reset time rounded up to a second). */
+const RESET_SLACK_MS = 1000;
 
 /** A call that never hits a connector-side cache (unlike describe), so the injected fault is seen. */
 function probeQuery(scope: CheckScope, primaryKey: string) {
@@ -40,17 +43,17 @@ function safeStringify(value: unknown): string {
   });
 }
 
-/** Refused credentials surface as kind `auth`, not retryable. */
+/** A revoked credential surfaces as kind `auth`, not retryable. */
 const errorAuth = defineCheck({
   id: 'errors/auth-not-retryable',
   group: 'errors',
-  title: "refused credentials fail with kind 'auth', not retryable",
+  title: "a revoked credential fails with kind 'auth', not retryable (even after a token refresh)",
   async body(scope) {
-    const inject = scope.fixtures.injectAuthFailure ?? scope.skip('the harness cannot inject an auth failure (fixtures.injectAuthFailure is not set)');
+    const inject = scope.fixtures.injectAuthFailure ?? scope.skip('the harness cannot revoke the credential (fixtures.injectAuthFailure is not set)');
     const description = await describeFixtureObject(scope);
     await inject.call(scope.fixtures);
-    const error = await scope.expectErr(probeQuery(scope, description.primaryKey), 'query after an injected auth failure');
-    if (error.kind !== 'auth') scope.fail(FAILURE_KINDS.wrongErrorKind, `an injected auth failure surfaced as kind '${error.kind}', expected 'auth': ${error.message}`);
+    const error = await scope.expectErr(probeQuery(scope, description.primaryKey), 'query after the credential was revoked');
+    if (error.kind !== 'auth') scope.fail(FAILURE_KINDS.wrongErrorKind, `a revoked credential surfaced as kind '${error.kind}', expected 'auth': ${error.message}`);
     if (error.retryable) scope.fail(FAILURE_KINDS.wrongErrorKind, 'an auth error must not be retryable');
     expectPrefixed(scope, error.message);
     expectNoSecrets(scope, error, 'auth error');
@@ -65,12 +68,18 @@ const errorRateLimited = defineCheck({
   async body(scope) {
     const inject = scope.fixtures.injectRateLimit ?? scope.skip('the harness cannot inject a rate limit (fixtures.injectRateLimit is not set)');
     const description = await describeFixtureObject(scope);
+    const before = Date.now();
     await inject.call(scope.fixtures, 1, RETRY_AFTER_MS);
     const error = await scope.expectErr(probeQuery(scope, description.primaryKey), 'query after an injected rate limit');
+    const elapsed = Date.now() - before;
     if (error.kind !== 'rate-limited') scope.fail(FAILURE_KINDS.wrongErrorKind, `an injected rate limit surfaced as kind '${error.kind}', expected 'rate-limited': ${error.message}`);
     if (!error.retryable) scope.fail(FAILURE_KINDS.wrongErrorKind, 'a rate-limited error (quota not exhausted) must be retryable');
-    if (error.retryAfterMs !== RETRY_AFTER_MS) {
-      scope.fail(FAILURE_KINDS.wrongValue, `rate-limited error has retryAfterMs ${String(error.retryAfterMs)}, the CRM said ${RETRY_AFTER_MS} ms`);
+    // The CRM may announce the wait in whole seconds or as a reset time rounded up to a second:
+    // the wait must end no earlier than announced and at most one second after.
+    const low = RETRY_AFTER_MS - elapsed;
+    const high = RETRY_AFTER_MS + RESET_SLACK_MS + elapsed;
+    if (error.retryAfterMs === undefined || error.retryAfterMs < low || error.retryAfterMs > high) {
+      scope.fail(FAILURE_KINDS.wrongValue, `rate-limited error has retryAfterMs ${String(error.retryAfterMs)}; the CRM announced a wait of ${RETRY_AFTER_MS} ms, so it must lie in [${low}, ${high}]`);
     }
     expectPrefixed(scope, error.message);
     expectNoSecrets(scope, error, 'rate-limited error');
@@ -78,5 +87,51 @@ const errorRateLimited = defineCheck({
   },
 });
 
+/** An expired access token is refreshed: the next call succeeds. */
+const errorTokenExpired = defineCheck({
+  id: 'errors/expired-token-refreshed',
+  group: 'errors',
+  title: 'after the CRM expires the access token, the next call refreshes it and succeeds',
+  async body(scope) {
+    const expire = scope.fixtures.expireToken ?? scope.skip('the CRM has no expiring tokens, or the harness cannot expire one (fixtures.expireToken is not set)');
+    const description = await describeFixtureObject(scope);
+    await scope.expectOk(probeQuery(scope, description.primaryKey), 'query before the token expired');
+    await expire.call(scope.fixtures);
+    const settled = await probeQuery(scope, description.primaryKey);
+    if (settled.isErr()) {
+      scope.fail(FAILURE_KINDS.unexpectedError, `the first call after the access token expired failed (${settled.error.kind}: ${settled.error.message}); on the CRM's "token expired" answer, get a new token and send the call again`);
+    }
+    await scope.expectOk(probeQuery(scope, description.primaryKey), 'a second query after the refresh');
+  },
+});
+
+/**
+ * A rate limit announced as an absolute reset time in the CRM's own header: the wait ends between
+ * the reset and one second after it, so the connector must read that header.
+ */
+const errorRateLimitReset = defineCheck({
+  id: 'errors/rate-limit-reset-time',
+  group: 'errors',
+  title: "a rate limit announced as an absolute reset time in the CRM's header gives a retryAfterMs that ends between the reset and one second after",
+  async body(scope) {
+    const announce = scope.fixtures.rateLimitReset ?? scope.skip('the CRM announces no reset time, or the harness cannot inject one (fixtures.rateLimitReset is not set)');
+    const description = await describeFixtureObject(scope);
+    const before = Date.now();
+    const resetAt = Math.ceil((before + RETRY_AFTER_MS) / 1000) * 1000;
+    await announce.inject(1, new Date(resetAt).toISOString());
+    const error = await scope.expectErr(probeQuery(scope, description.primaryKey), `query after a rate limit announced in ${announce.header}`);
+    const received = Date.now();
+    if (error.kind !== 'rate-limited') scope.fail(FAILURE_KINDS.wrongErrorKind, `a rate limit announced in ${announce.header} surfaced as kind '${error.kind}', expected 'rate-limited': ${error.message}`);
+    if (!error.retryable) scope.fail(FAILURE_KINDS.wrongErrorKind, 'a rate-limited error (quota not exhausted) must be retryable');
+    const wait = error.retryAfterMs ?? scope.fail(FAILURE_KINDS.wrongValue, `the CRM announced the reset at ${new Date(resetAt).toISOString()} in ${announce.header} (and sent no Retry-After), but the error has no retryAfterMs: read ${announce.header}`);
+    // The connector computed the wait at some moment between `before` and `received`.
+    if (received + wait < resetAt) scope.fail(FAILURE_KINDS.wrongValue, `retryAfterMs ${wait} ends before the reset the CRM announced in ${announce.header} (${new Date(resetAt).toISOString()})`);
+    if (before + wait > resetAt + RESET_SLACK_MS) scope.fail(FAILURE_KINDS.wrongValue, `retryAfterMs ${wait} ends more than ${RESET_SLACK_MS} ms after the reset announced in ${announce.header} (${new Date(resetAt).toISOString()})`);
+    expectPrefixed(scope, error.message);
+    expectNoSecrets(scope, error, 'rate-limited error');
+    await scope.expectOk(probeQuery(scope, description.primaryKey), 'query after the one injected rate limit');
+  },
+});
+
 /** The errors group, in run order. */
-export const errorChecks = [errorAuth, errorRateLimited] as const;
+export const errorChecks = [errorAuth, errorTokenExpired, errorRateLimited, errorRateLimitReset] as const;
