@@ -10,6 +10,7 @@ import {
   crmError,
   parseInstant,
   type CallOptions,
+  type ConnectorCapabilities,
   type ConnectorPlugin,
   type CrmError,
   type CrmRecord,
@@ -36,6 +37,23 @@ import { decodeAcmeValue, mapAcmeObject, mapAcmeSummary, type AcmeObject, type A
 
 /** Acme's documented limits: 200 records per search page, 100 operations per batch, deletions kept 30 days. */
 export const ACME_LIMITS = { maxPageSize: 200, maxBatch: 100, deletedRetentionDays: 30 } as const;
+
+/** What the connector can do: passed to `ConnectorBase`, and shown by `crm-sync connectors list`. */
+export const ACME_CAPABILITIES = {
+  maxPageSize: ACME_LIMITS.maxPageSize,
+  defaultPageSize: 100,
+  maxUpsertBatch: ACME_LIMITS.maxBatch,
+  maxDeleteBatch: ACME_LIMITS.maxBatch,
+  maxIdsPerQuery: ACME_LIMITS.maxBatch,
+  orderBy: true,
+  filterOperators: ['in'] as const,
+  upsertByExternalId: true,
+  deletedRetentionDays: ACME_LIMITS.deletedRetentionDays,
+  concurrency: 4,
+  serverTime: true,
+  idPattern: 'ac_[0-9a-z]{12}',
+  changeFields: ['updatedAt'],
+} satisfies Partial<ConnectorCapabilities>;
 
 /** One result of `POST /v1/objects/{name}/batch`. */
 interface AcmeWriteResult {
@@ -66,21 +84,7 @@ export class AcmeConnector extends ConnectorBase {
 
   /** @throws Error when the configuration is invalid (the message says how to fix it). */
   constructor(config: AcmeConfig) {
-    super({
-      maxPageSize: ACME_LIMITS.maxPageSize,
-      defaultPageSize: 100,
-      maxUpsertBatch: ACME_LIMITS.maxBatch,
-      maxDeleteBatch: ACME_LIMITS.maxBatch,
-      maxIdsPerQuery: ACME_LIMITS.maxBatch,
-      orderBy: true,
-      filterOperators: ['in'],
-      upsertByExternalId: true,
-      deletedRetentionDays: ACME_LIMITS.deletedRetentionDays,
-      concurrency: 4,
-      serverTime: true,
-      idPattern: 'ac_[0-9a-z]{12}',
-      changeFields: ['updatedAt'],
-    });
+    super(ACME_CAPABILITIES);
     const resolved = resolveAcmeConfig(config);
     if (resolved.isErr()) throw new Error(resolved.error.message);
     this.http = new AcmeHttp(resolved.value);
