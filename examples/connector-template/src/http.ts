@@ -38,7 +38,7 @@ export class AcmeHttp {
       method: request.method,
       headers: {
         accept: 'application/json',
-        'x-api-key': this.config.apiKey,
+        'x-api-key': this.config.apiKey, // vendor-fact: auth
         ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}),
       },
       ...(request.body !== undefined ? { body: JSON.stringify(request.body) } : {}),
@@ -48,7 +48,7 @@ export class AcmeHttp {
       ResultAsync.fromPromise(response.text(), (cause) => mapAcmeNetworkError(what, cause, true)).andThen((text) => {
         const parsed = parseJson(text);
         if (!response.ok) {
-          return errAsync(mapAcmeHttpError(what, response.status, parsed as AcmeErrorBody | undefined, response.headers.get('retry-after')));
+          return errAsync(mapAcmeHttpError(what, response.status, parsed as AcmeErrorBody | undefined, response.headers.get('retry-after'))); // vendor-fact: rate-limit header
         }
         if (parsed === undefined) {
           // A 2xx with a body we cannot read (truncated, an HTML proxy page): the write may have happened.
