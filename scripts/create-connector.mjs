@@ -290,6 +290,8 @@ function scaffoldFile(file, text, rename, target, inWorkspace, linked, crmName) 
  * Scaffolds the connector; returns the target folder, the files written, and the checkout packages
  * still to build. `link` is the crm-sync checkout to depend on (default this one, outside the
  * workspace, unless `registry`).
+ *
+ * @param {{ name: string, dir?: string, force?: boolean, link?: string, registry?: boolean }} options
  */
 export function createConnector({ name, dir, force = false, link, registry = false }) {
   const target = resolve(dir ?? join(root, 'examples', `connector-${name}`));

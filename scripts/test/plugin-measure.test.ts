@@ -94,7 +94,9 @@ describe('a scaffolded connector, installed offline and run through the CLI', ()
     expect(JSON.parse(imported.stdout).summary).toMatchObject({ operation: 'import', read: 2 });
 
     // A local row to export, written with the store the CLI uses.
-    const { openSqliteStore } = (await import(pathToFileURL(join(repoRoot, 'packages', 'store-sqlite', 'dist', 'index.js')).href)) as typeof import('@crm-sync/store-sqlite');
+    const { openSqliteStore } = (await import(pathToFileURL(join(repoRoot, 'packages', 'store-sqlite', 'dist', 'index.js')).href)) as {
+      openSqliteStore(path: string): { _unsafeUnwrap(): { records: { upsertLocal(table: string, key: string, values: Record<string, unknown>): Promise<unknown> }; close(): void } };
+    };
     const store = openSqliteStore(join(project, 'db.sqlite'))._unsafeUnwrap();
     await store.records.upsertLocal('outbox', 'cor@example.test', { last_name: 'Smit' });
     store.close();
