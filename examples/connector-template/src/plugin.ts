@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { err, ok } from 'neverthrow';
+import { err, ok, type Result } from 'neverthrow';
 import { defineConnectorPlugin, settingsSchema, type SettingsIssue } from '@crm-sync/sdk';
 import { acmeConnector, ACME_CAPABILITIES } from './connector.js';
 import type { AcmeConfig } from './config.js';
@@ -24,7 +24,7 @@ export interface AcmeSettings {
 const KEYS = new Set(['baseUrl', 'apiKey', 'timeoutMs']);
 
 /** Checks the settings' shape; the values themselves are checked when the connector is built. */
-function validateSettings(input: unknown): ReturnType<Parameters<typeof settingsSchema<AcmeSettings>>[1]> {
+function validateSettings(input: unknown): Result<AcmeSettings, readonly SettingsIssue[]> {
   if (typeof input !== 'object' || input === null) return err([{ message: 'expected the account settings (baseUrl, apiKey)' }]);
   const settings = input as Record<string, unknown>;
   const issues: SettingsIssue[] = [];
@@ -48,5 +48,5 @@ export const crmSyncPlugin = defineConnectorPlugin<AcmeSettings>({
   settings: settingsSchema(CONNECTOR_ID, validateSettings),
   secretSettings: ['apiKey'],
   capabilities: ACME_CAPABILITIES,
-  plugin: (settings): ReturnType<typeof acmeConnector> => acmeConnector(settings satisfies AcmeConfig),
+  plugin: (settings: AcmeConfig) => acmeConnector(settings),
 });
