@@ -54,8 +54,10 @@ describe('a scaffolded connector, installed offline and run through the CLI', ()
     project = join(workDir, 'project');
     mkdirSync(join(project, 'node_modules'), { recursive: true });
     symlinkSync(connectorDir, join(project, 'node_modules', 'crm-sync-connector-relata'));
-    const module = (await import(pathToFileURL(join(connectorDir, 'test', 'support', 'relata-fake.ts')).href)) as { startRelataFake(): Promise<Fake> };
-    fake = await module.startRelataFake();
+    const module = (await import(pathToFileURL(join(connectorDir, 'test', 'support', 'relata-fake.ts')).href)) as Record<string, unknown>;
+    const start = Object.entries(module).find(([name, value]) => /^start\w*Fake$/.test(name) && typeof value === 'function')?.[1] as (() => Promise<Fake>) | undefined;
+    if (start === undefined) throw new Error('the scaffolded fake exports no start...Fake() function');
+    fake = await start();
     const connector = 'connector: crm-sync-connector-relata';
     writeFileSync(join(project, 'accounts.yaml'), `accounts:\n  relata:\n    ${connector}\n    baseUrl: ${fake.url}\n    apiKey: ${fake.apiKey}\n`);
     const head = (activity: string, operation: string) => `activity: ${activity}\n${connector}\naccount: relata\noperation: ${operation}\nobject: contacts\n`;

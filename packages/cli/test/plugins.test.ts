@@ -6,9 +6,13 @@
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { SDK_VERSION } from '@crm-sync/sdk';
+import { InMemoryCrm, MockConnector } from '@crm-sync/connector-mock';
+import { DynamicsConnector } from '@crm-sync/connector-dynamics';
+import { SalesforceConnector } from '@crm-sync/connector-salesforce';
+import { SDK_VERSION, type CrmConnector } from '@crm-sync/sdk';
 import { openSqliteStore } from '@crm-sync/store-sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { capabilityText } from '../src/commands/connectors-command.js';
 import { ExitCode } from '../src/exit-codes.js';
 import { cli, tempDir, writeFiles } from './helpers.js';
 
@@ -25,8 +29,10 @@ interface AcmeFake {
 
 async function startFake(): Promise<AcmeFake> {
   // A computed path: the template's test support is not part of this package's TypeScript project.
-  const module = (await import(pathToFileURL(join(TEMPLATE, 'test', 'support', 'acme-fake.ts')).href)) as { startAcmeFake(): Promise<AcmeFake> };
-  return module.startAcmeFake();
+  const module = (await import(pathToFileURL(join(TEMPLATE, 'test', 'support', 'acme-fake.ts')).href)) as Record<string, unknown>;
+  const start = Object.entries(module).find(([name, value]) => /^start\w*Fake$/.test(name) && typeof value === 'function')?.[1] as (() => Promise<AcmeFake>) | undefined;
+  if (start === undefined) throw new Error('the template fake exports no start...Fake() function');
+  return start();
 }
 
 /** Writes a plain-JavaScript plugin package into `dir/node_modules/<name>`. */
@@ -188,6 +194,13 @@ describe('connector plugins that cannot be used', () => {
     });
     expect(rows.find((row) => row.package === 'crm-sync-connector-future')?.error).toMatch(/built with @crm-sync\/sdk 9\.0\.0/);
     expect(rows.some((row) => row.package === 'not-a-connector')).toBe(false);
+    // The built-ins' capabilities are what the connectors declare with a default configuration.
+    const builtIns: Record<string, CrmConnector> = {
+      mock: new MockConnector(new InMemoryCrm()),
+      salesforce: new SalesforceConnector({ instanceUrl: 'https://example.my.salesforce.com', auth: { kind: 'access-token', accessToken: 'list-test-token' } }),
+      dynamics: new DynamicsConnector({ orgUrl: 'https://example.crm4.dynamics.com', tenantId: '00000000-0000-0000-0000-000000000000', clientId: '00000000-0000-0000-0000-000000000000', clientSecret: 'list-test-secret' }),
+    };
+    for (const [id, connector] of Object.entries(builtIns)) expect(rows.find((row) => row.id === id)?.capabilities, id).toBe(capabilityText(connector.capabilities));
     const table = await cli(dir, ['connectors', 'list']);
     expect(table.stdout).toMatch(/relata\s+│?\s*plugin/);
   });

@@ -30,11 +30,11 @@ export interface ListedConnector {
   readonly error?: string;
 }
 
-/** The built-in connectors' packages and what they can do. */
+/** The built-in connectors' packages and what they can do with a default configuration (a test compares with the connectors). */
 const BUILT_INS: readonly { id: string; packageName: string; capabilities: Partial<ConnectorCapabilities> }[] = [
-  { id: 'mock', packageName: '@crm-sync/connector-mock', capabilities: { upsertByExternalId: true, deletedRetentionDays: 15, serverTime: true, maxPageSize: 10_000, maxUpsertBatch: 200 } },
-  { id: 'salesforce', packageName: '@crm-sync/connector-salesforce', capabilities: { upsertByExternalId: true, deletedRetentionDays: 15, serverTime: true, maxPageSize: 2000, maxUpsertBatch: 200 } },
-  { id: 'dynamics', packageName: '@crm-sync/connector-dynamics', capabilities: { upsertByExternalId: true, deletedRetentionDays: 30, serverTime: true, maxPageSize: 5000, maxUpsertBatch: 1000 } },
+  { id: 'mock', packageName: '@crm-sync/connector-mock', capabilities: { upsertByExternalId: true, deletedRetentionDays: 15, serverTime: true, maxPageSize: 10_000, maxUpsertBatch: 200, changeFields: ['updatedAt'] } },
+  { id: 'salesforce', packageName: '@crm-sync/connector-salesforce', capabilities: { upsertByExternalId: true, deletedRetentionDays: 15, serverTime: true, maxPageSize: 2000, maxUpsertBatch: 200, changeFields: ['LastModifiedDate', 'SystemModstamp'] } },
+  { id: 'dynamics', packageName: '@crm-sync/connector-dynamics', capabilities: { upsertByExternalId: true, deletedRetentionDays: 30, serverTime: true, maxPageSize: 5000, maxUpsertBatch: 1000, changeFields: ['modifiedon'] } },
 ];
 
 /** `query (pages of 200), upsert by external id, delete, deletions kept 30 days, server time`. */
