@@ -191,7 +191,7 @@ function readme(name, linked, inWorkspace) {
       : ['npm install', 'npm test'];
   return `# crm-sync-connector-${name}
 
-A [crm-sync](https://www.npmjs.com/package/@crm-sync/sdk) connector for **${crm}**, scaffolded from
+A crm-sync connector for **${crm}**, scaffolded from
 crm-sync's template connector, whose CRM is fictional. It builds and its contract tests pass
 against the fake CRM in \`test/support/\` as generated; your work is to make both talk ${crm}.
 

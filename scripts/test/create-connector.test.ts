@@ -72,10 +72,8 @@ describe('pnpm create-connector', () => {
     expect(readFileSync(join(target, '.gitignore'), 'utf8').split('\n')).toEqual(expect.arrayContaining(['node_modules/', 'dist/']));
     const readme = readFileSync(join(target, 'README.md'), 'utf8');
     const links = [...readme.matchAll(/\]\(([^)]+)\)/g)].map((match) => match[1] ?? '');
-    for (const link of links) {
-      if (/^https?:/.test(link)) continue;
-      expect(existsSync(resolve(target, link.split('#')[0] ?? '')), link).toBe(true);
-    }
+    // No links at all: the guides live in the crm-sync repository, and the packages are on no registry yet.
+    expect(links).toEqual([]);
     expect(readme).toContain('grep -rn "TODO(" src test');
     expect(readme).toContain(`crm-sync checkout at \`${repoRoot}\``);
   });

@@ -150,6 +150,13 @@ ids: [ ${ids[0]}, ${ids[1]} ]
     expect(JSON.parse(deletions.stdout).summary).toMatchObject({ operation: 'import-deleted', deleted: 2 });
   });
 
+  it('takes a plugin account from environment variables', async () => {
+    const env = { CRM_SYNC_ACCOUNT_ACME_ENV_CONNECTOR: entry, CRM_SYNC_ACCOUNT_ACME_ENV_BASE_URL: fake.url, CRM_SYNC_ACCOUNT_ACME_ENV_API_KEY: fake.apiKey, CRM_SYNC_ACCOUNT_ACME_ENV_TIMEOUT_MS: '5000' };
+    const listed = await cli(dir, ['describe', '--account', 'acme-env', '--json'], env);
+    expect(listed.stderr).toBe('');
+    expect(JSON.parse(listed.stdout)).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'contacts' })]));
+  });
+
   it("validates the account with the plugin's settings schema, without echoing the secret", async () => {
     writeFiles(dir, { 'bad-accounts.yaml': `accounts:\n  acme:\n    connector: ${entry}\n    apiKey: not-shown-anywhere-42\n    colour: blue\n` });
     const refused = await cli(dir, ['run', 'import.yaml', '--accounts', 'bad-accounts.yaml', '--db', 'db.sqlite']);
