@@ -207,7 +207,8 @@ ${
 crm-sync checkout at \`${linked}\` through \`file:\` dependencies (npm links the folders), so
 \`npm install\` needs no network. They are used built: run \`pnpm build\` in the checkout after
 pulling it. Once crm-sync is published, replace the \`file:\` versions with registry ones
-(\`pnpm create-connector ${name} --registry\` in the checkout prints a package.json that has them).
+(\`pnpm create-connector ${name} --registry --dir <another folder>\` in the checkout writes a package.json
+with them).
 `
     : ''
 }
@@ -299,6 +300,9 @@ export function createConnector({ name, dir, force = false, link, registry = fal
     throw new Error(`${PREFIX} ${target} exists and is not empty: pick another --dir, or pass --force to overwrite`);
   }
   const inWorkspace = isInside(target, root);
+  if (inWorkspace && (link !== undefined || registry)) {
+    throw new Error(`${PREFIX} ${link !== undefined ? '--link' : '--registry'} applies to a connector outside this repository; inside it (${target}) the package uses workspace: versions. Pass --dir <a folder outside ${root}>`);
+  }
   const linked = inWorkspace || registry ? undefined : resolve(link ?? root);
   if (linked !== undefined) checkCheckout(linked);
   const rename = renamer(name);

@@ -88,6 +88,8 @@ describe('pnpm create-connector', () => {
     expect(registryPkg.devDependencies['@crm-sync/sdk']).toMatch(/^\^\d+\.\d+\.\d+$/);
     expect(registryPkg.private).toBeUndefined();
     expect(() => createConnector({ name: 'zoho-crm', dir: join(workDir, 'nowhere'), link: workDir })).toThrow(/--link .*: not a crm-sync checkout \(no packages\/sdk\/package.json\)/);
+    expect(() => createConnector({ name: 'zoho-crm', dir: join(repoRoot, 'examples', 'connector-never-written'), link: repoRoot })).toThrow(/--link applies to a connector outside this repository/);
+    expect(existsSync(join(repoRoot, 'examples', 'connector-never-written'))).toBe(false);
     expect(parseArguments(['x', '--link'])).toEqual({ error: expect.stringContaining('--link needs the path of a crm-sync checkout') });
     expect(parseArguments(['x', '--link', '..', '--registry'])).toEqual({ error: expect.stringContaining('exclude each other') });
   });
