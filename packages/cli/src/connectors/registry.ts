@@ -88,9 +88,6 @@ export async function openConnector(id: string, context: ConnectorOpenContext): 
   return openPluginConnector(loaded.value, context);
 }
 
-/** The built-in connectors' ids. */
-export const BUILT_IN_CONNECTORS: readonly string[] = Object.keys(CONNECTORS);
-
 /** Node's codes for "no such package, or not built": the only failures that mean "not installed". */
 const NOT_INSTALLED = new Set(['ERR_MODULE_NOT_FOUND', 'ERR_PACKAGE_PATH_NOT_EXPORTED', 'MODULE_NOT_FOUND', 'ERR_UNSUPPORTED_DIR_IMPORT']);
 
