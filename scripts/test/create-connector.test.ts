@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createConnector, parseArguments } from '../create-connector.mjs';
+import { createConnector, parseArguments, VENDOR_FACT_TOPICS } from '../create-connector.mjs';
 import { childEnvironment, linkModules, repoRoot, writeLinkedVitestConfig } from './link-workspace.js';
 
 function filesUnder(dir: string): string[] {
@@ -46,8 +46,52 @@ describe('pnpm create-connector', () => {
     expect(index).toContain('zohoCrmConnector');
     expect(JSON.parse(readFileSync(join(target, 'package.json'), 'utf8'))).toMatchObject({
       name: 'crm-sync-connector-zoho-crm',
+      description: 'A crm-sync connector for ZohoCrm CRM.',
       peerDependencies: { '@crm-sync/sdk': expect.stringMatching(/^\^\d+\.\d+\.\d+$/) },
     });
+  });
+
+  it("marks every vendor fact of the template's CRM as a TODO instead of stating it as the new CRM's", () => {
+    const source = filesUnder(join(target, 'src')).map((file) => readFileSync(file, 'utf8')).join('\n');
+    for (const topic of ['retention', 'id pattern', 'error codes', 'auth', 'rate-limit header', 'endpoints']) {
+      expect(source, topic).toContain(`// TODO(${topic}): the template's fictional CRM's ${topic}; replace with what ZohoCrm CRM documents.`);
+    }
+    // Each TODO sits right above the line it is about, and no marker is left behind.
+    expect(source).not.toContain('vendor-fact:');
+    expect(source).toMatch(/\/\/ TODO\(id pattern\)[^\n]*\n\s*idPattern: /);
+    expect(source).toMatch(/\/\/ TODO\(rate-limit header\)[^\n]*\n[^\n]*RATE_LIMIT_RESET_HEADER = 'x-ratelimit-reset'/);
+    // Every marker in the template names a known topic.
+    const template = filesUnder(join(repoRoot, 'examples', 'connector-template', 'src')).map((file) => readFileSync(file, 'utf8')).join('\n');
+    const topics = [...template.matchAll(/\/\/ vendor-fact: (.+)$/gm)].map((match) => match[1]);
+    expect(topics.length).toBeGreaterThanOrEqual(10);
+    for (const topic of topics) expect(VENDOR_FACT_TOPICS).toContain(topic);
+  });
+
+  it('leaves out Acme-only tests, writes a .gitignore and a README without broken links', () => {
+    expect(existsSync(join(target, 'test', 'filter.test.ts'))).toBe(false);
+    expect(readFileSync(join(target, '.gitignore'), 'utf8').split('\n')).toEqual(expect.arrayContaining(['node_modules/', 'dist/']));
+    const readme = readFileSync(join(target, 'README.md'), 'utf8');
+    const links = [...readme.matchAll(/\]\(([^)]+)\)/g)].map((match) => match[1] ?? '');
+    // No links at all: the guides live in the crm-sync repository, and the packages are on no registry yet.
+    expect(links).toEqual([]);
+    expect(readme).toContain('grep -rn "TODO(" src test');
+    expect(readme).toContain(`crm-sync checkout at \`${repoRoot}\``);
+  });
+
+  it('depends on the crm-sync checkout by file: (no registry), or on registry versions with --registry', () => {
+    const pkg = JSON.parse(readFileSync(join(target, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
+    expect(pkg.devDependencies['@crm-sync/sdk']).toBe(`file:${join(repoRoot, 'packages', 'sdk')}`);
+    expect(pkg.devDependencies['@crm-sync/cli']).toBe(`file:${join(repoRoot, 'packages', 'cli')}`);
+    const published = join(workDir, 'published');
+    createConnector({ name: 'zoho-crm', dir: published, registry: true });
+    const registryPkg = JSON.parse(readFileSync(join(published, 'package.json'), 'utf8')) as { devDependencies: Record<string, string>; private?: boolean };
+    expect(registryPkg.devDependencies['@crm-sync/sdk']).toMatch(/^\^\d+\.\d+\.\d+$/);
+    expect(registryPkg.private).toBeUndefined();
+    expect(() => createConnector({ name: 'zoho-crm', dir: join(workDir, 'nowhere'), link: workDir })).toThrow(/--link .*: not a crm-sync checkout \(no packages\/sdk\/package.json\)/);
+    expect(() => createConnector({ name: 'zoho-crm', dir: join(repoRoot, 'examples', 'connector-never-written'), link: repoRoot })).toThrow(/--link applies to a connector outside this repository/);
+    expect(existsSync(join(repoRoot, 'examples', 'connector-never-written'))).toBe(false);
+    expect(parseArguments(['x', '--link'])).toEqual({ error: expect.stringContaining('--link needs the path of a crm-sync checkout') });
+    expect(parseArguments(['x', '--link', '..', '--registry'])).toEqual({ error: expect.stringContaining('exclude each other') });
   });
 
   it('type-checks outside the workspace with standalone configs', () => {

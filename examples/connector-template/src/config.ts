@@ -11,7 +11,7 @@ import { CONNECTOR_ID } from './connector-id.js';
 export interface AcmeConfig {
   /** The account's API base, e.g. `https://mycompany.acme-crm.example`. No trailing path. */
   readonly baseUrl: string;
-  /** The API key from Acme's "Settings > API keys" page. Registered as a secret: it never reaches logs or errors. */
+  /** The API key from Acme's "Settings > API keys" page. Registered as a secret: it never reaches logs or errors. */ // vendor-fact: auth
   readonly apiKey: string;
   /** Per-request time-out in milliseconds. Default 30,000. */
   readonly timeoutMs?: number;
@@ -37,7 +37,7 @@ export function resolveAcmeConfig(config: AcmeConfig): Result<ResolvedAcmeConfig
   if (typeof config.apiKey === 'string' && config.apiKey.length > 0) registerSecret(config.apiKey);
   const invalid = (message: string) => err(crmError('invalid-request', CONNECTOR_ID, message));
   if (typeof config.apiKey !== 'string' || config.apiKey.length === 0) {
-    return invalid('config.apiKey is empty: create an API key in Acme under Settings > API keys and pass it as apiKey');
+    return invalid('config.apiKey is empty: create an API key in Acme under Settings > API keys and pass it as apiKey'); // vendor-fact: auth
   }
   let url: URL;
   try {

@@ -10,6 +10,7 @@ import {
   crmError,
   parseInstant,
   type CallOptions,
+  type ConnectorCapabilities,
   type ConnectorPlugin,
   type CrmError,
   type CrmRecord,
@@ -35,7 +36,24 @@ import { AcmeHttp } from './http.js';
 import { decodeAcmeValue, mapAcmeObject, mapAcmeSummary, type AcmeObject, type AcmeObjectSummary } from './mapping.js';
 
 /** Acme's documented limits: 200 records per search page, 100 operations per batch, deletions kept 30 days. */
-export const ACME_LIMITS = { maxPageSize: 200, maxBatch: 100, deletedRetentionDays: 30 } as const;
+export const ACME_LIMITS = { maxPageSize: 200, maxBatch: 100, deletedRetentionDays: 30 } as const; // vendor-fact: limits and retention
+
+/** What the connector can do: passed to `ConnectorBase`, and shown by `crm-sync connectors list`. */
+export const ACME_CAPABILITIES = {
+  maxPageSize: ACME_LIMITS.maxPageSize,
+  defaultPageSize: 100,
+  maxUpsertBatch: ACME_LIMITS.maxBatch,
+  maxDeleteBatch: ACME_LIMITS.maxBatch,
+  maxIdsPerQuery: ACME_LIMITS.maxBatch,
+  orderBy: true,
+  filterOperators: ['in'] as const,
+  upsertByExternalId: true,
+  deletedRetentionDays: ACME_LIMITS.deletedRetentionDays,
+  concurrency: 4,
+  serverTime: true,
+  idPattern: 'ac_[0-9a-z]{12}', // vendor-fact: id pattern
+  changeFields: ['updatedAt'], // vendor-fact: change field
+} satisfies Partial<ConnectorCapabilities>;
 
 /** One result of `POST /v1/objects/{name}/batch`. */
 interface AcmeWriteResult {
@@ -46,7 +64,7 @@ interface AcmeWriteResult {
 }
 
 /** Acme's per-record error codes, as reject codes. */
-const REJECT_CODES: Readonly<Record<string, RejectCode>> = {
+const REJECT_CODES: Readonly<Record<string, RejectCode>> = { // vendor-fact: error codes
   REQUIRED: 'required-field-missing',
   DUPLICATE: 'duplicate',
   NOT_FOUND: 'not-found',
@@ -66,21 +84,7 @@ export class AcmeConnector extends ConnectorBase {
 
   /** @throws Error when the configuration is invalid (the message says how to fix it). */
   constructor(config: AcmeConfig) {
-    super({
-      maxPageSize: ACME_LIMITS.maxPageSize,
-      defaultPageSize: 100,
-      maxUpsertBatch: ACME_LIMITS.maxBatch,
-      maxDeleteBatch: ACME_LIMITS.maxBatch,
-      maxIdsPerQuery: ACME_LIMITS.maxBatch,
-      orderBy: true,
-      filterOperators: ['in'],
-      upsertByExternalId: true,
-      deletedRetentionDays: ACME_LIMITS.deletedRetentionDays,
-      concurrency: 4,
-      serverTime: true,
-      idPattern: 'ac_[0-9a-z]{12}',
-      changeFields: ['updatedAt'],
-    });
+    super(ACME_CAPABILITIES);
     const resolved = resolveAcmeConfig(config);
     if (resolved.isErr()) throw new Error(resolved.error.message);
     this.http = new AcmeHttp(resolved.value);
@@ -89,13 +93,13 @@ export class AcmeConnector extends ConnectorBase {
   /** Lists Acme's objects. */
   listObjects(options?: CallOptions): ResultAsync<readonly ObjectSummary[], CrmError> {
     return this.http
-      .call<{ objects: AcmeObjectSummary[] }>({ method: 'GET', path: '/v1/objects', ...signalOf(options) })
+      .call<{ objects: AcmeObjectSummary[] }>({ method: 'GET', path: '/v1/objects', ...signalOf(options) }) // vendor-fact: endpoints
       .map((answer) => answer.objects.map(mapAcmeSummary));
   }
 
   /** Describes one object; an unknown object is `not-found`. */
   describe(object: string, options?: CallOptions): ResultAsync<ObjectDescription, CrmError> {
-    return this.http.call<AcmeObject>({ method: 'GET', path: `/v1/objects/${encodeURIComponent(object)}`, ...signalOf(options) }).map(mapAcmeObject);
+    return this.http.call<AcmeObject>({ method: 'GET', path: `/v1/objects/${encodeURIComponent(object)}`, ...signalOf(options) }).map(mapAcmeObject); // vendor-fact: endpoints
   }
 
   /** Reads one page through Acme's search, paging by keyset (`searchAfter`). */
@@ -120,7 +124,7 @@ export class AcmeConnector extends ConnectorBase {
       limit,
     };
     return this.http
-      .call<{ records: Record<string, unknown>[]; hasMore: boolean }>({ method: 'POST', path: `/v1/objects/${encodeURIComponent(request.object)}/search`, body, ...signalOf(options) })
+      .call<{ records: Record<string, unknown>[]; hasMore: boolean }>({ method: 'POST', path: `/v1/objects/${encodeURIComponent(request.object)}/search`, body, ...signalOf(options) }) // vendor-fact: endpoints
       .map((answer) => {
         const records = answer.records.map((raw) => toCrmRecord(raw, request));
         const last = answer.records.at(-1);
@@ -143,7 +147,7 @@ export class AcmeConnector extends ConnectorBase {
       return { action: 'upsert', matchOn: request.externalIdField, values: record.values };
     });
     return this.http
-      .call<{ results: AcmeWriteResult[] }>({ method: 'POST', path: `/v1/objects/${encodeURIComponent(request.object)}/batch`, body: { operations }, ...signalOf(options) })
+      .call<{ results: AcmeWriteResult[] }>({ method: 'POST', path: `/v1/objects/${encodeURIComponent(request.object)}/batch`, body: { operations }, ...signalOf(options) }) // vendor-fact: endpoints
       .andThen((answer) => {
         if (answer.results.length !== operations.length) {
           return errAsync(crmError('unknown', CONNECTOR_ID, `Acme answered ${answer.results.length} results for ${operations.length} operations; nothing is known about this batch`, { inDoubt: true }));
@@ -152,14 +156,14 @@ export class AcmeConnector extends ConnectorBase {
       });
   }
 
-  /** Reads deletions in `[start, end]`; Acme refuses a start older than 30 days (`retention-exceeded`). */
+  /** Reads deletions in `[start, end]`; Acme refuses a start older than 30 days (`retention-exceeded`). */ // vendor-fact: retention
   override getDeleted(request: DeletedRequest, cursor?: string, options?: CallOptions): ResultAsync<DeletedPage, CrmError> {
     const query = new URLSearchParams({ from: request.start, to: request.end, limit: String(Math.min(request.pageSize ?? 500, 500)) });
     if (cursor !== undefined) query.set('pageToken', cursor);
     return this.http
       .call<{ records: { id: string; deletedAt: string }[]; nextPageToken?: string; earliest?: string }>({
         method: 'GET',
-        path: `/v1/objects/${encodeURIComponent(request.object)}/deleted?${query.toString()}`,
+        path: `/v1/objects/${encodeURIComponent(request.object)}/deleted?${query.toString()}`, // vendor-fact: endpoints
         ...signalOf(options),
       })
       .map((answer) => ({
@@ -175,7 +179,7 @@ export class AcmeConnector extends ConnectorBase {
       return errAsync(crmError('invalid-request', CONNECTOR_ID, `a delete of ${request.ids.length} ids exceeds Acme's ${this.capabilities.maxDeleteBatch}: split it (the orchestrator does)`));
     }
     return this.http
-      .call<{ results: AcmeWriteResult[] }>({ method: 'POST', path: `/v1/objects/${encodeURIComponent(request.object)}/delete`, body: { ids: request.ids }, ...signalOf(options) })
+      .call<{ results: AcmeWriteResult[] }>({ method: 'POST', path: `/v1/objects/${encodeURIComponent(request.object)}/delete`, body: { ids: request.ids }, ...signalOf(options) }) // vendor-fact: endpoints
       .andThen((answer) => {
         if (answer.results.length !== request.ids.length) {
           return errAsync(crmError('unknown', CONNECTOR_ID, `Acme answered ${answer.results.length} results for ${request.ids.length} ids; send the batch again (deleting twice is harmless)`));
@@ -192,7 +196,7 @@ export class AcmeConnector extends ConnectorBase {
 
   /** Acme's clock (`GET /v1/time`), so incremental windows never end on the client's clock. */
   serverTime(options?: CallOptions): ResultAsync<Instant, CrmError> {
-    return this.http.call<{ now: string }>({ method: 'GET', path: '/v1/time', ...signalOf(options) }).andThen((answer) => {
+    return this.http.call<{ now: string }>({ method: 'GET', path: '/v1/time', ...signalOf(options) }).andThen((answer) => { // vendor-fact: endpoints
       const now = parseInstant(answer.now);
       return now === undefined ? errAsync(crmError('unknown', CONNECTOR_ID, `GET /v1/time answered '${answer.now}', not an ISO date-time`)) : okAsync(now);
     });

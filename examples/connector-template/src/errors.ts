@@ -22,7 +22,7 @@ export interface AcmeErrorBody {
 
 /** Maps an HTTP status (and Acme's error code) onto an error kind. */
 function kindFor(status: number, code: string | undefined): CrmErrorKind {
-  if (code === 'RETENTION_EXCEEDED') return 'retention-exceeded';
+  if (code === 'RETENTION_EXCEEDED') return 'retention-exceeded'; // vendor-fact: error codes
   if (status === 401) return 'auth';
   if (status === 403) return 'permission';
   if (status === 404) return 'not-found';
@@ -35,15 +35,15 @@ function kindFor(status: number, code: string | undefined): CrmErrorKind {
 
 /** What to do about each kind, for the message. */
 const ADVICE: Partial<Record<CrmErrorKind, string>> = {
-  auth: 'check the API key (Acme > Settings > API keys); it may have been revoked',
+  auth: 'check the API key (Acme > Settings > API keys); it may have been revoked', // vendor-fact: auth
   permission: 'give the API key access to this object in Acme',
-  'rate-limited': 'the call is retried when the quota resets (X-RateLimit-Reset); lower concurrency if this repeats',
-  'retention-exceeded': 'Acme keeps deletions 30 days: run a full re-sync instead',
+  'rate-limited': 'the call is retried when the quota resets (X-RateLimit-Reset); lower concurrency if this repeats', // vendor-fact: rate-limit header
+  'retention-exceeded': 'Acme keeps deletions 30 days: run a full re-sync instead', // vendor-fact: retention
   transient: 'the call is retried',
 };
 
 /** The header in which Acme announces when a rate-limit quota resets: epoch seconds. */
-export const RATE_LIMIT_RESET_HEADER = 'x-ratelimit-reset';
+export const RATE_LIMIT_RESET_HEADER = 'x-ratelimit-reset'; // vendor-fact: rate-limit header
 
 /** Parses `X-RateLimit-Reset` (an absolute reset time, epoch seconds) into a wait in milliseconds. */
 export function parseResetMs(header: string | null, now: number = Date.now()): number | undefined {

@@ -31,7 +31,7 @@ interface Answer {
 }
 
 /** Acme's error codes on a 401 that a new access token cures. */
-const EXPIRED_TOKEN_CODES = new Set(['TOKEN_EXPIRED']);
+const EXPIRED_TOKEN_CODES = new Set(['TOKEN_EXPIRED']); // vendor-fact: error codes
 
 /** A JSON client for Acme's REST API. */
 export class AcmeHttp {
@@ -61,7 +61,7 @@ export class AcmeHttp {
    * and sends once more (a 401 means Acme did nothing, so sending again is safe).
    */
   private authorized(request: AcmeRequest, what: string): ResultAsync<Answer, CrmError> {
-    const send = (token: string) => this.send(request, what, { authorization: `Bearer ${token}` });
+    const send = (token: string) => this.send(request, what, { authorization: `Bearer ${token}` }); // vendor-fact: auth
     return this.accessToken(request.signal).andThen((token) =>
       send(token).andThen((answer) => {
         const code = (answer.body as AcmeErrorBody | undefined)?.error?.code;
@@ -75,7 +75,7 @@ export class AcmeHttp {
   /** The cached access token, or a new one from `POST /v1/auth/token` (registered as a secret). */
   private accessToken(signal: AbortSignal | undefined): ResultAsync<string, CrmError> {
     if (this.token !== undefined) return okAsync(this.token);
-    const request: AcmeRequest = { method: 'POST', path: '/v1/auth/token', body: { apiKey: this.config.apiKey }, ...(signal ? { signal } : {}) };
+    const request: AcmeRequest = { method: 'POST', path: '/v1/auth/token', body: { apiKey: this.config.apiKey }, ...(signal ? { signal } : {}) }; // vendor-fact: auth
     return this.send(request, 'POST /v1/auth/token', {}).andThen((answer) => {
       const token = (answer.body as { accessToken?: unknown } | undefined)?.accessToken;
       if (answer.status !== 200 || typeof token !== 'string') {

@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { SqliteStoreError } from '@crm-sync/store-sqlite';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { connectorsList } from './commands/connectors-command.js';
 import { describeCommand } from './commands/describe-command.js';
 import { demoCommand, type DemoCrm } from './commands/demo-command.js';
 import { journalList, journalShow } from './commands/journal-command.js';
@@ -202,6 +203,15 @@ function buildProgram(io: CliIo, setExitCode: (code: ExitCodeValue) => void): Co
     .addOption(waitOption())
     .action(async (jobPath: string, flags: { accounts?: string; db?: string; json?: boolean; logFormat: LogFormat; failOnRejects?: boolean; wait?: number }) => {
       setExitCode(await runCommand(io, jobPath, { ...flags, resume: true, resumeOnly: true }));
+    });
+
+  const connectors = program.command('connectors').description('the connectors this crm-sync can use: built-in ones and installed plugins');
+  connectors
+    .command('list')
+    .description('list built-in connectors and the plugins installed here (packages with the keyword crm-sync-connector), with versions and capabilities')
+    .option('--json', 'print JSON')
+    .action(async (flags: { json?: boolean }) => {
+      setExitCode(await connectorsList(io, flags.json === true ? { json: true } : {}));
     });
 
   program

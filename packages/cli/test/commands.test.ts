@@ -168,7 +168,7 @@ describe('crm-sync commands', () => {
       writeFiles(dir, { 'other.yaml': IMPORT_JOB.replace('connector: mock', 'connector: hubspot') });
       const run = await withDb('run', 'other.yaml');
       expect(run.code).toBe(ExitCode.invalidInput);
-      expect(run.stderr.trim()).toBe('[crm-sync] connector "hubspot" is unknown; use one of mock, salesforce, dynamics');
+      expect(run.stderr.trim()).toMatch(/^\[crm-sync\] connector "hubspot" is neither built in \(mock, salesforce, dynamics\) nor an installed package .*: install the connector package there/);
     });
   });
 

@@ -27,7 +27,7 @@ export async function describeCommand(io: CliIo, object: string | undefined, opt
   const account = loadAccount(options.account, { env: io.env, cwd: io.cwd, ...(options.accounts !== undefined ? { file: options.accounts } : {}) });
   if (account.isErr()) return reportError(io, account.error);
   const connectorId = options.connector ?? account.value.settings.connector;
-  const opened = await openConnector(connectorId, { account: account.value, logger: createLogger(io.stderr, 'pretty') });
+  const opened = await openConnector(connectorId, { account: account.value, logger: createLogger(io.stderr, 'pretty'), cwd: io.cwd, ...(options.connector !== undefined ? { referenceDirectory: io.cwd } : {}) });
   if (opened.isErr()) return reportError(io, opened.error);
   const connector = opened.value.connector;
   try {

@@ -103,6 +103,8 @@ async function runCommandUntil(io: CliIo, jobPath: string, options: RunCommandOp
   if (columns.isErr()) return fail(columns.error);
   const opened = await openConnector(job.job.connector, {
     account: account.value,
+    referenceDirectory: job.directory,
+    cwd: io.cwd,
     logger,
     databasePath: dbPath,
     ...(options.dryRun === true ? { readOnly: true } : {}),

@@ -10,6 +10,7 @@ import { err, type Result } from 'neverthrow';
 import type { ResolvedAccount } from '../accounts/load-accounts.js';
 import { invalidInput, type CliError } from '../cli-error.js';
 import { openMockConnector } from './mock-connector.js';
+import { discoverPlugins, loadPlugin, openPluginConnector, pluginReference, sameReference } from './plugins.js';
 import { openDynamicsConnector, openSalesforceConnector } from './vendor-connectors.js';
 
 /** A connector ready for a run, and how to release it. */
@@ -34,6 +35,10 @@ export interface ConnectorOpenContext {
   readonly databasePath?: string;
   /** Nothing may be changed (dry run): a persistent mock CRM is read but never saved. */
   readonly readOnly?: boolean;
+  /** The folder a connector path given to {@link openConnector} resolves from (the job file's); default the account's. */
+  readonly referenceDirectory?: string;
+  /** The working directory: plugin packages are looked up in its node_modules too. */
+  readonly cwd?: string;
 }
 
 /** Opens one connector. */
@@ -46,19 +51,41 @@ const CONNECTORS: Readonly<Record<string, ConnectorOpener>> = {
   dynamics: openDynamicsConnector,
 };
 
-/** Opens the connector `id` with `account`; an unknown id or a mismatching account is an input error. */
+/**
+ * Opens the connector `id` with `account`: a built-in id, or a plugin (an installed package, a
+ * path, or the id of a discovered plugin; see plugins.ts). An unknown id, a plugin that cannot be
+ * used or a mismatching account is an input error.
+ */
 export async function openConnector(id: string, context: ConnectorOpenContext): Promise<Result<OpenedConnector, CliError>> {
   const opener = CONNECTORS[id];
-  if (opener === undefined) {
-    return err(invalidInput(`connector "${id}" is unknown; use one of ${Object.keys(CONNECTORS).join(', ')}`));
-  }
   const accountConnector = context.account.settings.connector;
-  if (accountConnector !== id) {
-    return err(
+  const mismatch = () =>
+    err(
       invalidInput(`account "${context.account.name}" (${context.account.origin}) is for connector "${accountConnector}", but the job uses connector "${id}"; use an account of connector ${id}`),
     );
+  if (opener !== undefined) return accountConnector === id ? opener(context) : mismatch();
+  const fromJob = pluginReference(id, context.referenceDirectory ?? context.account.directory);
+  const searchFrom = [...new Set([context.cwd ?? process.cwd(), context.account.directory])];
+  if (CONNECTORS[accountConnector] !== undefined) {
+    // A typo (`connector: hubspto`) is better reported as unknown than as a mismatch.
+    const jobPlugin = await loadPlugin(fromJob, searchFrom);
+    return jobPlugin.isErr() ? err(jobPlugin.error) : mismatch();
   }
-  return opener(context);
+  const fromAccount = pluginReference(accountConnector, context.account.directory);
+  if (!sameReference(fromJob, fromAccount)) return mismatch();
+  let loaded = await loadPlugin(fromAccount, searchFrom);
+  if (loaded.isErr() && fromAccount.kind === 'package' && !fromAccount.name.includes('/')) {
+    // `connector: acme`: the id of a discovered plugin.
+    for (const found of searchFrom.flatMap((from) => discoverPlugins(from))) {
+      const candidate = await loadPlugin({ kind: 'path', path: found.directory }, searchFrom);
+      if (candidate.isOk() && candidate.value.definition.id === fromAccount.name) {
+        loaded = candidate;
+        break;
+      }
+    }
+  }
+  if (loaded.isErr()) return err(loaded.error);
+  return openPluginConnector(loaded.value, context);
 }
 
 /** Node's codes for "no such package, or not built": the only failures that mean "not installed". */
