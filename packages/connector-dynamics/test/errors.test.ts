@@ -6,6 +6,14 @@ const body = (code: string, message = 'message') => ({ error: { code, message } 
 const context = { operation: 'GET contacts', method: 'GET' };
 
 describe('Dataverse error mapping', () => {
+  it('maps a payload error naming an unknown property (0x80048d19) to invalid-field with that field', () => {
+    // Dataverse's answer to a body property the table lacks (Microsoft Web API client errors: 0x80048d19).
+    const message =
+      "Error identified in Payload provided by the user for Entity :'contacts', For more information on this error please follow this help link https://go.microsoft.com/fwlink/?linkid=2195293  ---->  InnerException : Microsoft.OData.ODataException: The property 'nosuch' does not exist on type 'Microsoft.Dynamics.CRM.contact'. Make sure to only use property names that are defined by the type or mark the type as open type.";
+    expect(rejectFromPart(400, body(DATAVERSE_CODES.payloadError, message))).toMatchObject({ code: 'invalid-field', fields: ['nosuch'], symbol: '0x80048d19' });
+    expect(rejectFromPart(400, body(DATAVERSE_CODES.payloadError, "Cannot convert the literal 'x' to the expected type 'Edm.Int32'."))).toMatchObject({ code: 'invalid-value' });
+  });
+
   it.each([DATAVERSE_CODES.requestsLimit, DATAVERSE_CODES.executionTimeLimit, DATAVERSE_CODES.concurrencyLimit])(
     'maps service-protection code %s to rate-limited with retryAfterMs from Retry-After',
     (code) => {

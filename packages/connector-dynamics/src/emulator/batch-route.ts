@@ -76,6 +76,15 @@ export function serveBatch(context: EmulatorContext, request: EmulatorRequest, r
         route({ method: 'DELETE', url: new URL(`${created.set}(${created.id})`, context.apiBase), headers: {}, body: '' }, `${created.set}(${created.id})`);
       }
       for (let index = answers.length - 1; index >= 0; index -= 1) if (answers[index]?.changeSet === part.changeSet) answers.splice(index, 1);
+      // OData 4.0 §11.7.4: a failed change set answers with one response for the whole change
+      // set, a top-level application/http part, not a change-set response.
+      const { changeSet: _dropped, contentId: _id, ...whole } = answerOf(part, response);
+      answers.push(whole);
+      if (!continueOnError) {
+        stopped = true;
+        break;
+      }
+      continue;
     }
     answers.push(answerOf(part, response));
     if (response.status >= 400 && !continueOnError) {
@@ -88,10 +97,12 @@ export function serveBatch(context: EmulatorContext, request: EmulatorRequest, r
 }
 
 function answerOf(part: ParsedBatchRequestPart, response: EmulatorResponse): BatchAnswer {
+  const entityId = response.headers['OData-EntityId'];
   return {
     status: response.status,
     statusText: STATUS_CODES[response.status] ?? '',
-    headers: response.headers,
+    // Inside a batch Dataverse sends Location next to OData-EntityId (Microsoft's batch samples).
+    headers: entityId !== undefined ? { ...response.headers, Location: entityId } : response.headers,
     ...(response.body !== undefined ? { body: response.body } : {}),
     ...(part.contentId !== undefined ? { contentId: part.contentId } : {}),
     ...(part.changeSet !== undefined ? { changeSet: part.changeSet } : {}),

@@ -13,7 +13,14 @@ export const EMULATOR_CODES = {
   requiredFieldMissing: '0x80040200',
   validationLength: '0x80044331',
   invalidArgument: '0x80040203',
+  /** OData URI / query errors: unknown property in `$select`/`$filter`/`$orderby`, incompatible operand types. */
   invalidProperty: '0x80060888',
+  /** "Resource not found for the segment ..." (Microsoft's Web API client-error list). */
+  unknownSegment: '0x8006088a',
+  /** "Error identified in Payload provided by the user for Entity ..." (Microsoft's Web API client-error list). */
+  payloadError: '0x80048d19',
+  /** What the emulator answers (HTTP 501) for a documented Dataverse feature it does not implement. */
+  notImplementedByEmulator: '0x80040216',
   pluginBusinessError: '0x80040265',
   concurrencyVersionMismatch: '0x80060882',
   privilegeDenied: '0x80040220',
