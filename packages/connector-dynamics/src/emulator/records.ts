@@ -39,9 +39,21 @@ export function readBody(table: Table, text: string, skip: ReadonlySet<string> =
   for (const [name, raw] of Object.entries(json as Record<string, unknown>)) {
     if (name.startsWith('@odata.')) continue;
     if (skip.has(name)) continue;
+    const at = name.indexOf('@');
+    if (at > 0) {
+      // `x@odata.bind`: the emulator's tables have no navigation properties, so x is undeclared.
+      return payloadError(
+        table,
+        `An undeclared property '${name.slice(0, at)}' which only has property annotations in the payload but no property value was found in the payload. In OData, only declared navigation properties and declared named streams can be represented as properties without values.`,
+      );
+    }
     const field = table.fields.get(name);
     if (field === undefined) {
-      return payloadError(table, `The property '${name}' does not exist on type 'Microsoft.Dynamics.CRM.${table.description.name}'. Make sure to only use property names that are defined by the type or mark the type as open type.`);
+      return errorResponse(
+        400,
+        EMULATOR_CODES.invalidProperty,
+        `An error occurred while validating input parameters: Microsoft.Crm.CrmException: Invalid property '${name}' was found in entity 'Microsoft.Dynamics.CRM.${table.description.name}'. ---> Microsoft.OData.ODataException: Does not support untyped value in non-open type.`,
+      );
     }
     const value = fromWire(field, raw);
     if (!value.ok) return payloadError(table, value.message);

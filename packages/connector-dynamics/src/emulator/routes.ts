@@ -46,6 +46,10 @@ export function routeWebApi(context: EmulatorContext, request: EmulatorRequest, 
       OrganizationId: metadataId('organization'),
     });
   }
+  if (path === 'WhoAmI' || path === 'WhoAmI()') {
+    // A function answers GET only (Microsoft's client-error list: POST WhoAmI).
+    return errorResponse(404, '', `No HTTP resource was found that matches the request URI '${context.apiBase}${path}'.`);
+  }
   if (path.startsWith('EntityDefinitions')) {
     if (request.method !== 'GET') return errorResponse(405, EMULATOR_CODES.invalidArgument, 'The emulator serves metadata read-only.');
     return serveEntityDefinitions(context, request, path.slice('EntityDefinitions'.length));
