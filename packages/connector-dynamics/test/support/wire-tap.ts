@@ -2,7 +2,8 @@
  * A loopback forwarding proxy that records what went over the wire (status, headers, body of each
  * answer), so a test that drives the emulator through a real client library can assert the
  * documented response headers the library itself does not surface (`OData-Version`,
- * `Preference-Applied`, `OData-EntityId`, an empty 401 body).
+ * `Preference-Applied`, `OData-EntityId`, an empty 401 body). Exchanges are recorded as the
+ * emulator sent them; what the client receives has the emulator's origin replaced by the tap's.
  */
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { Socket } from 'node:net';
@@ -35,6 +36,7 @@ export async function startWireTap(target: string): Promise<WireTap> {
   const origin = new URL(target);
   const exchanges: TappedExchange[] = [];
   const sockets = new Set<Socket>();
+  const tapOrigin = { value: '' };
   const server: Server = createServer((incoming, outgoing) => {
     const chunks: Buffer[] = [];
     incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -54,8 +56,17 @@ export async function startWireTap(target: string): Promise<WireTap> {
               headers: answer.headers,
               body: text.toString('utf8'),
             });
-            outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
-            outgoing.end(text);
+            // As a reverse proxy does, links the emulator builds on its own origin are rewritten to
+            // the tap's, so a client follows @odata.nextLink back through the tap.
+            const rewrite = (value: string) => value.split(origin.origin).join(tapOrigin.value);
+            const forwarded = Buffer.from(rewrite(text.toString('utf8')), 'utf8');
+            const headers: Record<string, string | string[]> = {};
+            for (const [name, value] of Object.entries(answer.headers)) {
+              if (value !== undefined) headers[name] = Array.isArray(value) ? value.map(rewrite) : rewrite(value);
+            }
+            if (text.length > 0 || headers['content-length'] !== undefined) headers['content-length'] = String(forwarded.length);
+            outgoing.writeHead(answer.statusCode ?? 502, headers);
+            outgoing.end(forwarded);
           });
         },
       );
@@ -70,6 +81,7 @@ export async function startWireTap(target: string): Promise<WireTap> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
+  tapOrigin.value = `http://127.0.0.1:${port}`;
   return {
     url: `http://127.0.0.1:${port}/`,
     exchanges,
