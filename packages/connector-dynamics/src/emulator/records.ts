@@ -180,6 +180,9 @@ export function getRecord(context: EmulatorContext, request: EmulatorRequest, ta
   const select = readSelect(params.get('$select'), { fields: table.fields, entityName: table.description.name });
   if (select !== undefined && !Array.isArray(select)) return select;
   const annotations = annotationRequest(request.headers);
+  // [Conditional] "Conditional retrievals": If-None-Match with the current ETag -> 304 Not Modified.
+  const ifNoneMatch = request.headers['if-none-match'];
+  if (ifNoneMatch !== undefined && ifNoneMatch !== 'null' && ifNoneMatch === etagOf(record)) return { status: 304, headers: { 'OData-Version': '4.0', ETag: etagOf(record) } };
   return jsonResponse(
     200,
     {

@@ -28,8 +28,20 @@ function splitResource(path: string): { set: string; key?: string; rest?: string
   };
 }
 
+/** Request headers Dataverse acts on that the emulator does not implement: answered 501, never ignored. */
+const UNIMPLEMENTED_HEADERS: Readonly<Record<string, string>> = {
+  callerobjectid: 'impersonation (CallerObjectId)',
+  mscrmcallerid: 'impersonation (MSCRMCallerID)',
+  'mscrm.suppressduplicatedetection': 'duplicate detection (MSCRM.SuppressDuplicateDetection)',
+};
+
 /** Answers one Web API request (already authenticated). */
 export function routeWebApi(context: EmulatorContext, request: EmulatorRequest, path: string): EmulatorResponse {
+  for (const [header, feature] of Object.entries(UNIMPLEMENTED_HEADERS)) {
+    const value = request.headers[header];
+    // Suppressing duplicate detection is the default; only `false` turns it on.
+    if (value !== undefined && !(header === 'mscrm.suppressduplicatedetection' && value.toLowerCase() !== 'false')) return notImplemented(feature);
+  }
   if (path === '' && request.method === 'GET') {
     const value = context.crm.listObjects().map((summary) => {
       const set = findTableName(context, summary.name);
