@@ -143,7 +143,7 @@ describe('Dataverse emulator wire protocol', () => {
     it('refuses unknown $ options (case-sensitive) and $count values, and answers unimplemented options and headers with 501', async () => {
       expect((await call('GET', 'contacts?$Select=lastname')).status).toBe(400);
       expect((await call('GET', 'contacts?$count=yes')).status).toBe(400);
-      for (const path of ['contacts?$expand=parentcustomerid_account', 'contacts?$apply=groupby((lastname))', 'contacts?fetchXml=%3Cfetch%2F%3E', 'contacts?$filter=@p1&@p1=true', "EntityDefinitions(LogicalName='contact')?$select=IsActivity"]) {
+      for (const path of ['contacts?$expand=parentcustomerid_account', 'contacts?$apply=groupby((lastname))', 'contacts?fetchXml=%3Cfetch%2F%3E', 'contacts?$filter=@p1&@p1=true', "EntityDefinitions(LogicalName='contact')?$select=IsActivity", '$metadata', 'contacts?$filter=firstname%20eq%20lastname']) {
         const response = await call('GET', path);
         expect(response.status, path).toBe(501);
         expect(((await response.json()) as { error: { message: string } }).error.message, path).toMatch(/^The Dataverse emulator does not implement/);
@@ -187,6 +187,41 @@ describe('Dataverse emulator wire protocol', () => {
       expect((await call('GET', `contacts(${contactid})`, { headers: { 'If-None-Match': etag } })).status).toBe(304);
       expect((await call('GET', `contacts(${contactid})`, { headers: { 'If-None-Match': 'W/"1"' } })).status).toBe(200);
       expect(await (await call('GET', 'Account')).json()).toEqual({ error: { code: '0x8006088a', message: "Resource not found for the segment 'Account'." } });
+    });
+
+    it('rolls back the updates and deletes of a failed change set, not only its creates', async () => {
+      const keep = await call('POST', 'contacts', { body: '{"lastname":"Kept","firstname":"Old"}', headers: { Prefer: 'return=representation' } });
+      const gone = await call('POST', 'contacts', { body: '{"lastname":"Gone"}', headers: { Prefer: 'return=representation' } });
+      const keepId = ((await keep.json()) as { contactid: string }).contactid;
+      const goneId = ((await gone.json()) as { contactid: string }).contactid;
+      const part = (id: number, line: string, body?: string) => [
+        '--cs',
+        'Content-Type: application/http',
+        'Content-Transfer-Encoding: binary',
+        `Content-ID: ${id}`,
+        '',
+        line,
+        'Content-Type: application/json',
+        '',
+        body ?? '',
+      ];
+      const body = [
+        '--b',
+        'Content-Type: multipart/mixed; boundary=cs',
+        '',
+        ...part(1, `PATCH /api/data/v9.2/contacts(${keepId}) HTTP/1.1`, '{"firstname":"New"}'),
+        ...part(2, `DELETE /api/data/v9.2/contacts(${goneId}) HTTP/1.1`),
+        ...part(3, 'POST /api/data/v9.2/contacts HTTP/1.1', '{"lastname":"Made"}'),
+        ...part(4, 'POST /api/data/v9.2/contacts HTTP/1.1', '{"creditlimit":-1,"lastname":"Bad"}'),
+        '--cs--',
+        '--b--',
+        '',
+      ].join('\r\n');
+      const response = await call('POST', '$batch', { body, headers: { 'Content-Type': 'multipart/mixed; boundary=b' } });
+      expect(response.status).toBe(400);
+      expect(emulator.crm.get('contact', keepId)?.values.firstname).toBe('Old');
+      expect(emulator.crm.get('contact', goneId)).toBeDefined();
+      expect(emulator.crm.records('contact').map((record) => record.values.lastname).sort()).toEqual(['Gone', 'Kept']);
     });
 
     it('refuses an unknown $select on a tracked query instead of answering nulls', async () => {

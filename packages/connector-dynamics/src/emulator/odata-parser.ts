@@ -242,6 +242,8 @@ class Parser {
     if (token.kind === 'string') return { type: 'string', value: token.text };
     if (token.kind === 'word' && token.text === 'null') return { type: 'null' };
     if (token.kind === 'word' && (token.text === 'true' || token.text === 'false')) return { type: 'boolean', value: token.text === 'true' };
+    // `firstname eq lastname`: Dataverse compares columns; the emulator does not.
+    if (token.kind === 'word' && !KEYWORDS.has(token.text)) throw new ODataUnsupportedError(`column comparisons in $filter ('${token.text}' on the right of an operator)`);
     throw new ODataSyntaxError('Expected a literal (string, number, GUID, date-time, true, false or null)', token.at);
   }
 

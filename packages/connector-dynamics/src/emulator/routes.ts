@@ -62,6 +62,7 @@ export function routeWebApi(context: EmulatorContext, request: EmulatorRequest, 
     // A function answers GET only (Microsoft's client-error list: POST WhoAmI).
     return errorResponse(404, '', `No HTTP resource was found that matches the request URI '${context.apiBase}${path}'.`);
   }
+  if (path === '$metadata' || path.startsWith('$metadata?')) return notImplemented('the CSDL $metadata document');
   if (path.startsWith('EntityDefinitions')) {
     if (request.method !== 'GET') return errorResponse(405, EMULATOR_CODES.invalidArgument, 'The emulator serves metadata read-only.');
     return serveEntityDefinitions(context, request, path.slice('EntityDefinitions'.length));
