@@ -32,6 +32,11 @@ export const DATAVERSE_CODES = {
   checkPrivilegeFailed: '0x80040299',
   /** OData query or property error (e.g. unknown property). */
   invalidQuery: '0x80060888',
+  /**
+   * Payload error: the body could not be read ("Error identified in Payload provided by the user
+   * ..."), e.g. a property the table does not have, or a value of the wrong type.
+   */
+  payloadError: '0x80048d19',
   /** A required attribute is missing. */
   requiredFieldMissing: '0x80040200',
   /** Validation: a text is longer than the column allows. */
@@ -200,7 +205,11 @@ export function rejectCodeFor(status: number, code: string): RejectCode {
 /** Builds a reject from one failed part of a `$batch` answer. */
 export function rejectFromPart(status: number, body: unknown): Reject {
   const vendor = readDataverseError(body);
-  const code = rejectCodeFor(status, vendor?.code ?? '');
+  // An unknown property is an unknown field, whatever the code: Microsoft's client-error list shows
+  // 0x0 ("Invalid property 'x' was found in entity", "Could not find a property named 'x'"), live
+  // services have been quoted with 0x80060888, and navigation properties come as 0x80048d19.
+  const unknownProperty = vendor !== undefined && /Invalid property '[^']+' was found in entity|Could not find a property named '[^']+'|undeclared property '[^']+'/i.test(vendor.message);
+  const code = unknownProperty ? 'invalid-field' : rejectCodeFor(status, vendor?.code ?? '');
   const fields = vendor ? fieldsNamedIn(vendor.message) : [];
   return {
     code,
@@ -214,7 +223,7 @@ export function rejectFromPart(status: number, body: unknown): Reject {
 /** Dataverse names attributes in single quotes ("The length of the 'subject' attribute ..."). */
 function fieldsNamedIn(message: string): string[] {
   const names = new Set<string>();
-  for (const match of message.matchAll(/'([a-z_][a-z0-9_]*)' (?:attribute|field|column)|(?:attribute|property named|column) '([a-z_][a-z0-9_]*)'/gi)) {
+  for (const match of message.matchAll(/'([a-z_][a-z0-9_]*)' (?:attribute|field|column)|(?:attribute|property named|property|column) '([a-z_][a-z0-9_]*)'/gi)) {
     const name = match[1] ?? match[2];
     if (name !== undefined) names.add(name);
   }

@@ -6,6 +6,19 @@ const body = (code: string, message = 'message') => ({ error: { code, message } 
 const context = { operation: 'GET contacts', method: 'GET' };
 
 describe('Dataverse error mapping', () => {
+  it('maps an unknown body property to invalid-field with that field, under each code Dataverse uses for it', () => {
+    // Troubleshoot Dataverse Web API client errors, "Invalid property {property name} was found in entity": code 0x0.
+    const invalid =
+      "An error occurred while validating input parameters: Microsoft.Crm.CrmException: Invalid property 'nosuch' was found in entity 'Microsoft.Dynamics.CRM.contact'. ---> Microsoft.OData.ODataException: Does not support untyped value in non-open type.";
+    expect(rejectFromPart(400, body('0x0', invalid))).toMatchObject({ code: 'invalid-field', fields: ['nosuch'] });
+    // Same article, "Error identified in Payload ...": an undeclared navigation property, code 0x80048d19.
+    const undeclared = "Error identified in Payload provided by the user for Entity :'contacts'  ---->  InnerException : Microsoft.OData.ODataException: An undeclared property 'parentcustomerid' which only has property annotations in the payload but no property value was found in the payload.";
+    expect(rejectFromPart(400, body(DATAVERSE_CODES.payloadError, undeclared))).toMatchObject({ code: 'invalid-field', fields: ['parentcustomerid'], symbol: '0x80048d19' });
+    // Same article, "Could not find a property named ...": code 0x0 in the article, 0x80060888 quoted from live services.
+    expect(rejectFromPart(400, body('0x0', "Could not find a property named 'nosuch' on type 'Microsoft.Dynamics.CRM.contact'."))).toMatchObject({ code: 'invalid-field', fields: ['nosuch'] });
+    expect(rejectFromPart(400, body(DATAVERSE_CODES.payloadError, "Cannot convert the literal 'x' to the expected type 'Edm.Int32'."))).toMatchObject({ code: 'invalid-value' });
+  });
+
   it.each([DATAVERSE_CODES.requestsLimit, DATAVERSE_CODES.executionTimeLimit, DATAVERSE_CODES.concurrencyLimit])(
     'maps service-protection code %s to rate-limited with retryAfterMs from Retry-After',
     (code) => {

@@ -7,7 +7,7 @@
  */
 import type { FieldValues } from '@crm-sync/sdk';
 import { errorResponse, jsonResponse, type EmulatorContext, type EmulatorRequest, type EmulatorResponse } from './http-types.js';
-import { readBody } from './records.js';
+import { payloadError, readBody } from './records.js';
 import { EMULATOR_CODES, rejectResponse } from './reject-codes.js';
 import { findByKey, parseRecordKey, type Table } from './tables.js';
 
@@ -21,13 +21,13 @@ function isResponse(value: unknown): value is EmulatorResponse {
 export function serveBulkAction(context: EmulatorContext, request: EmulatorRequest, table: Table, action: string): EmulatorResponse {
   if (request.method !== 'POST') return errorResponse(405, EMULATOR_CODES.invalidArgument, `${action} only accepts POST.`);
   if (!['CreateMultiple', 'UpdateMultiple', 'UpsertMultiple'].includes(action)) {
-    return errorResponse(404, EMULATOR_CODES.invalidArgument, `Resource not found for the segment 'Microsoft.Dynamics.CRM.${action}'.`);
+    return errorResponse(404, EMULATOR_CODES.unknownSegment, `Resource not found for the segment 'Microsoft.Dynamics.CRM.${action}'.`);
   }
   let targets: unknown;
   try {
     targets = (JSON.parse(request.body) as { Targets?: unknown }).Targets;
   } catch {
-    return errorResponse(400, EMULATOR_CODES.invalidArgument, 'The request body is not valid JSON.');
+    return payloadError(table, 'Invalid JSON in the request body.');
   }
   if (!Array.isArray(targets)) return errorResponse(400, EMULATOR_CODES.invalidArgument, "The parameter 'Targets' is required.");
   const name = table.description.name;
@@ -46,7 +46,7 @@ export function serveBulkAction(context: EmulatorContext, request: EmulatorReque
     const keyText = odataId ? /\((.*)\)$/.exec(odataId)?.[1] : undefined;
     const key = keyText !== undefined ? parseRecordKey(decodeURIComponent(keyText), table) : undefined;
     if (typeof key === 'string') return fail(errorResponse(400, EMULATOR_CODES.invalidArgument, key));
-    const body = readBody(table, JSON.stringify(target), new Set(key?.kind === 'alternate' ? [key.field] : []));
+    const body = readBody(table, JSON.stringify(target), new Set(key?.kind === 'alternate' ? [key.field] : []), action === 'CreateMultiple' ? 'create' : 'upsert');
     if (isResponse(body)) return fail(body);
     const id = key?.kind === 'id' ? key.id : body.id;
     const values: FieldValues = key?.kind === 'alternate' ? { ...body.values, [key.field]: key.value } : body.values;

@@ -6,9 +6,10 @@
  * @module
  */
 import type { FieldDescription } from '@crm-sync/sdk';
-import { compareRows, evaluateFilter, parseOrderBy, UnknownPropertyError, type SortKey, type WireRow } from './odata-evaluator.js';
-import { ODataSyntaxError, parseODataFilter, type ODataExpression } from './odata-parser.js';
-import { errorResponse, jsonResponse, preferences, queryParameters, type EmulatorRequest, type EmulatorResponse } from './http-types.js';
+import { annotateRow, annotationRequest } from './annotations.js';
+import { bindFilter, compareRows, evaluateFilter, IncompatibleOperandsError, parseOrderBy, UnknownPropertyError, type SortKey, type WireRow } from './odata-evaluator.js';
+import { ODataSyntaxError, ODataUnsupportedError, parseODataFilter, type ODataExpression } from './odata-parser.js';
+import { errorResponse, jsonResponse, notImplemented, preferences, queryParameters, type EmulatorRequest, type EmulatorResponse } from './http-types.js';
 import { EMULATOR_CODES } from './reject-codes.js';
 
 /** The Dataverse maximum page size. */
@@ -30,6 +31,28 @@ interface CollectionSource {
 function invalidProperty(entity: string, property: string): EmulatorResponse {
   return errorResponse(400, EMULATOR_CODES.invalidProperty, `Could not find a property named '${property}' on type 'Microsoft.Dynamics.CRM.${entity}'.`);
 }
+
+/** Query options Dataverse supports that the emulator does not evaluate: answered 501, never ignored. */
+const UNIMPLEMENTED_OPTIONS: ReadonlySet<string> = new Set(['$expand', '$apply', '$search', '$compute', '$levels', 'fetchXml', 'savedQuery', 'userQuery']);
+
+/**
+ * Checks the query options of a GET against the ones a route serves: a documented Dataverse
+ * option the emulator does not implement answers 501; an unknown `$` option (query options are
+ * case-sensitive: `$Select` is unknown) answers 400 as Dataverse does; parameter aliases (`@p1`)
+ * are not implemented.
+ */
+export function checkQueryOptions(params: ReadonlyMap<string, string>, served: ReadonlySet<string>): EmulatorResponse | undefined {
+  for (const name of params.keys()) {
+    if (served.has(name)) continue;
+    if (UNIMPLEMENTED_OPTIONS.has(name)) return notImplemented(`the query option '${name}' here`);
+    if (name.startsWith('@')) return notImplemented(`parameter aliases ('${name}') in query options`);
+    if (name.startsWith('$')) return errorResponse(400, EMULATOR_CODES.invalidProperty, `The query parameter '${name}' is not supported.`);
+  }
+  return undefined;
+}
+
+/** The options a collection GET serves. */
+const COLLECTION_OPTIONS: ReadonlySet<string> = new Set(['$select', '$filter', '$orderby', '$top', '$skiptoken', '$count', '$skip']);
 
 /** Reads `$select` into a list, or answers the error. */
 export function readSelect(text: string | undefined, source: Pick<CollectionSource, 'fields' | 'entityName'>): string[] | EmulatorResponse | undefined {
@@ -67,7 +90,14 @@ function decodeCookie(text: string): { values: unknown[]; page: number } | undef
 export function serveCollection(request: EmulatorRequest, source: CollectionSource): EmulatorResponse {
   const params = queryParameters(request.url);
   const prefer = preferences(request.headers);
+  const unsupported = checkQueryOptions(params, COLLECTION_OPTIONS);
+  if (unsupported !== undefined) return unsupported;
   if (params.has('$skip')) return errorResponse(400, EMULATOR_CODES.invalidArgument, 'The query parameter $skip is not supported');
+  const countText = params.get('$count');
+  if (countText !== undefined && countText !== 'true' && countText !== 'false') {
+    return errorResponse(400, EMULATOR_CODES.invalidProperty, `'${countText}' is not a valid count option.`);
+  }
+  const annotations = annotationRequest(request.headers);
   const select = readSelect(params.get('$select'), source);
   if (select !== undefined && !Array.isArray(select)) return select;
   let filter: ODataExpression | undefined;
@@ -75,9 +105,12 @@ export function serveCollection(request: EmulatorRequest, source: CollectionSour
   try {
     const text = params.get('$filter');
     filter = text === undefined || text === '' ? undefined : parseODataFilter(text);
+    if (filter !== undefined) bindFilter(filter, source.fields);
     sortKeys = parseOrderBy(params.get('$orderby'), source.fields);
   } catch (cause) {
     if (cause instanceof UnknownPropertyError) return invalidProperty(source.entityName, cause.property);
+    if (cause instanceof ODataUnsupportedError) return notImplemented(cause.feature);
+    if (cause instanceof IncompatibleOperandsError) return errorResponse(400, EMULATOR_CODES.invalidProperty, cause.message);
     const message = cause instanceof ODataSyntaxError ? `Syntax error: ${cause.message} in $filter.` : (cause as Error).message;
     return errorResponse(400, EMULATOR_CODES.invalidProperty, message);
   }
@@ -117,7 +150,12 @@ export function serveCollection(request: EmulatorRequest, source: CollectionSour
   const more = start + pageSize < matching.length && (top === undefined || start + pageSize < top);
   const body: Record<string, unknown> = {
     '@odata.context': `${source.apiBase}$metadata#${source.entitySetName}${select ? `(${select.join(',')})` : ''}`,
-    value: slice.map((row) => projectRow(row, select, source.primaryKey, source.etag?.(row))),
+    // Dataverse counts at most 5000 rows; totalrecordcountlimitexceeded says there are more.
+    ...(countText === 'true' ? { '@odata.count': Math.min(matching.length, MAX_PAGE_SIZE) } : {}),
+    ...(countText === 'true' && annotations?.includes('Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded')
+      ? { '@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded': matching.length > MAX_PAGE_SIZE }
+      : {}),
+    value: slice.map((row) => annotateRow(projectRow(row, select, source.primaryKey, source.etag?.(row)), source.fields, annotations)),
   };
   if (more) {
     const lastRow = slice[slice.length - 1] as WireRow;
@@ -125,7 +163,8 @@ export function serveCollection(request: EmulatorRequest, source: CollectionSour
     kept.push(`$skiptoken=${encodeURIComponent(encodeCookie(sortKeys.map((key) => lastRow[key.property] ?? null), page + 1))}`);
     body['@odata.nextLink'] = `${source.apiBase}${source.entitySetName}?${kept.join('&')}`;
   }
-  const headers: Record<string, string> = {};
-  if (prefer.has('odata.maxpagesize')) headers['Preference-Applied'] = `odata.maxpagesize=${pageSize}`;
-  return jsonResponse(200, body, headers);
+  const applied: string[] = [];
+  if (prefer.has('odata.maxpagesize')) applied.push(`odata.maxpagesize=${pageSize}`);
+  if (annotations !== undefined) applied.push(annotations.applied);
+  return jsonResponse(200, body, applied.length > 0 ? { 'Preference-Applied': applied.join(',') } : {});
 }

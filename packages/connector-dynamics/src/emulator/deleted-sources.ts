@@ -5,7 +5,7 @@
  * @module
  */
 import { toInstant, type FieldDescription } from '@crm-sync/sdk';
-import { serveCollection } from './collection.js';
+import { checkQueryOptions, readSelect, serveCollection } from './collection.js';
 import { errorResponse, jsonResponse, queryParameters, type EmulatorContext, type EmulatorRequest, type EmulatorResponse } from './http-types.js';
 import { metadataId, tableFacts } from './metadata.js';
 import type { WireRow } from './odata-evaluator.js';
@@ -126,7 +126,11 @@ export function serveChangeTracking(context: EmulatorContext, request: EmulatorR
   if (!tableFacts(table.description).changeTrackingEnabled) {
     return errorResponse(400, EMULATOR_CODES.invalidArgument, `Change tracking is not enabled for entity '${table.description.name}'.`);
   }
-  const select = params.get('$select')?.split(',').map((name) => name.trim());
+  const unsupported = checkQueryOptions(params, new Set(['$select', '$deltatoken']));
+  if (unsupported !== undefined) return unsupported;
+  const selected = readSelect(params.get('$select'), { fields: table.fields, entityName: table.description.name });
+  if (selected !== undefined && !Array.isArray(selected)) return selected;
+  const select = selected;
   const nowDate = context.crm.clock.now();
   const now = toInstant(nowDate);
   const token = params.get('$deltatoken');

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { attributeMetadata, castMatches, entityKeys, entityMetadata, selectProperties } from './metadata.js';
-import { errorResponse, jsonResponse, queryParameters, type EmulatorContext, type EmulatorRequest, type EmulatorResponse } from './http-types.js';
+import { attributeMetadata, castKnown, castMatches, checkAttributeSelect, ENTITY_MODELED, entityKeys, entityMetadata, hasOptionSet, selectProperties, type MetadataSelectProblem } from './metadata.js';
+import { errorResponse, jsonResponse, notImplemented, queryParameters, type EmulatorContext, type EmulatorRequest, type EmulatorResponse } from './http-types.js';
 import { EMULATOR_CODES } from './reject-codes.js';
 
 /** Splits `$expand` at top-level commas into name -> inner options (`$select=a,b;$expand=...`). */
@@ -43,49 +43,87 @@ function list(text: string | undefined): string[] | undefined {
   return text ? text.split(',').map((item) => item.trim()) : undefined;
 }
 
+function selectProblem(problem: MetadataSelectProblem): EmulatorResponse {
+  return problem.kind === 'unknown'
+    ? errorResponse(400, EMULATOR_CODES.invalidProperty, `Could not find a property named '${problem.property}' on type 'Microsoft.Dynamics.CRM.${problem.type}'.`)
+    : notImplemented(`the metadata property '${problem.property}' of ${problem.type}`);
+}
+
+/** Checks entity-level `$select`/`$expand`; the answer when they cannot be served. */
+function checkEntityOptions(select: readonly string[] | undefined, expand: ReadonlyMap<string, ReadonlyMap<string, string>>): EmulatorResponse | undefined {
+  const property = select?.find((name) => !ENTITY_MODELED.has(name));
+  if (property !== undefined) return notImplemented(`the metadata property '${property}' of EntityMetadata`);
+  for (const [name, inner] of expand) {
+    if (name !== 'Attributes' && name !== 'Keys') return notImplemented(`$expand=${name} on EntityDefinitions`);
+    const option = [...inner.keys()].find((key) => key !== '$select');
+    if (option !== undefined) return notImplemented(`${option} inside $expand=${name}`);
+  }
+  const attributes = expand.get('Attributes');
+  if (attributes !== undefined) {
+    const problem = checkAttributeSelect(list(attributes.get('$select')), undefined);
+    if (problem !== undefined) return selectProblem(problem);
+  }
+  const keys = list(expand.get('Keys')?.get('$select'));
+  const keyProperty = keys?.find((name) => !['MetadataId', 'LogicalName', 'KeyAttributes'].includes(name));
+  if (keyProperty !== undefined) return notImplemented(`the metadata property '${keyProperty}' of EntityKeyMetadata`);
+  return undefined;
+}
+
 /** Serves `EntityDefinitions...`; `rest` is the path after `EntityDefinitions`. */
 export function serveEntityDefinitions(context: EmulatorContext, request: EmulatorRequest, rest: string): EmulatorResponse {
   const params = queryParameters(request.url);
   const crm = context.crm;
+  const served = new Set(['$select', '$expand']);
+  for (const name of params.keys()) {
+    if (!served.has(name) && name.startsWith('$')) return name === '$filter' ? notImplemented('$filter on metadata queries') : errorResponse(400, EMULATOR_CODES.invalidProperty, `The query parameter '${name}' is not supported.`);
+  }
+  const select = list(params.get('$select'));
+  const expand = readExpand(params.get('$expand'));
   if (rest === '') {
-    const value = crm.listObjects().map((summary) => selectProperties(entityMetadata(crm.describe(summary.name)!, context.auditing), list(params.get('$select'))));
+    const unsupported = checkEntityOptions(select, expand);
+    if (unsupported !== undefined) return unsupported;
+    if (expand.size > 0) return notImplemented('$expand on the EntityDefinitions collection');
+    const value = crm.listObjects().map((summary) => selectProperties(entityMetadata(crm.describe(summary.name)!, context.auditing), select));
     return jsonResponse(200, { '@odata.context': `${context.apiBase}$metadata#EntityDefinitions`, value });
   }
   const match = /^\(LogicalName='([^']*)'\)(?:\/Attributes(?:\/Microsoft\.Dynamics\.CRM\.([A-Za-z]+))?)?$/.exec(decodeURIComponent(rest));
-  if (match === null) return errorResponse(400, EMULATOR_CODES.invalidArgument, `Resource not found for the segment 'EntityDefinitions${rest}'.`);
+  if (match === null) return notImplemented(`the metadata path 'EntityDefinitions${rest}'`);
   const description = crm.describe(match[1] as string);
   if (description === undefined) return errorResponse(404, EMULATOR_CODES.objectDoesNotExist, `Could not find an entity with name '${match[1]}'.`);
-  const select = list(params.get('$select'));
-  const expand = readExpand(params.get('$expand'));
   if (rest.includes('/Attributes')) {
     const cast = match[2];
+    if (cast !== undefined && !castKnown(cast)) return errorResponse(404, EMULATOR_CODES.unknownSegment, `Resource not found for the segment 'Microsoft.Dynamics.CRM.${cast}'.`);
+    const problem = checkAttributeSelect(select, cast);
+    if (problem !== undefined) return selectProblem(problem);
+    for (const [name, inner] of expand) {
+      if (name !== 'OptionSet' && name !== 'GlobalOptionSet') return errorResponse(400, EMULATOR_CODES.invalidProperty, `Could not find a property named '${name}' on type 'Microsoft.Dynamics.CRM.${cast ?? 'AttributeMetadata'}'.`);
+      if (!hasOptionSet(cast)) return errorResponse(400, EMULATOR_CODES.invalidProperty, `Could not find a property named '${name}' on type 'Microsoft.Dynamics.CRM.${cast ?? 'AttributeMetadata'}'.`);
+      if (name === 'GlobalOptionSet') return notImplemented('global choices ($expand=GlobalOptionSet)');
+      const innerSelect = list(inner.get('$select'));
+      if (innerSelect?.some((item) => item !== 'Options') || [...inner.keys()].some((key) => key !== '$select')) return notImplemented('OptionSet properties other than Options');
+    }
     const optionSet = expand.get('OptionSet');
     const value = description.fields
       .filter((field) => cast === undefined || castMatches(field, cast))
       .map((field) => {
         const full = attributeMetadata(description, field);
         const picked = selectProperties(full, select);
+        // OptionSet is a navigation property: only $expand brings it.
+        delete picked.OptionSet;
         if (optionSet !== undefined && full.OptionSet !== undefined) picked.OptionSet = full.OptionSet;
-        if (cast === undefined) {
-          // Without a cast only base AttributeMetadata properties come back, as in Dataverse.
-          delete picked.DateTimeBehavior;
-          delete picked.OptionSet;
-          delete picked.MaxLength;
-          delete picked.FormatName;
-        }
         return picked;
       });
     return jsonResponse(200, { '@odata.context': `${context.apiBase}$metadata#EntityDefinitions('${description.name}')/Attributes`, value });
   }
+  const unsupported = checkEntityOptions(select, expand);
+  if (unsupported !== undefined) return unsupported;
   const entity: Record<string, unknown> = selectProperties(entityMetadata(description, context.auditing), select);
   const attributes = expand.get('Attributes');
   if (attributes !== undefined) {
+    // Each attribute comes with its derived type's properties unless $select narrows to base ones.
     entity.Attributes = description.fields.map((field) => {
       const picked = selectProperties(attributeMetadata(description, field), list(attributes.get('$select')));
-      delete picked.DateTimeBehavior;
       delete picked.OptionSet;
-      delete picked.MaxLength;
-      delete picked.FormatName;
       return picked;
     });
   }

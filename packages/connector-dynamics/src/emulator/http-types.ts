@@ -62,6 +62,19 @@ export function errorResponse(status: number, code: string, message: string, hea
   return jsonResponse(status, { error: { code, message } }, headers);
 }
 
+/**
+ * The answer for a documented Dataverse feature the emulator does not implement: HTTP 501 in the
+ * Dataverse error shape, saying so, so that an offline test never passes by an option being
+ * silently ignored.
+ */
+export function notImplemented(what: string): EmulatorResponse {
+  return errorResponse(
+    501,
+    '0x80040216',
+    `The Dataverse emulator does not implement ${what}. Dataverse does; test this against a real environment (see the fidelity table in the emulator README).`,
+  );
+}
+
 /** Parses a query string without turning '+' into a space (OData literals keep their '+'). */
 export function queryParameters(url: URL): Map<string, string> {
   const out = new Map<string, string>();
@@ -80,10 +93,29 @@ export function queryParameters(url: URL): Map<string, string> {
   return out;
 }
 
-/** Reads `Prefer` (comma lists and repeated headers alike) into a map of preference -> value. */
+/** Splits at commas outside double quotes. */
+function splitOutsideQuotes(text: string): string[] {
+  const out: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (const ch of text) {
+    if (ch === '"') quoted = !quoted;
+    if (ch === ',' && !quoted) {
+      out.push(current);
+      current = '';
+    } else current += ch;
+  }
+  out.push(current);
+  return out;
+}
+
+/**
+ * Reads `Prefer` (comma lists and repeated headers alike) into a map of preference -> value.
+ * Quoted values keep their commas: `odata.include-annotations="a,b"`.
+ */
 export function preferences(headers: Readonly<Record<string, string>>): Map<string, string> {
   const out = new Map<string, string>();
-  for (const item of (headers.prefer ?? '').split(',')) {
+  for (const item of splitOutsideQuotes(headers.prefer ?? '')) {
     const [name, ...rest] = item.trim().split('=');
     if (name) out.set(name.trim().toLowerCase(), rest.join('=').trim().replace(/^"|"$/g, ''));
   }

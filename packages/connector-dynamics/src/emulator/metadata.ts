@@ -93,6 +93,12 @@ export function attributeMetadata(description: ObjectDescription, field: FieldDe
     MetadataId: metadataId(`${description.name}.${field.name}`),
     LogicalName: field.name,
     SchemaName: field.name,
+    EntityLogicalName: description.name,
+    ColumnNumber: description.fields.indexOf(field) + 1,
+    Description: label(undefined),
+    IsFilterable: field.filterable,
+    IsSecured: false,
+    IsManaged: false,
     AttributeType: type,
     AttributeTypeName: { Value: typeName },
     DisplayName: label(field.label),
@@ -153,4 +159,72 @@ export function entityKeys(description: ObjectDescription): Record<string, unkno
 /** The attribute cast names the emulator understands in `.../Attributes/Microsoft.Dynamics.CRM.<cast>`. */
 export function castMatches(field: FieldDescription, cast: string): boolean {
   return `${CAST_BY_TYPE[attributeType(field).type] ?? ''}` === cast;
+}
+
+/** Base `AttributeMetadata` properties the emulator models (every attribute has them). */
+const BASE_MODELED: ReadonlySet<string> = new Set([
+  'MetadataId', 'LogicalName', 'SchemaName', 'EntityLogicalName', 'ColumnNumber', 'Description', 'DisplayName', 'AttributeType', 'AttributeTypeName',
+  'IsValidForCreate', 'IsValidForUpdate', 'IsValidForRead', 'IsPrimaryId', 'IsPrimaryName', 'AttributeOf', 'IsLogical', 'IsCustomAttribute',
+  'RequiredLevel', 'IsFilterable', 'IsSecured', 'IsManaged',
+]);
+
+/** Further base `AttributeMetadata` properties of Dataverse that the emulator does not model. */
+const BASE_NOT_MODELED: ReadonlySet<string> = new Set([
+  'AutoNumberFormat', 'CanBeSecuredForCreate', 'CanBeSecuredForRead', 'CanBeSecuredForUpdate', 'CanModifyAdditionalSettings', 'CreatedOn',
+  'DeprecatedVersion', 'ExternalName', 'HasChanged', 'InheritsFrom', 'IntroducedVersion', 'IsAuditEnabled', 'IsCustomizable', 'IsDataSourceSecret',
+  'IsGlobalFilterEnabled', 'IsRenameable', 'IsRequiredForForm', 'IsRetrievable', 'IsSearchable', 'IsSortableEnabled', 'IsValidForAdvancedFind',
+  'IsValidForForm', 'IsValidForGrid', 'IsValidODataAttribute', 'LinkedAttributeId', 'ModifiedOn', 'Settings', 'SourceType', 'SourceTypeMask',
+]);
+
+/** Properties each derived attribute type adds: modeled ones first, then the ones the emulator does not model. */
+const DERIVED: Readonly<Record<string, { readonly modeled: readonly string[]; readonly notModeled: readonly string[] }>> = {
+  DateTimeAttributeMetadata: { modeled: ['DateTimeBehavior', 'Format'], notModeled: ['ImeMode', 'MinSupportedValue', 'MaxSupportedValue', 'CanChangeDateTimeBehavior', 'FormulaDefinition', 'SourceTypeMask'] },
+  StringAttributeMetadata: { modeled: ['MaxLength', 'FormatName'], notModeled: ['Format', 'ImeMode', 'DatabaseLength', 'YomiOf', 'IsLocalizable', 'FormulaDefinition'] },
+  MemoAttributeMetadata: { modeled: ['MaxLength'], notModeled: ['Format', 'FormatName', 'ImeMode', 'IsLocalizable'] },
+  PicklistAttributeMetadata: { modeled: [], notModeled: ['DefaultFormValue', 'FormulaDefinition'] },
+  MultiSelectPicklistAttributeMetadata: { modeled: [], notModeled: ['DefaultFormValue', 'FormulaDefinition'] },
+  IntegerAttributeMetadata: { modeled: [], notModeled: ['MinValue', 'MaxValue', 'Format', 'FormulaDefinition'] },
+  DecimalAttributeMetadata: { modeled: [], notModeled: ['MinValue', 'MaxValue', 'Precision', 'ImeMode', 'FormulaDefinition'] },
+  MoneyAttributeMetadata: { modeled: [], notModeled: ['MinValue', 'MaxValue', 'Precision', 'PrecisionSource', 'ImeMode', 'FormulaDefinition'] },
+  BooleanAttributeMetadata: { modeled: [], notModeled: ['DefaultValue', 'FormulaDefinition'] },
+  LookupAttributeMetadata: { modeled: [], notModeled: ['Targets', 'Format'] },
+  UniqueIdentifierAttributeMetadata: { modeled: [], notModeled: [] },
+};
+
+/** Navigation properties (for `$expand`) of the attribute types that carry choices. */
+const OPTION_SET_TYPES: ReadonlySet<string> = new Set(['PicklistAttributeMetadata', 'MultiSelectPicklistAttributeMetadata', 'BooleanAttributeMetadata']);
+
+/** Why a `$select` on attributes of `cast` (undefined: base `AttributeMetadata`) cannot be served. */
+export type MetadataSelectProblem = { readonly kind: 'unknown'; readonly property: string; readonly type: string } | { readonly kind: 'not-modeled'; readonly property: string; readonly type: string };
+
+/**
+ * Checks a `$select` over attributes typed `cast` (undefined: the base `AttributeMetadata`): a
+ * property of a derived type is not a property of the base type (Dataverse answers "Could not
+ * find a property named ..."), and a real property the emulator does not model is reported too.
+ */
+export function checkAttributeSelect(select: readonly string[] | undefined, cast: string | undefined): MetadataSelectProblem | undefined {
+  const type = cast ?? 'AttributeMetadata';
+  const derived = cast !== undefined ? DERIVED[cast] : undefined;
+  for (const property of select ?? []) {
+    if (BASE_MODELED.has(property) || derived?.modeled.includes(property)) continue;
+    if (BASE_NOT_MODELED.has(property) || derived?.notModeled.includes(property)) return { kind: 'not-modeled', property, type };
+    return { kind: 'unknown', property, type };
+  }
+  return undefined;
+}
+
+/** True when attributes typed `cast` have the `OptionSet` / `GlobalOptionSet` navigation properties. */
+export function hasOptionSet(cast: string | undefined): boolean {
+  return cast !== undefined && OPTION_SET_TYPES.has(cast);
+}
+
+/** Entity-level properties the emulator models. */
+export const ENTITY_MODELED: ReadonlySet<string> = new Set([
+  'MetadataId', 'LogicalName', 'SchemaName', 'EntitySetName', 'PrimaryIdAttribute', 'PrimaryNameAttribute', 'ObjectTypeCode', 'DisplayName',
+  'IsCustomEntity', 'IsAuditEnabled', 'ChangeTrackingEnabled', 'IsOptimisticConcurrencyEnabled',
+]);
+
+/** True when `cast` names an attribute type Dataverse has (the emulator's tables may have no attribute of it). */
+export function castKnown(cast: string): boolean {
+  return cast in DERIVED;
 }

@@ -19,6 +19,122 @@ export class UnknownPropertyError extends Error {
   }
 }
 
+/** Thrown for a comparison of a column with a literal of another type (Dataverse `0x80060888`). */
+export class IncompatibleOperandsError extends Error {
+  override readonly name = 'IncompatibleOperandsError';
+}
+
+/** The Edm type Dataverse gives a column of this type. */
+function edmTypeOf(field: FieldDescription): string {
+  switch (field.type) {
+    case 'id':
+    case 'reference':
+      return 'Edm.Guid';
+    case 'datetime':
+      return field.timeSemantics === 'date-only' ? 'Edm.Date' : 'Edm.DateTimeOffset';
+    case 'date':
+      return 'Edm.Date';
+    case 'integer':
+    case 'picklist':
+      return 'Edm.Int32';
+    case 'decimal':
+    case 'currency':
+    case 'percent':
+      return 'Edm.Decimal';
+    case 'boolean':
+      return 'Edm.Boolean';
+    default:
+      return 'Edm.String';
+  }
+}
+
+function edmTypeOfLiteral(literal: ODataLiteral): string | undefined {
+  switch (literal.type) {
+    case 'null':
+      return undefined;
+    case 'string':
+      return 'Edm.String';
+    case 'number':
+      return Number.isInteger(literal.value) ? 'Edm.Int32' : 'Edm.Decimal';
+    case 'boolean':
+      return 'Edm.Boolean';
+    case 'guid':
+      return 'Edm.Guid';
+    case 'datetime':
+      return 'Edm.DateTimeOffset';
+    case 'date':
+      return 'Edm.Date';
+  }
+}
+
+/** Literal types each column type accepts; Date and DateTimeOffset promote to each other. */
+const COMPATIBLE: Readonly<Record<string, readonly string[]>> = {
+  'Edm.Guid': ['Edm.Guid'],
+  'Edm.DateTimeOffset': ['Edm.DateTimeOffset', 'Edm.Date'],
+  'Edm.Date': ['Edm.Date', 'Edm.DateTimeOffset'],
+  'Edm.Int32': ['Edm.Int32', 'Edm.Decimal'],
+  'Edm.Decimal': ['Edm.Int32', 'Edm.Decimal'],
+  'Edm.Boolean': ['Edm.Boolean'],
+  // A quoted GUID is tokenised as a GUID; in a text column it is the text it spells.
+  'Edm.String': ['Edm.String', 'Edm.Guid'],
+};
+
+const OPERATOR_KIND: Readonly<Record<string, string>> = {
+  eq: 'Equal',
+  ne: 'NotEqual',
+  gt: 'GreaterThan',
+  ge: 'GreaterThanOrEqual',
+  lt: 'LessThan',
+  le: 'LessThanOrEqual',
+};
+
+/**
+ * Binds a parsed `$filter` to the table before any row is read, as Dataverse does: an unknown
+ * column throws {@link UnknownPropertyError}, a literal of another type than its column (a quoted
+ * date-time, a quoted number) throws {@link IncompatibleOperandsError}, even when no row matches.
+ */
+export function bindFilter(expression: ODataExpression, fields: ReadonlyMap<string, FieldDescription>): void {
+  const fieldOf = (name: string): FieldDescription => {
+    const field = fields.get(name);
+    if (field === undefined) throw new UnknownPropertyError(name);
+    return field;
+  };
+  switch (expression.kind) {
+    case 'and':
+    case 'or':
+      bindFilter(expression.left, fields);
+      bindFilter(expression.right, fields);
+      return;
+    case 'not':
+      bindFilter(expression.operand, fields);
+      return;
+    case 'constant':
+      return;
+    case 'in':
+      fieldOf(expression.property);
+      return;
+    case 'text-function': {
+      const field = fieldOf(expression.property);
+      const type = edmTypeOf(field);
+      if (type !== 'Edm.String') {
+        throw new IncompatibleOperandsError(`No function signature for the function with name '${expression.name}' matches the specified arguments. The function signatures considered are: ${expression.name}(Edm.String Nullable=true, Edm.String Nullable=true); the column '${field.name}' is ${type}.`);
+      }
+      return;
+    }
+    case 'compare': {
+      const field = fieldOf(expression.property);
+      const literal = edmTypeOfLiteral(expression.value);
+      const column = edmTypeOf(field);
+      if (literal !== undefined && !(COMPATIBLE[column] ?? [column]).includes(literal)) {
+        throw new IncompatibleOperandsError(
+          `A binary operator with incompatible types was detected. Found operand types '${column}' and '${literal}' for operator kind '${OPERATOR_KIND[expression.op] ?? expression.op}'.`,
+        );
+      }
+      return;
+    }
+  }
+}
+
 type Comparable = number | string | boolean;
 
 function comparableOf(field: FieldDescription, value: unknown): Comparable | null {

@@ -33,6 +33,14 @@ export type ODataExpression =
   | { readonly kind: 'in'; readonly property: string; readonly values: readonly string[] }
   | { readonly kind: 'constant'; readonly value: boolean };
 
+/** A documented Dataverse `$filter` feature the emulator does not implement (answered 501, never ignored). */
+export class ODataUnsupportedError extends Error {
+  override readonly name = 'ODataUnsupportedError';
+  constructor(readonly feature: string) {
+    super(feature);
+  }
+}
+
 /** A syntax error with the offset where it was found. */
 export class ODataSyntaxError extends Error {
   override readonly name = 'ODataSyntaxError';
@@ -234,6 +242,8 @@ class Parser {
     if (token.kind === 'string') return { type: 'string', value: token.text };
     if (token.kind === 'word' && token.text === 'null') return { type: 'null' };
     if (token.kind === 'word' && (token.text === 'true' || token.text === 'false')) return { type: 'boolean', value: token.text === 'true' };
+    // `firstname eq lastname`: Dataverse compares columns; the emulator does not.
+    if (token.kind === 'word' && !KEYWORDS.has(token.text)) throw new ODataUnsupportedError(`column comparisons in $filter ('${token.text}' on the right of an operator)`);
     throw new ODataSyntaxError('Expected a literal (string, number, GUID, date-time, true, false or null)', token.at);
   }
 
@@ -267,6 +277,9 @@ class Parser {
       }
       return { kind: 'in', property: property.text, values };
     }
+    // Dataverse query functions and lambda operators exist; the emulator does not evaluate them.
+    if (name.text.startsWith('Microsoft.Dynamics.CRM.')) throw new ODataUnsupportedError(`the $filter function '${name.text}'`);
+    if (/\/(any|all)$/.test(name.text)) throw new ODataUnsupportedError(`the lambda operator '${name.text}' in $filter`);
     throw new ODataSyntaxError(`Unknown function '${name.text}'`, name.at);
   }
 

@@ -13,7 +13,19 @@ export const EMULATOR_CODES = {
   requiredFieldMissing: '0x80040200',
   validationLength: '0x80044331',
   invalidArgument: '0x80040203',
-  invalidProperty: '0x80060888',
+  /**
+   * OData URI / query errors: unknown property in `$select`/`$filter`/`$orderby`, incompatible
+   * operand types, and an unknown property in a write body. Microsoft's client-error list
+   * ("Troubleshoot Dataverse Web API client errors") shows code `0x0` for these; some clients
+   * quote `0x80060888` from live services, so clients must not rely on the code.
+   */
+  invalidProperty: '0x0',
+  /** "Resource not found for the segment ..." (Microsoft's Web API client-error list). */
+  unknownSegment: '0x8006088a',
+  /** "Error identified in Payload provided by the user for Entity ..." (Microsoft's Web API client-error list). */
+  payloadError: '0x80048d19',
+  /** What the emulator answers (HTTP 501) for a documented Dataverse feature it does not implement. */
+  notImplementedByEmulator: '0x80040216',
   pluginBusinessError: '0x80040265',
   concurrencyVersionMismatch: '0x80060882',
   privilegeDenied: '0x80040220',

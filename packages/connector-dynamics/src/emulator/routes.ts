@@ -6,8 +6,8 @@
 import { serveAudits, serveChangeTracking, serveOrganizations, EMULATOR_USER_ID } from './deleted-sources.js';
 import { serveBulkAction } from './bulk-actions.js';
 import { serveEntityDefinitions } from './entity-definitions.js';
-import { errorResponse, jsonResponse, preferences, queryParameters, type EmulatorContext, type EmulatorRequest, type EmulatorResponse } from './http-types.js';
-import { createRecord, deleteRecord, getRecord, listRecords, patchRecord } from './records.js';
+import { errorResponse, jsonResponse, notImplemented, preferences, queryParameters, type EmulatorContext, type EmulatorRequest, type EmulatorResponse } from './http-types.js';
+import { countRecords, createRecord, deleteRecord, getRecord, listRecords, patchRecord } from './records.js';
 import { EMULATOR_CODES } from './reject-codes.js';
 import { findTable } from './tables.js';
 import { metadataId } from './metadata.js';
@@ -28,8 +28,20 @@ function splitResource(path: string): { set: string; key?: string; rest?: string
   };
 }
 
+/** Request headers Dataverse acts on that the emulator does not implement: answered 501, never ignored. */
+const UNIMPLEMENTED_HEADERS: Readonly<Record<string, string>> = {
+  callerobjectid: 'impersonation (CallerObjectId)',
+  mscrmcallerid: 'impersonation (MSCRMCallerID)',
+  'mscrm.suppressduplicatedetection': 'duplicate detection (MSCRM.SuppressDuplicateDetection)',
+};
+
 /** Answers one Web API request (already authenticated). */
 export function routeWebApi(context: EmulatorContext, request: EmulatorRequest, path: string): EmulatorResponse {
+  for (const [header, feature] of Object.entries(UNIMPLEMENTED_HEADERS)) {
+    const value = request.headers[header];
+    // Suppressing duplicate detection is the default; only `false` turns it on.
+    if (value !== undefined && !(header === 'mscrm.suppressduplicatedetection' && value.toLowerCase() !== 'false')) return notImplemented(feature);
+  }
   if (path === '' && request.method === 'GET') {
     const value = context.crm.listObjects().map((summary) => {
       const set = findTableName(context, summary.name);
@@ -37,7 +49,8 @@ export function routeWebApi(context: EmulatorContext, request: EmulatorRequest, 
     });
     return jsonResponse(200, { '@odata.context': `${context.apiBase}$metadata`, value });
   }
-  if (path === 'WhoAmI' && request.method === 'GET') {
+  // Clients send the function with parentheses (`WhoAmI()`); Microsoft's samples omit them.
+  if ((path === 'WhoAmI' || path === 'WhoAmI()') && request.method === 'GET') {
     return jsonResponse(200, {
       '@odata.context': `${context.apiBase}$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse`,
       BusinessUnitId: metadataId('business-unit'),
@@ -45,6 +58,11 @@ export function routeWebApi(context: EmulatorContext, request: EmulatorRequest, 
       OrganizationId: metadataId('organization'),
     });
   }
+  if (path === 'WhoAmI' || path === 'WhoAmI()') {
+    // A function answers GET only (Microsoft's client-error list: POST WhoAmI).
+    return errorResponse(404, '', `No HTTP resource was found that matches the request URI '${context.apiBase}${path}'.`);
+  }
+  if (path === '$metadata' || path.startsWith('$metadata?')) return notImplemented('the CSDL $metadata document');
   if (path.startsWith('EntityDefinitions')) {
     if (request.method !== 'GET') return errorResponse(405, EMULATOR_CODES.invalidArgument, 'The emulator serves metadata read-only.');
     return serveEntityDefinitions(context, request, path.slice('EntityDefinitions'.length));
@@ -57,11 +75,16 @@ export function routeWebApi(context: EmulatorContext, request: EmulatorRequest, 
   }
   const resource = splitResource(path);
   const table = findTable(context.crm, resource.set);
-  if (table === undefined) return errorResponse(404, EMULATOR_CODES.invalidArgument, `Resource not found for the segment '${resource.set}'.`);
+  if (table === undefined) return errorResponse(404, EMULATOR_CODES.unknownSegment, `Resource not found for the segment '${resource.set}'.`);
   if (resource.rest !== undefined) {
     const action = /^Microsoft\.Dynamics\.CRM\.([A-Za-z]+)$/.exec(resource.rest)?.[1];
     if (resource.key === undefined && action !== undefined) return serveBulkAction(context, request, table, action);
-    return errorResponse(501, EMULATOR_CODES.invalidArgument, `The emulator does not serve '${resource.rest}' under '${resource.set}'.`);
+    if (resource.key === undefined && resource.rest === '$count' && request.method === 'GET') return countRecords(context, request, table);
+    if (resource.key !== undefined && table.fields.has(resource.rest)) return notImplemented(`single-property requests ('${resource.set}(...)/${resource.rest}')`);
+    if (resource.key === undefined || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(resource.rest)) {
+      return errorResponse(404, EMULATOR_CODES.unknownSegment, `Resource not found for the segment '${resource.rest}'.`);
+    }
+    return notImplemented(`navigation and nested segments ('${resource.set}(...)/${resource.rest}')`);
   }
   if (resource.key === undefined) {
     if (request.method === 'GET') {

@@ -1,6 +1,7 @@
 /**
  * Dataverse-flavoured tables for the emulator's in-memory CRM: `account`, `contact`, `lead` and
- * `opportunity`, with GUID primary keys, `modifiedon`/`createdon`, an alternate key
+ * `opportunity`, with GUID primary keys, `modifiedon`/`createdon`, the read-only composed
+ * `fullname` of contacts and leads (their primary name column), an alternate key
  * `crm_synckey`, required columns, choices, and one column of each DateTimeBehavior.
  *
  * @module
@@ -99,6 +100,7 @@ export function dataverseSchemas(): MockObjectSchema[] {
       [
         field('firstname', 'string', { label: 'First Name', length: 50 }),
         field('lastname', 'string', { label: 'Last Name', required: true, length: 50 }),
+        field('fullname', 'string', { label: 'Full Name', length: 160, createable: false, updateable: false }),
         field('emailaddress1', 'email', { label: 'Email', length: 100 }),
         field('birthdate', 'date', { label: 'Birthday', timeSemantics: 'date-only' }),
         field('lastonholdtime', 'datetime', { label: 'Last On Hold Time', timeSemantics: 'instant' }),
@@ -132,6 +134,7 @@ export function dataverseSchemas(): MockObjectSchema[] {
       field('subject', 'string', { label: 'Topic', required: true, length: 300 }),
       field('firstname', 'string', { label: 'First Name', length: 50 }),
       field('lastname', 'string', { label: 'Last Name', required: true, length: 50 }),
+      field('fullname', 'string', { label: 'Name', length: 160, createable: false, updateable: false }),
       field('emailaddress1', 'email', { label: 'Email', length: 100 }),
       field('leadqualitycode', 'picklist', { label: 'Rating', picklist: [[1, 'Hot'], [2, 'Warm'], [3, 'Cold']] }),
     ]),

@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { serveBatch, type BatchCounters } from './batch-route.js';
 import { DataverseFaults, SERVICE_PROTECTION_MESSAGES, type DataverseFault } from './faults.js';
 import { errorResponse, type EmulatorContext, type EmulatorRequest, type EmulatorResponse } from './http-types.js';
+import { EMULATOR_CODES } from './reject-codes.js';
 import { routeWebApi } from './routes.js';
 import type { TokenIssuer } from './token-endpoint.js';
 
@@ -90,7 +91,7 @@ export function startServer(parts: ServerParts, port: number, host = '127.0.0.1'
       return;
     }
     if (!url.pathname.startsWith(apiPath) && url.pathname !== apiPath.slice(0, -1)) {
-      const answer = errorResponse(404, '0x80060888', `Resource not found for the segment '${url.pathname}'.`);
+      const answer = errorResponse(404, EMULATOR_CODES.unknownSegment, `Resource not found for the segment '${url.pathname.split('/').filter(Boolean)[0] ?? url.pathname}'.`);
       record(404);
       send(response, answer, now);
       return;
@@ -103,11 +104,13 @@ export function startServer(parts: ServerParts, port: number, host = '127.0.0.1'
     if (fault?.kind === 'token-expired') tokens.expireAll();
     if (bearer === undefined || !tokens.valid(bearer)) {
       record(401, fault?.kind === 'token-expired' ? 'token-expired' : undefined);
+      // Dataverse answers 401 with an empty body and the authority to get a token from.
       send(
         response,
-        errorResponse(401, '0x80072183', bearer === undefined ? 'Authorization header is missing.' : 'The access token is expired or invalid.', {
-          'WWW-Authenticate': `Bearer authorization_uri=https://login.microsoftonline.com/${parts.tenantId}/oauth2/authorize, resource_id=${context.orgUrl}/`,
-        }),
+        {
+          status: 401,
+          headers: { 'WWW-Authenticate': `Bearer authorization_uri=https://login.microsoftonline.com/${parts.tenantId}/oauth2/authorize, resource_id=${context.orgUrl}/` },
+        },
         now,
       );
       return;

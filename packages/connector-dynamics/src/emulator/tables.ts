@@ -43,9 +43,22 @@ export function renderRow(table: Table, record: StoredRecord): WireRow {
   if (cached !== undefined) return cached;
   const row: Record<string, unknown> = {};
   for (const field of table.description.fields) row[field.name] = toWire(field, record.values[field.name]);
+  if (isComposedFullName(table)) row.fullname = composeFullName(record.values);
   row[table.description.primaryKey] = record.id;
   rendered.set(record.values, row);
   return row;
+}
+
+/** True when the table has the read-only `fullname` Dataverse composes from first and last name. */
+function isComposedFullName(table: Table): boolean {
+  const field = table.fields.get('fullname');
+  return field !== undefined && !field.createable && !field.updateable;
+}
+
+/** `fullname` as Dataverse composes it with the default format "First Last"; null when both are empty. */
+function composeFullName(values: FieldValues): string | null {
+  const parts = [values.firstname, values.lastname].filter((part): part is string => typeof part === 'string' && part.trim() !== '');
+  return parts.length === 0 ? null : parts.join(' ');
 }
 
 /** A weak ETag from the record's change time. */
