@@ -111,20 +111,27 @@ describe('upsertBatch splits into sObject Collections calls of 200', () => {
     expect(collectionCalls(harness)).toBe(0);
   });
 
-  it('reports a validation rule, a duplicate key and a too-long value as rejects with Salesforce symbols', async () => {
+  it('reports a bad email, a validation rule, a duplicate key and a too-long value as rejects with Salesforce symbols', async () => {
     harness = await startHarness();
     const outcomes = (
       await harness.connector.upsertBatch({
         object: 'Contact',
         mode: 'insert',
-        records: [{ values: { ...contactValues(1), Email: 'no-at-sign' } }, { values: contactValues(2) }, { values: contactValues(2) }, { values: { ...contactValues(3), LastName: 'x'.repeat(81) } }],
+        records: [
+          { values: { ...contactValues(1), Email: 'no-at-sign' } },
+          { values: contactValues(2) },
+          { values: contactValues(2) },
+          { values: { ...contactValues(3), LastName: 'x'.repeat(81) } },
+          { values: { ...contactValues(4), Score__c: -1 } },
+        ],
       })
     )._unsafeUnwrap();
     expect(outcomes.map((o) => (o.ok ? o.action : `${o.reject.code}/${o.reject.symbol}`))).toEqual([
-      'validation/FIELD_CUSTOM_VALIDATION_EXCEPTION',
+      'invalid-value/INVALID_EMAIL_ADDRESS',
       'created',
       'duplicate/DUPLICATE_VALUE',
       'invalid-value/STRING_TOO_LONG',
+      'validation/FIELD_CUSTOM_VALIDATION_EXCEPTION',
     ]);
   });
 });
