@@ -34,7 +34,7 @@ beforeEach(() => {
 });
 
 /** The error jsforce throws, with Salesforce's errorCode and message. */
-async function failure(promise: Promise<unknown>): Promise<{ errorCode: string; message: string; name: string }> {
+async function failure(promise: PromiseLike<unknown>): Promise<{ errorCode: string; message: string; name: string }> {
   try {
     await promise;
   } catch (error) {
