@@ -9,6 +9,7 @@
 import type { FieldValue, FieldValues, ObjectDescription, WriteOutcome } from '@crm-sync/sdk';
 import { parseBulkCsv, toBulkCsv, BULK_NULL } from '../csv.js';
 import { toCanonicalSalesforceId } from '../ids.js';
+import { platformError } from './platform.js';
 import { canonicalValues, json, salesforceDateTime, sfError, type EmulatorContext, type IngestJob, type RouteAnswer } from './context.js';
 
 const OPERATIONS = new Set(['insert', 'update', 'upsert', 'delete']);
@@ -71,6 +72,11 @@ async function process(context: EmulatorContext, job: IngestJob): Promise<void> 
     let outcome: WriteOutcome;
     const rawId = row.Id ?? row.id ?? '';
     const id = toCanonicalSalesforceId(rawId);
+    const refused = job.operation === 'delete' ? undefined : platformError(description, values);
+    if (refused) {
+      job.failed.unshift({ sf__Id: '', sf__Error: `${refused.statusCode}:${refused.message}:${refused.fields.join(',')} --`, ...row });
+      continue;
+    }
     switch (job.operation) {
       case 'insert':
         outcome = context.crm.insert(job.object, values);
