@@ -286,3 +286,20 @@ describe('writes', () => {
     expect((await failure(conn.sobject('Contact').destroy(created.id!))).errorCode).toBe('ENTITY_IS_DELETED');
   });
 });
+
+describe('unsupported: answered with an explicit error, never silently', () => {
+  it('answers resources it does not implement with 404 NOT_FOUND naming the emulator', async () => {
+    // REST API Developer Guide, "Status Codes and Error Responses": 404 NOT_FOUND; the message says what is not emulated.
+    const error = await failure(conn.request({ method: 'POST', url: '/composite', body: JSON.stringify({ compositeRequest: [] }), headers: { 'Content-Type': 'application/json' } }));
+    expect(error.errorCode).toBe('NOT_FOUND');
+    expect(error.message).toContain('the crm-sync Salesforce emulator does not implement POST /services/data/v62.0/composite');
+  });
+
+  it('answers SOQL it does not evaluate with MALFORMED_QUERY naming the emulator', async () => {
+    for (const soql of ['SELECT Id, Account.Name FROM Contact', 'SELECT LastName, COUNT(Id) FROM Contact GROUP BY LastName', 'SELECT Id FROM Contact WHERE CreatedDate = TODAY']) {
+      const error = await failure(conn.query(soql));
+      expect(error.errorCode, soql).toBe('MALFORMED_QUERY');
+      expect(error.message, soql).toMatch(/ERROR at Row:1:Column:\d+\n.*(crm-sync emulator|unexpected token)/);
+    }
+  });
+});

@@ -141,7 +141,9 @@ async function dispatch(context: EmulatorContext, routed: Routed, request: Incom
     case 'bulk-ingest':
       return handleIngest(context, version, method, routed.rest.slice(2), body, bodyText);
     default:
-      return sfError(404, 'NOT_FOUND', 'The requested resource does not exist');
+      // Salesforce's 404, saying that the emulator does not implement the resource (composite,
+      // batch, tree, search, Bulk 2.0 query jobs, Bulk 1.0, SOAP, the identity URL...).
+      return sfError(404, 'NOT_FOUND', `The requested resource does not exist (the crm-sync Salesforce emulator does not implement ${method} ${url.pathname})`);
   }
 }
 

@@ -245,6 +245,10 @@ class WhereCompiler {
   private checkTemporal(field: FieldDescription, literalType: string | undefined, raw: string, fieldOffset: number): void {
     if (field.type !== 'date' && field.type !== 'datetime') return;
     if (literalType === 'NULL') return;
+    if (literalType?.startsWith('DATE_') === true) {
+      const at = this.errors.soql.indexOf(raw, fieldOffset);
+      throw this.errors.malformed(at >= 0 ? at : fieldOffset, `relative date literals (${raw}) are not supported by the crm-sync emulator; use a date or date-time literal`);
+    }
     const wanted = field.type === 'date' ? 'DATE' : 'DATETIME';
     if (literalType === wanted) return;
     const at = this.errors.soql.indexOf(raw, fieldOffset);
