@@ -287,6 +287,48 @@ describe('writes', () => {
   });
 });
 
+describe('more refusals and feeds', () => {
+  it('refuses a body that is not JSON, an Id in a create body, a bad picklist value and a malformed id', async () => {
+    const headers = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
+    const base = `${emulator.url}/services/data/v${VERSION}`;
+    // REST API Developer Guide, "Status Codes and Error Responses": 400, the JSON body contains an error.
+    const notJson = await fetch(`${base}/sobjects/Contact`, { method: 'POST', headers, body: '{"LastName":' });
+    expect(notJson.status).toBe(400);
+    expect(await notJson.json()).toEqual([expect.objectContaining({ errorCode: 'JSON_PARSER_ERROR' })]);
+    // REST API Developer Guide, "Create a Record": an Id in the body is INVALID_FIELD.
+    const withId = await fetch(`${base}/sobjects/Contact`, { method: 'POST', headers, body: JSON.stringify({ Id: '003000000000001AAA', LastName: 'x' }) });
+    expect(withId.status).toBe(400);
+    expect(await withId.json()).toEqual([expect.objectContaining({ errorCode: 'INVALID_FIELD', message: 'The Id field should not be specified in the sobject data.' })]);
+    // SOAP API Developer Guide, StatusCode: INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST, MALFORMED_ID.
+    expect((await failure(conn.sobject('Contact').create({ LastName: 'P', LeadSource: 'Nope' }))).errorCode).toBe('INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST');
+    const deleted = (await conn.sobject('Contact').destroy(['not-an-id', '003000000000001AAA'])) as SaveResult[];
+    expect(deleted.map((r) => r.errors[0]?.statusCode)).toEqual(['MALFORMED_ID', 'INVALID_CROSS_REFERENCE_KEY']);
+  });
+
+  it('refuses a query locator it never issued with INVALID_QUERY_LOCATOR', async () => {
+    // SOAP API Developer Guide, "queryMore()" / QueryLocator: an invalid or expired locator is INVALID_QUERY_LOCATOR.
+    expect((await failure(conn.queryMore('01gEMU000000000099-2000'))).errorCode).toBe('INVALID_QUERY_LOCATOR');
+  });
+
+  it('serves getUpdated and getDeleted through jsforce', async () => {
+    // REST API Developer Guide, "Get Updated Records" / "Get Deleted Records": ids / deletedRecords with latestDateCovered.
+    const now = emulator.crm.clock.now().getTime();
+    const start = new Date(now - 10 * 60_000);
+    const created = emulator.crm.insert('Contact', { LastName: 'Feed' });
+    const gone = emulator.crm.insert('Contact', { LastName: 'Gone' });
+    if (!created.ok || !gone.ok) throw new Error('seed failed');
+    emulator.crm.delete('Contact', gone.id);
+    (emulator.crm.clock as { advance(ms: number): void }).advance(2 * 60_000);
+    const end = new Date(now + 2 * 60_000);
+    const updated = await conn.sobject('Contact').updated(start.toISOString(), end.toISOString());
+    expect(updated.ids).toContain(created.id);
+    expect(updated.latestDateCovered).toMatch(/\+0000$/);
+    const deleted = await conn.sobject('Contact').deleted(start.toISOString(), end.toISOString());
+    expect(deleted.deletedRecords.map((r) => r.id)).toEqual([gone.id]);
+    expect(deleted).toHaveProperty('earliestDateAvailable');
+  });
+});
+
 describe('unsupported: answered with an explicit error, never silently', () => {
   it('answers resources it does not implement with 404 NOT_FOUND naming the emulator', async () => {
     // REST API Developer Guide, "Status Codes and Error Responses": 404 NOT_FOUND; the message says what is not emulated.
