@@ -318,7 +318,7 @@ describe('more refusals and feeds', () => {
     const gone = emulator.crm.insert('Contact', { LastName: 'Gone' });
     if (!created.ok || !gone.ok) throw new Error('seed failed');
     emulator.crm.delete('Contact', gone.id);
-    (emulator.crm.clock as { advance(ms: number): void }).advance(2 * 60_000);
+    (emulator.crm.clock as unknown as { advance(ms: number): void }).advance(2 * 60_000);
     const end = new Date(now + 2 * 60_000);
     const updated = await conn.sobject('Contact').updated(start.toISOString(), end.toISOString());
     expect(updated.ids).toContain(created.id);
