@@ -87,6 +87,8 @@ async function process(context: EmulatorContext, job: IngestJob): Promise<void> 
       case 'update': {
         const { Id: _id, ...rest } = values;
         outcome = id.isErr() ? { ok: false, reject: { code: 'invalid-value', symbol: 'MALFORMED_ID', message: `malformed id ${rawId}`, retryable: false } } : context.crm.update(job.object, id.value, rest);
+        // As in sObject Collections: a well-formed id no record has is INVALID_CROSS_REFERENCE_KEY.
+        if (!outcome.ok && outcome.reject.code === 'not-found') outcome = { ok: false, reject: { code: 'invalid-value', symbol: 'INVALID_CROSS_REFERENCE_KEY', message: 'invalid cross reference id', retryable: false } };
         break;
       }
       default:
