@@ -338,6 +338,8 @@ describe('unsupported: answered with an explicit error, never silently', () => {
   });
 
   it('answers SOQL it does not evaluate with MALFORMED_QUERY naming the emulator', async () => {
+    // SOQL and SOSL Reference ("Relationship Queries", "GROUP BY", "Date Formats and Date Literals") documents these;
+    // the emulator does not evaluate them and says so in a MALFORMED_QUERY, never by answering rows.
     for (const soql of ['SELECT Id, Account.Name FROM Contact', 'SELECT LastName, COUNT(Id) FROM Contact GROUP BY LastName', 'SELECT Id FROM Contact WHERE CreatedDate = TODAY']) {
       const error = await failure(conn.query(soql));
       expect(error.errorCode, soql).toBe('MALFORMED_QUERY');
