@@ -51,7 +51,8 @@ describe('crm-sync demo', () => {
     expect(run.stdout).toMatch(/Running on: the Salesforce emulator at http:\/\/127\.0\.0\.1:\d+ \(REST API over HTTP on loopback\), through the Salesforce connector/);
     expect(run.stdout).toContain('read 300 contacts');
     expect(run.stdout).toContain('only the changes arrived: read 6 of 301 contacts');
-    expect(run.stdout).toMatch(/rejected: local key 003\w+: validation \(FIELD_CUSTOM_VALIDATION_EXCEPTION\): Email must contain @/);
+    // Salesforce validates email fields itself (INVALID_EMAIL_ADDRESS), before any validation rule.
+    expect(run.stdout).toMatch(/rejected: local key 003\w+: invalid-value \(INVALID_EMAIL_ADDRESS\): Email: invalid email address: not-an-email/);
     expect(run.stdout).toContain('3 local rows marked deleted');
   });
 

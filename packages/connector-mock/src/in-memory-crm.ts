@@ -328,6 +328,18 @@ export class InMemoryCrm {
     this.#stamp(store, record, at);
   }
 
+  /**
+   * Captures every object's records; calling the returned function puts them all back as they
+   * were. Emulators use it for all-or-none requests: write, and roll back when one record fails.
+   * Ids minted in between are not reused.
+   */
+  snapshot(): () => void {
+    const restores = [...this.#stores.values()].map((store) => store.snapshot());
+    return () => {
+      for (const restore of restores) restore();
+    };
+  }
+
   /** Counts one API call of `operation`. */
   countCall(operation: string): void {
     this.stats.calls++;

@@ -103,6 +103,34 @@ export class ObjectStore {
     this.touch();
   }
 
+  /**
+   * Captures the records, indexes and recycle bin; the returned function puts them back as they
+   * were (ids minted in between stay used). For all-or-none writes.
+   */
+  snapshot(): () => void {
+    const all = [...this.all];
+    const states = all.map((record) => ({ record, values: record.values, changedAt: record.changedAt, deletedAt: record.deletedAt }));
+    const recycleBin = [...this.recycleBin];
+    return () => {
+      for (const state of states) {
+        state.record.values = state.values;
+        state.record.changedAt = state.changedAt;
+        if (state.deletedAt === undefined) delete state.record.deletedAt;
+        else state.record.deletedAt = state.deletedAt;
+      }
+      this.all = all;
+      this.byId.clear();
+      for (const record of all) this.byId.set(record.id, record);
+      this.recycleBin.clear();
+      for (const record of recycleBin) this.recycleBin.add(record);
+      this.#oldestDeletedAt = null;
+      this.#activeCache = undefined;
+      for (const index of this.unique.values()) index.clear();
+      for (const record of all) if (record.deletedAt === undefined) this.indexUnique(record);
+      this.touch();
+    };
+  }
+
   /** Marks a write: cached orderings are stale. */
   touch(): void {
     this.version++;

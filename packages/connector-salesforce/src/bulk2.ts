@@ -15,6 +15,7 @@ import { crmError, type CrmError, type FieldValues, type UpsertBatchRequest, typ
 import type { SalesforceApi } from './api.js';
 import { parseBulkCsv, toBulkCsv } from './csv.js';
 import { CONNECTOR_ID, rejectFromBulkError } from './errors.js';
+import { missingOnUpdate } from './write-outcomes.js';
 import type { PreparedRecord } from './upsert-batch.js';
 
 /** Poll interval bounds (ms): start fast for small jobs, back off for long ones. */
@@ -126,7 +127,8 @@ export function bulkIngest(
       add(row, { ok: true, id: row.sf__Id ?? '', action: row.sf__Created === 'true' ? 'created' : 'updated' });
     }
     for (const row of failed) {
-      add(row, { ok: false, ...(row.sf__Id ? { id: row.sf__Id } : {}), reject: rejectFromBulkError(row.sf__Error ?? '') });
+      const outcome: WriteOutcome = { ok: false, ...(row.sf__Id ? { id: row.sf__Id } : {}), reject: rejectFromBulkError(row.sf__Error ?? '') };
+      add(row, request.mode === 'update' ? missingOnUpdate(outcome) : outcome);
     }
     for (const row of unprocessed) {
       add(row, { ok: false, reject: { code: 'unknown', message: 'Bulk API 2.0 did not process this record (job aborted or failed); send it again', retryable: true } });

@@ -22,7 +22,7 @@ import type { DescribeCache } from './describe.js';
 import { CONNECTOR_ID } from './errors.js';
 import { toCanonicalSalesforceId } from './ids.js';
 import { chunkIds } from './soql.js';
-import { localReject, OutcomeMerger, outcomeFromCollectionResult, type CollectionResult } from './write-outcomes.js';
+import { localReject, missingOnUpdate, OutcomeMerger, outcomeFromCollectionResult, type CollectionResult } from './write-outcomes.js';
 
 /** sObject Collections take at most 200 records per call. */
 export const COLLECTION_LIMIT = 200;
@@ -47,12 +47,43 @@ function checkRequest(request: UpsertBatchRequest, description: ObjectDescriptio
   return undefined;
 }
 
+const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
+
+/** True when `text` matches `pattern` and names a real calendar day and time of day. */
+function realCalendarValue(text: string, pattern: RegExp): boolean {
+  const m = pattern.exec(text);
+  if (!m) return false;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  if (month < 1 || month > 12 || day < 1 || day > new Date(Date.UTC(year, month, 0)).getUTCDate()) return false;
+  return Number(m[4] ?? 0) < 24 && Number(m[5] ?? 0) < 60 && Number(m[6] ?? 0) < 60;
+}
+
+/**
+ * The first date or date-time value Salesforce could not deserialize (`2024-13-40`), as a local
+ * reject. Salesforce fails the whole request with `JSON_PARSER_ERROR` on such a value, so one bad
+ * record would sink the 199 good ones of its call: it is refused here and never sent.
+ */
+function undeserializable(values: FieldValues, description: ObjectDescription): WriteOutcome | undefined {
+  for (const field of description.fields) {
+    if (field.type !== 'date' && field.type !== 'datetime') continue;
+    const value = values[field.name];
+    if (value === undefined || value === null) continue;
+    if (typeof value === 'string' && realCalendarValue(value, field.type === 'date' ? DATE_ONLY : DATE_TIME)) continue;
+    const wanted = field.type === 'date' ? 'a date YYYY-MM-DD' : 'a date-time YYYY-MM-DDThh:mm:ssZ';
+    return localReject('invalid-value', `${field.name}: ${JSON.stringify(value)} is not ${wanted} on the calendar; Salesforce would refuse the whole request (JSON_PARSER_ERROR), so this record was not sent`, [field.name]);
+  }
+  return undefined;
+}
+
 /** Splits the batch into local rejects and records to send. */
 function prepareRecords(request: UpsertBatchRequest, description: ObjectDescription): OutcomeMerger<PreparedRecord> {
   const merger = new OutcomeMerger<PreparedRecord>(request.records.length);
   request.records.forEach((record, index) => {
     const values: FieldValues = { ...record.values };
     delete values[description.primaryKey];
+    const unreadable = undeserializable(values, description);
+    if (unreadable) return merger.decide(index, unreadable);
     if (request.mode === 'insert') {
       merger.send(index, { values });
       return;
@@ -96,7 +127,8 @@ function sendCollectionChunk(
       if (!Array.isArray(answer.body)) {
         return errAsync(crmError('transient', CONNECTOR_ID, `${request.mode} on ${request.object}: Salesforce answered without per-record results; the records may or may not be written`, { inDoubt: true }));
       }
-      return okAsync(chunk.map((_, i) => outcomeFromCollectionResult(answer.body[i], action)));
+      const outcomes = chunk.map((_, i) => outcomeFromCollectionResult(answer.body[i], action));
+      return okAsync(request.mode === 'update' ? outcomes.map(missingOnUpdate) : outcomes);
     });
 }
 

@@ -28,6 +28,19 @@ export function outcomeFromCollectionResult(result: CollectionResult | undefined
   return { ok: false, ...(typeof result.id === 'string' ? { id: result.id } : {}), reject: rejectFromSalesforceErrors(result.errors) };
 }
 
+/**
+ * An update of a well-formed id that names no record: Salesforce answers the per-record
+ * `INVALID_CROSS_REFERENCE_KEY` (about the record's own id: no fields, or `Id`), which for an
+ * update means the record does not exist: `not-found`, as the connector contract says. A bad
+ * lookup value names its lookup field and stays `invalid-value`.
+ */
+export function missingOnUpdate(outcome: WriteOutcome): WriteOutcome {
+  if (outcome.ok || outcome.reject.symbol !== 'INVALID_CROSS_REFERENCE_KEY') return outcome;
+  const fields = outcome.reject.fields ?? [];
+  if (fields.some((field) => field !== 'Id')) return outcome;
+  return { ...outcome, reject: { ...outcome.reject, code: 'not-found', message: `${outcome.reject.message} (no record has this id)` } };
+}
+
 /** A reject decided locally, before the record reaches Salesforce. */
 export function localReject(code: Reject['code'], message: string, fields?: readonly string[]): WriteOutcome {
   return { ok: false, reject: { code, message: redactText(message), ...(fields ? { fields } : {}), retryable: false } };

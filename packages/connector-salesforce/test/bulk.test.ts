@@ -45,7 +45,7 @@ describe('Bulk API 2.0 ingest above the threshold', () => {
     expect(harness.emulator.crm.count('Contact')).toBe(30);
   });
 
-  it('updates by Id, keeps nulls as #N/A, and rejects a missing record by its id', async () => {
+  it('updates by Id, keeps nulls as #N/A, and rejects a deleted and a never-existing record by their ids', async () => {
     harness = await startHarness({}, { bulkThreshold: 2 });
     const ids = [0, 1, 2].map((n) => {
       const outcome = harness!.emulator.crm.insert('Contact', contactValues(n));
@@ -56,10 +56,16 @@ describe('Bulk API 2.0 ingest above the threshold', () => {
       await harness.connector.upsertBatch({
         object: 'Contact',
         mode: 'update',
-        records: [{ id: ids[0], values: { FirstName: 'Ann, "the first"' } }, { id: ids[1], values: { FirstName: null } }, { id: ids[2], values: { FirstName: 'gone' } }],
+        records: [
+          { id: ids[0], values: { FirstName: 'Ann, "the first"' } },
+          { id: ids[1], values: { FirstName: null } },
+          { id: ids[2], values: { FirstName: 'gone' } },
+          { id: '003000000000001AAA', values: { FirstName: 'never' } },
+        ],
       })
     )._unsafeUnwrap();
-    expect(outcomes.map((o) => (o.ok ? o.action : o.reject.code))).toEqual(['updated', 'updated', 'deleted-in-crm']);
+    // Salesforce answers the never-existing id with INVALID_CROSS_REFERENCE_KEY; for an update that is not-found.
+    expect(outcomes.map((o) => (o.ok ? o.action : o.reject.code))).toEqual(['updated', 'updated', 'deleted-in-crm', 'not-found']);
     expect(harness.emulator.crm.get('Contact', ids[0]!)?.values.FirstName).toBe('Ann, "the first"');
     expect(harness.emulator.crm.get('Contact', ids[1]!)?.values.FirstName).toBeNull();
   });

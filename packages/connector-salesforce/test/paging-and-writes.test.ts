@@ -111,20 +111,57 @@ describe('upsertBatch splits into sObject Collections calls of 200', () => {
     expect(collectionCalls(harness)).toBe(0);
   });
 
-  it('reports a validation rule, a duplicate key and a too-long value as rejects with Salesforce symbols', async () => {
+  it('refuses locally a date Salesforce cannot deserialize, so the other records of the call are still written', async () => {
     harness = await startHarness();
     const outcomes = (
       await harness.connector.upsertBatch({
         object: 'Contact',
         mode: 'insert',
-        records: [{ values: { ...contactValues(1), Email: 'no-at-sign' } }, { values: contactValues(2) }, { values: contactValues(2) }, { values: { ...contactValues(3), LastName: 'x'.repeat(81) } }],
+        records: [{ values: contactValues(1) }, { values: { ...contactValues(2), Birthdate: '2024-13-40' } }, { values: { ...contactValues(3), Birthdate: '2024-02-29' } }],
+      })
+    )._unsafeUnwrap();
+    // Salesforce answers the whole call 400 JSON_PARSER_ERROR for one such value; the connector never sends it.
+    expect(outcomes.map((o) => (o.ok ? o.action : `${o.reject.code}:${(o.reject.fields ?? []).join()}`))).toEqual(['created', 'invalid-value:Birthdate', 'created']);
+    expect(outcomes[1]).toMatchObject({ ok: false, reject: { message: expect.stringContaining('"2024-13-40" is not a date YYYY-MM-DD') } });
+    expect(collectionCalls(harness)).toBe(1);
+    expect(harness.emulator.crm.count('Contact')).toBe(2);
+  });
+
+  it('reports an update of an id no record has as not-found (Salesforce answers INVALID_CROSS_REFERENCE_KEY)', async () => {
+    harness = await startHarness();
+    const live = harness.emulator.crm.insert('Contact', contactValues(1));
+    const outcomes = (
+      await harness.connector.upsertBatch({
+        object: 'Contact',
+        mode: 'update',
+        records: [{ id: '003000000000001AAA', values: { LastName: 'Ghost' } }, { id: live.ok ? live.id : '', values: { LastName: 'Live' } }],
+      })
+    )._unsafeUnwrap();
+    expect(outcomes[0]).toMatchObject({ ok: false, reject: { code: 'not-found', symbol: 'INVALID_CROSS_REFERENCE_KEY' } });
+    expect(outcomes[1]).toMatchObject({ ok: true, action: 'updated' });
+  });
+
+  it('reports a bad email, a validation rule, a duplicate key and a too-long value as rejects with Salesforce symbols', async () => {
+    harness = await startHarness();
+    const outcomes = (
+      await harness.connector.upsertBatch({
+        object: 'Contact',
+        mode: 'insert',
+        records: [
+          { values: { ...contactValues(1), Email: 'no-at-sign' } },
+          { values: contactValues(2) },
+          { values: contactValues(2) },
+          { values: { ...contactValues(3), LastName: 'x'.repeat(81) } },
+          { values: { ...contactValues(4), Score__c: -1 } },
+        ],
       })
     )._unsafeUnwrap();
     expect(outcomes.map((o) => (o.ok ? o.action : `${o.reject.code}/${o.reject.symbol}`))).toEqual([
-      'validation/FIELD_CUSTOM_VALIDATION_EXCEPTION',
+      'invalid-value/INVALID_EMAIL_ADDRESS',
       'created',
       'duplicate/DUPLICATE_VALUE',
       'invalid-value/STRING_TOO_LONG',
+      'validation/FIELD_CUSTOM_VALIDATION_EXCEPTION',
     ]);
   });
 });

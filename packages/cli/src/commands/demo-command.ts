@@ -174,7 +174,7 @@ async function runSteps(
   println(io, `   only the changes arrived: read ${second.read} of ${crm.count(contact)} contacts (window ${second.window?.start ?? 'start'} .. ${second.window?.end ?? 'end'} UTC)`);
   println(io, `   local table: ${await store.records.countLocal(DEMO_TABLE)} rows${added.ok ? ` (the new contact ${added.id} added, the changed ones updated in place)` : ''}`);
 
-  // 3. Change rows locally and export them; one has an email the CRM's validation rule refuses.
+  // 3. Change rows locally and export them; one has an email the CRM refuses (a validation rule on the mock, the platform's email check on Salesforce).
   const localRows = [changed[0], changed[1]].filter((record) => record !== undefined);
   for (const record of localRows) await store.records.upsertLocal(DEMO_TABLE, record.id, { ...(f.phone !== undefined ? { phone: '+31 20 555 0100' } : {}), status: profile.statusValues[2] });
   const invalid = changed[2];

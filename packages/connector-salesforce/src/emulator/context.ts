@@ -128,9 +128,13 @@ export function recordJson(object: string, apiVersion: string, id: string, value
   return out;
 }
 
+/** Field types whose empty text Salesforce stores as null. */
+const TEXT_TYPES = new Set(['string', 'text', 'email', 'phone', 'url', 'picklist', 'multipicklist']);
+
 /**
  * Turns written JSON values into the engine's canonical values: date-times in any ISO form become
- * canonical instants; `attributes` and unknown keys pass through for the engine to refuse.
+ * canonical instants, an empty text becomes null (Salesforce stores no empty strings); `attributes`
+ * and unknown keys pass through for the engine to refuse.
  */
 export function canonicalValues(description: ObjectDescription, input: Readonly<Record<string, unknown>>): FieldValues {
   const fields = new Map(description.fields.map((f) => [f.name, f]));
@@ -140,6 +144,7 @@ export function canonicalValues(description: ObjectDescription, input: Readonly<
     const field = fields.get(name);
     let value = raw as FieldValue;
     if (field?.type === 'datetime' && typeof value === 'string') value = parseInstant(value) ?? value;
+    if (field !== undefined && value === '' && TEXT_TYPES.has(field.type)) value = null;
     out[name] = value;
   }
   return out;

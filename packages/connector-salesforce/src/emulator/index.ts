@@ -28,7 +28,11 @@ export interface SalesforceEmulatorOptions {
   readonly faults?: readonly EmulatorFault[];
   /** Seed of the fault generator. Default 1. */
   readonly seed?: number;
-  /** The newest version `/services/data/` lists (every `vNN.0` path is served). Default `62.0`. */
+  /**
+   * The newest version served and listed by `/services/data/` (with its release label); versions
+   * 31.0 up to it are served, any other `/services/data/vNN.N/...` path answers 404 `NOT_FOUND`,
+   * and `/services/data/latest/...` resolves to it. Default `62.0`.
+   */
   readonly apiVersion?: string;
   /** What the token endpoint accepts; unset members accept anything. */
   readonly credentials?: EmulatorCredentials;

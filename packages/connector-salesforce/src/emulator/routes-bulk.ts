@@ -9,6 +9,7 @@
 import type { FieldValue, FieldValues, ObjectDescription, WriteOutcome } from '@crm-sync/sdk';
 import { parseBulkCsv, toBulkCsv, BULK_NULL } from '../csv.js';
 import { toCanonicalSalesforceId } from '../ids.js';
+import { platformError } from './platform.js';
 import { canonicalValues, json, salesforceDateTime, sfError, type EmulatorContext, type IngestJob, type RouteAnswer } from './context.js';
 
 const OPERATIONS = new Set(['insert', 'update', 'upsert', 'delete']);
@@ -71,6 +72,11 @@ async function process(context: EmulatorContext, job: IngestJob): Promise<void> 
     let outcome: WriteOutcome;
     const rawId = row.Id ?? row.id ?? '';
     const id = toCanonicalSalesforceId(rawId);
+    const refused = job.operation === 'delete' ? undefined : platformError(description, values);
+    if (refused) {
+      job.failed.unshift({ sf__Id: '', sf__Error: `${refused.statusCode}:${refused.message}:${refused.fields.join(',')} --`, ...row });
+      continue;
+    }
     switch (job.operation) {
       case 'insert':
         outcome = context.crm.insert(job.object, values);
@@ -81,6 +87,8 @@ async function process(context: EmulatorContext, job: IngestJob): Promise<void> 
       case 'update': {
         const { Id: _id, ...rest } = values;
         outcome = id.isErr() ? { ok: false, reject: { code: 'invalid-value', symbol: 'MALFORMED_ID', message: `malformed id ${rawId}`, retryable: false } } : context.crm.update(job.object, id.value, rest);
+        // As in sObject Collections: a well-formed id no record has is INVALID_CROSS_REFERENCE_KEY.
+        if (!outcome.ok && outcome.reject.code === 'not-found') outcome = { ok: false, reject: { code: 'invalid-value', symbol: 'INVALID_CROSS_REFERENCE_KEY', message: 'invalid cross reference id', retryable: false } };
         break;
       }
       default:

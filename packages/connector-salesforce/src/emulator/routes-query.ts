@@ -48,6 +48,8 @@ export function handleQuery(context: EmulatorContext, apiVersion: string, soql: 
     matching.sort((a, b) => compare(a.values, b.values));
   }
   const sliced = matching.slice(compiled.offset ?? 0, compiled.limit !== undefined ? (compiled.offset ?? 0) + compiled.limit : undefined);
+  // SELECT COUNT(): the count in totalSize and no records, as Salesforce answers.
+  if (compiled.count) return json(200, { totalSize: sliced.length, done: true, records: [] });
   const rows = sliced.map((row) => recordJson(compiled.object, apiVersion, row.id, row.values, selected));
   const locator = context.newId('01g');
   context.queries.set(locator, { object: compiled.object, rows, batchSize: batchSizeOf(optionsHeader) });

@@ -8,6 +8,8 @@
 import type { WriteOutcome } from '@crm-sync/sdk';
 import { toCanonicalSalesforceId } from '../ids.js';
 import { canonicalValues, json, materialize, recordJson, salesforceDateTime, sfError, type EmulatorContext, type RouteAnswer } from './context.js';
+import { objectFlags } from './routes-meta.js';
+import { deserializationError, platformError } from './platform.js';
 
 /** sObject Collections accept at most 200 records or ids per call. */
 const COLLECTION_LIMIT = 200;
@@ -43,20 +45,43 @@ function locked(context: EmulatorContext, index: number): boolean {
 
 const LOCK_MESSAGE = 'unable to obtain exclusive access to this record or 1 records';
 
+const ROLLED_BACK = failedItem('ALL_OR_NONE_OPERATION_ROLLED_BACK', 'Record rolled back because not all records were valid and the request was using AllOrNone header');
+
+/**
+ * Runs the items of one collection call. With `allOrNone`, a single failure rolls every write of
+ * the call back: the failed items keep their errors, the others read
+ * `ALL_OR_NONE_OPERATION_ROLLED_BACK`, and the answer is still 200.
+ */
+function runItems<T>(context: EmulatorContext, allOrNone: boolean, inputs: readonly T[], run: (input: T, index: number) => CollectionItem): CollectionItem[] {
+  const restore = allOrNone ? context.crm.snapshot() : undefined;
+  const items = inputs.map(run);
+  if (restore && items.some((item) => !item.success)) {
+    restore();
+    return items.map((item) => (item.success ? ROLLED_BACK : item));
+  }
+  return items;
+}
+
 /** `POST|PATCH /composite/sobjects` and `PATCH /composite/sobjects/{T}/{ext}`. */
-export function handleCollectionWrite(context: EmulatorContext, method: string, body: unknown, upsertObject?: string, externalIdField?: string): RouteAnswer {
+export function handleCollectionWrite(context: EmulatorContext, method: string, body: unknown, bodyText: string, upsertObject?: string, externalIdField?: string): RouteAnswer {
   const envelope = body as { allOrNone?: unknown; records?: unknown } | null;
   if (!envelope || !Array.isArray(envelope.records)) return sfError(400, 'JSON_PARSER_ERROR', 'The request body must be {"allOrNone": false, "records": [...]}');
-  if (envelope.allOrNone === true) return sfError(400, 'INVALID_OPERATION', 'allOrNone=true is not supported by the crm-sync emulator');
   const records = envelope.records as Record<string, unknown>[];
   if (records.length > COLLECTION_LIMIT) return tooMany();
+  if (records.some((record) => record === null || typeof record !== 'object' || Array.isArray(record))) return sfError(400, 'JSON_PARSER_ERROR', 'Each element of records must be a JSON object with attributes.type');
+  const unreadable = deserializationError(
+    (type) => context.describe(type),
+    records.map((record) => ({ type: (record.attributes as { type?: unknown } | undefined)?.type as string | undefined, values: record })),
+    bodyText,
+  );
+  if (unreadable) return unreadable;
   if (upsertObject !== undefined) {
     const description = context.describe(upsertObject);
     if (!description) return sfError(404, 'NOT_FOUND', 'The requested resource does not exist');
     const field = description.fields.find((f) => f.name === externalIdField);
     if (!field || !(field.externalId || field.idLookup)) return sfError(404, 'NOT_FOUND', 'The requested resource does not exist');
   }
-  const items = records.map((record, index): CollectionItem => {
+  const items = runItems(context, envelope.allOrNone === true, records, (record, index): CollectionItem => {
     const type = (record.attributes as { type?: unknown } | undefined)?.type;
     if (typeof type !== 'string') return failedItem('INVALID_TYPE', 'Must specify attributes.type for each record');
     const description = context.describe(type);
@@ -64,6 +89,8 @@ export function handleCollectionWrite(context: EmulatorContext, method: string, 
     if (locked(context, index)) return failedItem('UNABLE_TO_LOCK_ROW', LOCK_MESSAGE);
     const { id, Id, ...rest } = record;
     const values = canonicalValues(description, rest);
+    const refused = platformError(description, values);
+    if (refused) return failedItem(refused.statusCode, refused.message, refused.fields);
     if (upsertObject !== undefined) {
       if (type !== upsertObject) return failedItem('INVALID_TYPE', `records must be of type ${upsertObject}`);
       if (id !== undefined || Id !== undefined) return failedItem('INVALID_FIELD', 'The Id field should not be specified in the sobject data.', ['Id']);
@@ -77,18 +104,22 @@ export function handleCollectionWrite(context: EmulatorContext, method: string, 
     if (target === undefined) return failedItem('MISSING_ARGUMENT', 'Id not specified in an update call', ['Id']);
     const canonical = toCanonicalSalesforceId(target);
     if (canonical.isErr()) return failedItem('MALFORMED_ID', `malformed id ${target}`, ['Id']);
-    return itemOf(context.crm.update(type, canonical.value, values), false);
+    const outcome = context.crm.update(type, canonical.value, values);
+    // A well-formed id that names no record: Salesforce answers a per-record
+    // INVALID_CROSS_REFERENCE_KEY (NOT_FOUND is a request-level code).
+    if (!outcome.ok && outcome.reject.code === 'not-found') return failedItem('INVALID_CROSS_REFERENCE_KEY', 'invalid cross reference id');
+    return itemOf(outcome, false);
   });
   return json(200, items);
 }
 
 /** `DELETE /composite/sobjects?ids=...`. Already-deleted records fail with `ENTITY_IS_DELETED`. */
-export function handleCollectionDelete(context: EmulatorContext, idsParameter: string | null): RouteAnswer {
+export function handleCollectionDelete(context: EmulatorContext, idsParameter: string | null, allOrNone = false): RouteAnswer {
   const ids = (idsParameter ?? '').split(',').filter((id) => id.length > 0);
   if (ids.length === 0) return sfError(400, 'MISSING_ARGUMENT', 'ids parameter is required');
   if (ids.length > COLLECTION_LIMIT) return tooMany();
   const objects = context.crm.listObjects().map((o) => o.name);
-  const items = ids.map((raw, index): CollectionItem => {
+  const items = runItems(context, allOrNone, ids, (raw, index): CollectionItem => {
     const canonical = toCanonicalSalesforceId(raw);
     if (canonical.isErr()) return failedItem('MALFORMED_ID', `malformed id ${raw}`);
     if (locked(context, index)) return failedItem('UNABLE_TO_LOCK_ROW', LOCK_MESSAGE);
@@ -112,12 +143,21 @@ function singleError(outcome: WriteOutcome): RouteAnswer {
 }
 
 /** Single-record endpoints under `/sobjects/{T}[/{id}|/{ext}/{value}]`. */
-export function handleSingleRecord(context: EmulatorContext, apiVersion: string, method: string, segments: readonly string[], body: unknown): RouteAnswer {
+export function handleSingleRecord(context: EmulatorContext, apiVersion: string, method: string, segments: readonly string[], body: unknown, bodyText = '', query: URLSearchParams = new URLSearchParams()): RouteAnswer {
   const [object, second, third] = segments;
   const description = object ? context.describe(object) : undefined;
   if (!object || !description) return sfError(404, 'NOT_FOUND', 'The requested resource does not exist');
   const input = (body ?? {}) as Record<string, unknown>;
+  if (method === 'POST' || method === 'PATCH') {
+    if (typeof input !== 'object' || Array.isArray(input)) return sfError(400, 'JSON_PARSER_ERROR', 'The request body must be a JSON object of field values');
+    const unreadable = deserializationError((type) => context.describe(type), [{ type: object, values: input }], bodyText);
+    if (unreadable) return unreadable;
+    const refused = platformError(description, canonicalValues(description, input));
+    if (refused) return sfError(400, refused.statusCode, refused.message, refused.fields);
+  }
   if (second === undefined) {
+    // sObject Basic Information: the object's describeGlobal entry and recently viewed records (none here).
+    if (method === 'GET') return json(200, { objectDescribe: objectFlags(description, description, apiVersion), recentItems: [] });
     if (method !== 'POST') return sfError(405, 'METHOD_NOT_ALLOWED', `HTTP Method '${method}' not allowed. Allowed are GET,HEAD,POST`);
     if ('Id' in input || 'id' in input) return sfError(400, 'INVALID_FIELD', 'The Id field should not be specified in the sobject data.');
     const outcome = context.crm.insert(object, canonicalValues(description, input));
@@ -139,7 +179,17 @@ export function handleSingleRecord(context: EmulatorContext, apiVersion: string,
     case 'GET': {
       const record = context.crm.get(object, id.value);
       if (!record) return sfError(404, 'NOT_FOUND', 'The requested resource does not exist');
-      return json(200, recordJson(object, apiVersion, record.id, materialize(record, description), description.fields));
+      // ?fields=A,B returns only those fields (plus attributes); an unknown name is INVALID_FIELD.
+      const wanted = query.get('fields');
+      let fields = description.fields;
+      if (wanted !== null) {
+        const byName = new Map(description.fields.map((f) => [f.name.toLowerCase(), f]));
+        const names = wanted.split(',').map((name) => name.trim()).filter((name) => name.length > 0);
+        const unknown = names.find((name) => !byName.has(name.toLowerCase()));
+        if (unknown !== undefined) return sfError(400, 'INVALID_FIELD', `No such column '${unknown}' on entity '${object}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.`);
+        fields = names.map((name) => byName.get(name.toLowerCase())!);
+      }
+      return json(200, recordJson(object, apiVersion, record.id, materialize(record, description), fields));
     }
     case 'PATCH': {
       const outcome = context.crm.update(object, id.value, canonicalValues(description, input));

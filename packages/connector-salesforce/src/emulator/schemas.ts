@@ -1,7 +1,8 @@
 /**
  * Salesforce-flavoured objects for the emulator's `InMemoryCrm`: Account, Contact, Lead and
  * Opportunity with 18-character ids, `LastModifiedDate`/`SystemModstamp`/`CreatedDate`, an
- * external-id field `Sync_Key__c`, required fields, a validation rule and picklists.
+ * external-id field `Sync_Key__c`, required fields, email fields the platform validates, a
+ * validation rule and picklists.
  *
  * @module
  */
@@ -49,12 +50,15 @@ function object(name: string, prefix: string, fields: FieldDescription[], rules:
   };
 }
 
-/** `Email` must contain `@` when set: a validation rule like those orgs define. */
-const emailHasAt: ValidationRule = {
-  name: 'Email_Must_Contain_At',
-  message: 'Email must contain @',
-  fields: ['Email'],
-  valid: (values) => values.Email === null || values.Email === undefined || String(values.Email).includes('@'),
+/**
+ * A validation rule like those orgs define: a Contact's `Score__c` cannot be negative. (Email
+ * format is not a rule: the platform itself checks email fields, `INVALID_EMAIL_ADDRESS`.)
+ */
+const scoreNotNegative: ValidationRule = {
+  name: 'Score_Not_Negative',
+  message: 'Score cannot be negative',
+  fields: ['Score__c'],
+  valid: (values) => typeof values.Score__c !== 'number' || values.Score__c >= 0,
 };
 
 /** The emulator's default objects. */
@@ -82,7 +86,7 @@ export function salesforceEmulatorSchemas(): MockObjectSchema[] {
         mockField('LeadSource', 'picklist', { picklistValues: picklist('Web', 'Phone Inquiry', 'Partner Referral', 'Other') }),
         mockField('AccountId', 'reference', { referenceTo: ['Account'], length: 18 }),
       ],
-      [emailHasAt],
+      [scoreNotNegative],
     ),
     object(
       'Lead',
@@ -96,7 +100,6 @@ export function salesforceEmulatorSchemas(): MockObjectSchema[] {
         mockField('Status', 'picklist', { picklistValues: picklist('Open', 'Working', 'Closed - Converted', 'Closed - Not Converted') }),
         mockField('Rating', 'picklist', { picklistValues: picklist('Hot', 'Warm', 'Cold') }),
       ],
-      [emailHasAt],
     ),
     object('Opportunity', '006', [
       requiredText('Name', 120, 'Name'),

@@ -13,7 +13,7 @@ import { json, sfError, type EmulatorContext, type RouteAnswer } from './context
 import type { EmulatorFault, EmulatorRoute, FaultBook } from './faults.js';
 import { handleToken } from './routes-auth.js';
 import { handleIngest } from './routes-bulk.js';
-import { handleDescribe, handleDescribeGlobal, handleLimits, handleVersions } from './routes-meta.js';
+import { handleDescribe, handleDescribeGlobal, handleLimits, handleVersions, servedVersions } from './routes-meta.js';
 import { handleQuery, handleQueryMore } from './routes-query.js';
 import { handleCollectionDelete, handleCollectionWrite, handleFeed, handleSingleRecord } from './routes-records.js';
 import { SalesforceFault } from './soql-eval.js';
@@ -56,10 +56,10 @@ interface Routed {
 function routeOf(method: string, path: string): Routed {
   if (path === '/services/oauth2/token') return { route: 'token', rest: [] };
   if (path === '/services/data' || path === '/services/data/') return { route: 'versions', rest: [] };
-  const match = /^\/services\/data\/v(\d+\.\d)\/(.*)$/.exec(path);
+  const match = /^\/services\/data\/(v\d+\.\d|latest)(?:\/(.*))?$/.exec(path);
   if (!match) return { route: 'unknown', rest: [] };
-  const version = match[1]!;
-  const rest = match[2]!.split('/').filter((s) => s.length > 0).map((s) => decodeURIComponent(s));
+  const version = match[1] === 'latest' ? 'latest' : match[1]!.slice(1);
+  const rest = (match[2] ?? '').split('/').filter((s) => s.length > 0).map((s) => decodeURIComponent(s));
   const [a, b, c] = rest;
   if (a === 'sobjects' && rest.length === 0 + 1) return { route: 'describe-global', version, rest };
   if (a === 'sobjects' && c === 'describe' && rest.length === 3) return { route: 'describe', version, rest };
@@ -74,9 +74,10 @@ function routeOf(method: string, path: string): Routed {
   return { route: 'unknown', version, rest };
 }
 
+/** The token of `Authorization: Bearer <token>` or `Authorization: OAuth <token>` (Salesforce accepts both). */
 function bearerOf(request: IncomingMessage): string | undefined {
-  const header = request.headers.authorization;
-  return header?.startsWith('Bearer ') ? header.slice(7) : undefined;
+  const match = /^(?:Bearer|OAuth)\s+(\S+)$/i.exec(request.headers.authorization ?? '');
+  return match?.[1];
 }
 
 /** A fault that answers instead of the handler, or `undefined`. */
@@ -130,17 +131,19 @@ async function dispatch(context: EmulatorContext, routed: Routed, request: Incom
     case 'updated':
       return handleFeed(context, second!, routed.route, url.searchParams);
     case 'sobject':
-      return handleSingleRecord(context, version, method, routed.rest.slice(1), body);
+      return handleSingleRecord(context, version, method, routed.rest.slice(1), body, bodyText, url.searchParams);
     case 'collections':
-      if (method === 'DELETE' && third === undefined) return handleCollectionDelete(context, url.searchParams.get('ids'));
-      if (method === 'POST' && third === undefined) return handleCollectionWrite(context, method, body);
-      if (method === 'PATCH' && third === undefined) return handleCollectionWrite(context, method, body);
-      if (method === 'PATCH' && third !== undefined && fourth !== undefined) return handleCollectionWrite(context, method, body, third, fourth);
+      if (method === 'DELETE' && third === undefined) return handleCollectionDelete(context, url.searchParams.get('ids'), url.searchParams.get('allOrNone') === 'true');
+      if (method === 'POST' && third === undefined) return handleCollectionWrite(context, method, body, bodyText);
+      if (method === 'PATCH' && third === undefined) return handleCollectionWrite(context, method, body, bodyText);
+      if (method === 'PATCH' && third !== undefined && fourth !== undefined) return handleCollectionWrite(context, method, body, bodyText, third, fourth);
       return sfError(405, 'METHOD_NOT_ALLOWED', `HTTP Method '${method}' not allowed`);
     case 'bulk-ingest':
       return handleIngest(context, version, method, routed.rest.slice(2), body, bodyText);
     default:
-      return sfError(404, 'NOT_FOUND', 'The requested resource does not exist');
+      // Salesforce's 404, saying that the emulator does not implement the resource (composite,
+      // batch, tree, search, Bulk 2.0 query jobs, Bulk 1.0, SOAP, the identity URL...).
+      return sfError(404, 'NOT_FOUND', `The requested resource does not exist (the crm-sync Salesforce emulator does not implement ${method} ${url.pathname})`);
   }
 }
 
@@ -187,11 +190,16 @@ export function createEmulatorServer(options: EmulatorServerOptions): Server {
         return;
       }
       const isRest = routed.version !== undefined;
+      // `latest` resolves to the newest version; a version Salesforce does not serve is 404.
+      if (routed.version === 'latest') (routed as { version?: string }).version = options.newestVersion;
+      const knownVersion = routed.version === undefined || servedVersions(options.newestVersion).includes(routed.version);
       let answer: RouteAnswer;
       if (routed.route === 'token') {
         answer = handleToken(context, new URLSearchParams(bodyText), context.crm.clock.now().getTime());
       } else if (routed.route === 'versions') {
         answer = handleVersions(options.newestVersion);
+      } else if (!knownVersion) {
+        answer = sfError(404, 'NOT_FOUND', 'The requested resource does not exist');
       } else if (isRest && !context.tokens.has(bearerOf(request) ?? '')) {
         answer = sfError(401, 'INVALID_SESSION_ID', 'Session expired or invalid');
       } else {
