@@ -96,6 +96,10 @@ describe('kill -9 during an export, then crm-sync journal resume', () => {
     interrupted.close();
     expect(openRun?.status).toBe('open');
     expect(killedRuns.map((run) => [run.status, run.pid])).toEqual([['running', child.pid]]);
+    // runs list tells a dead "running" run from a live one: its process no longer holds the lease.
+    const listed = spawnSync(process.execPath, [BIN, 'runs', 'list', '--db', dbFile], { cwd: dir, encoding: 'utf8' });
+    expect(listed.stdout).toContain('running (dead)');
+    expect(listed.stdout).toMatch(/died without recording its end/);
 
     const resumed = spawnSync(process.execPath, [BIN, 'journal', 'resume', 'export.yaml', '--accounts', 'accounts.yaml', '--db', dbFile, '--json'], {
       cwd: dir,

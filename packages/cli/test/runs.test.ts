@@ -166,6 +166,26 @@ describe('crm-sync runs', () => {
     expect(unknown.stderr).toMatch(/run "nope" not found .* crm-sync runs list/);
   });
 
+  it('runs list and show tell a live running run (its process holds the lease) from a dead one', async () => {
+    expect((await withDb('run', 'import.yaml')).code).toBe(ExitCode.ok);
+    const opened = openSqliteStore(join(dir, 'db/crm.sqlite'));
+    if (opened.isErr()) throw opened.error;
+    const now = new Date().toISOString();
+    const live = await opened.value.leases.acquireLease('default/live', { host: 'h', pid: 1, runId: 'live-run' }, { ttlMs: 60_000 });
+    expect(live.acquired).toBe(true);
+    await opened.value.history.startRun({ runId: 'live-run', jobId: 'default/live', activity: 'live', operation: 'import', host: 'h', pid: 1, startedAt: now });
+    await opened.value.history.startRun({ runId: 'dead-run', jobId: 'default/dead', activity: 'dead', operation: 'import', host: 'h', pid: 2, startedAt: now });
+    opened.value.close();
+    const listed = await withDb('runs', 'list', '--status', 'running');
+    const line = (runId: string) => listed.stdout.split('\n').find((text) => text.startsWith(runId)) ?? '';
+    expect(line('live-run')).toMatch(/\brunning\b/);
+    expect(line('live-run')).not.toContain('(dead)');
+    expect(line('dead-run')).toContain('running (dead)');
+    expect(listed.stdout).toMatch(/"running \(dead\)": its process no longer holds the job's lease/);
+    expect((await withDb('runs', 'show', 'dead-run')).stdout).toMatch(/note +its process no longer holds the job's lease/);
+    expect((await withDb('runs', 'show', 'live-run')).stdout).not.toMatch(/no longer holds/);
+  });
+
   it('parseSince reads durations back from now and dates in UTC', () => {
     const now = new Date('2024-06-10T12:00:00.000Z');
     expect(parseSince('24h', now)).toBe('2024-06-09T12:00:00.000Z');

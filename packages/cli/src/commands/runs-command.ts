@@ -6,7 +6,8 @@
  * @module
  */
 import { existsSync } from 'node:fs';
-import type { RunHistoryStore, RunRecord, RunStatus, StoredRunReject, SyncOperation } from '@crm-sync/sdk';
+import { hostname } from 'node:os';
+import { isProcessAlive, type LeaseStore, type RunHistoryStore, type RunRecord, type RunStatus, type StoredRunReject, type SyncOperation } from '@crm-sync/sdk';
 import { invalidInput } from '../cli-error.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { DURATION_HINT, parseDuration } from '../job/duration.js';
@@ -92,6 +93,21 @@ export async function autoPrune(io: CliIo, history: RunHistoryStore, retentionMs
   }
 }
 
+/**
+ * For a `running` record: whether its process still holds the job's live lease (the lease owner's
+ * run id is the history's run id, the lease has not expired, and on this host its pid is alive). A
+ * `running` record without it died without recording its end.
+ */
+async function liveness(leases: LeaseStore, run: RunRecord, now: Date): Promise<'live' | 'dead' | undefined> {
+  if (run.status !== 'running') return undefined;
+  const lease = await leases.getLease(run.jobId);
+  if (lease === undefined || lease.owner.runId !== run.runId || Date.parse(lease.expiresAt) <= now.getTime()) return 'dead';
+  return lease.owner.host === hostname() && !isProcessAlive(lease.owner.pid) ? 'dead' : 'live';
+}
+
+const DEAD_RUN_NOTE =
+  'its process no longer holds the job\'s lease: it died without recording its end (killed, crashed); the next run of the job records it as interrupted';
+
 function duration(run: RunRecord): string {
   if (run.endedAt === undefined) return '';
   const ms = Date.parse(run.endedAt) - Date.parse(run.startedAt);
@@ -133,13 +149,16 @@ export async function runsList(io: CliIo, options: RunsListOptions): Promise<Exi
     } else if (runs.length === 0) {
       println(io, 'No runs match.');
     } else {
+      const dead = new Set<string>();
+      for (const run of runs) if ((await liveness(store.value.leases, run, now)) === 'dead') dead.add(run.runId);
       println(
         io,
         renderTable(
           ['Run', 'Job', 'Operation', 'Status', 'Started (UTC)', 'Duration', 'Read', 'Done', 'Rejected', 'API calls'],
-          runs.map((run) => [run.runId, run.jobId, run.operation, run.status, run.startedAt, duration(run), run.counts.read, done(run), run.counts.rejected, run.apiCalls.total]),
+          runs.map((run) => [run.runId, run.jobId, run.operation, dead.has(run.runId) ? 'running (dead)' : run.status, run.startedAt, duration(run), run.counts.read, done(run), run.counts.rejected, run.apiCalls.total]),
         ),
       );
+      if (dead.size > 0) println(io, `\n"running (dead)": ${DEAD_RUN_NOTE}.`);
       println(io, '\nDetails of a run: crm-sync runs show <run>');
     }
     return ExitCode.ok;
@@ -166,6 +185,7 @@ export async function runsShow(io: CliIo, runId: string, options: RunsShowOption
       return ExitCode.ok;
     }
     println(io, renderRun(run, samples.length));
+    if ((await liveness(store.value.leases, run, new Date())) === 'dead') println(io, `  note      ${DEAD_RUN_NOTE}`);
     if (rejects.length > 0) {
       println(io, `\nRejects${options.search === undefined ? '' : ` matching ${JSON.stringify(options.search)}`}:`);
       println(io, renderRejects(rejects));
