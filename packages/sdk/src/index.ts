@@ -16,10 +16,12 @@ export * from './errors/redact.js';
 export * from './filter/ast.js';
 export * from './stores/types.js';
 export * from './stores/lease.js';
+export * from './stores/run-history.js';
 export * from './runtime/logger.js';
 export * from './stores/memory-option-store.js';
 export * from './stores/memory-export-journal.js';
 export * from './stores/memory-record-store.js';
+export * from './stores/memory-run-history.js';
 export * from './orchestrator/job.js';
 export * from './orchestrator/types.js';
 export * from './filter/builder.js';
@@ -43,3 +45,4 @@ export { checkLocalColumns, nearestName } from './orchestrator/local-columns.js'
 export { formatWatermark, parseWatermark, readWatermark, watermarkCheckpoint, WATERMARK_FORMAT, type Watermark } from './orchestrator/watermark.js';
 export { DEFAULT_SAFETY_LAG_MS } from './orchestrator/import.js';
 export { DEFAULT_LEASE_TTL_MS, describeHolder, isProcessAlive, processLeaseStore } from './orchestrator/run-lease.js';
+export { DEFAULT_HISTORY_SAMPLE_MS } from './orchestrator/run-recorder.js';
