@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryExportJournal, MemoryLeaseStore, MemoryOptionStore, MemoryRecordStore } from '../../src/index.js';
+import { MemoryExportJournal, MemoryLeaseStore, MemoryOptionStore, MemoryRecordStore, MemoryRunHistory } from '../../src/index.js';
 // The store contract lives in the testkit; the SDK's own memory stores must pass it too.
 import { runStoreCheck, storeChecks, type StoresUnderTest } from '@crm-sync/testkit';
 
@@ -12,6 +12,7 @@ function memoryStores(): StoresUnderTest {
     journal: new MemoryExportJournal(undefined, leases),
     records,
     leases,
+    history: new MemoryRunHistory(leases),
     async seed(table, rows) {
       for (const row of rows) {
         records.put(table, row.key, { ...row.values }, {

@@ -1,13 +1,15 @@
 /**
  * The store contract as runner-agnostic checks: each check builds fresh stores with the factory,
  * exercises one promise of the interfaces in `@crm-sync/sdk` (`OptionStore`, `ExportJournal`,
- * `RecordSink`, `RecordSource`, `LeaseStore` and the fencing of writes) and throws
+ * `RecordSink`, `RecordSource`, `LeaseStore`, `RunHistoryStore` and the fencing of writes) and throws
  * (`node:assert`) when the store breaks it.
  *
  * @module
  */
 import assert from 'node:assert/strict';
-import type { ExportJournal, Fence, LeaseOwner, LeaseStore, NewJournalEntry, OptionStore, RecordSink, RecordSource, SourceRecord } from '@crm-sync/sdk';
+import type { ExportJournal, LeaseStore, NewJournalEntry, OptionStore, RecordSink, RecordSource, RunHistoryStore, SourceRecord } from '@crm-sync/sdk';
+import { HOLDER_A, HOLDER_B, JOB, pause, refused, zombieAndHolder } from './fence-helpers.js';
+import { historyChecks } from './history-checks.js';
 
 /** The stores under test, built fresh for every check. */
 export interface StoresUnderTest {
@@ -23,6 +25,11 @@ export interface StoresUnderTest {
    * against: a write carrying a stale fence is refused by `options`, `journal` and `records`.
    */
   readonly leases?: LeaseStore;
+  /**
+   * The run history, when the store has one. With `leases`, it must check the fences of its
+   * writes against them like the other stores.
+   */
+  readonly history?: RunHistoryStore;
   /** Adds local rows to a table, so that `records.read` has something to stream. */
   seed?(table: string, rows: readonly SourceRecord[]): Promise<void>;
   /** Releases the stores (close files, delete temp dirs). */
@@ -32,12 +39,18 @@ export interface StoresUnderTest {
 /** Builds fresh, empty stores. */
 export type StoreFactory = () => StoresUnderTest | Promise<StoresUnderTest>;
 
+/** The parts of the store contract, in suite order. */
+export const STORE_CHECK_GROUPS = ['options', 'journal', 'records', 'leases', 'history'] as const;
+
+/** A part of the store contract: which store of {@link StoresUnderTest} a check exercises. */
+export type StoreCheckGroup = (typeof STORE_CHECK_GROUPS)[number];
+
 /** One check of the store contract. */
 export interface StoreCheck {
   /** What the store must do, as a sentence. */
   readonly name: string;
   /** Which part of the contract the check needs. */
-  readonly needs: 'options' | 'journal' | 'records' | 'leases';
+  readonly needs: StoreCheckGroup;
   run(stores: StoresUnderTest): Promise<void>;
 }
 
@@ -56,31 +69,6 @@ function leases(stores: StoresUnderTest): LeaseStore {
   return stores.leases;
 }
 
-const HOLDER_A: LeaseOwner = { host: 'host-a', pid: 101, runId: 'run-a' };
-const HOLDER_B: LeaseOwner = { host: 'host-b', pid: 202, runId: 'run-b' };
-const JOB = 'default/leased';
-
-function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Acquires for A, then has B take over by compare-and-set: A's fence is now a zombie's. */
-async function zombieAndHolder(store: LeaseStore): Promise<{ zombie: Fence; holder: Fence }> {
-  const first = await store.acquireLease(JOB, HOLDER_A, { ttlMs: 60_000 });
-  assert.ok(first.acquired, 'the first acquisition of a free lease must succeed');
-  const second = await store.acquireLease(JOB, HOLDER_B, { ttlMs: 60_000, takeOverToken: first.lease.token });
-  assert.ok(second.acquired, 'a takeover with the current token must succeed');
-  return { zombie: { key: JOB, token: first.lease.token }, holder: { key: JOB, token: second.lease.token } };
-}
-
-/** Asserts that `write` rejects with a stale-fence error. */
-async function refused(write: () => Promise<unknown>, what: string): Promise<void> {
-  await assert.rejects(write, (error: unknown) => {
-    assert.equal((error as { code?: unknown }).code, 'stale-fence', `${what}: expected a StaleFenceError (code stale-fence), got ${String(error)}`);
-    return true;
-  });
-}
-
 function records(stores: StoresUnderTest): RecordSink & RecordSource {
   assert.ok(stores.records, 'this check needs `records` from the factory');
   return stores.records;
@@ -88,6 +76,12 @@ function records(stores: StoresUnderTest): RecordSink & RecordSource {
 
 /** Every check of the store contract, in a stable order. */
 export const storeChecks: readonly StoreCheck[] = [
+  ...coreChecks(),
+  ...historyChecks,
+];
+
+function coreChecks(): readonly StoreCheck[] {
+  return [
   {
     name: 'an option that was never set reads as undefined',
     needs: 'options',
@@ -479,7 +473,8 @@ export const storeChecks: readonly StoreCheck[] = [
       assert.equal((await collect(sink, 'contacts')).length, 2);
     },
   },
-];
+  ];
+}
 
 /** Runs one check against fresh stores and closes them afterwards, pass or fail. */
 export async function runStoreCheck(check: StoreCheck, factory: StoreFactory): Promise<void> {

@@ -7,7 +7,8 @@
 import { describe, it } from 'vitest';
 import { runStoreCheck, storeChecks, type StoreFactory } from './checks.js';
 
-export { runStoreCheck, storeChecks, type StoreCheck, type StoreFactory, type StoresUnderTest } from './checks.js';
+export { runStoreCheck, storeChecks, STORE_CHECK_GROUPS, type StoreCheck, type StoreCheckGroup, type StoreFactory, type StoresUnderTest } from './checks.js';
+export { historyChecks } from './history-checks.js';
 
 /** What {@link describeStoreContract} needs. */
 export interface StoreContractOptions {
@@ -22,6 +23,8 @@ export interface StoreContractOptions {
    * two runs of one job; every store the orchestrator's `leases` come from must pass them.
    */
   readonly withoutLeases?: boolean;
+  /** Skip the run-history checks (the store keeps no run history). */
+  readonly withoutHistory?: boolean;
 }
 
 /**
@@ -33,6 +36,7 @@ export function describeStoreContract(options: StoreContractOptions): void {
     for (const check of storeChecks) {
       if (check.needs === 'records' && options.withoutRecords) continue;
       if (check.needs === 'leases' && options.withoutLeases) continue;
+      if (check.needs === 'history' && options.withoutHistory) continue;
       it(check.name, () => runStoreCheck(check, options.factory));
     }
   });

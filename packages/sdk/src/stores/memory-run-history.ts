@@ -1,0 +1,181 @@
+/**
+ * An in-memory {@link RunHistoryStore}: the reference behaviour the SQLite history and the store
+ * contract suite agree on.
+ *
+ * @module
+ */
+import type { Instant } from '../contract/values.js';
+import type { Fence, MemoryLeaseStore } from './lease.js';
+import {
+  ZERO_RUN_CALLS,
+  ZERO_RUN_COUNTS,
+  type NewRunRecord,
+  type RunHistoryEnd,
+  type RunHistoryFilter,
+  type RunHistoryProgress,
+  type RunHistoryStore,
+  type RunRecord,
+  type RunRejectQuery,
+  type RunSample,
+  type StoredRunReject,
+} from './run-history.js';
+
+interface Row {
+  record: RunRecord;
+  /** Order of recording, the tie-break of runs that started at the same instant. */
+  readonly order: number;
+  samples: RunSample[];
+  rejects: StoredRunReject[];
+}
+
+/** Runs, their samples and rejects in memory. Lost with the process. */
+export class MemoryRunHistory implements RunHistoryStore {
+  private readonly rows = new Map<string, Row>();
+  private nextOrder = 0;
+
+  /** @param leases Checks the fences of fenced writes; without it fences are ignored (no zombie protection). */
+  constructor(private readonly leases?: MemoryLeaseStore) {}
+
+  async startRun(run: NewRunRecord, fence?: Fence): Promise<void> {
+    checkNewRun(run);
+    this.fenced(fence);
+    if (this.rows.has(run.runId)) throw new Error(`[crm-sync] [history] run "${run.runId}" is already recorded; every run needs a new id`);
+    const record: RunRecord = { ...structuredClone(run), status: 'running', counts: ZERO_RUN_COUNTS, apiCalls: ZERO_RUN_CALLS, variables: {}, notes: [] };
+    this.rows.set(run.runId, { record, order: this.nextOrder++, samples: [], rejects: [] });
+  }
+
+  async recordProgress(runId: string, progress: RunHistoryProgress, fence?: Fence): Promise<void> {
+    const row = this.row(runId, 'recordProgress');
+    this.fenced(fence);
+    applyProgress(row, progress);
+  }
+
+  async finishRun(runId: string, end: RunHistoryEnd, fence?: Fence): Promise<void> {
+    const row = this.row(runId, 'finishRun');
+    checkEnd(end);
+    this.fenced(fence);
+    if (row.record.status !== 'running') {
+      throw new Error(`[crm-sync] [history] run "${runId}" already ended (${row.record.status}); a run is finished once`);
+    }
+    applyProgress(row, end);
+    const { status, endedAt, window, variables, error, journalRunId, notes } = structuredClone(end);
+    row.record = {
+      ...row.record,
+      status,
+      endedAt,
+      ...(window === undefined ? {} : { window }),
+      ...(variables === undefined ? {} : { variables }),
+      ...(error === undefined ? {} : { error }),
+      ...(journalRunId === undefined ? {} : { journalRunId }),
+      ...(notes === undefined ? {} : { notes }),
+    };
+  }
+
+  async getRun(runId: string): Promise<RunRecord | undefined> {
+    return this.rows.get(runId)?.record;
+  }
+
+  async listRuns(filter: RunHistoryFilter = {}): Promise<readonly RunRecord[]> {
+    checkFilter(filter);
+    const statuses = filter.status === undefined ? undefined : typeof filter.status === 'string' ? [filter.status] : filter.status;
+    const since = filter.since === undefined ? undefined : Date.parse(filter.since);
+    const rows = [...this.rows.values()]
+      .filter(({ record }) =>
+        (filter.jobId === undefined || record.jobId === filter.jobId) &&
+        (filter.activity === undefined || record.activity === filter.activity) &&
+        (filter.operation === undefined || record.operation === filter.operation) &&
+        (statuses === undefined || statuses.includes(record.status)) &&
+        (since === undefined || Date.parse(record.startedAt) >= since),
+      )
+      .sort((a, b) => Date.parse(b.record.startedAt) - Date.parse(a.record.startedAt) || b.order - a.order);
+    return (filter.limit === undefined ? rows : rows.slice(0, filter.limit)).map((row) => row.record);
+  }
+
+  async listSamples(runId: string): Promise<readonly RunSample[]> {
+    return [...(this.rows.get(runId)?.samples ?? [])];
+  }
+
+  async listRejects(runId: string, query: RunRejectQuery = {}): Promise<readonly StoredRunReject[]> {
+    checkRejectQuery(query);
+    const needle = query.search?.toLowerCase();
+    const found: StoredRunReject[] = [];
+    for (const reject of this.rows.get(runId)?.rejects ?? []) {
+      if (query.afterSeq !== undefined && reject.seq <= query.afterSeq) continue;
+      if (needle !== undefined && !rejectText(reject).includes(needle)) continue;
+      if (query.limit !== undefined && found.length >= query.limit) break;
+      found.push(reject);
+    }
+    return found;
+  }
+
+  async pruneRuns(olderThan: Instant): Promise<number> {
+    const limit = checkInstant(olderThan, 'pruneRuns olderThan');
+    let pruned = 0;
+    for (const [runId, row] of this.rows) {
+      if (Date.parse(row.record.startedAt) < limit) {
+        this.rows.delete(runId);
+        pruned += 1;
+      }
+    }
+    return pruned;
+  }
+
+  private row(runId: string, what: string): Row {
+    const row = this.rows.get(runId);
+    if (row === undefined) throw new Error(`[crm-sync] [history] ${what}: run "${runId}" is not recorded; call startRun first`);
+    return row;
+  }
+
+  private fenced(fence: Fence | undefined): void {
+    if (fence !== undefined) this.leases?.assertFence(fence);
+  }
+}
+
+function applyProgress(row: Row, progress: RunHistoryProgress): void {
+  if (progress.counts !== undefined) row.record = { ...row.record, counts: { ...progress.counts } };
+  if (progress.apiCalls !== undefined) row.record = { ...row.record, apiCalls: structuredClone(progress.apiCalls) };
+  for (const sample of progress.samples ?? []) row.samples.push({ ...sample });
+  for (const reject of progress.rejects ?? []) row.rejects.push({ ...structuredClone(reject), seq: row.rejects.length });
+}
+
+function rejectText(reject: StoredRunReject): string {
+  return [reject.code, reject.symbol ?? '', reject.message, reject.localKey ?? '', reject.crmId ?? '', ...reject.fields].join('\n').toLowerCase();
+}
+
+/** Parses an instant or throws a message naming `what`. */
+function checkInstant(value: string, what: string): number {
+  const time = Date.parse(value);
+  if (typeof value !== 'string' || Number.isNaN(time)) {
+    throw new RangeError(`[crm-sync] [history] ${what} must be an ISO instant such as 2024-01-31T00:00:00.000Z, got ${JSON.stringify(value)}`);
+  }
+  return time;
+}
+
+/** Validates a new run; shared by the in-memory and database stores' behaviour. */
+function checkNewRun(run: NewRunRecord): void {
+  for (const key of ['runId', 'jobId', 'activity', 'operation', 'host'] as const) {
+    if (typeof run[key] !== 'string' || run[key] === '') throw new TypeError(`[crm-sync] [history] startRun: ${key} must be a non-empty string, got ${JSON.stringify(run[key])}`);
+  }
+  if (!Number.isInteger(run.pid)) throw new TypeError(`[crm-sync] [history] startRun: pid must be an integer, got ${JSON.stringify(run.pid)}`);
+  checkInstant(run.startedAt, 'startRun startedAt');
+}
+
+function checkEnd(end: RunHistoryEnd): void {
+  if (!['succeeded', 'failed', 'interrupted'].includes(end.status)) {
+    throw new RangeError(`[crm-sync] [history] finishRun: status must be succeeded, failed or interrupted, got ${JSON.stringify(end.status)}`);
+  }
+  checkInstant(end.endedAt, 'finishRun endedAt');
+}
+
+function checkFilter(filter: RunHistoryFilter): void {
+  if (filter.since !== undefined) checkInstant(filter.since, 'listRuns since');
+  if (filter.limit !== undefined && (!Number.isInteger(filter.limit) || filter.limit < 0)) {
+    throw new RangeError(`[crm-sync] [history] listRuns limit must be an integer >= 0, got ${filter.limit}`);
+  }
+}
+
+function checkRejectQuery(query: RunRejectQuery): void {
+  if (query.limit !== undefined && (!Number.isInteger(query.limit) || query.limit < 0)) {
+    throw new RangeError(`[crm-sync] [history] listRejects limit must be an integer >= 0, got ${query.limit}`);
+  }
+}
