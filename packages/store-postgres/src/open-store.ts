@@ -7,13 +7,14 @@
  */
 import pg from 'pg';
 import { err, ok, type Result } from 'neverthrow';
-import type { CrmIdLink, ExportJournal, Fence, LeaseStore, LinkCrmIdsResult, OptionStore, RecordSink, RecordSource } from '@crm-sync/sdk';
+import type { CrmIdLink, ExportJournal, Fence, LeaseStore, LinkCrmIdsResult, OptionStore, RecordSink, RecordSource, RunHistoryStore } from '@crm-sync/sdk';
 import { Database } from './database.js';
 import { PostgresStoreError, redactConnectionString, toStoreError } from './errors.js';
 import { PostgresExportJournal } from './export-journal.js';
 import { PostgresLeaseStore } from './lease-store.js';
 import { type LocalTables, PostgresLocalTables } from './local-tables.js';
 import { OptionWriter, PostgresOptionStore } from './option-store.js';
+import { PostgresRunHistory } from './run-history.js';
 import { migrate } from './schema.js';
 import { checkSchemaName } from './table-name.js';
 
@@ -69,6 +70,8 @@ export interface PostgresStore {
    * them to the orchestrator (`leases`): the fences of its writes are checked here.
    */
   readonly leases: LeaseStore;
+  /** The run history: every run, its progress samples and its rejects (fenced like the other writes). */
+  readonly history: RunHistoryStore;
   /** The pool, for applications that query their local tables on the same connections. */
   readonly pool: pg.Pool;
   /** Ends the pool. Later calls on the stores reject with code `closed`. Closing twice is harmless. */
@@ -153,6 +156,7 @@ export async function openPostgresStore(
     journal: new PostgresExportJournal(db, now),
     records: new PostgresLocalTables(db, writer, now),
     leases: new PostgresLeaseStore(db),
+    history: new PostgresRunHistory(db),
     pool,
     close: () => db.end(),
   });

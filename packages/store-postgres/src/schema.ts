@@ -83,6 +83,56 @@ CREATE TABLE $S.local_tables (
 );
 `,
   },
+  {
+    version: 2,
+    description: 'run history: runs, progress samples, rejects',
+    sql: `
+CREATE TABLE $S.crm_sync_runs (
+  run_id         text PRIMARY KEY,
+  job_id         text NOT NULL,
+  activity       text NOT NULL,
+  operation      text NOT NULL,
+  connector      text,
+  account        text,
+  host           text NOT NULL,
+  pid            integer NOT NULL,
+  started_at     timestamptz NOT NULL,
+  status         text NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'interrupted')),
+  ended_at       timestamptz,
+  counts         jsonb NOT NULL,
+  api_calls      jsonb NOT NULL,
+  run_window     jsonb,
+  variables      jsonb NOT NULL DEFAULT '{}'::jsonb,
+  error          jsonb,
+  journal_run_id text,
+  notes          jsonb NOT NULL DEFAULT '[]'::jsonb,
+  next_reject    integer NOT NULL DEFAULT 0,
+  next_sample    integer NOT NULL DEFAULT 0,
+  recorded       bigserial
+);
+CREATE INDEX crm_sync_runs_by_start ON $S.crm_sync_runs (started_at DESC, recorded DESC);
+CREATE INDEX crm_sync_runs_by_job ON $S.crm_sync_runs (job_id, started_at DESC);
+
+CREATE TABLE $S.crm_sync_run_samples (
+  run_id text NOT NULL REFERENCES $S.crm_sync_runs (run_id) ON DELETE CASCADE,
+  seq    integer NOT NULL,
+  sample jsonb NOT NULL,
+  PRIMARY KEY (run_id, seq)
+);
+
+CREATE TABLE $S.crm_sync_run_rejects (
+  run_id    text NOT NULL REFERENCES $S.crm_sync_runs (run_id) ON DELETE CASCADE,
+  seq       integer NOT NULL,
+  code      text NOT NULL,
+  symbol    text,
+  message   text NOT NULL,
+  fields    jsonb NOT NULL,
+  local_key text,
+  crm_id    text,
+  PRIMARY KEY (run_id, seq)
+);
+`,
+  },
 ];
 
 /** The schema version this release writes; a newer schema is refused. */
