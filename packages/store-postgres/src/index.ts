@@ -6,6 +6,7 @@
  */
 export {
   openPostgresStore,
+  dropPostgresSchema,
   isPostgresUrl,
   DEFAULT_SCHEMA,
   DEFAULT_POOL_SIZE,

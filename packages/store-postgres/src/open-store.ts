@@ -165,3 +165,40 @@ export async function openPostgresStore(
 function asOpenError(error: unknown): PostgresStoreError {
   return error instanceof PostgresStoreError ? error : new PostgresStoreError('postgres', String(error));
 }
+
+/**
+ * Drops a crm-sync schema with everything in it (options, journal, history, local tables): for a
+ * fresh start (the CLI's demo) and tests. Refuses, with code `invalid-argument`, a schema that
+ * holds no `crm_sync_migrations` table, so that it never drops an application's own schema.
+ * Dropping a missing schema is harmless. Resolves to an `Err`, never rejects.
+ */
+export async function dropPostgresSchema(connectionString: string, schema: string): Promise<Result<void, PostgresStoreError>> {
+  const location = redactConnectionString(connectionString);
+  let name: string;
+  try {
+    name = checkSchemaName(schema);
+  } catch (error) {
+    return err(error as PostgresStoreError);
+  }
+  const client = new pg.Client({ connectionString });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    const found = await client.query<{ schema_exists: boolean; ours: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM information_schema.schemata WHERE schema_name = $1) AS schema_exists,
+              to_regclass($2) IS NOT NULL AS ours`,
+      [name, `"${name}".crm_sync_migrations`],
+    );
+    const row = found.rows[0]!;
+    if (!row.schema_exists) return ok(undefined);
+    if (!row.ours) {
+      return err(new PostgresStoreError('invalid-argument', `Schema "${name}" in ${location} is not a crm-sync schema (no crm_sync_migrations table); it was not dropped.`));
+    }
+    await client.query(`DROP SCHEMA "${name}" CASCADE`);
+    return ok(undefined);
+  } catch (error) {
+    return err(asOpenError(toStoreError(error, `Dropping schema "${name}" of ${location}`)));
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
