@@ -1,10 +1,10 @@
 /**
  * The durable export journal in `journal_runs` and `journal_entries`. Every method is one
  * transaction, so a kill -9 or a dropped connection leaves each call either fully applied or not at
- * all; batched calls (`addPending`, `markSent`, `recordOutcomes`) are one statement each over the
- * whole batch (`jsonb_to_recordset` / `= ANY($1)`), not one round trip per entry. A call given a
- * fence checks it first, inside that same transaction: a stale token rejects with
- * `StaleFenceError` and writes nothing.
+ * all; batched calls (`addPending`, `markSent`, `recordOutcomes`) are ONE statement each over the
+ * whole batch (`jsonb_to_recordset` / `unnest`), one round trip, not one per entry: the statement
+ * itself checks that the run exists and, given a fence, that its token is current (the lease row
+ * locked `FOR SHARE`), and writes nothing otherwise; a stale token rejects with `StaleFenceError`.
  *
  * The payload column holds the remote values sent to the CRM. The store cannot tell a credential
  * from a field value, so a job must never map a credential as a field.
@@ -134,41 +134,36 @@ export class PostgresExportJournal implements ExportJournal {
       crm_id: entry.crmId ?? null,
       payload: entry.payload,
     }));
-    await this.db.transaction(
+    if (rows.length === 0) return this.touchRun(`Adding 0 pending entries to export run "${runId}"`, runId, fence);
+    const found = await this.db.guardedWrite(
       `Adding ${entries.length} pending entries to export run "${runId}"`,
-      async (client) => {
-        await this.requireRun(client, runId);
-        if (rows.length === 0) return;
-        await client.query(
-          `INSERT INTO ${this.entries} (run_id, seq, local_key, sync_key, mode, crm_id, payload, state, attempts, updated_at)
-           SELECT $1, x.seq, x.local_key, x.sync_key, x.mode, x.crm_id, x.payload, 'pending', 0, $2
-           FROM jsonb_to_recordset($3::jsonb) AS x(seq integer, local_key text, sync_key text, mode text, crm_id text, payload jsonb)
-           ON CONFLICT (run_id, seq) DO NOTHING`,
-          [runId, updatedAt, JSON.stringify(rows)],
-        );
-      },
-      fence,
+      { runTable: this.runs, runId, fence },
+      (guard) =>
+        `INSERT INTO ${this.entries} (run_id, seq, local_key, sync_key, mode, crm_id, payload, state, attempts, updated_at)
+         SELECT $1, x.seq, x.local_key, x.sync_key, x.mode, x.crm_id, x.payload, 'pending', 0, $2
+         FROM jsonb_to_recordset($3::jsonb) AS x(seq integer, local_key text, sync_key text, mode text, crm_id text, payload jsonb)
+         WHERE ${guard}
+         ON CONFLICT (run_id, seq) DO NOTHING`,
+      [runId, updatedAt, JSON.stringify(rows)],
     );
+    if (!found.runFound) throw runNotFound(runId);
   }
 
   /** Marks entries `sent` in `batchId` and counts an attempt, in one statement and transaction. */
   async markSent(runId: string, seqs: readonly number[], batchId: string, fence?: Fence): Promise<void> {
     const updatedAt = this.now().toISOString();
-    await this.db.transaction(
+    if (seqs.length === 0) return this.touchRun(`Marking 0 entries of export run "${runId}" as sent`, runId, fence);
+    // A seq listed twice counts two attempts, as one update per seq would.
+    const found = await this.db.guardedWrite(
       `Marking ${seqs.length} entries of export run "${runId}" as sent`,
-      async (client) => {
-        await this.requireRun(client, runId);
-        if (seqs.length === 0) return;
-        // A seq listed twice counts two attempts, as one update per seq would.
-        await client.query(
-          `UPDATE ${this.entries} e SET state = 'sent', batch_id = $1, attempts = e.attempts + s.n, updated_at = $2
-           FROM (SELECT seq, count(*)::integer AS n FROM unnest($4::integer[]) AS seq GROUP BY seq) s
-           WHERE e.run_id = $3 AND e.seq = s.seq`,
-          [batchId, updatedAt, runId, seqs],
-        );
-      },
-      fence,
+      { runTable: this.runs, runId, fence },
+      (guard) =>
+        `UPDATE ${this.entries} e SET state = 'sent', batch_id = $1, attempts = e.attempts + s.n, updated_at = $2
+         FROM (SELECT seq, count(*)::integer AS n FROM unnest($4::integer[]) AS seq GROUP BY seq) s
+         WHERE e.run_id = $3 AND e.seq = s.seq AND ${guard}`,
+      [batchId, updatedAt, runId, seqs],
     );
+    if (!found.runFound) throw runNotFound(runId);
   }
 
   /** Records outcomes in one statement and transaction. A `crmId` in an outcome replaces the known one. */
@@ -187,20 +182,17 @@ export class PostgresExportJournal implements ExportJournal {
         reject: outcome.reject ?? null,
       });
     }
-    await this.db.transaction(
+    if (bySeq.size === 0) return this.touchRun(`Recording 0 outcomes of export run "${runId}"`, runId, fence);
+    const found = await this.db.guardedWrite(
       `Recording ${outcomes.length} outcomes of export run "${runId}"`,
-      async (client) => {
-        await this.requireRun(client, runId);
-        if (bySeq.size === 0) return;
-        await client.query(
-          `UPDATE ${this.entries} e SET state = x.state, crm_id = COALESCE(x.crm_id, e.crm_id), action = x.action, reject = x.reject, updated_at = $1
-           FROM jsonb_to_recordset($3::jsonb) AS x(seq integer, state text, crm_id text, action text, reject jsonb)
-           WHERE e.run_id = $2 AND e.seq = x.seq`,
-          [updatedAt, runId, JSON.stringify([...bySeq.values()])],
-        );
-      },
-      fence,
+      { runTable: this.runs, runId, fence },
+      (guard) =>
+        `UPDATE ${this.entries} e SET state = x.state, crm_id = COALESCE(x.crm_id, e.crm_id), action = x.action, reject = x.reject, updated_at = $1
+         FROM jsonb_to_recordset($3::jsonb) AS x(seq integer, state text, crm_id text, action text, reject jsonb)
+         WHERE e.run_id = $2 AND e.seq = x.seq AND ${guard}`,
+      [updatedAt, runId, JSON.stringify([...bySeq.values()])],
     );
+    if (!found.runFound) throw runNotFound(runId);
   }
 
   /** Entries in `seq` order, optionally only some states, paged by `afterSeq` + `limit`. */
@@ -264,13 +256,17 @@ export class PostgresExportJournal implements ExportJournal {
 
   private async requireRun(client: PoolClient, runId: string): Promise<void> {
     const found = await client.query(`SELECT 1 FROM ${this.runs} WHERE run_id = $1`, [runId]);
-    if (found.rowCount === 0) {
-      throw new PostgresStoreError(
-        'run-not-found',
-        `No export run "${runId}" in this store. List runs with journal.listRuns() (CLI: crm-sync journal list).`,
-      );
-    }
+    if (found.rowCount === 0) throw runNotFound(runId);
   }
+
+  /** An empty batch: writes nothing, but still refuses an unknown run and a stale fence. */
+  private async touchRun(operation: string, runId: string, fence: Fence | undefined): Promise<void> {
+    await this.db.transaction(operation, (client) => this.requireRun(client, runId), fence);
+  }
+}
+
+function runNotFound(runId: string): PostgresStoreError {
+  return new PostgresStoreError('run-not-found', `No export run "${runId}" in this store. List runs with journal.listRuns() (CLI: crm-sync journal list).`);
 }
 
 function runConflict(jobId: string, open: { readonly run_id: string; readonly started_at: string }): PostgresStoreError {
