@@ -148,7 +148,10 @@ export async function migrate(client: PoolClient, schema: string): Promise<void>
   await client.query('BEGIN');
   try {
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`crm-sync schema ${schema}`]);
-    await client.query(`CREATE SCHEMA IF NOT EXISTS ${q}`);
+    // Only when missing: CREATE SCHEMA needs CREATE on the database even with IF NOT EXISTS, and a
+    // least-privilege role owns an existing schema without that privilege.
+    const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+    if (exists.rowCount === 0) await client.query(`CREATE SCHEMA IF NOT EXISTS ${q}`);
     await client.query(
       `CREATE TABLE IF NOT EXISTS ${q}.crm_sync_migrations (version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
     );

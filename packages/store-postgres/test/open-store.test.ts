@@ -100,6 +100,21 @@ describe.skipIf(pgUrl === undefined)('openPostgresStore', () => {
     expect(error.message).not.toContain(PASSWORD);
   });
 
+  it('works with the least-privilege role of the guide: it owns its schema and has no CREATE on the database', async () => {
+    const schema = freshSchema();
+    await adminQuery(`DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'crm_sync_least') THEN CREATE ROLE crm_sync_least LOGIN; END IF; END $$`);
+    await adminQuery(`REVOKE CREATE ON DATABASE "${new URL(pgUrl!).pathname.slice(1)}" FROM crm_sync_least`);
+    await adminQuery(`CREATE SCHEMA "${schema}" AUTHORIZATION crm_sync_least`);
+    const store = (await openPostgresStore(withCredentials(pgUrl!, 'crm_sync_least', PASSWORD), { schema }))._unsafeUnwrap();
+    await store.records.write('contacts', [{ crmId: '1', values: { email: 'a@example.com' } }], { optionName: 'W', value: 'v' });
+    const run = await store.journal.startRun('job');
+    await store.journal.addPending(run.runId, [{ seq: 0, localKey: '1', mode: 'upsert', payload: {} }]);
+    const lease = await store.leases.acquireLease('job', { host: 'h', pid: 1, runId: 'r' }, { ttlMs: 1000 });
+    expect(lease.acquired).toBe(true);
+    expect(await store.records.countLocal('contacts')).toBe(1);
+    await store.close();
+  });
+
   it('rejects calls after close with code closed', async () => {
     const store = await openTestStore();
     await store.close();
