@@ -14,6 +14,7 @@ import { demoCommand, type DemoCrm } from './commands/demo-command.js';
 import { journalList, journalShow } from './commands/journal-command.js';
 import { optionsGet, optionsList, optionsSet } from './commands/options-command.js';
 import { runCommand } from './commands/run-command.js';
+import { DEFAULT_HISTORY_RETENTION, runsList, runsPrune, runsShow } from './commands/runs-command.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import type { CliIo } from './io.js';
 import type { LogFormat } from './report/logger.js';
@@ -117,6 +118,11 @@ function buildProgram(io: CliIo, setExitCode: (code: ExitCodeValue) => void): Co
   const accountsOption = () => new Option('--accounts <file>', 'accounts file (default ./crm-sync.accounts.yaml, or $CRM_SYNC_ACCOUNTS)');
   const waitOption = () =>
     new Option('--wait <duration>', 'when the job is already running, wait up to this long (e.g. 30s, 10m) instead of exiting 4').argParser(durationOption);
+  const retentionOption = () =>
+    new Option(
+      '--history-retention <duration>',
+      `after the run, prune run history older than this (e.g. 30d), or off (default ${DEFAULT_HISTORY_RETENTION}, or $CRM_SYNC_HISTORY_RETENTION)`,
+    );
   const logFormatOption = () => new Option('--log-format <format>', 'log format on stderr').choices(['pretty', 'json']).default('pretty');
 
   program
@@ -132,8 +138,9 @@ function buildProgram(io: CliIo, setExitCode: (code: ExitCodeValue) => void): Co
     .option('--resume', 'exports: resume an interrupted run of this job (the default)')
     .option('--no-resume', 'exports: close an interrupted run as failed and start afresh')
     .addOption(waitOption())
+    .addOption(retentionOption())
     .option('--verbose', 'debug logs')
-    .action(async (jobPath: string, options: { accounts?: string; db?: string; dryRun?: boolean; json?: boolean; logFormat: LogFormat; failOnRejects?: boolean; resume?: boolean; wait?: number; verbose?: boolean }) => {
+    .action(async (jobPath: string, options: { accounts?: string; db?: string; dryRun?: boolean; json?: boolean; logFormat: LogFormat; failOnRejects?: boolean; resume?: boolean; wait?: number; historyRetention?: string; verbose?: boolean }) => {
       setExitCode(await runCommand(io, jobPath, options));
     });
 
@@ -205,8 +212,61 @@ function buildProgram(io: CliIo, setExitCode: (code: ExitCodeValue) => void): Co
     .addOption(logFormatOption())
     .option('--fail-on-rejects', 'exit 3 when records were rejected')
     .addOption(waitOption())
-    .action(async (jobPath: string, flags: { accounts?: string; db?: string; json?: boolean; logFormat: LogFormat; failOnRejects?: boolean; wait?: number }) => {
+    .addOption(retentionOption())
+    .action(async (jobPath: string, flags: { accounts?: string; db?: string; json?: boolean; logFormat: LogFormat; failOnRejects?: boolean; wait?: number; historyRetention?: string }) => {
       setExitCode(await runCommand(io, jobPath, { ...flags, resume: true, resumeOnly: true }));
+    });
+
+  const runs = program.command('runs').description('the run history: what ran, how long, how many records and API calls, what was rejected');
+  runs
+    .command('list')
+    .description('list recorded runs, newest first')
+    .option('--job <job>', 'only runs of this job (<instance>/<activity>) or activity')
+    .addOption(new Option('--status <status>', 'only runs in this status').choices(['running', 'succeeded', 'failed', 'interrupted']))
+    .addOption(new Option('--operation <operation>', 'only runs of this operation').choices(['import', 'export', 'import-deleted', 'delete']))
+    .option('--since <when>', 'only runs started since: a duration back from now (24h, 7d) or a date (2024-06-01, "2024/06/01 08:00:00", UTC)')
+    .option('--limit <n>', 'most runs to print', wholeNumberAtLeast(1), 50)
+    .addOption(dbOption())
+    .option('--json', 'print JSON')
+    .action(async (flags: { job?: string; status?: 'running' | 'succeeded' | 'failed' | 'interrupted'; operation?: 'import' | 'export' | 'import-deleted' | 'delete'; since?: string; limit: number; db?: string; json?: boolean }) => {
+      setExitCode(
+        await runsList(io, {
+          db: databasePath(io, flags.db),
+          limit: flags.limit,
+          ...(flags.job !== undefined ? { job: flags.job } : {}),
+          ...(flags.status !== undefined ? { status: flags.status } : {}),
+          ...(flags.operation !== undefined ? { operation: flags.operation } : {}),
+          ...(flags.since !== undefined ? { since: flags.since } : {}),
+          ...(flags.json ? { json: true } : {}),
+        }),
+      );
+    });
+  runs
+    .command('show')
+    .description("show one run: summary, variables, API calls, error, rejects, samples, journal link")
+    .argument('<run>', 'the run id (from runs list)')
+    .option('--rejects <n>', 'most rejects to print', wholeNumberAtLeast(0), 20)
+    .option('--search <text>', 'only rejects containing this text (code, symbol, message, keys, fields; any case)')
+    .addOption(dbOption())
+    .option('--json', 'print JSON (the run, its rejects and every sample, for plotting)')
+    .action(async (runId: string, flags: { rejects: number; search?: string; db?: string; json?: boolean }) => {
+      setExitCode(
+        await runsShow(io, runId, {
+          db: databasePath(io, flags.db),
+          rejects: flags.rejects,
+          ...(flags.search !== undefined ? { search: flags.search } : {}),
+          ...(flags.json ? { json: true } : {}),
+        }),
+      );
+    });
+  runs
+    .command('prune')
+    .description('delete the runs that started longer ago than --older-than, with their samples and rejects')
+    .requiredOption('--older-than <duration>', 'e.g. 90d, 12h')
+    .addOption(dbOption())
+    .option('--json', 'print JSON')
+    .action(async (flags: { olderThan: string; db?: string; json?: boolean }) => {
+      setExitCode(await runsPrune(io, { db: databasePath(io, flags.db), olderThan: flags.olderThan, ...(flags.json ? { json: true } : {}) }));
     });
 
   program

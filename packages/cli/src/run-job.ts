@@ -16,6 +16,7 @@ import {
   type RecordSource,
   type RejectOutput,
   type RunError,
+  type RunHistoryStore,
   type RunProgress,
   type RunSummary,
   type SyncJob,
@@ -32,7 +33,11 @@ interface RunJobContext {
     readonly source: RecordSource;
     /** The leases of the same store: one run per job at a time, and fenced writes. */
     readonly leases?: LeaseStore;
+    /** The run history of the same store: every run is recorded there. */
+    readonly history?: RunHistoryStore;
   };
+  /** The account's name, recorded in the run history (never a credential). */
+  readonly account?: string;
   readonly logger: Logger;
   readonly rejects?: RejectOutput;
   readonly errors?: ErrorOutput;
@@ -55,6 +60,8 @@ export async function runJob(job: SyncJob, context: RunJobContext): Promise<Resu
     source: context.stores.source,
     logger: context.logger,
     ...(context.stores.leases !== undefined ? { leases: context.stores.leases } : {}),
+    ...(context.stores.history !== undefined ? { history: context.stores.history } : {}),
+    ...(context.account !== undefined ? { account: context.account } : {}),
     ...(context.rejects !== undefined ? { rejects: context.rejects } : {}),
     ...(context.errors !== undefined ? { errors: context.errors } : {}),
   });

@@ -7,12 +7,13 @@
  */
 import Database from 'better-sqlite3';
 import { err, ok, type Result } from 'neverthrow';
-import type { CrmIdLink, ExportJournal, Fence, LeaseStore, LinkCrmIdsResult, OptionStore, RecordSink, RecordSource } from '@crm-sync/sdk';
+import type { CrmIdLink, ExportJournal, Fence, LeaseStore, LinkCrmIdsResult, OptionStore, RecordSink, RecordSource, RunHistoryStore } from '@crm-sync/sdk';
 import { SqliteStoreError, toStoreError } from './errors.js';
 import { SqliteExportJournal } from './export-journal.js';
 import { SqliteLeaseStore } from './lease-store.js';
 import { type LocalTables, SqliteLocalTables } from './local-tables.js';
 import { OptionWriter, SqliteOptionStore } from './option-store.js';
+import { SqliteRunHistory } from './run-history.js';
 import { ensureSchema } from './schema.js';
 
 /** How hard SQLite works to keep a commit on disk; see {@link DEFAULT_SYNCHRONOUS}. */
@@ -80,6 +81,11 @@ export interface SqliteStore {
    * (`leases`): the fences of its writes to `options`, `journal` and `records` are checked here.
    */
   readonly leases: LeaseStore;
+  /**
+   * The run history (every run of the orchestrator given it as `history`: counts, API calls,
+   * samples, rejects). Its writes check the run's fence against `leases`.
+   */
+  readonly history: RunHistoryStore;
   /** Closes the file. Later calls on the stores reject with code `closed`. Closing twice is harmless. */
   close(): void;
 }
@@ -153,6 +159,7 @@ export function openSqliteStore(
     journal: new SqliteExportJournal(database, now, leases),
     records: new SqliteLocalTables(database, optionWriter, now, leases),
     leases,
+    history: new SqliteRunHistory(database, leases),
     close: () => {
       if (database.open) database.close();
     },

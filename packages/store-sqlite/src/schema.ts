@@ -8,9 +8,11 @@ import type { Database } from 'better-sqlite3';
 
 /**
  * Schema version written to `PRAGMA user_version`; a newer file is refused rather than misread.
- * 2 added `crm_sync_leases` (run leases and fencing tokens); a version 1 file gains it on open.
+ * 2 added `crm_sync_leases` (run leases and fencing tokens); 3 added the run history
+ * (`crm_sync_runs`, `crm_sync_run_samples`, `crm_sync_run_rejects`). A version 1 or 2 file gains
+ * what it lacks on open; its data is kept.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /**
  * Names crm-sync uses for its own tables. A local table may not take one of them (compared
@@ -69,6 +71,73 @@ CREATE TABLE IF NOT EXISTS crm_sync_leases (
   released    INTEGER NOT NULL DEFAULT 0 CHECK (released IN (0, 1))
 );
 
+-- The run history: one row per run (not per dry run), counts as columns so plain SQL can sum them.
+CREATE TABLE IF NOT EXISTS crm_sync_runs (
+  run_id             TEXT PRIMARY KEY,
+  job_id             TEXT NOT NULL,
+  activity           TEXT NOT NULL,
+  operation          TEXT NOT NULL,
+  connector          TEXT,
+  account            TEXT,
+  host               TEXT NOT NULL,
+  pid                INTEGER NOT NULL,
+  started_at         TEXT NOT NULL,
+  started_ms         INTEGER NOT NULL,
+  ended_at           TEXT,
+  status             TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'interrupted')),
+  read_count         INTEGER NOT NULL DEFAULT 0,
+  written_count      INTEGER NOT NULL DEFAULT 0,
+  created_count      INTEGER NOT NULL DEFAULT 0,
+  updated_count      INTEGER NOT NULL DEFAULT 0,
+  deleted_count      INTEGER NOT NULL DEFAULT 0,
+  unchanged_count    INTEGER NOT NULL DEFAULT 0,
+  skipped_count      INTEGER NOT NULL DEFAULT 0,
+  rejected_count     INTEGER NOT NULL DEFAULT 0,
+  error_count        INTEGER NOT NULL DEFAULT 0,
+  api_calls          INTEGER NOT NULL DEFAULT 0,
+  retries            INTEGER NOT NULL DEFAULT 0,
+  rate_limit_wait_ms INTEGER NOT NULL DEFAULT 0,
+  api_calls_by_kind  TEXT NOT NULL DEFAULT '{}',
+  window_start       TEXT,
+  window_end         TEXT,
+  crm_option_name    TEXT,
+  crm_start_import   TEXT,
+  crm_end_date       TEXT,
+  error_kind         TEXT,
+  error_message      TEXT,
+  journal_run_id     TEXT,
+  notes              TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX IF NOT EXISTS crm_sync_runs_by_start ON crm_sync_runs (started_ms);
+CREATE INDEX IF NOT EXISTS crm_sync_runs_by_job ON crm_sync_runs (job_id, started_ms);
+
+CREATE TABLE IF NOT EXISTS crm_sync_run_samples (
+  run_id             TEXT NOT NULL,
+  seq                INTEGER NOT NULL,
+  at                 TEXT NOT NULL,
+  elapsed_ms         INTEGER NOT NULL,
+  phase              TEXT,
+  read_count         INTEGER NOT NULL,
+  written_count      INTEGER NOT NULL,
+  rejected_count     INTEGER NOT NULL,
+  api_calls          INTEGER NOT NULL,
+  retries            INTEGER NOT NULL,
+  rate_limit_wait_ms INTEGER NOT NULL,
+  PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS crm_sync_run_rejects (
+  run_id    TEXT NOT NULL,
+  seq       INTEGER NOT NULL,
+  code      TEXT NOT NULL,
+  symbol    TEXT,
+  message   TEXT NOT NULL,
+  fields    TEXT NOT NULL,
+  local_key TEXT,
+  crm_id    TEXT,
+  PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS local_tables (
   name       TEXT PRIMARY KEY COLLATE NOCASE,
   created_at TEXT NOT NULL
@@ -78,8 +147,9 @@ CREATE TABLE IF NOT EXISTS local_tables (
 /**
  * Creates the crm-sync tables if missing and stamps the schema version. Throws when the file was
  * written by a newer schema, so an old release never corrupts a newer file. Every statement is
- * `IF NOT EXISTS`, so this is also the migration from version 1 (it adds `crm_sync_leases`). A
- * file already at this version is not written to at all.
+ * `IF NOT EXISTS`, so this is also the migration from versions 1 and 2 (it adds `crm_sync_leases`
+ * and the run-history tables; no existing table changes). A file already at this version is not
+ * written to at all.
  */
 export function ensureSchema(db: Database): void {
   const version = db.pragma('user_version', { simple: true }) as number;

@@ -11,6 +11,7 @@ function stores(store: SqliteStore, cleanUp: () => void = () => {}): StoresUnder
     journal: store.journal,
     records: store.records,
     leases: store.leases,
+    history: store.history,
     async seed(table, rows) {
       for (const row of rows) {
         await store.records.upsertLocal(table, row.key, row.values, row.changedAt === undefined ? {} : { changedAt: row.changedAt });

@@ -28,7 +28,7 @@ describe('SQLite run leases', () => {
       PRAGMA user_version = 1;
     `);
     v1.close();
-    expect(SCHEMA_VERSION).toBe(2);
+    expect(SCHEMA_VERSION).toBe(3);
     const store = openOrThrow(path);
     try {
       expect((await store.options.getOption('LASTIMPORT_default_imp'))?.value).toBe('2024/01/01 00:00:00');
@@ -38,7 +38,7 @@ describe('SQLite run leases', () => {
       store.close();
     }
     const raw = new Database(path);
-    expect(raw.pragma('user_version', { simple: true })).toBe(2);
+    expect(raw.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     raw.close();
   });
 

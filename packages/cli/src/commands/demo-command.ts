@@ -161,7 +161,7 @@ async function runSteps(
     const progress = createProgressReporter(io.stderr.isTTY === true ? 'bar' : 'none', io.stderr, `  ${job.kind} ${job.object}`);
     const result = await runJob(job, {
       connector,
-      stores: { options: store.options, journal: store.journal, sink: store.records, source: store.records, leases: store.leases },
+      stores: { options: store.options, journal: store.journal, sink: store.records, source: store.records, leases: store.leases, history: store.history },
       logger: quiet,
       rejects: { write: async (items) => void rejects.push(...items) },
       onProgress: (event) => progress.update(event),

@@ -38,6 +38,7 @@ import { renderPlan, renderSummary, runErrorJson } from '../report/summary.js';
 import { runJob } from '../run-job.js';
 import { databaseExists, databasePath, databaseSidecarBase, openStore, shownDatabase, type CliStore } from '../store.js';
 import { reportError } from './report-error.js';
+import { autoPrune, DEFAULT_HISTORY_RETENTION, parseRetention } from './runs-command.js';
 
 /** Options of `crm-sync run`. */
 interface RunCommandOptions {
@@ -53,6 +54,11 @@ interface RunCommandOptions {
   readonly resumeOnly?: boolean;
   /** When the job is already running, wait up to this many ms for it (default: exit 4 at once). */
   readonly wait?: number;
+  /**
+   * Run history retention: after the run, runs that started longer ago are pruned. A duration
+   * (`90d`) or `off`; default `$CRM_SYNC_HISTORY_RETENTION`, else {@link DEFAULT_HISTORY_RETENTION}.
+   */
+  readonly historyRetention?: string;
   readonly verbose?: boolean;
   /** The clock for expressions (`daysAgo`); tests fix it. */
   readonly now?: () => Date;
@@ -83,6 +89,8 @@ async function runCommandUntil(io: CliIo, jobPath: string, options: RunCommandOp
     if (options.json === true) println(io, JSON.stringify({ ok: false, exitCode: error.exitCode, error: { message: error.message } }));
     return reportError(io, error);
   };
+  const retention = checkHistoryRetention(io, options);
+  if (retention !== undefined) return fail(retention);
   const loaded = loadJobFile(resolve(io.cwd, jobPath));
   if (loaded.isErr()) return fail({ ...loaded.error, message: loaded.error.message.split(resolve(io.cwd, jobPath)).join(jobPath) });
   const job = { ...loaded.value, source: { ...loaded.value.source, path: jobPath } };
@@ -219,15 +227,18 @@ async function execute(
   signal: AbortSignal,
 ): Promise<ExitCodeValue> {
   const label = `${syncJob.kind} ${syncJob.object}`;
+  const retentionMs = historyRetentionMs(io, options);
   const progress = createProgressReporter(progressStyle(io.stderr, machine), io.stderr, label);
   const rejects = job.job.outputs?.rejects === undefined ? undefined : rejectsFileOutput(resolve(job.directory, job.job.outputs.rejects));
   const errors = job.job.outputs?.errors === undefined ? undefined : errorsFileOutput(resolve(job.directory, job.job.outputs.errors));
   const localKey = job.job.local?.key;
   const sink = localKey === undefined ? store.records : withCrmIdColumn(store.records, localKey);
   if (!machine) for (const note of opened.notes) eprintln(io, `note: ${note}`);
+  const runStartedAt = new Date(Date.now() - 1);
   const result = await runJob(syncJob, {
     connector: opened.connector,
-    stores: { options: store.options, journal: store.journal, sink, source: store.records, leases: store.leases },
+    stores: { options: store.options, journal: store.journal, sink, source: store.records, leases: store.leases, history: store.history },
+    account: job.job.account,
     logger: createLogger(io.stderr, options.logFormat ?? 'pretty', options.verbose === true),
     onProgress: (event) => progress.update(event),
     resume: options.resume ?? true,
@@ -237,12 +248,15 @@ async function execute(
     ...(errors !== undefined ? { errors } : {}),
   });
   progress.stop(result.isErr());
+  if (retentionMs !== undefined) await autoPrune(io, store.history, retentionMs, new Date());
   if (result.isErr() && result.error.kind === 'aborted') return reportInterrupted(io, job, syncJob, store, result.error, options);
   if (result.isErr()) return reportRunError(io, job, result.error, options);
   const summary = result.value;
   const exitCode = summary.rejected > 0 && options.failOnRejects === true ? ExitCode.finishedWithRejects : ExitCode.ok;
   if (options.json === true) {
-    println(io, JSON.stringify({ ok: true, exitCode, summary, outputs: outputsJson(rejects, errors), database: store.path }));
+    // This run's record: the newest of the job since it started (it held the job's lease).
+    const recorded = (await store.history.listRuns({ jobId: exportJobId(syncJob), since: runStartedAt.toISOString(), limit: 1 }))[0];
+    println(io, JSON.stringify({ ok: true, exitCode, summary, outputs: outputsJson(rejects, errors), database: store.path, ...(recorded === undefined ? {} : { historyRunId: recorded.runId }) }));
   } else {
     println(io, renderSummary(summary, label));
     for (const output of [rejects, errors]) {
@@ -251,6 +265,26 @@ async function execute(
     if (exitCode === ExitCode.finishedWithRejects) eprintln(io, `[crm-sync] ${summary.rejected} records were rejected (--fail-on-rejects): exit 3`);
   }
   return exitCode;
+}
+
+/** The retention in ms (`undefined`: off); already checked by {@link checkHistoryRetention}. */
+function historyRetentionMs(io: CliIo, options: RunCommandOptions): number | undefined {
+  const parsed = parseRetention(retentionText(io, options));
+  return 'ms' in parsed ? parsed.ms : undefined;
+}
+
+function retentionText(io: CliIo, options: RunCommandOptions): string {
+  const env = io.env.CRM_SYNC_HISTORY_RETENTION;
+  return options.historyRetention ?? (env !== undefined && env !== '' ? env : DEFAULT_HISTORY_RETENTION);
+}
+
+/** A bad `--history-retention` (or `$CRM_SYNC_HISTORY_RETENTION`) is invalid input, before anything runs. */
+function checkHistoryRetention(io: CliIo, options: RunCommandOptions): CliError | undefined {
+  const text = retentionText(io, options);
+  const parsed = parseRetention(text);
+  if (!('error' in parsed)) return undefined;
+  const where = options.historyRetention !== undefined ? '--history-retention' : 'CRM_SYNC_HISTORY_RETENTION';
+  return invalidInput(`${where} ${JSON.stringify(text)}: ${parsed.error}`);
 }
 
 function outputsJson(rejects: FileOutput<unknown> | undefined, errors: FileOutput<unknown> | undefined) {

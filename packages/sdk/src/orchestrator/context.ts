@@ -78,6 +78,10 @@ export class RunContext {
    * dry run, and when the orchestrator has no lease store of the application's (no fencing then).
    */
   fence: Fence | undefined;
+  /** The export journal's run, once an export has started or resumed it (the history's journal link). */
+  journalRunId: string | undefined;
+  /** The run history's hooks, when the run is recorded: every progress event and reject. */
+  recorder: { onProgress(phase: RunProgress['phase']): void; onReject(item: RejectItem): void } | undefined;
   /** Says why the run lost its lease, once it has; the run's signal fires at the same moment. */
   leaseLost: () => RunError | undefined = () => undefined;
 
@@ -103,6 +107,7 @@ export class RunContext {
 
   /** Emits a progress event. A throwing listener never breaks the run. */
   progress(phase: RunProgress['phase'], total?: number): void {
+    this.recorder?.onProgress(phase);
     const listener = this.options.onProgress;
     if (!listener) return;
     try {
@@ -145,6 +150,7 @@ export class RunContext {
       { reject: item },
       orchestratorMessage(`record ${record.length === 0 ? '' : `${record.join(', ')} `}rejected (${item.code}${item.symbol ? ` ${item.symbol}` : ''}): ${item.message}`),
     );
+    this.recorder?.onReject(item);
     if (this.job.processRejects && this.deps.rejects) this.pendingRejects.push(item);
   }
 

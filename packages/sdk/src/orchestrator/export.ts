@@ -107,6 +107,7 @@ export async function runExport(
     }
     if (run) context.note(`resuming the interrupted run ${run.runId}`);
     else run = await stores.journal.startRun(jobId, context.fence);
+    context.journalRunId = run.runId;
     const state: ExportRun = { context, stores, job, plan: prepared.value, description: described.value, runId: run.runId, batchSize, retryableRejects: 0 };
     return await exportRun(state);
   } catch (error) {

@@ -10,6 +10,7 @@ import { noopLogger } from '../runtime/logger.js';
 import { defaultSleep } from '../runtime/runtime-options.js';
 import { RuntimeConnector } from '../runtime/runtime-connector.js';
 import type { LeaseStore } from '../stores/lease.js';
+import type { RunHistoryStore } from '../stores/run-history.js';
 import type { ExportJournal, OptionStore, RecordSink, RecordSource } from '../stores/types.js';
 import { RunContext, storeFailure, type RunDependencies } from './context.js';
 import { runDelete, runImportDeleted } from './deletions.js';
@@ -17,6 +18,7 @@ import { runExport } from './export.js';
 import { runImport } from './import.js';
 import type { DeleteJob, ExportJob, ImportDeletedJob, ImportJob, SyncJob } from './job.js';
 import { acquireRunLease, DEFAULT_LEASE_TTL_MS, processLeaseStore } from './run-lease.js';
+import { DEFAULT_HISTORY_SAMPLE_MS, RunRecorder } from './run-recorder.js';
 import type { ExportRunOptions, OrchestratorOptions, RunError, RunOptions, RunPlan, RunSummary } from './types.js';
 
 /**
@@ -41,6 +43,9 @@ export class Orchestrator {
   /** True when the leases are the application's (its stores check the fences). */
   private readonly fencing: boolean;
   private readonly leaseTtlMs: number;
+  private readonly history: RunHistoryStore | undefined;
+  private readonly account: string | undefined;
+  private readonly historySampleMs: number;
 
   constructor(options: OrchestratorOptions) {
     const logger = options.logger ?? noopLogger;
@@ -67,6 +72,13 @@ export class Orchestrator {
       throw new RangeError(`[crm-sync] [orchestrator] leaseTtlMs must be a number of milliseconds > 0, got ${ttl}; e.g. 30000`);
     }
     this.leaseTtlMs = ttl;
+    this.history = options.history;
+    this.account = options.account;
+    const sampleMs = options.historySampleMs ?? DEFAULT_HISTORY_SAMPLE_MS;
+    if (!Number.isFinite(sampleMs) || sampleMs < 10) {
+      throw new RangeError(`[crm-sync] [orchestrator] historySampleMs must be a number of milliseconds >= 10, got ${sampleMs}; e.g. 1000`);
+    }
+    this.historySampleMs = sampleMs;
   }
 
   /** O1: imports records from the CRM into `job.table`; incremental when `automaticIndex` is on. */
@@ -131,14 +143,33 @@ export class Orchestrator {
       if (this.fencing) context.fence = held.fence;
       held.startRenewing();
       try {
-        const result = await this.guarded(context, body);
+        const recorder = this.history === undefined ? undefined : this.recorder(context, this.history, held.lease.owner.runId);
+        await recorder?.start();
+        let result = await this.guarded(context, body);
         // A run that lost its lease reports that, whatever its body made of the refused writes.
-        return held.lost !== undefined && result.isErr() ? err(held.lost) : result;
+        if (held.lost !== undefined && result.isErr()) result = err(held.lost);
+        // Before the release: the end is written with the run's fence.
+        await recorder?.finish(result);
+        return result;
       } finally {
         await held.release();
       }
     })().catch((error: unknown): Result<RunSummary, RunError> => err(storeFailure(context, error, `acquiring the lease of ${job.kind} run "${job.activity}"`)));
     return new ResultAsync(promise);
+  }
+
+  private recorder(context: RunContext, store: RunHistoryStore, runId: string): RunRecorder {
+    const recorder = new RunRecorder(context, {
+      store,
+      runId,
+      connector: this.connector.id,
+      ...(this.account === undefined ? {} : { account: this.account }),
+      stats: () => this.connector.stats,
+      sampleMs: this.historySampleMs,
+      sweep: this.fencing,
+    });
+    context.recorder = recorder;
+    return recorder;
   }
 
   private guarded(context: RunContext, body: (context: RunContext) => Promise<Result<RunSummary, RunError>>): ResultAsync<RunSummary, RunError> {

@@ -11,6 +11,7 @@ import type { CrmError } from '../errors/crm-error.js';
 import type { Logger } from '../runtime/logger.js';
 import type { RuntimeOptions } from '../runtime/runtime-options.js';
 import type { LeaseStore, RunLease } from '../stores/lease.js';
+import type { RunHistoryStore } from '../stores/run-history.js';
 import type { ExportJournal, OptionStore, RecordSink, RecordSource } from '../stores/types.js';
 import type { SyncOperation } from './job.js';
 
@@ -278,4 +279,19 @@ export interface OrchestratorOptions {
   readonly leases?: LeaseStore;
   /** Lease TTL in ms (default 30,000); renewed every third of it. A dead run is taken over after it. */
   readonly leaseTtlMs?: number;
+  /**
+   * The run history: every run (of all four operations; dry runs are not recorded, they change
+   * nothing) is recorded with its counts, API calls by kind, window, variables, error, rejects and
+   * a time series of samples (see `historySampleMs`), under the lease owner's run id. Writes carry
+   * the run's fence. A failing history write is logged as a warning and never fails the run. Pass
+   * the history of the same store as `leases` (e.g. `openSqliteStore(...).history`).
+   */
+  readonly history?: RunHistoryStore;
+  /** The account's name (e.g. from the accounts file), recorded in the run history. Never a credential. */
+  readonly account?: string;
+  /**
+   * Pause between two timed samples of a recorded run, in ms (default 1,000). A sample is also
+   * taken at every page or batch boundary, never two within 100 ms.
+   */
+  readonly historySampleMs?: number;
 }

@@ -7,6 +7,11 @@
 import type { Instant } from '../contract/values.js';
 import type { Fence, MemoryLeaseStore } from './lease.js';
 import {
+  checkHistoryInstant,
+  checkNewRunRecord,
+  checkRunHistoryEnd,
+  checkRunHistoryFilter,
+  checkRunRejectQuery,
   ZERO_RUN_CALLS,
   ZERO_RUN_COUNTS,
   type NewRunRecord,
@@ -37,7 +42,7 @@ export class MemoryRunHistory implements RunHistoryStore {
   constructor(private readonly leases?: MemoryLeaseStore) {}
 
   async startRun(run: NewRunRecord, fence?: Fence): Promise<void> {
-    checkNewRun(run);
+    checkNewRunRecord(run);
     this.fenced(fence);
     if (this.rows.has(run.runId)) throw new Error(`[crm-sync] [history] run "${run.runId}" is already recorded; every run needs a new id`);
     const record: RunRecord = { ...structuredClone(run), status: 'running', counts: ZERO_RUN_COUNTS, apiCalls: ZERO_RUN_CALLS, variables: {}, notes: [] };
@@ -52,7 +57,7 @@ export class MemoryRunHistory implements RunHistoryStore {
 
   async finishRun(runId: string, end: RunHistoryEnd, fence?: Fence): Promise<void> {
     const row = this.row(runId, 'finishRun');
-    checkEnd(end);
+    checkRunHistoryEnd(end);
     this.fenced(fence);
     if (row.record.status !== 'running') {
       throw new Error(`[crm-sync] [history] run "${runId}" already ended (${row.record.status}); a run is finished once`);
@@ -76,7 +81,7 @@ export class MemoryRunHistory implements RunHistoryStore {
   }
 
   async listRuns(filter: RunHistoryFilter = {}): Promise<readonly RunRecord[]> {
-    checkFilter(filter);
+    checkRunHistoryFilter(filter);
     const statuses = filter.status === undefined ? undefined : typeof filter.status === 'string' ? [filter.status] : filter.status;
     const since = filter.since === undefined ? undefined : Date.parse(filter.since);
     const rows = [...this.rows.values()]
@@ -96,7 +101,7 @@ export class MemoryRunHistory implements RunHistoryStore {
   }
 
   async listRejects(runId: string, query: RunRejectQuery = {}): Promise<readonly StoredRunReject[]> {
-    checkRejectQuery(query);
+    checkRunRejectQuery(query);
     const needle = query.search?.toLowerCase();
     const found: StoredRunReject[] = [];
     for (const reject of this.rows.get(runId)?.rejects ?? []) {
@@ -109,7 +114,7 @@ export class MemoryRunHistory implements RunHistoryStore {
   }
 
   async pruneRuns(olderThan: Instant): Promise<number> {
-    const limit = checkInstant(olderThan, 'pruneRuns olderThan');
+    const limit = checkHistoryInstant(olderThan, 'pruneRuns olderThan');
     let pruned = 0;
     for (const [runId, row] of this.rows) {
       if (Date.parse(row.record.startedAt) < limit) {
@@ -140,42 +145,4 @@ function applyProgress(row: Row, progress: RunHistoryProgress): void {
 
 function rejectText(reject: StoredRunReject): string {
   return [reject.code, reject.symbol ?? '', reject.message, reject.localKey ?? '', reject.crmId ?? '', ...reject.fields].join('\n').toLowerCase();
-}
-
-/** Parses an instant or throws a message naming `what`. */
-function checkInstant(value: string, what: string): number {
-  const time = Date.parse(value);
-  if (typeof value !== 'string' || Number.isNaN(time)) {
-    throw new RangeError(`[crm-sync] [history] ${what} must be an ISO instant such as 2024-01-31T00:00:00.000Z, got ${JSON.stringify(value)}`);
-  }
-  return time;
-}
-
-/** Validates a new run; shared by the in-memory and database stores' behaviour. */
-function checkNewRun(run: NewRunRecord): void {
-  for (const key of ['runId', 'jobId', 'activity', 'operation', 'host'] as const) {
-    if (typeof run[key] !== 'string' || run[key] === '') throw new TypeError(`[crm-sync] [history] startRun: ${key} must be a non-empty string, got ${JSON.stringify(run[key])}`);
-  }
-  if (!Number.isInteger(run.pid)) throw new TypeError(`[crm-sync] [history] startRun: pid must be an integer, got ${JSON.stringify(run.pid)}`);
-  checkInstant(run.startedAt, 'startRun startedAt');
-}
-
-function checkEnd(end: RunHistoryEnd): void {
-  if (!['succeeded', 'failed', 'interrupted'].includes(end.status)) {
-    throw new RangeError(`[crm-sync] [history] finishRun: status must be succeeded, failed or interrupted, got ${JSON.stringify(end.status)}`);
-  }
-  checkInstant(end.endedAt, 'finishRun endedAt');
-}
-
-function checkFilter(filter: RunHistoryFilter): void {
-  if (filter.since !== undefined) checkInstant(filter.since, 'listRuns since');
-  if (filter.limit !== undefined && (!Number.isInteger(filter.limit) || filter.limit < 0)) {
-    throw new RangeError(`[crm-sync] [history] listRuns limit must be an integer >= 0, got ${filter.limit}`);
-  }
-}
-
-function checkRejectQuery(query: RunRejectQuery): void {
-  if (query.limit !== undefined && (!Number.isInteger(query.limit) || query.limit < 0)) {
-    throw new RangeError(`[crm-sync] [history] listRejects limit must be an integer >= 0, got ${query.limit}`);
-  }
 }

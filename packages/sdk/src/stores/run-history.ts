@@ -275,3 +275,47 @@ export interface RunHistoryStore {
    */
   pruneRuns(olderThan: Instant): Promise<number>;
 }
+
+/**
+ * Parses an instant of the history API to epoch ms, or throws a `RangeError` naming `what` and
+ * the expected form. Stores use it so that every store refuses bad input alike.
+ */
+export function checkHistoryInstant(value: string, what: string): number {
+  const time = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  if (Number.isNaN(time)) {
+    throw new RangeError(`[crm-sync] [history] ${what} must be an ISO instant such as 2024-01-31T00:00:00.000Z, got ${JSON.stringify(value)}`);
+  }
+  return time;
+}
+
+/** Throws a `TypeError` or `RangeError` naming the field when `run` is not a valid {@link NewRunRecord}. */
+export function checkNewRunRecord(run: NewRunRecord): void {
+  for (const key of ['runId', 'jobId', 'activity', 'operation', 'host'] as const) {
+    if (typeof run[key] !== 'string' || run[key] === '') throw new TypeError(`[crm-sync] [history] startRun: ${key} must be a non-empty string, got ${JSON.stringify(run[key])}`);
+  }
+  if (!Number.isInteger(run.pid)) throw new TypeError(`[crm-sync] [history] startRun: pid must be an integer, got ${JSON.stringify(run.pid)}`);
+  checkHistoryInstant(run.startedAt, 'startRun startedAt');
+}
+
+/** Throws a `RangeError` naming the field when `end` is not a valid {@link RunHistoryEnd}. */
+export function checkRunHistoryEnd(end: RunHistoryEnd): void {
+  if (!['succeeded', 'failed', 'interrupted'].includes(end.status)) {
+    throw new RangeError(`[crm-sync] [history] finishRun: status must be succeeded, failed or interrupted, got ${JSON.stringify(end.status)}`);
+  }
+  checkHistoryInstant(end.endedAt, 'finishRun endedAt');
+}
+
+/** Throws a `RangeError` naming the field when `filter` is not a valid {@link RunHistoryFilter}. */
+export function checkRunHistoryFilter(filter: RunHistoryFilter): void {
+  if (filter.since !== undefined) checkHistoryInstant(filter.since, 'listRuns since');
+  if (filter.limit !== undefined && (!Number.isInteger(filter.limit) || filter.limit < 0)) {
+    throw new RangeError(`[crm-sync] [history] listRuns limit must be an integer >= 0, got ${filter.limit}`);
+  }
+}
+
+/** Throws a `RangeError` naming the field when `query` is not a valid {@link RunRejectQuery}. */
+export function checkRunRejectQuery(query: RunRejectQuery): void {
+  if (query.limit !== undefined && (!Number.isInteger(query.limit) || query.limit < 0)) {
+    throw new RangeError(`[crm-sync] [history] listRejects limit must be an integer >= 0, got ${query.limit}`);
+  }
+}

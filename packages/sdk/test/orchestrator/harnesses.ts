@@ -246,7 +246,7 @@ export function withCapabilities(connector: CrmConnector, overrides: Partial<Crm
 }
 
 /** The same connector with one method replaced (to inject a behaviour the CRM cannot be made to show). */
-export function withMethod<K extends 'query' | 'upsertBatch' | 'getDeleted' | 'delete'>(
+export function withMethod<K extends 'describe' | 'query' | 'upsertBatch' | 'getDeleted' | 'delete'>(
   connector: CrmConnector,
   method: K,
   replacement: (inner: CrmConnector) => CrmConnector[K],
