@@ -40,8 +40,8 @@ export interface CliStore {
   readonly journal: ExportJournal;
   readonly records: CliRecordTables;
   readonly leases: LeaseStore;
-  /** The run history, when the store keeps one. */
-  readonly history?: RunHistoryStore;
+  /** The run history: every run, its progress samples and its rejects. */
+  readonly history: RunHistoryStore;
   /** Closes the file or ends the pool. */
   close(): Promise<void>;
 }
@@ -138,7 +138,7 @@ export async function openStore(location: string): Promise<Result<CliStore, CliE
     journal: store.journal,
     records: store.records,
     leases: store.leases,
-    ...('history' in store && store.history !== undefined ? { history: store.history as RunHistoryStore } : {}),
+    history: store.history,
     close: async () => store.close(),
   });
 }

@@ -83,6 +83,16 @@ describe.skipIf(pgUrl === undefined)('crm-sync on PostgreSQL', () => {
     const shown = await cli(dir, ['journal', 'show', runs[0]!.runId, '--db', db]);
     expect(shown.code).toBe(ExitCode.ok);
     expect(shown.stdout).toContain('committed 1');
+    // The run history is recorded in PostgreSQL too: one run per operation, newest first.
+    const history = await cli(dir, ['runs', 'list', '--db', db, '--json']);
+    expect(history.code).toBe(ExitCode.ok);
+    const recorded = JSON.parse(history.stdout) as { operation: string; status: string; runId: string }[];
+    expect(recorded.map((run) => run.operation).sort()).toEqual(['delete', 'export', 'import', 'import-deleted']);
+    expect(recorded.every((run) => run.status === 'succeeded')).toBe(true);
+    const exportRun = recorded.find((run) => run.operation === 'export')!;
+    const detail = await cli(dir, ['runs', 'show', exportRun.runId, '--db', db, '--json']);
+    expect(detail.code).toBe(ExitCode.ok);
+    expect(JSON.stringify(JSON.parse(detail.stdout))).toContain('FIELD_CUSTOM_VALIDATION_EXCEPTION');
   });
 
   it("takes the database from $CRM_SYNC_DB and from the accounts file's database:, never printing the password", async () => {
