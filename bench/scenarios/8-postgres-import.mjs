@@ -12,6 +12,8 @@ import { freshPostgresStore, requirePostgres } from '../lib/postgres.mjs';
 const N = size(1_000_000);
 const PAGE_SIZE = 2000;
 const TARGET = 0.5;
+// A long lease: on a loaded machine a 1,000,000-record run can starve the renewal timer past the default 30 s.
+const LEASE_TTL_MS = 600_000;
 const title = `8. Import ${N.toLocaleString('en-US')} records (12 fields) from MockConnector into a PostgreSQL local table vs the in-memory sink`;
 await requirePostgres('postgres-import', title, String(TARGET));
 
@@ -24,7 +26,7 @@ async function importInto(sinkKind) {
   if (sinkKind === 'memory') {
     const options = new MemoryOptionStore();
     const records = new MemoryRecordStore(options);
-    const orchestrator = new Orchestrator({ connector, options, journal: new MemoryExportJournal(), sink: records, source: records });
+    const orchestrator = new Orchestrator({ connector, options, journal: new MemoryExportJournal(), sink: records, source: records, leaseTtlMs: LEASE_TTL_MS });
     const summary = unwrap(await orchestrator.runImport(job), 'import into memory');
     check(summary.written === N, `memory import wrote ${summary.written} of ${N}`);
     return { apiCalls: summary.apiCalls };
@@ -32,7 +34,7 @@ async function importInto(sinkKind) {
   const pg = await freshPostgresStore('import');
   try {
     const { store } = pg;
-    const orchestrator = new Orchestrator({ connector, options: store.options, journal: store.journal, sink: store.records, source: store.records, leases: store.leases });
+    const orchestrator = new Orchestrator({ connector, options: store.options, journal: store.journal, sink: store.records, source: store.records, leases: store.leases, leaseTtlMs: LEASE_TTL_MS });
     const summary = unwrap(await orchestrator.runImport(job), 'import into PostgreSQL');
     check(summary.written === N && (await store.records.countLocal('contacts')) === N, `PostgreSQL import wrote ${summary.written} of ${N}`);
     return { apiCalls: summary.apiCalls };
