@@ -78,7 +78,7 @@ report({
   details: { records: N, pageSize: PAGE_SIZE, postgres, memory },
   notes: [
     `Ratio = in-memory sink median time / PostgreSQL median time (${reps} interleaved runs each, the in-memory one after a warm-up; every PostgreSQL run imports into a fresh schema). PostgreSQL runs ${postgres.runs.join(', ')} ms; in-memory runs ${memory.runs.join(', ')} ms.`,
-    'Each page of 2,000 records is one transaction: an UPDATE ... FROM jsonb_to_recordset for rows already linked (none on a first import) and one INSERT ... SELECT FROM jsonb_to_recordset ... ON CONFLICT for the rest, with the checkpoint when the job has one; the server runs on the same machine (local TCP).',
+    'Each page of 2,000 records is one transaction: a lookup of its CRM ids, an UPDATE ... FROM unnest(...) for rows already linked (skipped on a first import) and one INSERT ... SELECT FROM unnest(...) ... ON CONFLICT for the rest (each record\'s data one JSON text parsed to jsonb by the server), with the checkpoint when the job has one; the server runs on the same machine (local TCP).',
     `API calls: 1 describe + ceil(N / ${PAGE_SIZE}) query pages = ${lowerBound}.`,
   ],
 });
