@@ -18,6 +18,7 @@ const GUIDES = [
   'accounts',
   'writing-a-connector',
   'testkit',
+  'writing-a-store',
   'error-taxonomy',
   'exporting-application-rows',
 ];

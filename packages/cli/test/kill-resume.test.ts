@@ -91,8 +91,11 @@ describe('kill -9 during an export, then crm-sync journal resume', () => {
 
     const interrupted = openSqliteStore(dbFile)._unsafeUnwrap();
     const openRun = await interrupted.journal.findOpenRun('default/exportContacts');
+    // The run history shows the killed run as still running: its process never recorded an end.
+    const killedRuns = await interrupted.history.listRuns({ jobId: 'default/exportContacts' });
     interrupted.close();
     expect(openRun?.status).toBe('open');
+    expect(killedRuns.map((run) => [run.status, run.pid])).toEqual([['running', child.pid]]);
 
     const resumed = spawnSync(process.execPath, [BIN, 'journal', 'resume', 'export.yaml', '--accounts', 'accounts.yaml', '--db', dbFile, '--json'], {
       cwd: dir,
@@ -119,6 +122,13 @@ describe('kill -9 during an export, then crm-sync journal resume', () => {
     expect(await after.journal.countByState(summary.runId)).toMatchObject({ committed: ROWS, pending: 0, sent: 0, unknown: 0, rejected: 0 });
     const linked = await after.records.getLocal('contacts', 'k00000');
     expect(contacts.find((record) => record.values.externalKey === 'k00000')?.id).toBe(linked?.crmId);
+    // The resume recorded the killed run as interrupted (its process died) and itself as succeeded,
+    // both linked to the same journal run.
+    const history = await after.history.listRuns({ jobId: 'default/exportContacts' });
+    expect(history.map((run) => run.status)).toEqual(['succeeded', 'interrupted']);
+    expect(history[1]).toMatchObject({ runId: killedRuns[0]?.runId, error: { kind: 'process-died' } });
+    expect(history[0]).toMatchObject({ journalRunId: openRun?.runId, counts: { skipped: summary.skipped } });
+    expect(history[1]?.journalRunId).toBeUndefined();
     after.close();
   }, 120_000);
 

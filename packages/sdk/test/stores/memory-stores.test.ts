@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryExportJournal, MemoryLeaseStore, MemoryOptionStore, MemoryRecordStore, MemoryRunHistory } from '../../src/index.js';
 // The store contract lives in the testkit; the SDK's own memory stores must pass it too.
-import { runStoreCheck, storeChecks, type StoresUnderTest } from '@crm-sync/testkit';
+import { describeStoreContract, type StoresUnderTest } from '@crm-sync/testkit';
 
 function memoryStores(): StoresUnderTest {
   const leases = new MemoryLeaseStore();
@@ -24,11 +24,8 @@ function memoryStores(): StoresUnderTest {
   };
 }
 
-describe('memory stores pass the store contract', () => {
-  for (const check of storeChecks) {
-    it(check.name, () => runStoreCheck(check, memoryStores));
-  }
-});
+// The whole suite, every group: options, journal, records, leases, history.
+describeStoreContract({ name: 'memory', factory: memoryStores });
 
 describe('MemoryRecordStore', () => {
   it('without an option store it leaves checkpoints to the orchestrator (atomicCheckpoint false)', async () => {

@@ -476,10 +476,21 @@ function coreChecks(): readonly StoreCheck[] {
   ];
 }
 
-/** Runs one check against fresh stores and closes them afterwards, pass or fail. */
+/**
+ * Runs one check against fresh stores and closes them afterwards, pass or fail. A check of a part
+ * the factory did not return (`records`, `leases`, `history`) fails with a message saying how to
+ * provide it or declare it left out: a missing part never passes silently.
+ */
 export async function runStoreCheck(check: StoreCheck, factory: StoreFactory): Promise<void> {
   const stores = await factory();
   try {
+    const part = check.needs;
+    if ((part === 'records' || part === 'leases' || part === 'history') && stores[part] === undefined) {
+      throw new Error(
+        `[crm-sync] [testkit] store check "${check.name}" needs \`${part}\` from the factory, which returned none. ` +
+          `Return the store's ${part} from the factory, or declare that the store does not implement it: describeStoreContract({ ..., without: ['${part}'] }).`,
+      );
+    }
     await check.run(stores);
   } finally {
     await stores.close?.();
