@@ -39,7 +39,7 @@ export async function requirePostgres(id, title, target) {
     await dropPostgresSchema(PG_URL, `bench_probe_${process.pid}`);
     return;
   }
-  const reason = `PostgreSQL at ${opened.error.message.includes('cannot be reached') ? 'CRM_SYNC_PG_URL' : 'CRM_SYNC_PG_URL'} is not usable: ${opened.error.message}`;
+  const reason = `PostgreSQL (CRM_SYNC_PG_URL) is not usable: ${opened.error.message}`;
   if (process.env.CRM_SYNC_REQUIRE_SERVICES === '1') throw new Error(`${reason} (CRM_SYNC_REQUIRE_SERVICES=1: a missing service fails the benchmark)`);
   log(`skipped: ${reason}`);
   report({
