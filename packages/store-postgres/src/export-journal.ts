@@ -2,7 +2,7 @@
  * The durable export journal in `journal_runs` and `journal_entries`. Every method is one
  * transaction, so a kill -9 or a dropped connection leaves each call either fully applied or not at
  * all; batched calls (`addPending`, `markSent`, `recordOutcomes`) are ONE statement each over the
- * whole batch (`jsonb_to_recordset` / `unnest`), one round trip, not one per entry: the statement
+ * whole batch (`unnest` of arrays), one round trip, not one per entry: the statement
  * itself checks that the run exists and, given a fence, that its token is current (the lease row
  * locked `FOR SHARE`), and writes nothing otherwise; a stale token rejects with `StaleFenceError`.
  *
@@ -140,11 +140,20 @@ export class PostgresExportJournal implements ExportJournal {
       { runTable: this.runs, runId, fence },
       (guard) =>
         `INSERT INTO ${this.entries} (run_id, seq, local_key, sync_key, mode, crm_id, payload, state, attempts, updated_at)
-         SELECT $1, x.seq, x.local_key, x.sync_key, x.mode, x.crm_id, x.payload, 'pending', 0, $2
-         FROM jsonb_to_recordset($3::jsonb) AS x(seq integer, local_key text, sync_key text, mode text, crm_id text, payload jsonb)
+         SELECT $1, x.seq, x.local_key, x.sync_key, x.mode, x.crm_id, x.payload::jsonb, 'pending', 0, $2
+         FROM unnest($3::integer[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) AS x(seq, local_key, sync_key, mode, crm_id, payload)
          WHERE ${guard}
          ON CONFLICT (run_id, seq) DO NOTHING`,
-      [runId, updatedAt, JSON.stringify(rows)],
+      [
+        runId,
+        updatedAt,
+        rows.map((row) => row.seq),
+        rows.map((row) => row.local_key),
+        rows.map((row) => row.sync_key),
+        rows.map((row) => row.mode),
+        rows.map((row) => row.crm_id),
+        rows.map((row) => JSON.stringify(row.payload)),
+      ],
     );
     if (!found.runFound) throw runNotFound(runId);
   }
@@ -187,10 +196,18 @@ export class PostgresExportJournal implements ExportJournal {
       `Recording ${outcomes.length} outcomes of export run "${runId}"`,
       { runTable: this.runs, runId, fence },
       (guard) =>
-        `UPDATE ${this.entries} e SET state = x.state, crm_id = COALESCE(x.crm_id, e.crm_id), action = x.action, reject = x.reject, updated_at = $1
-         FROM jsonb_to_recordset($3::jsonb) AS x(seq integer, state text, crm_id text, action text, reject jsonb)
+        `UPDATE ${this.entries} e SET state = x.state, crm_id = COALESCE(x.crm_id, e.crm_id), action = x.action, reject = x.reject::jsonb, updated_at = $1
+         FROM unnest($3::integer[], $4::text[], $5::text[], $6::text[], $7::text[]) AS x(seq, state, crm_id, action, reject)
          WHERE e.run_id = $2 AND e.seq = x.seq AND ${guard}`,
-      [updatedAt, runId, JSON.stringify([...bySeq.values()])],
+      [
+        updatedAt,
+        runId,
+        [...bySeq.values()].map((row) => row.seq),
+        [...bySeq.values()].map((row) => row.state),
+        [...bySeq.values()].map((row) => row.crm_id),
+        [...bySeq.values()].map((row) => row.action),
+        [...bySeq.values()].map((row) => (row.reject === null ? null : JSON.stringify(row.reject))),
+      ],
     );
     if (!found.runFound) throw runNotFound(runId);
   }
