@@ -7,7 +7,7 @@
  */
 import pg from 'pg';
 import { err, ok, type Result } from 'neverthrow';
-import type { CrmIdLink, ExportJournal, Fence, LeaseStore, LinkCrmIdsResult, OptionStore, RecordSink, RecordSource, RunHistoryStore } from '@crm-sync/sdk';
+import { registerSecret, type CrmIdLink, type ExportJournal, type Fence, type LeaseStore, type LinkCrmIdsResult, type OptionStore, type RecordSink, type RecordSource, type RunHistoryStore } from '@crm-sync/sdk';
 import { Database } from './database.js';
 import { PostgresStoreError, redactConnectionString, toStoreError } from './errors.js';
 import { PostgresExportJournal } from './export-journal.js';
@@ -107,7 +107,11 @@ export async function openPostgresStore(
     );
   }
   try {
-    new URL(connectionString);
+    const url = new URL(connectionString);
+    // Registered with the SDK's redaction: a run error or log line that somehow carries it is masked.
+    if (url.password !== '') registerSecret(decodeURIComponent(url.password));
+    const fromParameter = url.searchParams.get('password');
+    if (fromParameter !== null) registerSecret(fromParameter);
   } catch {
     return err(
       new PostgresStoreError(

@@ -1,6 +1,7 @@
 // Opening a PostgreSQL store: migrations, the schema option, and every way opening can fail,
 // each with its code and a message that never contains the password.
 import { describe, expect, it } from 'vitest';
+import { redactText } from '@crm-sync/sdk';
 import { openPostgresStore, PostgresStoreError, redactConnectionString, SCHEMA_VERSION } from '../src/index.js';
 import { adminQuery, freshSchema, openTestStore, pgUrl } from './helpers.js';
 
@@ -113,6 +114,13 @@ describe.skipIf(pgUrl === undefined)('openPostgresStore', () => {
     expect(lease.acquired).toBe(true);
     expect(await store.records.countLocal('contacts')).toBe(1);
     await store.close();
+  });
+
+  it("registers the password with the SDK's redaction, so a log line that carried it would be masked", async () => {
+    const password = 'Pw-registered-on-open-9';
+    const store = (await openPostgresStore(withCredentials(pgUrl!, 'postgres', password), { schema: freshSchema() }))._unsafeUnwrap();
+    await store.close();
+    expect(redactText(`connecting with ${password}`)).not.toContain(password);
   });
 
   it('rejects calls after close with code closed', async () => {
