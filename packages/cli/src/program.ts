@@ -6,6 +6,7 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
+import { PostgresStoreError } from '@crm-sync/store-postgres';
 import { SqliteStoreError } from '@crm-sync/store-sqlite';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { connectorsList } from './commands/connectors-command.js';
@@ -53,7 +54,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     }
     // A store call that failed (a damaged file found by a read, a disk full, a lock held past the
     // timeout) is a run failure with the store's message (what, where, what to do), not a stack.
-    if (thrown instanceof SqliteStoreError) {
+    if (thrown instanceof SqliteStoreError || thrown instanceof PostgresStoreError) {
       io.stderr.write(`${thrown.message}\n`);
       return ExitCode.runFailed;
     }
@@ -110,7 +111,11 @@ function buildProgram(io: CliIo, setExitCode: (code: ExitCodeValue) => void): Co
     .showHelpAfterError('(run crm-sync --help for usage)')
     .addHelpText('after', EXIT_CODES_HELP);
 
-  const dbOption = () => new Option('--db <file>', 'SQLite database (default .crm-sync/crm-sync.sqlite, or $CRM_SYNC_DB)');
+  const dbOption = () =>
+    new Option(
+      '--db <file|url>',
+      "database: a SQLite file or a postgres://user@host/db URL (?schema=name; default .crm-sync/crm-sync.sqlite, or $CRM_SYNC_DB, or the accounts file's database:)",
+    );
   const accountsOption = () => new Option('--accounts <file>', 'accounts file (default ./crm-sync.accounts.yaml, or $CRM_SYNC_ACCOUNTS)');
   const waitOption = () =>
     new Option('--wait <duration>', 'when the job is already running, wait up to this long (e.g. 30s, 10m) instead of exiting 4').argParser(durationOption);
@@ -289,7 +294,7 @@ function buildProgram(io: CliIo, setExitCode: (code: ExitCodeValue) => void): Co
     .command('demo')
     .description('run the whole workflow on a sample CRM: import, incremental import, export with a reject, deleted records, delete')
     .addOption(new Option('--crm <crm>', 'which CRM to run against').choices(['salesforce', 'dynamics', 'mock']).default('salesforce'))
-    .option('--db <file>', 'the SQLite file', '.crm-sync/demo.sqlite')
+    .option('--db <file|url>', 'the SQLite file, or a postgres://user@host/db URL (the demo uses schema crm_sync_demo, dropped first)', '.crm-sync/demo.sqlite')
     .option('--fresh', 'start from an empty database (the default)')
     .option('--keep', 'keep the database of the previous demo: the first import is then incremental')
     .option('--contacts <n>', 'sample contacts to generate (at least 50)', wholeNumberAtLeast(DEMO_MIN_CONTACTS), 3000)

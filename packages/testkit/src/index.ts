@@ -10,3 +10,4 @@ export * from './run-checks.js';
 export * from './suites/describe-contract.js';
 export { describeContractGroup, describeKnownDeviationIds } from './suites/describe-group.js';
 export * from './stores/index.js';
+export * from './services.js';

@@ -10,7 +10,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { ManualClock, type InMemoryCrm } from '@crm-sync/connector-mock';
 import type { CrmConnector, RejectItem, RunSummary, SyncJob } from '@crm-sync/sdk';
-import type { SqliteStore } from '@crm-sync/store-sqlite';
+import { dropPostgresSchema } from '@crm-sync/store-postgres';
 import { loadMockCrm, saveMockCrm, savedClock } from '../connectors/mock-persistence.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { eprintln, println, type CliIo } from '../io.js';
@@ -23,7 +23,7 @@ import { createProgressReporter } from '../report/progress.js';
 import { formatDuration } from '../report/summary.js';
 import { renderTable } from '../report/table.js';
 import { runJob } from '../run-job.js';
-import { openStore } from '../store.js';
+import { databaseSidecarBase, isPostgresLocation, openStore, shownDatabase, type CliStore } from '../store.js';
 import { reportError } from './report-error.js';
 import { runFailed } from '../cli-error.js';
 
@@ -47,9 +47,11 @@ interface StepResult {
 
 /** Runs the demo. Resolves with the exit code; never throws. */
 export async function demoCommand(io: CliIo, options: DemoCommandOptions): Promise<ExitCodeValue> {
-  const dbPath = resolve(io.cwd, options.db);
-  const crmFile = `${dbPath}.mock-crm.json`;
-  const shownDb = relative(io.cwd, dbPath) || dbPath;
+  const onPostgres = isPostgresLocation(options.db);
+  // On PostgreSQL the demo keeps its own schema (crm_sync_demo unless the URL names one with ?schema=).
+  const dbPath = onPostgres ? withDefaultSchema(options.db, DEMO_SCHEMA) : resolve(io.cwd, options.db);
+  const crmFile = `${databaseSidecarBase(io, dbPath)}.mock-crm.json`;
+  const shownDb = onPostgres ? shownDatabase(dbPath) : relative(io.cwd, dbPath) || dbPath;
   // The CRM's clock is manual so that every step's changes land in a distinct, predictable
   // minute; it stays two hours behind the real clock so no timestamp is ever in the future.
   const clock = new ManualClock();
@@ -60,7 +62,14 @@ export async function demoCommand(io: CliIo, options: DemoCommandOptions): Promi
   if (keep) {
     println(io, `Keeping ${shownDb} and its CRM from the previous demo (--keep): the first import is incremental.`);
   } else {
-    for (const suffix of ['', '-wal', '-shm', '.mock-crm.json']) rmSync(`${dbPath}${suffix}`, { force: true });
+    if (onPostgres) {
+      const url = new URL(dbPath);
+      const dropped = await dropPostgresSchema(dbPath.replace(/[?&]schema=[^&]*/, ''), url.searchParams.get('schema') ?? DEMO_SCHEMA);
+      if (dropped.isErr()) return reportError(io, runFailed(dropped.error.message));
+      rmSync(crmFile, { force: true });
+    } else {
+      for (const suffix of ['', '-wal', '-shm', '.mock-crm.json']) rmSync(`${dbPath}${suffix}`, { force: true });
+    }
     const why =
       options.keep !== true ? '' : previousKind === undefined ? ' (nothing to keep yet)' : ` (the previous demo ran on the ${previousKind} CRM, this one on the ${engine.kind} CRM)`;
     println(io, `Starting clean: ${shownDb} is new${why}. Run with --keep to continue from this run's data next time.`);
@@ -86,7 +95,7 @@ export async function demoCommand(io: CliIo, options: DemoCommandOptions): Promi
   const started = await startDemoCrm(engine, logger);
   for (const note of started.notes) println(io, `note: ${note}`);
   println(io, `Running on: ${started.label}`);
-  const store = openStore(dbPath);
+  const store = await openStore(dbPath);
   if (store.isErr()) {
     await started.close();
     return reportError(io, store.error);
@@ -99,7 +108,7 @@ export async function demoCommand(io: CliIo, options: DemoCommandOptions): Promi
     printClosing(io, results, shownDb, store.value, engine.kind);
     return ExitCode.ok;
   } finally {
-    store.value.close();
+    await store.value.close();
     await started.close();
   }
 }
@@ -107,14 +116,28 @@ export async function demoCommand(io: CliIo, options: DemoCommandOptions): Promi
 /** The option where the demo notes which CRM it ran on, so --keep never mixes two. */
 const DEMO_KIND_OPTION = 'CRM_SYNC_DEMO_CRM';
 
+/** The PostgreSQL schema of the demo when the URL names none: dropped and recreated on a fresh start. */
+const DEMO_SCHEMA = 'crm_sync_demo';
+
+/** The URL with `?schema=` set to `schema` unless it names one. */
+function withDefaultSchema(location: string, schema: string): string {
+  try {
+    const url = new URL(location);
+    if (!url.searchParams.has('schema')) url.searchParams.set('schema', schema);
+    return url.toString();
+  } catch {
+    return location;
+  }
+}
+
 async function savedDemoKind(dbPath: string): Promise<string | undefined> {
-  if (!existsSync(dbPath)) return undefined;
-  const store = openStore(dbPath);
+  if (!isPostgresLocation(dbPath) && !existsSync(dbPath)) return undefined;
+  const store = await openStore(dbPath);
   if (store.isErr()) return undefined;
   try {
     return (await store.value.options.getOption(DEMO_KIND_OPTION))?.value;
   } finally {
-    store.value.close();
+    await store.value.close();
   }
 }
 
@@ -124,7 +147,7 @@ async function runSteps(
   clock: ManualClock,
   profile: DemoProfile,
   connector: CrmConnector,
-  store: SqliteStore,
+  store: CliStore,
 ): Promise<StepResult[] | undefined> {
   const contact = profile.contact;
   const f = profile.contactFields;
@@ -215,7 +238,7 @@ async function runSteps(
 }
 
 /** The first `count` keys `app-0001`, `app-0002`, ... not yet in the local table. */
-async function freeLocalKeys(store: SqliteStore, count: number): Promise<[string, string]> {
+async function freeLocalKeys(store: CliStore, count: number): Promise<[string, string]> {
   const keys: string[] = [];
   for (let index = 1; keys.length < count; index += 1) {
     const key = `app-${String(index).padStart(4, '0')}`;
@@ -237,7 +260,7 @@ function stepResult(summary: RunSummary): string {
   }
 }
 
-function printClosing(io: CliIo, results: readonly StepResult[], shownDb: string, store: SqliteStore, kind: DemoEngine['kind']): void {
+function printClosing(io: CliIo, results: readonly StepResult[], shownDb: string, store: CliStore, kind: DemoEngine['kind']): void {
   println(io, '\nSummary');
   println(
     io,
@@ -254,7 +277,7 @@ function printClosing(io: CliIo, results: readonly StepResult[], shownDb: string
     ),
   );
   const exportRun = results.find((result) => result.summary.operation === 'export')?.summary.runId;
-  println(io, `\nThe SQLite file is ${shownDb} (${store.path}).`);
+  println(io, store.kind === 'postgres' ? `\nThe PostgreSQL database is ${store.path}.` : `\nThe SQLite file is ${shownDb} (${store.path}).`);
   println(io, 'Try next:');
   const db = `--db ${shownDb}`;
   for (const command of [

@@ -5,13 +5,12 @@
  *
  * @module
  */
-import { existsSync } from 'node:fs';
 import type { JournalState } from '@crm-sync/sdk';
 import { invalidInput } from '../cli-error.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { println, type CliIo } from '../io.js';
 import { renderTable } from '../report/table.js';
-import { openStore } from '../store.js';
+import { databaseExists, openStore, shownDatabase } from '../store.js';
 import { reportError } from './report-error.js';
 
 /** Options of the `journal` sub-commands. */
@@ -28,11 +27,11 @@ const STATES: readonly JournalState[] = ['pending', 'sent', 'committed', 'reject
 
 /** `journal list [job]`: runs, newest first, with their counts per state. */
 export async function journalList(io: CliIo, jobId: string | undefined, options: JournalCommandOptions): Promise<ExitCodeValue> {
-  if (!existsSync(options.db)) {
-    println(io, options.json === true ? '[]' : `No export journal yet: ${options.db} does not exist.`);
+  if (!databaseExists(options.db)) {
+    println(io, options.json === true ? '[]' : `No export journal yet: ${shownDatabase(options.db)} does not exist.`);
     return ExitCode.ok;
   }
-  const store = openStore(options.db);
+  const store = await openStore(options.db);
   if (store.isErr()) return reportError(io, store.error);
   try {
     const runs = await store.value.journal.listRuns(jobId);
@@ -67,15 +66,15 @@ export async function journalList(io: CliIo, jobId: string | undefined, options:
     }
     return ExitCode.ok;
   } finally {
-    store.value.close();
+    await store.value.close();
   }
 }
 
 /** `journal show <runId>`: the run, its counts, and its entries (in doubt and rejected first). */
 export async function journalShow(io: CliIo, runId: string, options: JournalCommandOptions): Promise<ExitCodeValue> {
-  const notFound = invalidInput(`journal run "${runId}" not found in ${options.db}; list the runs with: crm-sync journal list`);
-  if (!existsSync(options.db)) return reportError(io, notFound);
-  const store = openStore(options.db);
+  const notFound = invalidInput(`journal run "${runId}" not found in ${shownDatabase(options.db)}; list the runs with: crm-sync journal list`);
+  if (!databaseExists(options.db)) return reportError(io, notFound);
+  const store = await openStore(options.db);
   if (store.isErr()) return reportError(io, store.error);
   try {
     const journal = store.value.journal;
@@ -112,6 +111,6 @@ export async function journalShow(io: CliIo, runId: string, options: JournalComm
     }
     return ExitCode.ok;
   } finally {
-    store.value.close();
+    await store.value.close();
   }
 }

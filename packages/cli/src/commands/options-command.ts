@@ -4,14 +4,13 @@
  *
  * @module
  */
-import { existsSync } from 'node:fs';
 import { describeHolder, type LeaseStore, type RunLease } from '@crm-sync/sdk';
 import { DateTime } from 'luxon';
 import { invalidInput, type CliError } from '../cli-error.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { println, type CliIo } from '../io.js';
 import { renderTable } from '../report/table.js';
-import { openStore } from '../store.js';
+import { databaseExists, openStore, shownDatabase } from '../store.js';
 import { reportError } from './report-error.js';
 
 /** The format of a watermark typed by hand, as in the seed. */
@@ -39,12 +38,12 @@ function checkOptionDate(value: string, now: Date): string | undefined {
 
 /** `options list [prefix]`. */
 export async function optionsList(io: CliIo, prefix: string | undefined, options: OptionsCommandOptions): Promise<ExitCodeValue> {
-  if (!existsSync(options.db)) {
+  if (!databaseExists(options.db)) {
     if (options.json === true) println(io, '[]');
-    else println(io, `No options yet: the database ${options.db} does not exist. Run a job first (crm-sync run <job.yaml>).`);
+    else println(io, `No options yet: the database ${shownDatabase(options.db)} does not exist. Run a job first (crm-sync run <job.yaml>).`);
     return ExitCode.ok;
   }
-  const store = openStore(options.db);
+  const store = await openStore(options.db);
   if (store.isErr()) return reportError(io, store.error);
   try {
     const list = await store.value.options.listOptions(prefix);
@@ -57,16 +56,16 @@ export async function optionsList(io: CliIo, prefix: string | undefined, options
     }
     return ExitCode.ok;
   } finally {
-    store.value.close();
+    await store.value.close();
   }
 }
 
 /** `options get <name>`. */
 export async function optionsGet(io: CliIo, name: string, options: OptionsCommandOptions): Promise<ExitCodeValue> {
   const notFound = (): CliError =>
-    invalidInput(`option "${name}" not found in ${options.db}; list them with: crm-sync options list`);
-  if (!existsSync(options.db)) return reportError(io, notFound());
-  const store = openStore(options.db);
+    invalidInput(`option "${name}" not found in ${shownDatabase(options.db)}; list them with: crm-sync options list`);
+  if (!databaseExists(options.db)) return reportError(io, notFound());
+  const store = await openStore(options.db);
   if (store.isErr()) return reportError(io, store.error);
   try {
     const option = await store.value.options.getOption(name);
@@ -74,7 +73,7 @@ export async function optionsGet(io: CliIo, name: string, options: OptionsComman
     println(io, options.json === true ? JSON.stringify({ name: option.name, value: option.value, updatedAt: option.updatedAt }) : option.value);
     return ExitCode.ok;
   } finally {
-    store.value.close();
+    await store.value.close();
   }
 }
 
@@ -85,7 +84,7 @@ export async function optionsSet(io: CliIo, name: string, value: string, options
   }
   const problem = checkOptionDate(value, (options.now ?? (() => new Date()))());
   if (problem !== undefined) return reportError(io, invalidInput(`options set ${name}: ${problem}`));
-  const store = openStore(options.db);
+  const store = await openStore(options.db);
   if (store.isErr()) return reportError(io, store.error);
   try {
     const running = await runningImportOf(store.value.leases, name);
@@ -101,7 +100,7 @@ export async function optionsSet(io: CliIo, name: string, value: string, options
     println(io, options.json === true ? JSON.stringify({ name, value: normalised }) : `${name} = ${normalised} (UTC). The next incremental import starts there.`);
     return ExitCode.ok;
   } finally {
-    store.value.close();
+    await store.value.close();
   }
 }
 

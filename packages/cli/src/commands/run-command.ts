@@ -8,7 +8,6 @@
  *
  * @module
  */
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   exportJobId,
@@ -22,7 +21,6 @@ import {
   type RunSummary,
   type SyncJob,
 } from '@crm-sync/sdk';
-import type { SqliteStore } from '@crm-sync/store-sqlite';
 import { loadAccount } from '../accounts/load-accounts.js';
 import { invalidInput, runFailed, type CliError } from '../cli-error.js';
 import { openConnector, type OpenedConnector } from '../connectors/registry.js';
@@ -38,7 +36,7 @@ import { createLogger, type LogFormat } from '../report/logger.js';
 import { createProgressReporter, progressStyle } from '../report/progress.js';
 import { renderPlan, renderSummary, runErrorJson } from '../report/summary.js';
 import { runJob } from '../run-job.js';
-import { databasePath, openStore } from '../store.js';
+import { databaseExists, databasePath, databaseSidecarBase, openStore, shownDatabase, type CliStore } from '../store.js';
 import { reportError } from './report-error.js';
 import { autoPrune, DEFAULT_HISTORY_RETENTION, parseRetention } from './runs-command.js';
 
@@ -105,7 +103,7 @@ async function runCommandUntil(io: CliIo, jobPath: string, options: RunCommandOp
   }
   const account = loadAccount(job.job.account, { env: io.env, cwd: io.cwd, ...(options.accounts !== undefined ? { file: options.accounts } : {}) });
   if (account.isErr()) return fail(account.error);
-  const dbPath = databasePath(io, options.db);
+  const dbPath = databasePath(io, options.db, options.accounts);
   // Before the connector opens (it may sign in): a mapped local column the table lacks exports nothing.
   const columns = await checkJobLocalColumns(job, syncJob.value, dbPath);
   if (columns.isErr()) return fail(columns.error);
@@ -114,7 +112,7 @@ async function runCommandUntil(io: CliIo, jobPath: string, options: RunCommandOp
     referenceDirectory: job.directory,
     cwd: io.cwd,
     logger,
-    databasePath: dbPath,
+    databasePath: databaseSidecarBase(io, dbPath),
     ...(options.dryRun === true ? { readOnly: true } : {}),
   });
   if (opened.isErr()) return fail(opened.error);
@@ -124,7 +122,7 @@ async function runCommandUntil(io: CliIo, jobPath: string, options: RunCommandOp
     if (signal.aborted) return interruptedBeforeRun(io, jobPath, options);
     for (const warning of capWarnings(job, opened.value.connector.id, opened.value.connector.capabilities)) eprintln(io, `warning: ${warning}`);
     if (options.dryRun === true) return await dryRun(io, job, syncJob.value, opened.value, dbPath, options);
-    const store = openStore(dbPath);
+    const store = await openStore(dbPath);
     if (store.isErr()) return fail(store.error);
     // Only once the database opened: a database that cannot be used leaves no mock CRM file behind.
     opened.value.persist?.();
@@ -132,7 +130,7 @@ async function runCommandUntil(io: CliIo, jobPath: string, options: RunCommandOp
       if (options.resumeOnly === true) {
         const open = await store.value.journal.findOpenRun(exportJobId(syncJob.value));
         if (open === undefined) {
-          println(io, `Nothing to resume: job ${exportJobId(syncJob.value)} has no interrupted export in ${dbPath}. To export, run: crm-sync run ${jobPath}`);
+          println(io, `Nothing to resume: job ${exportJobId(syncJob.value)} has no interrupted export in ${shownDatabase(dbPath)}. To export, run: crm-sync run ${jobPath}`);
           return ExitCode.ok;
         }
         // While another process runs the job, its run is open but not interrupted: the run below says so.
@@ -145,7 +143,7 @@ async function runCommandUntil(io: CliIo, jobPath: string, options: RunCommandOp
       if (signal.aborted) return interruptedBeforeRun(io, jobPath, options);
       return await execute(io, job, resolved.job, opened.value, store.value, options, machine, signal);
     } finally {
-      store.value.close();
+      await store.value.close();
     }
   } finally {
     await opened.value.close();
@@ -177,9 +175,9 @@ async function dryRun(
 ): Promise<ExitCodeValue> {
   // A dry run changes nothing: it reads the real database when there is one (watermarks, journal,
   // local rows), and never creates it.
-  let store: SqliteStore | undefined;
-  if (existsSync(dbPath)) {
-    const opened = openStore(dbPath);
+  let store: CliStore | undefined;
+  if (databaseExists(dbPath)) {
+    const opened = await openStore(dbPath);
     if (opened.isErr()) return reportError(io, opened.error);
     store = opened.value;
   }
@@ -200,7 +198,7 @@ async function dryRun(
     else println(io, renderPlan(result.value) + (resolved.note === undefined ? '' : `\n  note: ${resolved.note}`));
     return ExitCode.ok;
   } finally {
-    store?.close();
+    await store?.close();
   }
 }
 
@@ -225,7 +223,7 @@ async function execute(
   job: LoadedJob,
   syncJob: SyncJob,
   opened: OpenedConnector,
-  store: SqliteStore,
+  store: CliStore,
   options: RunCommandOptions,
   machine: boolean,
   signal: AbortSignal,
@@ -329,7 +327,7 @@ function interruptedBeforeRun(io: CliIo, jobPath: string, options: RunCommandOpt
  * journal run stays open (committed entries are not sent again on resume; pending ones are sent;
  * in-doubt ones are settled by the sync key); an import keeps what it committed with its watermark.
  */
-async function reportInterrupted(io: CliIo, job: LoadedJob, syncJob: SyncJob, store: SqliteStore, error: RunError, options: RunCommandOptions): Promise<ExitCodeValue> {
+async function reportInterrupted(io: CliIo, job: LoadedJob, syncJob: SyncJob, store: CliStore, error: RunError, options: RunCommandOptions): Promise<ExitCodeValue> {
   const jobPath = job.source.path;
   const partial = error.summary;
   let message: string;

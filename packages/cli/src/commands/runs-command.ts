@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isProcessAlive, type LeaseStore, type RunHistoryStore, type RunRecord, type RunStatus, type StoredRunReject, type SyncOperation } from '@crm-sync/sdk';
 import { invalidInput } from '../cli-error.js';
@@ -13,7 +12,7 @@ import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { DURATION_HINT, parseDuration } from '../job/duration.js';
 import { eprintln, println, type CliIo } from '../io.js';
 import { renderTable } from '../report/table.js';
-import { openStore } from '../store.js';
+import { databaseExists, openStore, shownDatabase } from '../store.js';
 import { reportError } from './report-error.js';
 
 /** The default history retention: runs that started longer ago are pruned after each run. */
@@ -129,11 +128,11 @@ export async function runsList(io: CliIo, options: RunsListOptions): Promise<Exi
       return reportError(io, invalidInput(`--since ${JSON.stringify(options.since)} is not a duration or a date; use e.g. 24h, 7d, 2024-06-01 or "2024/06/01 08:00:00" (UTC)`));
     }
   }
-  if (!existsSync(options.db)) {
-    println(io, options.json === true ? '[]' : `No runs recorded yet: ${options.db} does not exist.`);
+  if (!databaseExists(options.db)) {
+    println(io, options.json === true ? '[]' : `No runs recorded yet: ${shownDatabase(options.db)} does not exist.`);
     return ExitCode.ok;
   }
-  const store = openStore(options.db);
+  const store = await openStore(options.db);
   if (store.isErr()) return reportError(io, store.error);
   try {
     const job = options.job;
@@ -163,15 +162,15 @@ export async function runsList(io: CliIo, options: RunsListOptions): Promise<Exi
     }
     return ExitCode.ok;
   } finally {
-    store.value.close();
+    await store.value.close();
   }
 }
 
 /** `runs show <run>`: summary, variables, calls, error, rejects, samples, journal link. */
 export async function runsShow(io: CliIo, runId: string, options: RunsShowOptions): Promise<ExitCodeValue> {
-  const notFound = invalidInput(`run "${runId}" not found in the run history of ${options.db}; list the runs with: crm-sync runs list`);
-  if (!existsSync(options.db)) return reportError(io, notFound);
-  const store = openStore(options.db);
+  const notFound = invalidInput(`run "${runId}" not found in the run history of ${shownDatabase(options.db)}; list the runs with: crm-sync runs list`);
+  if (!databaseExists(options.db)) return reportError(io, notFound);
+  const store = await openStore(options.db);
   if (store.isErr()) return reportError(io, store.error);
   try {
     const history = store.value.history;
@@ -195,7 +194,7 @@ export async function runsShow(io: CliIo, runId: string, options: RunsShowOption
     }
     return ExitCode.ok;
   } finally {
-    store.value.close();
+    await store.value.close();
   }
 }
 
@@ -232,17 +231,17 @@ export async function runsPrune(io: CliIo, options: RunsPruneOptions): Promise<E
   }
   const now = (options.now ?? (() => new Date()))();
   const before = new Date(now.getTime() - retention.ms).toISOString();
-  if (!existsSync(options.db)) {
-    println(io, options.json === true ? JSON.stringify({ pruned: 0, before }) : `Nothing to prune: ${options.db} does not exist.`);
+  if (!databaseExists(options.db)) {
+    println(io, options.json === true ? JSON.stringify({ pruned: 0, before }) : `Nothing to prune: ${shownDatabase(options.db)} does not exist.`);
     return ExitCode.ok;
   }
-  const store = openStore(options.db);
+  const store = await openStore(options.db);
   if (store.isErr()) return reportError(io, store.error);
   try {
     const pruned = await store.value.history.pruneRuns(before);
     println(io, options.json === true ? JSON.stringify({ pruned, before }) : `Pruned ${pruned} run${pruned === 1 ? '' : 's'} that started before ${before}.`);
     return ExitCode.ok;
   } finally {
-    store.value.close();
+    await store.value.close();
   }
 }

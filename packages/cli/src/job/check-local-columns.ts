@@ -5,11 +5,10 @@
  *
  * @module
  */
-import { existsSync } from 'node:fs';
 import { checkLocalColumns, type SyncJob } from '@crm-sync/sdk';
 import { err, ok, type Result } from 'neverthrow';
 import { describeThrown, runFailed, type CliError } from '../cli-error.js';
-import { openStore } from '../store.js';
+import { databaseExists, openStore, shownDatabase } from '../store.js';
 import { fileError, type LoadedJob } from './load-job.js';
 import type { FileIssue } from './schema-issues.js';
 
@@ -19,16 +18,16 @@ import type { FileIssue } from './schema-issues.js';
  * rows (nothing would be exported).
  */
 export async function checkJobLocalColumns(loaded: LoadedJob, syncJob: SyncJob, dbPath: string): Promise<Result<void, CliError>> {
-  if (syncJob.kind !== 'export' || !existsSync(dbPath)) return ok(undefined);
-  const store = openStore(dbPath);
+  if (syncJob.kind !== 'export' || !databaseExists(dbPath)) return ok(undefined);
+  const store = await openStore(dbPath);
   if (store.isErr()) return err(store.error);
   let issues;
   try {
     issues = await checkLocalColumns(syncJob, store.value.records);
   } catch (thrown) {
-    return err(runFailed(`reading the columns of local table "${syncJob.table}" in ${dbPath} failed: ${describeThrown(thrown)}`));
+    return err(runFailed(`reading the columns of local table "${syncJob.table}" in ${shownDatabase(dbPath)} failed: ${describeThrown(thrown)}`));
   } finally {
-    store.value.close();
+    await store.value.close();
   }
   if (issues.length === 0) return ok(undefined);
   const fileIssues = issues.map((issue): FileIssue => {

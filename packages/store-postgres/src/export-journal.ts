@@ -1,0 +1,329 @@
+/**
+ * The durable export journal in `journal_runs` and `journal_entries`. Every method is one
+ * transaction, so a kill -9 or a dropped connection leaves each call either fully applied or not at
+ * all; batched calls (`addPending`, `markSent`, `recordOutcomes`) are ONE statement each over the
+ * whole batch (`unnest` of arrays), one round trip, not one per entry: the statement
+ * itself checks that the run exists and, given a fence, that its token is current (the lease row
+ * locked `FOR SHARE`), and writes nothing otherwise; a stale token rejects with `StaleFenceError`.
+ *
+ * The payload column holds the remote values sent to the CRM. The store cannot tell a credential
+ * from a field value, so a job must never map a credential as a field.
+ *
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import type { PoolClient } from 'pg';
+import type {
+  ExportJournal,
+  Fence,
+  FieldValue,
+  JournalEntry,
+  JournalOutcome,
+  JournalRun,
+  JournalState,
+  NewJournalEntry,
+  Reject,
+  WriteAction,
+  WriteMode,
+} from '@crm-sync/sdk';
+import type { Database } from './database.js';
+import { PostgresStoreError } from './errors.js';
+
+interface RunRow {
+  readonly run_id: string;
+  readonly job_id: string;
+  readonly status: JournalRun['status'];
+  readonly started_at: string;
+  readonly finished_at: string | null;
+  readonly summary: Record<string, unknown> | null;
+}
+
+interface EntryRow {
+  readonly run_id: string;
+  readonly seq: number;
+  readonly local_key: string;
+  readonly sync_key: string | null;
+  readonly mode: WriteMode;
+  readonly crm_id: string | null;
+  readonly payload: Record<string, FieldValue>;
+  readonly state: JournalState;
+  readonly action: WriteAction | null;
+  readonly reject: Reject | null;
+  readonly batch_id: string | null;
+  readonly attempts: number;
+  readonly updated_at: string;
+}
+
+const JOURNAL_STATES: readonly JournalState[] = ['pending', 'sent', 'committed', 'rejected', 'unknown'];
+const RUN_COLUMNS = 'run_id, job_id, status, started_at, finished_at, summary';
+
+/** {@link ExportJournal} over the journal tables of a PostgreSQL store. */
+export class PostgresExportJournal implements ExportJournal {
+  private readonly runs: string;
+  private readonly entries: string;
+
+  /** `now` stamps `updated_at`, `started_at` and `finished_at`. */
+  constructor(
+    private readonly db: Database,
+    private readonly now: () => Date,
+  ) {
+    this.runs = db.table('journal_runs');
+    this.entries = db.table('journal_entries');
+  }
+
+  /** The job's open run, if an interrupted export left one. */
+  async findOpenRun(jobId: string): Promise<JournalRun | undefined> {
+    const rows = await this.db.query<RunRow>(
+      `Finding the open export run of job "${jobId}"`,
+      `SELECT ${RUN_COLUMNS} FROM ${this.runs} WHERE job_id = $1 AND status = 'open'`,
+      [jobId],
+    );
+    return rows[0] === undefined ? undefined : toRun(rows[0]);
+  }
+
+  /** Starts a new run; rejects with code `run-conflict` when the job already has an open one. */
+  async startRun(jobId: string, fence?: Fence): Promise<JournalRun> {
+    const startedAt = this.now().toISOString();
+    const runId = newRunId(startedAt);
+    const operation = `Starting an export run for job "${jobId}"`;
+    try {
+      await this.db.transaction(
+        operation,
+        async (client) => {
+          const open = (await client.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM ${this.runs} WHERE job_id = $1 AND status = 'open'`, [jobId])).rows[0];
+          if (open !== undefined) throw runConflict(jobId, open);
+          await client.query(`INSERT INTO ${this.runs} (run_id, job_id, status, started_at) VALUES ($1, $2, 'open', $3)`, [runId, jobId, startedAt]);
+        },
+        fence,
+      );
+    } catch (error) {
+      // Two processes starting at once: the partial unique index refuses the second.
+      if (error instanceof PostgresStoreError && error.code === 'constraint') {
+        const open = await this.findOpenRun(jobId);
+        if (open !== undefined) throw runConflict(jobId, { run_id: open.runId, started_at: open.startedAt });
+      }
+      throw error;
+    }
+    return { runId, jobId, status: 'open', startedAt };
+  }
+
+  /** The run, or `undefined` when no run has that id. */
+  async getRun(runId: string): Promise<JournalRun | undefined> {
+    const rows = await this.db.query<RunRow>(`Reading export run "${runId}"`, `SELECT ${RUN_COLUMNS} FROM ${this.runs} WHERE run_id = $1`, [runId]);
+    return rows[0] === undefined ? undefined : toRun(rows[0]);
+  }
+
+  /** Runs, newest first; all jobs when `jobId` is omitted. */
+  async listRuns(jobId?: string): Promise<readonly JournalRun[]> {
+    const rows = await this.db.query<RunRow>(
+      'Listing export runs',
+      `SELECT ${RUN_COLUMNS} FROM ${this.runs} ${jobId === undefined ? '' : 'WHERE job_id = $1'} ORDER BY started_at DESC, created DESC`,
+      jobId === undefined ? [] : [jobId],
+    );
+    return rows.map(toRun);
+  }
+
+  /** Adds entries as `pending` in one statement and transaction; an existing `seq` is left as it is. */
+  async addPending(runId: string, entries: readonly NewJournalEntry[], fence?: Fence): Promise<void> {
+    const updatedAt = this.now().toISOString();
+    const rows = entries.map((entry) => ({
+      seq: entry.seq,
+      local_key: entry.localKey,
+      sync_key: entry.syncKey ?? null,
+      mode: entry.mode,
+      crm_id: entry.crmId ?? null,
+      payload: entry.payload,
+    }));
+    if (rows.length === 0) return this.touchRun(`Adding 0 pending entries to export run "${runId}"`, runId, fence);
+    const found = await this.db.guardedWrite(
+      `Adding ${entries.length} pending entries to export run "${runId}"`,
+      { runTable: this.runs, runId, fence },
+      (guard) =>
+        `INSERT INTO ${this.entries} (run_id, seq, local_key, sync_key, mode, crm_id, payload, state, attempts, updated_at)
+         SELECT $1, x.seq, x.local_key, x.sync_key, x.mode, x.crm_id, x.payload::jsonb, 'pending', 0, $2
+         FROM unnest($3::integer[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) AS x(seq, local_key, sync_key, mode, crm_id, payload)
+         WHERE ${guard}
+         ON CONFLICT (run_id, seq) DO NOTHING`,
+      [
+        runId,
+        updatedAt,
+        rows.map((row) => row.seq),
+        rows.map((row) => row.local_key),
+        rows.map((row) => row.sync_key),
+        rows.map((row) => row.mode),
+        rows.map((row) => row.crm_id),
+        rows.map((row) => JSON.stringify(row.payload)),
+      ],
+    );
+    if (!found.runFound) throw runNotFound(runId);
+  }
+
+  /** Marks entries `sent` in `batchId` and counts an attempt, in one statement and transaction. */
+  async markSent(runId: string, seqs: readonly number[], batchId: string, fence?: Fence): Promise<void> {
+    const updatedAt = this.now().toISOString();
+    if (seqs.length === 0) return this.touchRun(`Marking 0 entries of export run "${runId}" as sent`, runId, fence);
+    // A seq listed twice counts two attempts, as one update per seq would.
+    const found = await this.db.guardedWrite(
+      `Marking ${seqs.length} entries of export run "${runId}" as sent`,
+      { runTable: this.runs, runId, fence },
+      (guard) =>
+        `UPDATE ${this.entries} e SET state = 'sent', batch_id = $1, attempts = e.attempts + s.n, updated_at = $2
+         FROM (SELECT seq, count(*)::integer AS n FROM unnest($4::integer[]) AS seq GROUP BY seq) s
+         WHERE e.run_id = $3 AND e.seq = s.seq AND ${guard}`,
+      [batchId, updatedAt, runId, seqs],
+    );
+    if (!found.runFound) throw runNotFound(runId);
+  }
+
+  /** Records outcomes in one statement and transaction. A `crmId` in an outcome replaces the known one. */
+  async recordOutcomes(runId: string, outcomes: readonly JournalOutcome[], fence?: Fence): Promise<void> {
+    const updatedAt = this.now().toISOString();
+    // One row per seq, the last outcome winning, as sequential updates would leave it... except that
+    // COALESCE keeps an earlier crm id when the last outcome carries none.
+    const bySeq = new Map<number, { seq: number; state: string; crm_id: string | null; action: string | null; reject: Reject | null }>();
+    for (const outcome of outcomes) {
+      const earlier = bySeq.get(outcome.seq);
+      bySeq.set(outcome.seq, {
+        seq: outcome.seq,
+        state: outcome.state,
+        crm_id: outcome.crmId ?? earlier?.crm_id ?? null,
+        action: outcome.action ?? null,
+        reject: outcome.reject ?? null,
+      });
+    }
+    if (bySeq.size === 0) return this.touchRun(`Recording 0 outcomes of export run "${runId}"`, runId, fence);
+    const found = await this.db.guardedWrite(
+      `Recording ${outcomes.length} outcomes of export run "${runId}"`,
+      { runTable: this.runs, runId, fence },
+      (guard) =>
+        `UPDATE ${this.entries} e SET state = x.state, crm_id = COALESCE(x.crm_id, e.crm_id), action = x.action, reject = x.reject::jsonb, updated_at = $1
+         FROM unnest($3::integer[], $4::text[], $5::text[], $6::text[], $7::text[]) AS x(seq, state, crm_id, action, reject)
+         WHERE e.run_id = $2 AND e.seq = x.seq AND ${guard}`,
+      [
+        updatedAt,
+        runId,
+        [...bySeq.values()].map((row) => row.seq),
+        [...bySeq.values()].map((row) => row.state),
+        [...bySeq.values()].map((row) => row.crm_id),
+        [...bySeq.values()].map((row) => row.action),
+        [...bySeq.values()].map((row) => (row.reject === null ? null : JSON.stringify(row.reject))),
+      ],
+    );
+    if (!found.runFound) throw runNotFound(runId);
+  }
+
+  /** Entries in `seq` order, optionally only some states, paged by `afterSeq` + `limit`. */
+  async listEntries(
+    runId: string,
+    options: { readonly states?: readonly JournalState[]; readonly afterSeq?: number; readonly limit?: number } = {},
+  ): Promise<readonly JournalEntry[]> {
+    const states = options.states;
+    if (states !== undefined && states.length === 0) return [];
+    const where = ['run_id = $1'];
+    const params: unknown[] = [runId];
+    if (options.afterSeq !== undefined) {
+      params.push(options.afterSeq);
+      where.push(`seq > $${params.length}`);
+    }
+    if (states !== undefined) {
+      params.push(states);
+      where.push(`state = ANY($${params.length}::text[])`);
+    }
+    let sql = `SELECT * FROM ${this.entries} WHERE ${where.join(' AND ')} ORDER BY seq`;
+    if (options.limit !== undefined) {
+      if (!Number.isInteger(options.limit) || options.limit < 0) {
+        throw new PostgresStoreError('invalid-argument', `listEntries: limit must be a whole number >= 0, got ${options.limit}.`);
+      }
+      params.push(options.limit);
+      sql += ` LIMIT $${params.length}`;
+    }
+    const rows = await this.db.query<EntryRow>(`Listing entries of export run "${runId}"`, sql, params);
+    return rows.map(toEntry);
+  }
+
+  /** Counts of entries per state; every state is present, zero when none. */
+  async countByState(runId: string): Promise<Readonly<Record<JournalState, number>>> {
+    const counts = Object.fromEntries(JOURNAL_STATES.map((state) => [state, 0])) as Record<JournalState, number>;
+    const rows = await this.db.query<{ state: JournalState; n: number }>(
+      `Counting entries of export run "${runId}"`,
+      `SELECT state, count(*)::integer AS n FROM ${this.entries} WHERE run_id = $1 GROUP BY state`,
+      [runId],
+    );
+    for (const row of rows) counts[row.state] = row.n;
+    return counts;
+  }
+
+  /** Closes a run as `finished` or `failed`; it is kept for inspection. */
+  async closeRun(runId: string, status: 'finished' | 'failed', summary?: Readonly<Record<string, unknown>>, fence?: Fence): Promise<void> {
+    const finishedAt = this.now().toISOString();
+    await this.db.transaction(
+      `Closing export run "${runId}"`,
+      async (client) => {
+        await this.requireRun(client, runId);
+        await client.query(`UPDATE ${this.runs} SET status = $1, finished_at = $2, summary = $3 WHERE run_id = $4`, [
+          status,
+          finishedAt,
+          summary === undefined ? null : JSON.stringify(summary),
+          runId,
+        ]);
+      },
+      fence,
+    );
+  }
+
+  private async requireRun(client: PoolClient, runId: string): Promise<void> {
+    const found = await client.query(`SELECT 1 FROM ${this.runs} WHERE run_id = $1`, [runId]);
+    if (found.rowCount === 0) throw runNotFound(runId);
+  }
+
+  /** An empty batch: writes nothing, but still refuses an unknown run and a stale fence. */
+  private async touchRun(operation: string, runId: string, fence: Fence | undefined): Promise<void> {
+    await this.db.transaction(operation, (client) => this.requireRun(client, runId), fence);
+  }
+}
+
+function runNotFound(runId: string): PostgresStoreError {
+  return new PostgresStoreError('run-not-found', `No export run "${runId}" in this store. List runs with journal.listRuns() (CLI: crm-sync journal list).`);
+}
+
+function runConflict(jobId: string, open: { readonly run_id: string; readonly started_at: string }): PostgresStoreError {
+  return new PostgresStoreError(
+    'run-conflict',
+    `Job "${jobId}" already has an open export run "${open.run_id}" (started ${open.started_at}). ` +
+      'Resume it, or close it as failed before starting a new one.',
+  );
+}
+
+/** A run id that sorts by start time and reads well in the CLI, e.g. `20261125T202600123Z-9f3a1c`. */
+function newRunId(startedAt: string): string {
+  return `${startedAt.replace(/[-:.]/g, '')}-${randomBytes(3).toString('hex')}`;
+}
+
+function toRun(row: RunRow): JournalRun {
+  return {
+    runId: row.run_id,
+    jobId: row.job_id,
+    status: row.status,
+    startedAt: row.started_at,
+    ...(row.finished_at === null ? {} : { finishedAt: row.finished_at }),
+    ...(row.summary === null ? {} : { summary: row.summary }),
+  };
+}
+
+function toEntry(row: EntryRow): JournalEntry {
+  return {
+    runId: row.run_id,
+    seq: row.seq,
+    localKey: row.local_key,
+    ...(row.sync_key === null ? {} : { syncKey: row.sync_key }),
+    mode: row.mode,
+    ...(row.crm_id === null ? {} : { crmId: row.crm_id }),
+    payload: row.payload,
+    state: row.state,
+    ...(row.action === null ? {} : { action: row.action }),
+    ...(row.reject === null ? {} : { reject: row.reject }),
+    ...(row.batch_id === null ? {} : { batchId: row.batch_id }),
+    attempts: row.attempts,
+    updatedAt: row.updated_at,
+  };
+}

@@ -1,0 +1,208 @@
+/**
+ * Opens one PostgreSQL schema as every crm-sync store at once: options (watermarks), the export
+ * journal, the local record tables and the run leases, over one `pg` pool, so that records and
+ * their watermark commit in one transaction, and every fenced write checks its lease there too.
+ *
+ * @module
+ */
+import pg from 'pg';
+import { err, ok, type Result } from 'neverthrow';
+import { registerSecret, type CrmIdLink, type ExportJournal, type Fence, type LeaseStore, type LinkCrmIdsResult, type OptionStore, type RecordSink, type RecordSource, type RunHistoryStore } from '@crm-sync/sdk';
+import { Database } from './database.js';
+import { PostgresStoreError, redactConnectionString, toStoreError } from './errors.js';
+import { PostgresExportJournal } from './export-journal.js';
+import { PostgresLeaseStore } from './lease-store.js';
+import { type LocalTables, PostgresLocalTables } from './local-tables.js';
+import { OptionWriter, PostgresOptionStore } from './option-store.js';
+import { PostgresRunHistory } from './run-history.js';
+import { migrate } from './schema.js';
+import { checkSchemaName } from './table-name.js';
+
+/** The schema crm-sync uses when {@link PostgresStoreOptions.schema} is not given. */
+export const DEFAULT_SCHEMA = 'crm_sync';
+
+/** Default number of pooled connections. */
+export const DEFAULT_POOL_SIZE = 4;
+
+/** Options of {@link openPostgresStore}. */
+export interface PostgresStoreOptions {
+  /**
+   * The PostgreSQL schema holding crm-sync's tables and the local tables: created if missing. Give
+   * each crm-sync installation sharing one database its own. Default {@link DEFAULT_SCHEMA}.
+   */
+  readonly schema?: string;
+  /** Connections in the pool. Default {@link DEFAULT_POOL_SIZE}. */
+  readonly poolSize?: number;
+  /** How long to wait for a connection, in ms. Default 10,000. */
+  readonly connectTimeoutMs?: number;
+  /** `application_name` shown in `pg_stat_activity`. Default `crm-sync`. */
+  readonly applicationName?: string;
+  /**
+   * The clock for `updated_at`, `started_at` and similar stamps. Default the system clock; tests
+   * pass a fixed one. Lease expiry never uses it: that is the server's `now()`.
+   */
+  readonly now?: () => Date;
+}
+
+/** The local record tables: sink for imports, source for exports (with `linkCrmIds` and `columns`), and helpers. */
+export type PostgresRecordTables = RecordSink &
+  Omit<RecordSource, 'linkCrmIds'> &
+  Required<Pick<RecordSource, 'columns'>> &
+  LocalTables & {
+    /** See {@link @crm-sync/sdk!RecordSource.linkCrmIds}: never deletes a row, returns the conflicts. */
+    linkCrmIds(table: string, links: readonly CrmIdLink[], fence?: Fence): Promise<LinkCrmIdsResult>;
+  };
+
+/** One PostgreSQL schema holding every crm-sync store. */
+export interface PostgresStore {
+  /** The connection string with its password masked (`postgres://crm:***@db/app`): safe to print. */
+  readonly location: string;
+  /** The schema in use. */
+  readonly schema: string;
+  /** Named options; watermarks among them. */
+  readonly options: OptionStore;
+  /** The durable export journal. */
+  readonly journal: ExportJournal;
+  /** Local record tables; `write` commits records and checkpoint together (`atomicCheckpoint: true`). */
+  readonly records: PostgresRecordTables;
+  /**
+   * Run leases (one run per job at a time, across processes and hosts, on the server's clock). Pass
+   * them to the orchestrator (`leases`): the fences of its writes are checked here.
+   */
+  readonly leases: LeaseStore;
+  /** The run history: every run, its progress samples and its rejects (fenced like the other writes). */
+  readonly history: RunHistoryStore;
+  /** The pool, for applications that query their local tables on the same connections. */
+  readonly pool: pg.Pool;
+  /** Ends the pool. Later calls on the stores reject with code `closed`. Closing twice is harmless. */
+  close(): Promise<void>;
+}
+
+/** True when `location` is a PostgreSQL connection string (`postgres://` or `postgresql://`). */
+export function isPostgresUrl(location: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(location);
+}
+
+/**
+ * Connects to PostgreSQL, creates or migrates crm-sync's schema, and returns the stores. Resolves
+ * to an `Err` (never rejects) when the server cannot be reached (`connection-failed`), refuses the
+ * login (`auth-failed`), the role may not create the schema (`permission-denied`), or the schema
+ * was migrated by a newer release (`schema-too-new`). No message ever contains the password.
+ *
+ * @example
+ * ```ts
+ * const store = (await openPostgresStore('postgres://crm@db.internal/app', { schema: 'crm_sync' }))._unsafeUnwrap();
+ * await store.records.write('contacts', [{ crmId: '003A', values: { email: 'a@example.com' } }]);
+ * await store.close();
+ * ```
+ */
+export async function openPostgresStore(
+  connectionString: string,
+  options: PostgresStoreOptions = {},
+): Promise<Result<PostgresStore, PostgresStoreError>> {
+  const location = redactConnectionString(connectionString);
+  if (!isPostgresUrl(connectionString)) {
+    return err(
+      new PostgresStoreError('invalid-argument', `"${location}" is not a PostgreSQL connection string: use postgres://user[:password]@host[:port]/database.`),
+    );
+  }
+  try {
+    const url = new URL(connectionString);
+    // Registered with the SDK's redaction: a run error or log line that somehow carries it is masked.
+    if (url.password !== '') registerSecret(decodeURIComponent(url.password));
+    const fromParameter = url.searchParams.get('password');
+    if (fromParameter !== null) registerSecret(fromParameter);
+  } catch {
+    return err(
+      new PostgresStoreError(
+        'invalid-argument',
+        `The PostgreSQL connection string is not a valid URL: use postgres://user[:password]@host[:port]/database, with special characters of the password percent-encoded.`,
+      ),
+    );
+  }
+  let schema: string;
+  try {
+    schema = checkSchemaName(options.schema ?? DEFAULT_SCHEMA);
+  } catch (error) {
+    return err(error as PostgresStoreError);
+  }
+  const poolSize = options.poolSize ?? DEFAULT_POOL_SIZE;
+  if (!Number.isInteger(poolSize) || poolSize < 1) {
+    return err(new PostgresStoreError('invalid-argument', `poolSize must be a whole number >= 1, got ${poolSize}.`));
+  }
+  const pool = new pg.Pool({
+    connectionString,
+    max: poolSize,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    application_name: options.applicationName ?? 'crm-sync',
+  });
+  // An idle client whose connection dies (server restart) emits 'error' on the pool; without a
+  // listener that would crash the process. The next query reports the failure instead.
+  pool.on('error', () => undefined);
+  try {
+    const client = await pool.connect();
+    try {
+      await migrate(client, schema);
+    } finally {
+      client.release();
+    }
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    return err(asOpenError(toStoreError(error, `Opening PostgreSQL store ${location} (schema "${schema}")`)));
+  }
+  const db = new Database(pool, schema);
+  const now = options.now ?? (() => new Date());
+  const writer = new OptionWriter(db, now);
+  return ok({
+    location,
+    schema,
+    options: new PostgresOptionStore(db, writer),
+    journal: new PostgresExportJournal(db, now),
+    records: new PostgresLocalTables(db, writer, now),
+    leases: new PostgresLeaseStore(db),
+    history: new PostgresRunHistory(db),
+    pool,
+    close: () => db.end(),
+  });
+}
+
+function asOpenError(error: unknown): PostgresStoreError {
+  return error instanceof PostgresStoreError ? error : new PostgresStoreError('postgres', String(error));
+}
+
+/**
+ * Drops a crm-sync schema with everything in it (options, journal, history, local tables): for a
+ * fresh start (the CLI's demo) and tests. Refuses, with code `invalid-argument`, a schema that
+ * holds no `crm_sync_migrations` table, so that it never drops an application's own schema.
+ * Dropping a missing schema is harmless. Resolves to an `Err`, never rejects.
+ */
+export async function dropPostgresSchema(connectionString: string, schema: string): Promise<Result<void, PostgresStoreError>> {
+  const location = redactConnectionString(connectionString);
+  let name: string;
+  try {
+    name = checkSchemaName(schema);
+  } catch (error) {
+    return err(error as PostgresStoreError);
+  }
+  const client = new pg.Client({ connectionString });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    const found = await client.query<{ schema_exists: boolean; ours: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM information_schema.schemata WHERE schema_name = $1) AS schema_exists,
+              to_regclass($2) IS NOT NULL AS ours`,
+      [name, `"${name}".crm_sync_migrations`],
+    );
+    const row = found.rows[0]!;
+    if (!row.schema_exists) return ok(undefined);
+    if (!row.ours) {
+      return err(new PostgresStoreError('invalid-argument', `Schema "${name}" in ${location} is not a crm-sync schema (no crm_sync_migrations table); it was not dropped.`));
+    }
+    await client.query(`DROP SCHEMA "${name}" CASCADE`);
+    return ok(undefined);
+  } catch (error) {
+    return err(asOpenError(toStoreError(error, `Dropping schema "${name}" of ${location}`)));
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

@@ -1,0 +1,105 @@
+// Local tables on PostgreSQL: the behaviour of store-sqlite's, on a JSONB column.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { PostgresStore } from '../src/index.js';
+import { adminQuery, collectBatches, openTestStore, pgUrl } from './helpers.js';
+
+const open: PostgresStore[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((store) => store.close()));
+});
+
+async function store(): Promise<PostgresStore> {
+  const opened = await openTestStore();
+  open.push(opened);
+  return opened;
+}
+
+describe.skipIf(pgUrl === undefined)('PostgreSQL local tables', () => {
+  it('an import merges into the row and keeps local-only fields, keeps JSON types, and revives a deleted row', async () => {
+    const s = await store();
+    await s.records.write('contacts', [{ crmId: 'A', changedAt: '2026-01-01T00:00:00.000Z', values: { email: 'a@x', n: 1, flag: true, none: null, text: '1' } }]);
+    await s.records.upsertLocal('contacts', 'A', { local_note: 'mine' }, { changedAt: '2026-01-02T00:00:00.000Z' });
+    await s.records.markDeleted('contacts', [{ crmId: 'A', deletedAt: '2026-01-03T00:00:00.000Z' }]);
+    expect((await s.records.getLocal('contacts', 'A'))?.deletedAt).toBe('2026-01-03T00:00:00.000Z');
+    expect(await s.records.countLocal('contacts')).toBe(0);
+    await s.records.write('contacts', [{ crmId: 'A', values: { email: 'b@x' } }]);
+    expect(await s.records.getLocal('contacts', 'A')).toEqual({
+      key: 'A',
+      crmId: 'A',
+      values: { email: 'b@x', n: 1, flag: true, none: null, text: '1', local_note: 'mine' },
+      crmChangedAt: '2026-01-01T00:00:00.000Z',
+      localChangedAt: '2026-01-02T00:00:00.000Z',
+    });
+  });
+
+  it('a page of 2,000 records with duplicates is written as one row per CRM id, the later values winning', async () => {
+    const s = await store();
+    const page = Array.from({ length: 2_000 }, (_, i) => ({ crmId: `C${i % 1_500}`, values: { i } }));
+    await s.records.write('contacts', page, { optionName: 'LASTIMPORT_x', value: 'v1' });
+    expect(await s.records.countLocal('contacts')).toBe(1_500);
+    expect((await s.records.getLocal('contacts', 'C0'))?.values).toEqual({ i: 1_500 });
+    expect((await s.options.getOption('LASTIMPORT_x'))?.value).toBe('v1');
+  });
+
+  it('adopts a local row whose key is the CRM id and that has no CRM id yet', async () => {
+    const s = await store();
+    await s.records.upsertLocal('contacts', 'X1', { local: 1 });
+    await s.records.write('contacts', [{ crmId: 'X1', values: { remote: 2 } }]);
+    expect(await s.records.getLocal('contacts', 'X1')).toMatchObject({ crmId: 'X1', values: { local: 1, remote: 2 } });
+    expect(await s.records.countLocal('contacts')).toBe(1);
+  });
+
+  it('reads in byte order of the key (as SQLite), in batches, with changedSince and keys', async () => {
+    const s = await store();
+    for (const key of ['b', 'B', 'a', 'é', '_', 'A1']) await s.records.upsertLocal('t', key, { key }, { changedAt: key === 'a' ? '2020-01-01T00:00:00.000Z' : '2026-01-01T00:00:00.000Z' });
+    const all = (await collectBatches(s.records.read('t', { batchSize: 4 }))).map((batch) => batch.map((row) => row.key));
+    expect(all).toEqual([['A1', 'B', '_', 'a'], ['b', 'é']]);
+    const since = (await collectBatches(s.records.read('t', { changedSince: '2025-01-01T00:00:00.000Z' }))).flat().map((row) => row.key);
+    expect(since).not.toContain('a');
+    const keys = (await collectBatches(s.records.read('t', { keys: ['é', 'a', 'missing'], batchSize: 1 }))).map((batch) => batch.map((row) => row.key));
+    expect(keys).toEqual([['a'], ['é']]);
+  });
+
+  it('linkCrmIds decides links in order: a CRM id moved off one row can go to another in the same call, and a held one is a conflict', async () => {
+    const s = await store();
+    await s.records.upsertLocal('t', 'k1', {});
+    await s.records.upsertLocal('t', 'k2', {});
+    await s.records.upsertLocal('t', 'k3', {});
+    await s.records.linkCrmIds('t', [{ key: 'k1', crmId: 'A' }]);
+    const result = await s.records.linkCrmIds('t', [
+      { key: 'k1', crmId: 'C' },
+      { key: 'k2', crmId: 'A' },
+      { key: 'k3', crmId: 'C' },
+      { key: 'nope', crmId: 'Z' },
+    ]);
+    expect(result.conflicts).toEqual([{ key: 'k3', crmId: 'C', heldBy: 'k1' }]);
+    expect((await s.records.getLocal('t', 'k1'))?.crmId).toBe('C');
+    expect((await s.records.getLocal('t', 'k2'))?.crmId).toBe('A');
+    expect((await s.records.getLocal('t', 'k3'))?.crmId).toBeUndefined();
+  });
+
+  it('refuses hostile, reserved and foreign table names with invalid-table-name, and treats names case-insensitively', async () => {
+    const s = await store();
+    for (const name of ['x; DROP TABLE y', 'options', 'crm_sync_leases', 'pg_class', '']) {
+      await expect(s.records.write(name, [{ crmId: '1', values: {} }])).rejects.toMatchObject({ code: 'invalid-table-name' });
+    }
+    await adminQuery(`CREATE TABLE "${s.schema}".foreign_table (id int)`);
+    await expect(s.records.countLocal('foreign_table')).rejects.toMatchObject({ code: 'invalid-table-name' });
+    await s.records.write('Contacts', [{ crmId: '1', values: {} }]);
+    expect(await s.records.countLocal('contacts')).toBe(1);
+    expect(await s.records.listTables()).toEqual(['contacts']);
+  });
+
+  it('the application reads and writes the JSONB column with plain SQL, and the next export sees its change', async () => {
+    const s = await store();
+    await s.records.write('contacts', [{ crmId: '003A', values: { email: 'a@example.com', status: 'new' } }]);
+    await adminQuery(
+      `UPDATE "${s.schema}".contacts SET data = data || jsonb_build_object('status', 'vip'),
+         local_changed_at = to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') WHERE key = '003A'`,
+    );
+    const rows = await adminQuery<{ email: string }>(`SELECT data->>'email' AS email FROM "${s.schema}".contacts WHERE data->>'status' = 'vip'`);
+    expect(rows).toEqual([{ email: 'a@example.com' }]);
+    const changed = (await collectBatches(s.records.read('contacts', { changedSince: '2020-01-01T00:00:00.000Z' }))).flat();
+    expect(changed).toMatchObject([{ key: '003A', crmId: '003A', values: { email: 'a@example.com', status: 'vip' } }]);
+  });
+});
