@@ -39,7 +39,7 @@ const UNIMPLEMENTED_OPTIONS: ReadonlySet<string> = new Set(['$expand', '$apply',
  * Checks the query options of a GET against the ones a route serves: a documented Dataverse
  * option the emulator does not implement answers 501; an unknown `$` option (query options are
  * case-sensitive: `$Select` is unknown) answers 400 as Dataverse does; parameter aliases (`@p1`)
- * are not implemented.
+ * answer 501 as well (the emulator lacks them).
  */
 export function checkQueryOptions(params: ReadonlyMap<string, string>, served: ReadonlySet<string>): EmulatorResponse | undefined {
   for (const name of params.keys()) {
