@@ -229,7 +229,7 @@ export class PostgresExportJournal implements ExportJournal {
       params.push(states);
       where.push(`state = ANY($${params.length}::text[])`);
     }
-    let sql = `SELECT * FROM ${this.entries} WHERE ${where.join(' AND ')} ORDER BY seq`;
+    let sql = `SELECT run_id, seq, local_key, sync_key, mode, crm_id, payload, state, action, reject, batch_id, attempts, updated_at FROM ${this.entries} WHERE ${where.join(' AND ')} ORDER BY seq`;
     if (options.limit !== undefined) {
       if (!Number.isInteger(options.limit) || options.limit < 0) {
         throw new PostgresStoreError('invalid-argument', `listEntries: limit must be a whole number >= 0, got ${options.limit}.`);
@@ -237,7 +237,7 @@ export class PostgresExportJournal implements ExportJournal {
       params.push(options.limit);
       sql += ` LIMIT $${params.length}`;
     }
-    const rows = await this.db.query<EntryRow>(`Listing entries of export run "${runId}"`, sql, params);
+    const rows = await this.db.query<EntryRow>(`Listing entries of export run "${runId}"`, sql, params, { prepared: true });
     return rows.map(toEntry);
   }
 

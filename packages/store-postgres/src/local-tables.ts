@@ -30,7 +30,7 @@ import type {
   SourceReadOptions,
   SourceRecord,
 } from '@crm-sync/sdk';
-import type { Database } from './database.js';
+import { prepared, type Database } from './database.js';
 import { PostgresStoreError, toStoreError } from './errors.js';
 import type { OptionWriter } from './option-store.js';
 import { checkLocalTableName } from './table-name.js';
@@ -120,32 +120,36 @@ export class PostgresLocalTables implements RecordSink, RecordSource, LocalTable
           // Values travel as text arrays, each record's data one small JSON document: parsing one
           // JSON array of the whole page into jsonb costs several times more on the server.
           // 1. Which CRM ids are already linked to a row (no JSON involved).
-          const linked = await client.query<{ crm_id: string }>(`SELECT crm_id FROM ${t} WHERE crm_id = ANY($1::text[]) FOR UPDATE`, [
-            batch.map((record) => record.crm_id),
-          ]);
+          const linked = await client.query<{ crm_id: string }>(
+            prepared(`SELECT crm_id FROM ${t} WHERE crm_id = ANY($1::text[]) FOR UPDATE`, [batch.map((record) => record.crm_id)]),
+          );
           const done = new Set(linked.rows.map((row) => row.crm_id));
           const known = batch.filter((record) => done.has(record.crm_id));
           const rest = batch.filter((record) => !done.has(record.crm_id));
           if (known.length > 0) {
             // 2. Merge the values into the linked rows.
             await client.query(
-              `UPDATE ${t} AS t SET data = t.data || x.data::jsonb, crm_changed_at = COALESCE(x.changed_at, t.crm_changed_at), deleted_at = NULL
-               FROM unnest($1::text[], $2::text[], $3::text[]) AS x(crm_id, data, changed_at)
-               WHERE t.crm_id = x.crm_id`,
-              columnsOf(known),
+              prepared(
+                `UPDATE ${t} AS t SET data = t.data || x.data::jsonb, crm_changed_at = COALESCE(x.changed_at, t.crm_changed_at), deleted_at = NULL
+                 FROM unnest($1::text[], $2::text[], $3::text[]) AS x(crm_id, data, changed_at)
+                 WHERE t.crm_id = x.crm_id`,
+                columnsOf(known),
+              ),
             );
           }
           if (rest.length > 0) {
             // 3. New rows keyed by the CRM id; a row with that key and no CRM id is adopted; a row
             //    with that key linked elsewhere is a conflict (not returned, detected below).
             const written = await client.query<{ key: string }>(
-              `INSERT INTO ${t} AS t (key, crm_id, data, crm_changed_at)
-               SELECT x.crm_id, x.crm_id, x.data::jsonb, x.changed_at FROM unnest($1::text[], $2::text[], $3::text[]) AS x(crm_id, data, changed_at)
-               ON CONFLICT (key) DO UPDATE SET data = t.data || excluded.data, crm_id = excluded.crm_id,
-                 crm_changed_at = COALESCE(excluded.crm_changed_at, t.crm_changed_at), deleted_at = NULL
-               WHERE t.crm_id IS NULL
-               RETURNING t.key`,
-              columnsOf(rest),
+              prepared(
+                `INSERT INTO ${t} AS t (key, crm_id, data, crm_changed_at)
+                 SELECT x.crm_id, x.crm_id, x.data::jsonb, x.changed_at FROM unnest($1::text[], $2::text[], $3::text[]) AS x(crm_id, data, changed_at)
+                 ON CONFLICT (key) DO UPDATE SET data = t.data || excluded.data, crm_id = excluded.crm_id,
+                   crm_changed_at = COALESCE(excluded.crm_changed_at, t.crm_changed_at), deleted_at = NULL
+                 WHERE t.crm_id IS NULL
+                 RETURNING t.key`,
+                columnsOf(rest),
+              ),
             );
             if (written.rows.length < rest.length) {
               const ok = new Set(written.rows.map((row) => row.key));
@@ -219,6 +223,7 @@ export class PostgresLocalTables implements RecordSink, RecordSource, LocalTable
         `Reading local table "${name}"`,
         `SELECT ${SELECT_COLUMNS} FROM ${t} WHERE key > $1 AND deleted_at IS NULL ${since === undefined ? '' : 'AND local_changed_at >= $3'} ORDER BY key LIMIT $2`,
         since === undefined ? [afterKey, batchSize] : [afterKey, batchSize, since],
+        { prepared: true },
       );
       if (rows.length === 0) return;
       yield rows.map(toSourceRecord);

@@ -6,7 +6,7 @@
  */
 import type { PoolClient } from 'pg';
 import type { Fence, OptionStore, StoredOption } from '@crm-sync/sdk';
-import type { Database } from './database.js';
+import { prepared, type Database } from './database.js';
 
 interface OptionRow {
   readonly name: string;
@@ -26,9 +26,11 @@ export class OptionWriter {
   /** Creates or replaces an option, in the caller's transaction. */
   async write(client: PoolClient, name: string, value: string, meta?: Readonly<Record<string, unknown>>): Promise<void> {
     await client.query(
-      `INSERT INTO ${this.db.table('options')} (name, value, meta, updated_at) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (name) DO UPDATE SET value = excluded.value, meta = excluded.meta, updated_at = excluded.updated_at`,
-      [name, value, meta === undefined ? null : JSON.stringify(meta), this.now().toISOString()],
+      prepared(
+        `INSERT INTO ${this.db.table('options')} (name, value, meta, updated_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value, meta = excluded.meta, updated_at = excluded.updated_at`,
+        [name, value, meta === undefined ? null : JSON.stringify(meta), this.now().toISOString()],
+      ),
     );
   }
 }

@@ -60,6 +60,26 @@ describe.skipIf(pgUrl === undefined)('PostgreSQL local tables', () => {
     expect(keys).toEqual([['a'], ['é']]);
   });
 
+  it('repeated statements (journal steps, import pages, their checkpoint) are prepared once per connection and reused', async () => {
+    const s = await openTestStore({ poolSize: 1 });
+    open.push(s);
+    const run = await s.journal.startRun('job');
+    await s.journal.addPending(run.runId, [0, 1, 2].map((seq) => ({ seq, localKey: `k${seq}`, mode: 'upsert' as const, payload: { n: seq } })));
+    for (const batch of ['b1', 'b2', 'b3']) await s.journal.markSent(run.runId, [0, 1, 2], batch);
+    for (const page of [0, 1, 2]) await s.records.write('contacts', [{ crmId: `C${page}`, values: { page } }], { optionName: 'LASTIMPORT_x', value: String(page) });
+    const prepared = (await s.pool.query<{ name: string; statement: string }>('SELECT name, statement FROM pg_prepared_statements')).rows;
+    const named = (pattern: RegExp): string[] => prepared.filter((row) => pattern.test(row.statement)).map((row) => row.name);
+    expect(named(/SET state = 'sent'/)).toHaveLength(1);
+    expect(named(/INSERT INTO .*"contacts" AS t/)).toHaveLength(1);
+    expect(named(/INSERT INTO .*"options"/)).toHaveLength(1);
+    for (const row of prepared) expect(row.name).toMatch(/^crm_sync_[0-9a-f]{24}$/);
+    expect((await s.journal.listEntries(run.runId)).map((entry) => [entry.state, entry.attempts, entry.batchId])).toEqual([
+      ['sent', 3, 'b3'],
+      ['sent', 3, 'b3'],
+      ['sent', 3, 'b3'],
+    ]);
+  });
+
   it('linkCrmIds decides links in order: a CRM id moved off one row can go to another in the same call, and a held one is a conflict', async () => {
     const s = await store();
     await s.records.upsertLocal('t', 'k1', {});
