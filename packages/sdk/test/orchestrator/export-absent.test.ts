@@ -12,7 +12,7 @@ import { DynamicsConnector } from '@crm-sync/connector-dynamics';
 import { dataverseSchemas, startDataverseEmulator } from '@crm-sync/connector-dynamics/emulator';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ExportJob, FieldValues, UpsertBatchRequest } from '../../src/index.js';
-import { harnesses, START, withMethod, type Harness, type HarnessFactory } from './harnesses.js';
+import { harnesses, inMemoryCrmSide, START, withMethod, type Harness, type HarnessFactory } from './harnesses.js';
 import { makeRig } from './setup.js';
 
 /** A harness plus the write routes its emulator saw, to prove which path a test exercised. */
@@ -102,24 +102,10 @@ const dynamicsBulkMessages: PathFactory = {
   teardown: async (harness) => closers.get(harness)?.(),
 };
 
+/** The shared CRM-side helpers; these paths inject no faults. */
 function crmSide(crm: InMemoryCrm, clock: ManualClock, object: string): Harness['crm'] {
   return {
-    create(values, at) {
-      const outcome = crm.insert(object, values, at === undefined ? {} : { at });
-      if (!outcome.ok) throw new Error(outcome.reject.message);
-      return outcome.id;
-    },
-    update(id, values) {
-      const outcome = crm.update(object, id, values);
-      if (!outcome.ok) throw new Error(outcome.reject.message);
-    },
-    remove: (id) => void crm.delete(object, id),
-    stampChange: (id, at) => crm.stampChange(object, id, at),
-    purgeDeleted: (before) => crm.purgeDeleted(object, before),
-    setNow: (at) => clock.set(at),
-    advance: (ms) => clock.advance(ms),
-    now: () => clock.now().toISOString(),
-    contacts: () => crm.records(object).map((record) => ({ id: record.id, values: record.values })),
+    ...inMemoryCrmSide(crm, clock, object),
     failNext: () => {
       throw new Error('not used here');
     },

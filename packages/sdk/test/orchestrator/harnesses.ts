@@ -68,7 +68,7 @@ export const START: Instant = '2024-06-01T00:00:00.000Z';
  * The CRM-side helpers every harness shares: each emulator serves an `InMemoryCrm`, so arranging
  * data and moving the server clock is the same everywhere; only fault injection differs.
  */
-function inMemoryCrmSide(crm: InMemoryCrm, clock: ManualClock, object: string): Omit<CrmSide, 'failNext'> {
+export function inMemoryCrmSide(crm: InMemoryCrm, clock: ManualClock, object: string): Omit<CrmSide, 'failNext'> {
   return {
     create(values, at) {
       const outcome = crm.insert(object, values, at === undefined ? {} : { at });
