@@ -169,7 +169,7 @@ async function planExport(context: RunContext, stores: ExportStores, job: Export
       batches,
       records,
       estimatedApiCalls: context.apiCalls() + batches,
-      notes: [`${records} records in ${batches} batches of at most ${batchSize}; nothing was sent or journaled (dry run)`],
+      notes: [...context.summary().notes, `${records} records in ${batches} batches of at most ${batchSize}; nothing was sent or journaled (dry run)`],
     },
   });
 }
