@@ -600,9 +600,10 @@ interface RecordResult {
 function outcomeOf(run: ExportRun, entry: JournalEntry, mode: WriteMode, outcome: WriteOutcome): RecordResult {
   const { context } = run;
   if (outcome.ok) {
-    // An insert resent after a lost answer (as an upsert by its sync key) finds the record its
-    // first send created: the CRM says updated, but this run created it.
-    const action = entry.mode === 'insert' && entry.attempts > 0 ? 'created' : outcome.action;
+    // A record with no CRM id resent after a lost answer (an upsert by its sync key) finds the
+    // record its first send created: the CRM says updated, but this run created it.
+    const resentCreate = entry.attempts > 0 && entry.mode !== 'update' && (entry.mode === 'insert' || entry.crmId === undefined);
+    const action = resentCreate ? 'created' : outcome.action;
     if (action === 'created') context.counts.created += 1;
     else if (action === 'updated') context.counts.updated += 1;
     else if (action === 'unchanged') context.counts.unchanged += 1;
