@@ -60,7 +60,7 @@ describe('crm-sync run outcomes', () => {
     await seed({ a: '2020-01-01T00:00:00.000Z', b: '2020-01-02T00:00:00.000Z' });
     const first = await run('export.yaml');
     expect(first.code).toBe(ExitCode.ok);
-    expect(first.stderr).toContain('note: changedSince: last-export: no finished export of this job yet, so every row changed locally is exported');
+    expect(first.stdout).toContain('note: changedSince: last-export: no finished export of this job yet, so every row changed locally is exported');
     expect(first.stdout).toMatch(/created\s+2\n/);
 
     await seed({ c: '2999-01-01T00:00:00.000Z' });

@@ -20,7 +20,7 @@ account: demo
 operation: export
 object: contact
 local: { table: contacts }
-export: { mode: auto, syncKey: externalKey, changedSince: "2000-01-01T00:00:00Z" }
+export: { mode: auto, syncKey: externalKey }
 fields:
   - { local: email, remote: email }
   - { local: first_name, remote: firstName }

@@ -42,7 +42,7 @@ export * from './di/runtime-connector-factory.js';
 export * from './di/container.js';
 export * from './orchestrator/orchestrator.js';
 export { checkLocalColumns, nearestName } from './orchestrator/local-columns.js';
-export { formatWatermark, parseWatermark, readWatermark, watermarkCheckpoint, WATERMARK_FORMAT, type Watermark } from './orchestrator/watermark.js';
+export { formatWatermark, MAX_OVERLAP_META_CHARS, parseWatermark, readWatermark, watermarkCheckpoint, WATERMARK_FORMAT, type Watermark } from './orchestrator/watermark.js';
 export { DEFAULT_SAFETY_LAG_MS } from './orchestrator/import.js';
 export { DEFAULT_LEASE_TTL_MS, describeHolder, isProcessAlive, processLeaseStore } from './orchestrator/run-lease.js';
 export { DEFAULT_HISTORY_SAMPLE_MS } from './orchestrator/run-recorder.js';

@@ -14,7 +14,6 @@ import {
   MemoryExportJournal,
   MemoryOptionStore,
   MemoryRecordStore,
-  type ExportJournal,
   type LocalRecord,
   type RecordSink,
   type RunError,
@@ -30,7 +29,7 @@ import { capWarnings } from '../job/cap-warnings.js';
 import { checkJobAgainstDescription } from '../job/check-against-description.js';
 import { checkJobLocalColumns } from '../job/check-local-columns.js';
 import { fileError, loadJobFile, type LoadedJob } from '../job/load-job.js';
-import { SINCE_LAST_EXPORT, toSyncJob } from '../job/to-sync-job.js';
+import { toSyncJob } from '../job/to-sync-job.js';
 import { errorsFileOutput, rejectsFileOutput, type FileOutput } from '../report/file-output.js';
 import { createLogger, type LogFormat } from '../report/logger.js';
 import { createProgressReporter, progressStyle } from '../report/progress.js';
@@ -138,10 +137,8 @@ async function runCommandUntil(io: CliIo, jobPath: string, options: RunCommandOp
         const running = lease !== undefined && Date.parse(lease.expiresAt) > Date.now();
         if (!machine && !running) println(io, `Resuming export run ${open.runId} (started ${open.startedAt}).`);
       }
-      const resolved = await sinceLastExport(job, syncJob.value, store.value.journal);
-      if (!machine && resolved.note !== undefined) eprintln(io, `note: ${resolved.note}`);
       if (signal.aborted) return interruptedBeforeRun(io, jobPath, options);
-      return await execute(io, job, resolved.job, opened.value, store.value, options, machine, signal);
+      return await execute(io, job, syncJob.value, opened.value, store.value, options, machine, signal);
     } finally {
       await store.value.close();
     }
@@ -184,8 +181,7 @@ async function dryRun(
   try {
     const memoryOptions = new MemoryOptionStore();
     const memoryRecords = new MemoryRecordStore(memoryOptions);
-    const resolved = await sinceLastExport(job, syncJob, store?.journal);
-    const result = await runJob(resolved.job, {
+    const result = await runJob(syncJob, {
       connector: opened.connector,
       stores: store
         ? { options: store.options, journal: store.journal, sink: store.records, source: store.records }
@@ -195,27 +191,11 @@ async function dryRun(
     });
     if (result.isErr()) return reportRunError(io, job, result.error, options);
     if (options.json === true) println(io, JSON.stringify({ ok: true, dryRun: true, plan: result.value.plan ?? null, summary: result.value }));
-    else println(io, renderPlan(result.value) + (resolved.note === undefined ? '' : `\n  note: ${resolved.note}`));
+    else println(io, renderPlan(result.value));
     return ExitCode.ok;
   } finally {
     await store?.close();
   }
-}
-
-/**
- * Resolves `export.changedSince: last-export` from the journal: rows changed since the start of
- * this job's last finished export run. The start, not the end, so that a row the application
- * changed while that run was reading is sent again rather than missed.
- */
-async function sinceLastExport(job: LoadedJob, syncJob: SyncJob, journal: ExportJournal | undefined): Promise<{ job: SyncJob; note?: string }> {
-  if (syncJob.kind !== 'export' || job.job.export?.changedSince !== SINCE_LAST_EXPORT) return { job: syncJob };
-  const runs = journal === undefined ? [] : await journal.listRuns(exportJobId(syncJob));
-  const last = runs.find((run) => run.status === 'finished');
-  if (last === undefined) return { job: syncJob, note: `changedSince: ${SINCE_LAST_EXPORT}: no finished export of this job yet, so every row changed locally is exported` };
-  return {
-    job: { ...syncJob, changedSince: last.startedAt },
-    note: `changedSince: ${SINCE_LAST_EXPORT}: rows changed locally since ${last.startedAt} (the start of run ${last.runId})`,
-  };
 }
 
 async function execute(

@@ -9,6 +9,7 @@ import {
   midnightInZone,
   parseInstant,
   zoneFor,
+  SINCE_LAST_EXPORT,
   type DeleteJob,
   type DeleteLimit,
   type ErrorRetryPolicy,
@@ -131,23 +132,13 @@ function importJob(loaded: LoadedJob, base: Omit<ImportJob, 'kind' | 'fields' | 
   });
 }
 
-/**
- * `export.changedSince: last-export`: rows changed since the start of this job's last finished
- * export. The run command resolves it from the journal; without a finished run, every row the
- * application changed is exported (rows only imported from the CRM never are).
- */
-export const SINCE_LAST_EXPORT = 'last-export';
-
-/** Every row changed locally at all: where `last-export` starts when the job never finished one. */
-const EVERY_LOCAL_CHANGE: Instant = '1970-01-01T00:00:00.000Z';
-
 function exportJob(job: JobFile, base: Omit<ExportJob, 'kind' | 'fields' | 'table' | 'mode'>, timeZone: string, now: Date): Result<ExportJob, FileIssue[]> {
   const settings = job.export ?? {};
   const changedSince =
     settings.changedSince === undefined
       ? ok(undefined)
       : settings.changedSince === SINCE_LAST_EXPORT
-        ? ok(EVERY_LOCAL_CHANGE)
+        ? ok(SINCE_LAST_EXPORT)
         : instantBound(settings.changedSince, ['export', 'changedSince'], 'start', timeZone, now, `${PLAIN_INSTANT}, or ${SINCE_LAST_EXPORT}`);
   if (changedSince.isErr()) return err([changedSince.error]);
   return ok({

@@ -129,18 +129,9 @@ export class RunContext {
    * Records a per-record failure: counted, logged as a warning always, and queued for the rejects
    * output when the job processes rejects (written by {@link RunContext.flushRejects}).
    */
-  reject(reject: Pick<Reject, 'code' | 'message'> & Partial<Pick<Reject, 'symbol' | 'fields'>>, where: { localKey?: string; crmId?: string }): void {
+  reject(reject: Pick<Reject, 'code' | 'message'> & Partial<Pick<Reject, 'symbol' | 'fields'>>, where: { localKey?: string; crmId?: string }): RejectItem {
     this.counts.rejected += 1;
-    const item: RejectItem = {
-      operation: this.job.kind,
-      activity: this.job.activity,
-      code: reject.code,
-      message: redactText(reject.message),
-      fields: reject.fields ?? [],
-      ...(reject.symbol === undefined ? {} : { symbol: reject.symbol }),
-      ...(where.localKey === undefined ? {} : { localKey: where.localKey }),
-      ...(where.crmId === undefined ? {} : { crmId: where.crmId }),
-    };
+    const item = this.rejectItem(reject, where);
     // The message names the record (local key, CRM id), so a readable log line alone says which one.
     const record = [
       ...(item.localKey === undefined ? [] : [`local key ${JSON.stringify(item.localKey)}`]),
@@ -152,6 +143,21 @@ export class RunContext {
     );
     this.recorder?.onReject(item);
     if (this.job.processRejects && this.deps.rejects) this.pendingRejects.push(item);
+    return item;
+  }
+
+  /** The rejects output's item for a reject, without counting or logging it (a reject an earlier invocation already reported). */
+  rejectItem(reject: Pick<Reject, 'code' | 'message'> & Partial<Pick<Reject, 'symbol' | 'fields'>>, where: { localKey?: string; crmId?: string }): RejectItem {
+    return {
+      operation: this.job.kind,
+      activity: this.job.activity,
+      code: reject.code,
+      message: redactText(reject.message),
+      fields: reject.fields ?? [],
+      ...(reject.symbol === undefined ? {} : { symbol: reject.symbol }),
+      ...(where.localKey === undefined ? {} : { localKey: where.localKey }),
+      ...(where.crmId === undefined ? {} : { crmId: where.crmId }),
+    };
   }
 
   /** Writes queued rejects to the rejects output. */

@@ -20,13 +20,13 @@ import type { ObjectDescription } from '../contract/describe.js';
 import { idNormalizer } from '../contract/normalize-id.js';
 import type { Reject, UpsertBatchRequest, WriteMode, WriteOutcome } from '../contract/requests.js';
 import type { FieldValue } from '../contract/values.js';
-import { redactText } from '../errors/redact.js';
+import { redact, redactText } from '../errors/redact.js';
 import type { ExportJournal, JournalEntry, JournalOutcome, NewJournalEntry, RecordSource, SourceRecord } from '../stores/types.js';
 import { storeFailure, type RunContext } from './context.js';
-import { exportJobId, type ExportJob } from './job.js';
+import { exportJobId, SINCE_LAST_EXPORT, type ExportJob } from './job.js';
 import { checkLocalColumns } from './local-columns.js';
 import { findBySyncKey } from './sync-key.js';
-import type { ExportRunOptions, RunError, RunSummary } from './types.js';
+import type { ExportBatchResult, ExportRecordOutcome, ExportRunOptions, RunError, RunSummary } from './types.js';
 import { convertRecord, prepareExport, type PreparedExport } from './validate.js';
 
 /** The stores an export uses. */
@@ -54,16 +54,33 @@ interface ExportRun {
   readonly batchSize: number;
   /** Records sent back to pending by a retryable reject since the last pass. */
   retryableRejects: number;
+  /** Where settled outcomes go ({@link ExportRunOptions.onBatchSettled}). */
+  readonly onBatchSettled?: ExportRunOptions['onBatchSettled'];
+  /** Deliveries made so far in this invocation. */
+  deliveries: number;
+  /** Resolves when the previous delivery is done: calls never overlap. */
+  delivering: Promise<void>;
+  /** Set once the callback threw: nothing more is delivered or sent. */
+  callbackFailure?: RunError;
 }
+
+/** Where the rows to export are read from, peeked before a journal run is opened. */
+type SourceBatches = AsyncIterator<readonly SourceRecord[]>;
 
 /** Runs (or plans, on a dry run) an export job. */
 export async function runExport(
   context: RunContext,
   stores: ExportStores,
-  job: ExportJob,
+  givenJob: ExportJob,
   options: ExportRunOptions,
 ): Promise<Result<RunSummary, RunError>> {
   const { connector } = context.deps;
+  let job: ExportJob;
+  try {
+    job = await resolveChangedSince(context, stores.journal, givenJob);
+  } catch (error) {
+    return err(storeFailure(context, error, 'reading the export journal for changedSince "last-export"'));
+  }
   context.progress('validate');
   // Before any CRM call: a mapped local column the table does not have would export nothing.
   let columnIssues;
@@ -105,11 +122,35 @@ export async function runExport(
       context.note(`closed the interrupted run ${run.runId} as failed (resume: false)`);
       run = undefined;
     }
+    const source = stores.source.read(job.table, sourceOptions(job))[Symbol.asyncIterator]();
+    let first: readonly SourceRecord[] | undefined;
     if (run) context.note(`resuming the interrupted run ${run.runId}`);
-    else run = await stores.journal.startRun(jobId, context.fence);
+    else {
+      // Nothing to export opens no journal run: an idle sync loop leaves no trace in the journal.
+      first = await firstRecords(source);
+      if (first === undefined) {
+        const since = job.changedSince === undefined ? '' : ` changed since ${job.changedSince as string}`;
+        context.note(`nothing to export: table "${job.table}" has no rows${since}; no journal run was opened`);
+        context.progress('done');
+        return ok(context.summary());
+      }
+      run = await stores.journal.startRun(jobId, context.fence);
+    }
     context.journalRunId = run.runId;
-    const state: ExportRun = { context, stores, job, plan: prepared.value, description: described.value, runId: run.runId, batchSize, retryableRejects: 0 };
-    return await exportRun(state);
+    const state: ExportRun = {
+      context,
+      stores,
+      job,
+      plan: prepared.value,
+      description: described.value,
+      runId: run.runId,
+      batchSize,
+      retryableRejects: 0,
+      ...(options.onBatchSettled === undefined ? {} : { onBatchSettled: options.onBatchSettled }),
+      deliveries: 0,
+      delivering: Promise.resolve(),
+    };
+    return await exportRun(state, source, first);
   } catch (error) {
     return err(storeFailure(context, error, 'the export journal or source'));
   }
@@ -128,24 +169,69 @@ async function planExport(context: RunContext, stores: ExportStores, job: Export
       batches,
       records,
       estimatedApiCalls: context.apiCalls() + batches,
-      notes: [`${records} records in ${batches} batches of at most ${batchSize}; nothing was sent or journaled (dry run)`],
+      notes: [...context.summary().notes, `${records} records in ${batches} batches of at most ${batchSize}; nothing was sent or journaled (dry run)`],
     },
   });
 }
 
+/**
+ * Resolves `changedSince: 'last-export'` from the journal: rows changed since the start of the
+ * job's last finished run. The start, not the end, so that a row the application changed while
+ * that run was reading is sent again rather than missed. Without a finished run, every row the
+ * application changed at all (rows without a change time, only imported from the CRM, never are).
+ */
+async function resolveChangedSince(context: RunContext, journal: ExportJournal, job: ExportJob): Promise<ExportJob> {
+  if (job.changedSince !== SINCE_LAST_EXPORT) return job;
+  const last = (await journal.listRuns(exportJobId(job))).find((run) => run.status === 'finished');
+  if (last === undefined) {
+    context.note(`changedSince: ${SINCE_LAST_EXPORT}: no finished export of this job yet, so every row changed locally is exported`);
+    return { ...job, changedSince: EVERY_LOCAL_CHANGE };
+  }
+  context.note(`changedSince: ${SINCE_LAST_EXPORT}: rows changed locally since ${last.startedAt} (the start of run ${last.runId})`);
+  return { ...job, changedSince: last.startedAt };
+}
+
+/** Every row changed locally at all: where `last-export` starts when the job never finished a run. */
+const EVERY_LOCAL_CHANGE = '1970-01-01T00:00:00.000Z';
+
+/** The first non-empty batch of the source, or `undefined` when it has no rows. */
+async function firstRecords(source: SourceBatches): Promise<readonly SourceRecord[] | undefined> {
+  for (;;) {
+    const next = await source.next();
+    if (next.done === true) return undefined;
+    if (next.value.length > 0) return next.value;
+  }
+}
+
+/** The batches of a source, starting with one already read from it. */
+async function* sourceBatches(source: SourceBatches, first: readonly SourceRecord[] | undefined): AsyncIterable<readonly SourceRecord[]> {
+  if (first !== undefined) yield first;
+  for (;;) {
+    const next = await source.next();
+    if (next.done === true) return;
+    yield next.value;
+  }
+}
+
 function sourceOptions(job: ExportJob): Parameters<RecordSource['read']>[1] {
   return {
-    ...(job.changedSince === undefined ? {} : { changedSince: job.changedSince }),
+    ...(job.changedSince === undefined || job.changedSince === SINCE_LAST_EXPORT ? {} : { changedSince: job.changedSince }),
     ...(job.keys === undefined ? {} : { keys: job.keys }),
     ...(job.batchSize === undefined ? {} : { batchSize: job.batchSize }),
   };
 }
 
-async function exportRun(run: ExportRun): Promise<Result<RunSummary, RunError>> {
+async function exportRun(run: ExportRun, source: SourceBatches, first: readonly SourceRecord[] | undefined): Promise<Result<RunSummary, RunError>> {
   const { context, stores, runId } = run;
   const before = await stores.journal.countByState(runId);
-  context.counts.skipped += before.committed + (run.job.resendRejected ? 0 : before.rejected);
-  await load(run);
+  const earlier = before.committed + (run.job.resendRejected ? 0 : before.rejected);
+  if (earlier > 0) {
+    context.note(`${earlier} records were settled by an earlier invocation of run ${runId}; the counts include them by what happened to each`);
+    const redelivered = await redeliver(run);
+    if (redelivered.isErr()) return err(redelivered.error);
+  }
+  const loaded = await load(run, sourceBatches(source, first));
+  if (loaded.isErr()) return err(loaded.error);
   context.progress('write');
 
   // Pass 1 settles what an earlier invocation left in doubt; later passes settle this run's own
@@ -168,8 +254,9 @@ async function exportRun(run: ExportRun): Promise<Result<RunSummary, RunError>> 
   if (open > 0) {
     return err(context.fail('in-doubt', `${open} records of run ${runId} are still unsettled; run the job again to resume`));
   }
-  await linkCreated(run);
+  const conflicts = await linkCreated(run);
   await context.flushRejects();
+  await countFromJournal(run, conflicts);
   const summary = context.summary({ runId });
   await stores.journal.closeRun(runId, 'finished', { ...summary, notes: [...summary.notes] } as unknown as Record<string, unknown>, context.fence);
   context.progress('done');
@@ -177,8 +264,8 @@ async function exportRun(run: ExportRun): Promise<Result<RunSummary, RunError>> 
 }
 
 /** Reads the source into the journal; on resume only rows not journaled yet are added. */
-async function load(run: ExportRun): Promise<void> {
-  const { context, stores, job, runId } = run;
+async function load(run: ExportRun, batches: AsyncIterable<readonly SourceRecord[]>): Promise<Result<void, RunError>> {
+  const { context, stores, runId } = run;
   const known = new Set<string>();
   let nextSeq = 0;
   for (let afterSeq = -1; ; ) {
@@ -188,9 +275,10 @@ async function load(run: ExportRun): Promise<void> {
     afterSeq = page[page.length - 1]!.seq;
     nextSeq = afterSeq + 1;
   }
-  for await (const batch of stores.source.read(job.table, sourceOptions(job))) {
+  for await (const batch of batches) {
     const entries: NewJournalEntry[] = [];
     const rejects: JournalOutcome[] = [];
+    const settled: ExportRecordOutcome[] = [];
     for (const record of batch) {
       context.counts.read += 1;
       if (known.has(record.key)) continue;
@@ -200,12 +288,95 @@ async function load(run: ExportRun): Promise<void> {
       entries.push(built.entry);
       if (built.reject) {
         rejects.push({ seq, state: 'rejected', reject: built.reject });
-        context.reject(built.reject, { localKey: record.key, ...(record.crmId === undefined ? {} : { crmId: record.crmId }) });
+        const where = { localKey: record.key, ...(record.crmId === undefined ? {} : { crmId: record.crmId }) };
+        settled.push({ key: record.key, ...(record.crmId === undefined ? {} : { crmId: record.crmId }), outcome: 'rejected', reject: context.reject(built.reject, where) });
       }
     }
     await stores.journal.addPending(runId, entries, context.fence);
     if (rejects.length > 0) await stores.journal.recordOutcomes(runId, rejects, context.fence);
+    const delivered = await deliver(run, settled);
+    if (delivered.isErr()) return delivered;
   }
+  return ok(undefined);
+}
+
+/**
+ * Delivers settled outcomes to `onBatchSettled`, one call at a time. A throw stops the run: the
+ * outcomes stay journaled and an open run delivers them again when it resumes.
+ */
+async function deliver(run: ExportRun, outcomes: readonly ExportRecordOutcome[]): Promise<Result<void, RunError>> {
+  const callback = run.onBatchSettled;
+  if (callback === undefined || outcomes.length === 0) return ok(undefined);
+  const previous = run.delivering;
+  let release!: () => void;
+  run.delivering = new Promise((resolve) => {
+    release = resolve;
+  });
+  await previous;
+  try {
+    if (run.callbackFailure) return err(run.callbackFailure);
+    run.deliveries += 1;
+    const batch: ExportBatchResult = { runId: run.runId, batch: run.deliveries, outcomes };
+    try {
+      await callback(batch);
+    } catch (error) {
+      const text = redactText(error instanceof Error ? error.message : String(error));
+      run.callbackFailure = run.context.fail(
+        'callback',
+        `onBatchSettled threw for delivery ${batch.batch} of run ${run.runId} (${outcomes.length} outcomes): ${text}. The outcomes are in the export journal and nothing more was sent; fix the callback and run the job again: the run resumes and delivers every settled outcome again (at least once)`,
+        { cause: redact(error) },
+      );
+      return err(run.callbackFailure);
+    }
+    return ok(undefined);
+  } finally {
+    release();
+  }
+}
+
+/** What the application is told about a settled journal entry, or `undefined` while it is open. */
+function settledOutcome(run: ExportRun, entry: JournalEntry): ExportRecordOutcome | undefined {
+  if (entry.state === 'committed') {
+    return { key: entry.localKey, ...(entry.crmId === undefined ? {} : { crmId: entry.crmId }), outcome: committedAction(entry) };
+  }
+  if (entry.state !== 'rejected') return undefined;
+  // An insert's client-chosen id names no CRM record when the insert was refused.
+  const crmId = entry.mode === 'insert' && clientIds(run) ? undefined : entry.crmId;
+  const reject: Reject = entry.reject ?? { code: 'unknown', message: 'rejected (the journal kept no reason)', fields: [], retryable: false };
+  const item = run.context.rejectItem(reject, { localKey: entry.localKey, ...(crmId === undefined ? {} : { crmId }) });
+  return { key: entry.localKey, ...(crmId === undefined ? {} : { crmId }), outcome: 'rejected', reject: item };
+}
+
+/** What a committed entry did in the CRM; an entry journaled without an action by its mode. */
+function committedAction(entry: Pick<JournalEntry, 'action' | 'mode'>): 'created' | 'updated' | 'unchanged' {
+  if (entry.action === 'created' || entry.action === 'updated' || entry.action === 'unchanged') return entry.action;
+  return entry.mode === 'update' ? 'updated' : 'created';
+}
+
+/** On resume, delivers again every outcome an earlier invocation settled (at-least-once). */
+async function redeliver(run: ExportRun): Promise<Result<void, RunError>> {
+  if (run.onBatchSettled === undefined) return ok(undefined);
+  const states: JournalEntry['state'][] = run.job.resendRejected ? ['committed'] : ['committed', 'rejected'];
+  for await (const page of entriesIn(run.stores.journal, run.runId, states, run.batchSize)) {
+    const outcomes = page.map((entry) => settledOutcome(run, entry)).filter((outcome): outcome is ExportRecordOutcome => outcome !== undefined);
+    const delivered = await deliver(run, outcomes);
+    if (delivered.isErr()) return delivered;
+  }
+  return ok(undefined);
+}
+
+/**
+ * Sets the run's created / updated / unchanged / rejected counts from its journal, so that they
+ * say what happened to each record whichever invocation settled it (a settled in-flight insert is
+ * created, an earlier reject stays rejected). `linkConflicts` are rejects found after the CRM write.
+ */
+async function countFromJournal(run: ExportRun, linkConflicts: number): Promise<void> {
+  const counts = { created: 0, updated: 0, unchanged: 0 };
+  for await (const page of entriesIn(run.stores.journal, run.runId, ['committed'])) {
+    for (const entry of page) counts[committedAction(entry)] += 1;
+  }
+  const states = await run.stores.journal.countByState(run.runId);
+  Object.assign(run.context.counts, counts, { rejected: states.rejected + linkConflicts, skipped: 0 });
 }
 
 function buildEntry(run: ExportRun, record: SourceRecord, seq: number): { entry: NewJournalEntry; reject?: Reject } {
@@ -270,6 +441,7 @@ async function settle(run: ExportRun, includeRejected: boolean): Promise<Result<
   const ambiguous: string[] = [];
   for await (const page of entriesIn(stores.journal, runId, states)) {
     const outcomes: JournalOutcome[] = [];
+    const settled: ExportRecordOutcome[] = [];
     const lookups: JournalEntry[] = [];
     let resentById = 0;
     for (const entry of page) {
@@ -286,7 +458,7 @@ async function settle(run: ExportRun, includeRejected: boolean): Promise<Result<
       } else if (job.inDoubtPolicy === 'skip') {
         const reject: Reject = { code: 'unknown', message: '[crm-sync] [orchestrator] the insert may or may not have reached the CRM; skipped by inDoubtPolicy skip', retryable: false };
         outcomes.push({ seq: entry.seq, state: 'rejected', reject });
-        context.reject(reject, { localKey: entry.localKey });
+        settled.push({ key: entry.localKey, outcome: 'rejected', reject: context.reject(reject, { localKey: entry.localKey }) });
       } else {
         ambiguous.push(entry.localKey);
       }
@@ -299,12 +471,17 @@ async function settle(run: ExportRun, includeRejected: boolean): Promise<Result<
       for (const entry of lookups) {
         const crmId = found.value.get(entry.syncKey!);
         outcomes.push(crmId === undefined ? { seq: entry.seq, state: 'pending' } : { seq: entry.seq, state: 'committed', crmId, action: 'created' });
-        if (crmId !== undefined) context.counts.created += 1;
+        if (crmId !== undefined) {
+          context.counts.created += 1;
+          settled.push({ key: entry.localKey, crmId, outcome: 'created' });
+        }
       }
       const settledCount = lookups.filter((entry) => found.value.has(entry.syncKey!)).length;
       context.note(`settled ${lookups.length} in-doubt inserts by sync key: ${settledCount} were already in the CRM, ${lookups.length - settledCount} will be sent`);
     }
     await stores.journal.recordOutcomes(runId, outcomes, context.fence);
+    const delivered = await deliver(run, settled);
+    if (delivered.isErr()) return delivered;
   }
   if (ambiguous.length > 0) {
     const named = ambiguous.slice(0, KEYS_IN_MESSAGE).join(', ') + (ambiguous.length > KEYS_IN_MESSAGE ? `, ... (${ambiguous.length} in all)` : '');
@@ -405,21 +582,35 @@ async function sendBatch(run: ExportRun, batch: Batch, number: number): Promise<
       await stores.journal.recordOutcomes(runId, seqs.map((seq) => ({ seq, state: batch.mode === 'insert' ? 'unknown' : 'pending' })), context.fence);
       return err(context.fail('crm', `batch ${number}: connector "${connector.id}" returned ${outcomes.length} outcomes for ${batch.entries.length} records; outcomes must match records one to one, in order`));
     }
-    await stores.journal.recordOutcomes(runId, batch.entries.map((entry, index) => outcomeOf(run, entry, batch.mode, outcomes[index]!)), context.fence);
+    const results = batch.entries.map((entry, index) => outcomeOf(run, entry, batch.mode, outcomes[index]!));
+    await stores.journal.recordOutcomes(runId, results.map((result) => result.journal), context.fence);
     await context.flushRejects();
-    return ok(undefined);
+    return await deliver(run, results.flatMap((result) => (result.settled === undefined ? [] : [result.settled])));
   } catch (error) {
     return err(storeFailure(context, error, `journaling batch ${number}`));
   }
 }
 
-function outcomeOf(run: ExportRun, entry: JournalEntry, mode: WriteMode, outcome: WriteOutcome): JournalOutcome {
+/** The journal's outcome of one record and, once it is settled, what the application is told. */
+interface RecordResult {
+  readonly journal: JournalOutcome;
+  readonly settled?: ExportRecordOutcome;
+}
+
+function outcomeOf(run: ExportRun, entry: JournalEntry, mode: WriteMode, outcome: WriteOutcome): RecordResult {
   const { context } = run;
   if (outcome.ok) {
-    if (outcome.action === 'created') context.counts.created += 1;
-    else if (outcome.action === 'updated') context.counts.updated += 1;
-    else if (outcome.action === 'unchanged') context.counts.unchanged += 1;
-    return { seq: entry.seq, state: 'committed', crmId: outcome.id, action: outcome.action };
+    // A record with no CRM id resent after a lost answer (an upsert by its sync key) finds the
+    // record its first send created: the CRM says updated, but this run created it.
+    const resentCreate = entry.attempts > 0 && entry.mode !== 'update' && (entry.mode === 'insert' || entry.crmId === undefined);
+    const action = resentCreate ? 'created' : outcome.action;
+    if (action === 'created') context.counts.created += 1;
+    else if (action === 'updated') context.counts.updated += 1;
+    else if (action === 'unchanged') context.counts.unchanged += 1;
+    return {
+      journal: { seq: entry.seq, state: 'committed', crmId: outcome.id, action },
+      settled: { key: entry.localKey, crmId: outcome.id, outcome: committedAction({ action, mode }) },
+    };
   }
   // Update-only never re-creates: a record gone from the CRM is reported as deleted there.
   // The CRM's message may echo a credential; the journal is durable, so it keeps the redacted text.
@@ -427,14 +618,17 @@ function outcomeOf(run: ExportRun, entry: JournalEntry, mode: WriteMode, outcome
   // pass of this run; only when it is still refused after the last attempt is it a reject.
   if (outcome.reject.retryable && entry.attempts + 1 < MAX_SEND_ATTEMPTS) {
     run.retryableRejects += 1;
-    return { seq: entry.seq, state: 'pending' };
+    return { journal: { seq: entry.seq, state: 'pending' } };
   }
   const code = mode === 'update' && outcome.reject.code === 'not-found' ? 'deleted-in-crm' : outcome.reject.code;
   const reject: Reject = { ...outcome.reject, code, message: redactText(outcome.reject.message) };
   // An insert's client-chosen id names no CRM record when the insert was refused.
   const known = entry.mode === 'insert' ? outcome.id : (entry.crmId ?? outcome.id);
-  context.reject(reject, { localKey: entry.localKey, ...(known ? { crmId: known } : {}) });
-  return { seq: entry.seq, state: 'rejected', reject, ...(outcome.id === undefined ? {} : { crmId: outcome.id }) };
+  const item = context.reject(reject, { localKey: entry.localKey, ...(known ? { crmId: known } : {}) });
+  return {
+    journal: { seq: entry.seq, state: 'rejected', reject, ...(outcome.id === undefined ? {} : { crmId: outcome.id }) },
+    settled: { key: entry.localKey, ...(known ? { crmId: known } : {}), outcome: 'rejected', reject: item },
+  };
 }
 
 /**
@@ -442,9 +636,10 @@ function outcomeOf(run: ExportRun, entry: JournalEntry, mode: WriteMode, outcome
  * another local row already holds is not linked and no row is removed: it is reported as a reject
  * naming both local keys.
  */
-async function linkCreated(run: ExportRun): Promise<void> {
+async function linkCreated(run: ExportRun): Promise<number> {
   const { context, stores, job, runId } = run;
-  if (!stores.source.linkCrmIds) return;
+  let conflicts = 0;
+  if (!stores.source.linkCrmIds) return conflicts;
   // Linked in canonical form, so that the store finds the row again by the id the CRM reports.
   const normalize = idNormalizer(run.context.deps.connector, job.object);
   for await (const page of entriesIn(stores.journal, runId, ['committed'])) {
@@ -454,6 +649,7 @@ async function linkCreated(run: ExportRun): Promise<void> {
     if (links.length === 0) continue;
     const linked = await stores.source.linkCrmIds(job.table, links, context.fence);
     for (const conflict of linked?.conflicts ?? []) {
+      conflicts += 1;
       context.reject(
         {
           code: 'duplicate',
@@ -464,4 +660,5 @@ async function linkCreated(run: ExportRun): Promise<void> {
       );
     }
   }
+  return conflicts;
 }

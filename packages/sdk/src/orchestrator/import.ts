@@ -233,7 +233,7 @@ async function readAll(
 ): Promise<Result<void, RunError>> {
   const { connector } = context.deps;
   const keyset = incremental !== undefined && request.orderBy === undefined;
-  const recent = new RecentKeys(incremental?.overlapMs ?? 0, incremental?.previous?.recent ?? []);
+  const recent = new RecentKeys(incremental?.overlapMs ?? 0, incremental?.previous?.recent ?? '');
   let committed = incremental?.previous;
   let safeUpperBound: Instant | undefined;
   let pageNumber = 0;

@@ -133,6 +133,12 @@ export type ExportMode = 'insert' | 'update' | 'upsert' | 'auto';
  */
 export type InDoubtPolicy = 'stop' | 'resend' | 'skip';
 
+/**
+ * `ExportJob.changedSince` for an incremental export: rows changed since the start of this job's
+ * last finished export run (as recorded in the export journal).
+ */
+export const SINCE_LAST_EXPORT = 'last-export';
+
 /** O2: export local rows to the CRM. */
 export interface ExportJob extends JobBase {
   /** The operation: O2. */
@@ -155,8 +161,13 @@ export interface ExportJob extends JobBase {
   readonly resendRejected?: boolean;
   /** The local table to read. */
   readonly table: string;
-  /** Only rows changed at or after this instant. */
-  readonly changedSince?: Instant;
+  /**
+   * Only rows changed at or after this instant. {@link SINCE_LAST_EXPORT} (`'last-export'`):
+   * rows changed since the start of this job's last finished export (every row the application
+   * changed, when none has finished yet). The start, not the end, so a row changed while that run
+   * was reading is sent again rather than missed.
+   */
+  readonly changedSince?: Instant | typeof SINCE_LAST_EXPORT;
   /** Only these local keys. */
   readonly keys?: readonly string[];
   /** Records per CRM call; capped by the connector's `maxUpsertBatch`. */

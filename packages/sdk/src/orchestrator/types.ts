@@ -76,7 +76,11 @@ export interface RunSummary {
   readonly deleted: number;
   /** Records the CRM reported as unchanged (export). */
   readonly unchanged: number;
-  /** Re-read records dropped as duplicates (overlap), or records skipped as already done (resume). */
+  /**
+   * Re-read records dropped as duplicates (overlap). Not used by exports: a resumed export counts
+   * every record of its journal run by what happened to it (created, updated, unchanged, rejected),
+   * whichever invocation settled it.
+   */
   readonly skipped: number;
   /** Per-record failures (see the rejects output). */
   readonly rejected: number;
@@ -180,7 +184,9 @@ export type RunErrorKind =
   /** Another run holds the job's lease (see `holder`); nothing was read or written. */
   | 'job-running'
   /** The run lost its job's lease to a newer run and stopped; its late writes were refused. */
-  | 'lease-lost';
+  | 'lease-lost'
+  /** The caller's `onBatchSettled` threw; the outcomes are journaled and delivered again on resume. */
+  | 'callback';
 
 /** A failed run. The message says what, where and how to fix it. */
 export interface RunError {
@@ -249,6 +255,42 @@ export interface ExportRunOptions extends RunOptions {
    * unknown, unless the job's `inDoubtPolicy` is `resend` or `skip`.
    */
   readonly resume?: boolean;
+  /**
+   * Called with every record's outcome once a batch has settled (its outcomes are in the journal),
+   * so an application can mark its rows synced (or store its rejects) in its own transaction.
+   * Calls never overlap, come in the order batches settle, and each is awaited before that
+   * worker sends another batch. Outcomes settled without a send (a conversion reject, an insert in
+   * doubt found by its sync key) are delivered too.
+   *
+   * Delivery is at least once: when the run resumes, every outcome an earlier invocation settled is
+   * delivered again before anything is sent, so the callback must be idempotent (e.g. set
+   * `synced_at` and the CRM id by key). When the callback throws, no further batch is sent, the
+   * run fails with kind `callback` and stays open, and the next run of the job delivers those
+   * outcomes again.
+   */
+  readonly onBatchSettled?: (batch: ExportBatchResult) => void | Promise<void>;
+}
+
+/** The outcomes of one settled export batch, as {@link ExportRunOptions.onBatchSettled} receives them. */
+export interface ExportBatchResult {
+  /** The export journal run. */
+  readonly runId: string;
+  /** The number of this delivery within the invocation, from 1 (a resumed run starts with the earlier outcomes). */
+  readonly batch: number;
+  /** Every settled record of the batch, in journal order. */
+  readonly outcomes: readonly ExportRecordOutcome[];
+}
+
+/** What happened to one exported record. */
+export interface ExportRecordOutcome {
+  /** The local record key. */
+  readonly key: string;
+  /** The CRM record id: the created or updated record; for a reject, the id when one is known. */
+  readonly crmId?: string;
+  /** `created`, `updated` or `unchanged` in the CRM, or `rejected` (see `reject`). */
+  readonly outcome: 'created' | 'updated' | 'unchanged' | 'rejected';
+  /** Why the record was rejected, as the rejects output receives it. */
+  readonly reject?: RejectItem;
 }
 
 /** What the orchestrator is built from. */

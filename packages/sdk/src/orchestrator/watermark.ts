@@ -5,12 +5,21 @@
  * The option's text is the seed's human format `yyyy/MM/dd HH:mm:ss` (UTC), so a person can read
  * and set it. The exact position lives in the option's meta: the exact instant, the tie-break id
  * of the last committed record (so thousands of records sharing one timestamp can be resumed
- * mid-group), the change field, and the (id, change time) pairs of the window's tail (so the
- * overlap re-read drops what it already delivered). When the text no longer agrees with the meta,
- * someone set it by hand: the text wins and the tie-break is reset.
+ * mid-group), the change field, and a digest of the (id, change time) pairs of the window's tail
+ * (so the overlap re-read drops what it already delivered). When the text no longer agrees with
+ * the meta, someone set it by hand: the text wins and the tie-break is reset.
+ *
+ * The overlap's dedupe set must fit an ordinary options column and be cheap to write on every
+ * page, so it is bounded: only records changed inside the overlap window are kept, each as a
+ * 48-bit digest of `id@changedAt` (8 characters) grouped by change second, newest first, up to
+ * {@link MAX_OVERLAP_META_CHARS} characters. A re-read record beyond the cap is simply written
+ * again (sinks upsert by CRM id, so that is harmless); a digest collision (odds about n / 2^48 per
+ * re-read record) could drop a changed record, which is why the digest includes the change time:
+ * a record changed again has a new digest.
  *
  * @module
  */
+import { createHash } from 'node:crypto';
 import { DateTime } from 'luxon';
 import { err, ok, type Result } from 'neverthrow';
 import type { Instant } from '../contract/values.js';
@@ -19,8 +28,14 @@ import type { Checkpoint, StoredOption } from '../stores/types.js';
 /** The seed's human watermark format (UTC). */
 export const WATERMARK_FORMAT = 'yyyy/MM/dd HH:mm:ss';
 
-/** Most (id, change time) pairs kept for overlap deduplication; beyond it re-reads are simply rewritten. */
-const MAX_RECENT_KEYS = 20_000;
+/**
+ * Most characters of the overlap's dedupe set in the watermark's meta: the whole meta stays under
+ * 16 KB. That holds the newest 1,150 to 1,870 records of the overlap (depending on how many share a
+ * change second); older re-reads are simply written again.
+ */
+export const MAX_OVERLAP_META_CHARS = 15_000;
+/** Version tag of the compact dedupe set's text. */
+const OVERLAP_FORMAT = 'o1';
 
 /** A position in the change stream: every record at or before it (by `(at, id)`) is committed. */
 export interface Watermark {
@@ -31,8 +46,11 @@ export interface Watermark {
    * where everything before `at` is committed and nothing at `at` is.
    */
   readonly id?: string;
-  /** `id@changedAt` of records committed within the overlap before `at`. */
-  readonly recent?: readonly string[];
+  /**
+   * The overlap's dedupe set (records committed within the overlap before `at`) in its compact,
+   * bounded text form; opaque, produced by the import. At most {@link MAX_OVERLAP_META_CHARS}.
+   */
+  readonly recent?: string;
   /** True when the option was set by hand (the text disagreed with the stored exact value). */
   readonly handSet?: boolean;
 }
@@ -51,9 +69,9 @@ export function parseWatermark(text: string): Result<Instant, string> {
   return ok(parsed.toJSDate().toISOString());
 }
 
-/** The key used to deduplicate re-read records. */
-function recentKey(id: string, changedAt: Instant): string {
-  return `${id}@${changedAt}`;
+/** The digest used to deduplicate a re-read record: 48 bits of SHA-256 of `id@changedAt`, base64url. */
+function recentDigest(id: string, changedAt: Instant): string {
+  return createHash('sha256').update(`${id}@${changedAt}`).digest().subarray(0, 6).toString('base64url');
 }
 
 /**
@@ -69,8 +87,14 @@ export function readWatermark(option: StoredOption | undefined, changeField: str
   const sameField = meta.field === undefined || meta.field === changeField;
   if (at !== undefined && sameField && formatWatermark(at) === option.value.trim()) {
     const id = typeof meta.id === 'string' ? meta.id : undefined;
-    const recent = Array.isArray(meta.recent) ? meta.recent.filter((key): key is string => typeof key === 'string') : undefined;
-    return ok({ at, ...(id === undefined ? {} : { id }), ...(recent === undefined ? {} : { recent }) });
+    // Meta written before the compact form held `id@changedAt` keys: read once, then written compact.
+    const recent =
+      typeof meta.overlap === 'string'
+        ? meta.overlap
+        : Array.isArray(meta.recent)
+          ? legacyOverlap(meta.recent.filter((key): key is string => typeof key === 'string'))
+          : undefined;
+    return ok({ at, ...(id === undefined ? {} : { id }), ...(recent === undefined || recent === '' ? {} : { recent }) });
   }
   return ok({ at: parsed.value, handSet: true });
 }
@@ -84,7 +108,7 @@ export function watermarkCheckpoint(optionName: string, changeField: string, wat
       at: watermark.at,
       field: changeField,
       ...(watermark.id === undefined ? {} : { id: watermark.id }),
-      ...(watermark.recent === undefined || watermark.recent.length === 0 ? {} : { recent: [...watermark.recent] }),
+      ...(watermark.recent === undefined || watermark.recent === '' ? {} : { overlap: watermark.recent }),
     },
   };
 }
@@ -99,36 +123,98 @@ export function minInstant(a: Instant, b: Instant | undefined): Instant {
   return b !== undefined && b < a ? b : a;
 }
 
+/** The compact form of an old list of `id@changedAt` keys. */
+function legacyOverlap(keys: readonly string[]): string {
+  const recent = new RecentKeys(Number.MAX_SAFE_INTEGER);
+  for (const key of keys) {
+    const split = key.lastIndexOf('@');
+    if (split > 0) recent.add(key.slice(0, split), key.slice(split + 1));
+  }
+  let newest = '';
+  for (const key of keys) newest = key.slice(key.lastIndexOf('@') + 1) > newest ? key.slice(key.lastIndexOf('@') + 1) : newest;
+  return newest === '' ? '' : recent.list(newest);
+}
+
 /**
- * Remembers the (id, change time) of records near the end of the window, for the next run's
- * overlap. Only records within `overlapMs` of the newest change time matter; older ones are pruned
- * when the list is read.
+ * Remembers the digests of records delivered near the end of the window, for the next run's
+ * overlap. Only records changed within `overlapMs` before the window's end matter; older ones are
+ * pruned, and the stored text keeps the newest up to {@link MAX_OVERLAP_META_CHARS}.
+ *
+ * The text is `o1|<base ms, base36>|<offset s>:<digests>;<offset s>:<digests>...`, one group per
+ * change second (the offset is whole seconds before the base), newest first.
  */
 export class RecentKeys {
-  private readonly keys = new Map<string, Instant>();
+  /** Digest -> change time in ms. */
+  private readonly digests = new Map<string, number>();
+  /** The last text produced, reused while nothing was added or pruned. */
+  private encoded: { readonly upTo: Instant; readonly text: string } | undefined;
 
-  constructor(private readonly overlapMs: number, seed: readonly string[] = []) {
-    for (const key of seed) {
-      const at = key.slice(key.lastIndexOf('@') + 1);
-      this.keys.set(key, at);
-    }
+  constructor(
+    private readonly overlapMs: number,
+    seed = '',
+  ) {
+    if (overlapMs > 0 && seed !== '') this.decode(seed);
   }
 
   /** True when `(id, changedAt)` was already delivered. */
   has(id: string, changedAt: Instant): boolean {
-    return this.keys.has(recentKey(id, changedAt));
+    return this.digests.size > 0 && this.digests.has(recentDigest(id, changedAt));
   }
 
+  /** Remembers a delivered record. */
   add(id: string, changedAt: Instant): void {
-    if (this.overlapMs > 0) this.keys.set(recentKey(id, changedAt), changedAt);
+    if (this.overlapMs <= 0) return;
+    const digest = recentDigest(id, changedAt);
+    if (this.digests.has(digest)) return;
+    this.digests.set(digest, Date.parse(changedAt));
+    this.encoded = undefined;
   }
 
-  /** The keys whose change time is within the overlap before `upTo`, newest last, capped. */
-  list(upTo: Instant): string[] {
-    if (this.overlapMs <= 0) return [];
-    const from = shiftInstant(upTo, -this.overlapMs);
-    for (const [key, at] of this.keys) if (at < from) this.keys.delete(key);
-    const kept = [...this.keys.keys()];
-    return kept.length > MAX_RECENT_KEYS ? kept.slice(kept.length - MAX_RECENT_KEYS) : kept;
+  /** The stored text: records changed within the overlap before `upTo`, newest first, capped. */
+  list(upTo: Instant): string {
+    if (this.overlapMs <= 0) return '';
+    if (this.encoded?.upTo === upTo) return this.encoded.text;
+    const base = Date.parse(upTo);
+    const from = base - this.overlapMs;
+    const groups = new Map<number, string[]>();
+    for (const [digest, at] of this.digests) {
+      // A group holds a whole second: kept while any part of it is inside the overlap.
+      if (at + 1000 <= from) {
+        this.digests.delete(digest);
+        continue;
+      }
+      const offset = Math.floor((base - at) / 1000);
+      const group = groups.get(offset);
+      if (group) group.push(digest);
+      else groups.set(offset, [digest]);
+    }
+    let text = `${OVERLAP_FORMAT}|${base.toString(36)}|`;
+    const offsets = [...groups.keys()].sort((a, b) => a - b);
+    let first = true;
+    for (const offset of offsets) {
+      const head = `${first ? '' : ';'}${offset.toString(36)}:`;
+      const room = Math.floor((MAX_OVERLAP_META_CHARS - text.length - head.length) / 8);
+      if (room <= 0) break;
+      text += head + groups.get(offset)!.slice(0, room).join('');
+      first = false;
+    }
+    if (first) text = '';
+    this.encoded = { upTo, text };
+    return text;
+  }
+
+  private decode(text: string): void {
+    const [format, baseText, body] = text.split('|');
+    if (format !== OVERLAP_FORMAT || baseText === undefined || body === undefined) return;
+    const base = parseInt(baseText, 36);
+    if (!Number.isFinite(base)) return;
+    for (const group of body.split(';')) {
+      const split = group.indexOf(':');
+      if (split < 0) continue;
+      // The group's second, at its latest: pruned only once all of it has left the overlap.
+      const at = base - parseInt(group.slice(0, split), 36) * 1000;
+      const digests = group.slice(split + 1);
+      for (let offset = 0; offset + 8 <= digests.length; offset += 8) this.digests.set(digests.slice(offset, offset + 8), at);
+    }
   }
 }
