@@ -151,12 +151,17 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
     options.port ?? 0,
   );
   state.orgUrl = `http://127.0.0.1:${port}`;
-  const shut = () =>
-    new Promise<void>((resolve) => {
-      if (!server.listening) return resolve();
+  const shut = async () => {
+    if (!server.listening) return;
+    await new Promise<void>((resolve) => {
       for (const socket of sockets) socket.destroy();
       server.close(() => resolve());
     });
+    // Let clients in this process read the end of their pooled keep-alive sockets, so that the
+    // next call dials anew and is refused, as after a real outage, instead of reusing a dead socket.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  };
   const tenantBase = `http://127.0.0.1:${port}/${credentials.tenantId}`;
   const authority = `https://${AUTHORITY_HOST}/${credentials.tenantId}`;
   const authorityMetadata = JSON.stringify({

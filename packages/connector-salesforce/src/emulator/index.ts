@@ -120,12 +120,17 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
         resolve();
       });
     });
-  const shut = () =>
-    new Promise<void>((resolve) => {
-      if (!server.listening) return resolve();
+  const shut = async () => {
+    if (!server.listening) return;
+    await new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
     });
+    // Let clients in this process read the end of their pooled keep-alive sockets, so that the
+    // next call dials anew and is refused, as after a real outage, instead of reusing a dead socket.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  };
   await listen(options.port ?? 0);
   const port = (server.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;
