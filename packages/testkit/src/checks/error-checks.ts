@@ -160,6 +160,10 @@ const errorRefusedConnection = defineCheck({
     const restore = await refuse.call(scope.fixtures);
     let restored = false;
     try {
+      // The connector itself, without the runtime's safety net: its own error must not be in doubt.
+      const direct = await scope.expectErr(scope.connector.upsertBatch({ object: scope.fixtures.object, mode: 'insert', records: [{ values: { ...seeded[0] } }] }), 'insert against a refused connection');
+      if (direct.inDoubt === true) scope.fail(FAILURE_KINDS.wrongErrorKind, `the connector marked an insert against a refused connection as in doubt, although nothing was sent: ${direct.message}; map connect-phase failures (ECONNREFUSED, DNS, unreachable, TLS handshake; unwrap 'fetch failed' causes with networkFailure) to a retryable error without inDoubt`);
+      if (!direct.retryable) scope.fail(FAILURE_KINDS.wrongErrorKind, `a refused connection must be retryable: ${direct.message}`);
       const failed = await orchestrator.runExport(job);
       const error = failed.isErr() ? failed.error : scope.fail(FAILURE_KINDS.wrongErrorKind, 'an export against a refused connection succeeded: refuseConnections() did not refuse them');
       if (error.kind === 'in-doubt') scope.fail(FAILURE_KINDS.wrongErrorKind, `an export against a refused connection stopped as in doubt, although nothing was sent: ${error.message}; map connect-phase failures (ECONNREFUSED, DNS, unreachable, TLS handshake; unwrap 'fetch failed' causes with networkFailure) to a retryable error without inDoubt`);
