@@ -45,3 +45,27 @@ describe('Dataverse emulator clock and outage', () => {
     }
   });
 });
+
+describe('crm-sync-dataverse-emulator (the bin)', () => {
+  it('starts on the machine clock, or a fixed one with --fixed-clock, and says where it listens', async () => {
+    const { spawn } = await import('node:child_process');
+    const cli = new URL('../dist/emulator/cli.js', import.meta.url);
+    for (const [args, clock] of [[['--fixed-clock', '2025-03-04T05:06:07Z'], 'fixed at 2025-03-04T05:06:07.000Z'], [['--fixed-clock'], 'fixed at 2024-01-01T00:00:00.000Z'], [[], 'machine']] as const) {
+      const child = spawn(process.execPath, [cli.pathname, '--port', '0', ...args]);
+      try {
+        const line = await new Promise<string>((resolve, reject) => {
+          let out = '';
+          child.stdout.on('data', (chunk: Buffer) => {
+            out += chunk.toString();
+            if (out.includes('\n')) resolve(out);
+          });
+          child.once('exit', (code) => reject(new Error(`the emulator bin exited with ${code} (run pnpm build first): ${out}`)));
+        });
+        expect(line).toMatch(/listening on http:\/\/127\.0\.0\.1:\d+/);
+        expect(line).toContain(`(clock: ${clock})`);
+      } finally {
+        child.kill('SIGTERM');
+      }
+    }
+  }, 60_000);
+});

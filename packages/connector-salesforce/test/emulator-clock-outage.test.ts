@@ -64,3 +64,30 @@ describe('Salesforce emulator clock and outage', () => {
     expect(emulator.crm.count('Contact')).toBe(2);
   });
 });
+
+describe('crm-sync-salesforce-emulator (the bin)', () => {
+  it('starts on the machine clock, or a fixed one with --fixed-clock, and says where it listens', async () => {
+    const { spawn } = await import('node:child_process');
+    const cli = new URL('../dist/emulator/cli.js', import.meta.url);
+    for (const [args, fixed] of [[['--fixed-clock', '2025-03-04T05:06:07Z'], true], [[], false]] as const) {
+      const child = spawn(process.execPath, [cli.pathname, '--port', '0', ...args]);
+      try {
+        const line = await new Promise<string>((resolve, reject) => {
+          let out = '';
+          child.stdout.on('data', (chunk: Buffer) => {
+            out += chunk.toString();
+            if (out.includes('\n')) resolve(out);
+          });
+          child.once('exit', (code) => reject(new Error(`the emulator bin exited with ${code} (run pnpm build first): ${out}`)));
+        });
+        const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(line)?.[1];
+        expect(url).toBeDefined();
+        const date = Date.parse((await fetch(`${url}/services/data/`)).headers.get('date') ?? '');
+        if (fixed) expect(new Date(date).toISOString()).toBe('2025-03-04T05:06:07.000Z');
+        else expect(Math.abs(date - Date.now())).toBeLessThan(3_600_000);
+      } finally {
+        child.kill('SIGTERM');
+      }
+    }
+  }, 60_000);
+});
