@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { crmError, type CrmError, type CrmErrorKind } from '@crm-sync/sdk';
+import { crmError, networkFailure, type CrmError, type CrmErrorKind } from '@crm-sync/sdk';
 import { CONNECTOR_ID } from './connector-id.js';
 
 /** The error body Acme answers with: `{ "error": { "code": "...", "message": "..." } }`. */
@@ -78,12 +78,19 @@ export function mapAcmeHttpError(what: string, status: number, body: AcmeErrorBo
   });
 }
 
-/** Builds the `CrmError` for a call that got no HTTP answer (refused, reset, timed out). */
+/**
+ * Builds the `CrmError` for a call that got no HTTP answer (refused, reset, timed out). A
+ * connect-phase failure (refused, DNS, unreachable, TLS handshake; `fetch` wraps it as
+ * `fetch failed` with the socket error on `cause`) sent nothing, so it is never in doubt.
+ */
 export function mapAcmeNetworkError(what: string, cause: unknown, sentBody: boolean): CrmError {
   const reason = cause instanceof Error ? cause.message : String(cause);
-  return crmError('transient', CONNECTOR_ID, `${what} got no answer (${reason}); the call is retried`, {
+  const socket = networkFailure(cause);
+  const neverSent = socket?.phase === 'connect';
+  return crmError('transient', CONNECTOR_ID, `${what} got no answer (${socket?.code ?? reason})${neverSent ? ', nothing was sent' : ''}; the call is retried`, {
     // A write that was sent may have been committed although no answer came back.
-    inDoubt: sentBody,
+    inDoubt: sentBody && !neverSent,
+    ...(socket !== undefined ? { vendorCode: socket.code } : {}),
     cause,
   });
 }

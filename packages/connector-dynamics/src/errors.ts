@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { crmError, redactText, type CrmError, type Reject, type RejectCode } from '@crm-sync/sdk';
+import { crmError, networkFailure, redactText, type CrmError, type Reject, type RejectCode } from '@crm-sync/sdk';
 
 /** The connector id used in every message. */
 export const CONNECTOR_ID = 'dynamics';
@@ -150,20 +150,27 @@ export function mapHttpError(
   return crmError('unknown', CONNECTOR_ID, `${where}: unexpected answer${said}`, details);
 }
 
-/** Maps a failure to reach the server or to read its answer (reset, refused, truncated). */
+/**
+ * Maps a failure to reach the server or to read its answer (reset, refused, truncated). A
+ * connect-phase failure (refused, DNS, unreachable, connect time-out, TLS handshake: undici wraps
+ * it as `fetch failed` with the socket error on a nested `cause`) sent nothing, so it is a plain
+ * retryable error; anything later on a write is in doubt.
+ */
 export function mapNetworkError(cause: unknown, context: ErrorContext, phase: 'connect' | 'read'): CrmError {
   const text = cause instanceof Error ? `${cause.message}${cause.cause instanceof Error ? ` (${cause.cause.message})` : ''}` : String(cause);
-  const refused = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN/.test(text + String((cause as { cause?: { code?: string } })?.cause?.code ?? ''));
+  const socket = networkFailure(cause);
+  const refused = phase === 'connect' && socket?.phase === 'connect';
   const aborted = cause instanceof Error && cause.name === 'AbortError';
   // A request that never connected cannot have been committed; anything else that was not a
   // GET may have been, and the orchestrator must settle it through the journal.
   const inDoubt = !refused && context.method !== undefined && context.method !== 'GET';
-  return crmError(
-    'transient',
-    CONNECTOR_ID,
-    `${context.operation}: ${aborted ? 'aborted' : phase === 'connect' ? 'network failure' : 'the answer was cut off'}: ${redactText(text)}`,
-    { inDoubt, cause, retryable: !aborted },
-  );
+  const what = aborted ? 'aborted' : refused ? `could not reach Dataverse (${socket.code}), nothing was sent; check the environment URL and the network` : phase === 'connect' ? 'network failure' : 'the answer was cut off';
+  return crmError('transient', CONNECTOR_ID, `${context.operation}: ${what}: ${redactText(text)}`, {
+    inDoubt,
+    cause,
+    retryable: !aborted,
+    ...(socket !== undefined ? { vendorCode: socket.code } : {}),
+  });
 }
 
 /** Maps a Dataverse error code inside a batch answer to a canonical reject code. */

@@ -1,11 +1,37 @@
 import { describe, expect, it } from 'vitest';
-import { DATAVERSE_CODES, mapHttpError, parseRetryAfterMs, rejectCodeFor, rejectFromPart } from '../src/errors.js';
+import { DATAVERSE_CODES, mapHttpError, mapNetworkError, parseRetryAfterMs, rejectCodeFor, rejectFromPart } from '../src/errors.js';
 
 const headers = (values: Record<string, string> = {}) => ({ get: (name: string) => values[name.toLowerCase()] ?? null });
 const body = (code: string, message = 'message') => ({ error: { code, message } });
 const context = { operation: 'GET contacts', method: 'GET' };
 
 describe('Dataverse error mapping', () => {
+  it('maps a connect-phase failure (undici wraps it in fetch failed, nested) to a plain retryable error on a write, never in doubt', () => {
+    const post = { operation: 'POST $batch', method: 'POST' };
+    const fetchFailed = (inner: Error) => Object.assign(new TypeError('fetch failed'), { cause: inner });
+    const connectPhase = [
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED', syscall: 'connect' }),
+      Object.assign(new Error('getaddrinfo EAI_AGAIN org.crm.dynamics.com'), { code: 'EAI_AGAIN', syscall: 'getaddrinfo' }),
+      Object.assign(new Error('connect EHOSTUNREACH 10.0.0.1:443'), { code: 'EHOSTUNREACH', syscall: 'connect' }),
+      Object.assign(new Error('Connect Timeout Error'), { code: 'UND_ERR_CONNECT_TIMEOUT' }),
+      Object.assign(new Error('unable to verify the first certificate'), { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }),
+      new AggregateError([Object.assign(new Error('connect ENETUNREACH'), { code: 'ENETUNREACH', syscall: 'connect' })]),
+    ];
+    for (const inner of connectPhase) {
+      const error = mapNetworkError(fetchFailed(Object.assign(new Error('wrapper'), { cause: inner })), post, 'connect');
+      expect([error.kind, error.inDoubt, error.retryable], inner.message).toEqual(['transient', false, true]);
+      expect(error.message).toContain('nothing was sent');
+    }
+    const afterSend = [
+      Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }),
+      Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', syscall: 'read' }),
+    ];
+    for (const inner of afterSend) {
+      expect(mapNetworkError(fetchFailed(inner), post, 'connect').inDoubt, inner.message).toBe(true);
+    }
+  });
+
+
   it('maps an unknown body property to invalid-field with that field, under each code Dataverse uses for it', () => {
     // Troubleshoot Dataverse Web API client errors, "Invalid property {property name} was found in entity": code 0x0.
     const invalid =

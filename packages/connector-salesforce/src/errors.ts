@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { crmError, redact, redactText, type CrmError, type Reject, type RejectCode } from '@crm-sync/sdk';
+import { crmError, networkFailure, redact, redactText, type CrmError, type Reject, type RejectCode } from '@crm-sync/sdk';
 
 /** The connector id used in every message. */
 export const CONNECTOR_ID = 'salesforce';
@@ -96,7 +96,6 @@ export interface FailedCall {
   readonly body?: unknown;
 }
 
-const SOCKET_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'ENETUNREACH', 'EHOSTUNREACH', 'UND_ERR_SOCKET', 'ECONNABORTED']);
 const WRITE_METHODS = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
 
 /**
@@ -125,16 +124,6 @@ function vendorDetails(error: unknown, body: unknown): { code?: string; message?
   return { message: typeof error === 'string' ? error : undefined };
 }
 
-/** The socket error code of a thrown error (node-fetch keeps it on `code` or `errno`). */
-function socketCode(error: unknown): string | undefined {
-  if (typeof error !== 'object' || error === null) return undefined;
-  const e = error as { code?: unknown; errno?: unknown; cause?: unknown };
-  for (const candidate of [e.code, e.errno, (e.cause as { code?: unknown } | undefined)?.code]) {
-    if (typeof candidate === 'string' && SOCKET_CODES.has(candidate)) return candidate;
-  }
-  return undefined;
-}
-
 /**
  * Maps one failed Salesforce call to a `CrmError`.
  *
@@ -142,7 +131,9 @@ function socketCode(error: unknown): string | undefined {
  * - `REQUEST_LIMIT_EXCEEDED` with `TotalRequests`: `rate-limited`, quota exhausted, not retryable;
  *   with a concurrency message: `rate-limited`, retryable;
  * - 429 / 503 / 5xx / `UNABLE_TO_LOCK_ROW` / `QUERY_TIMEOUT` / socket errors / bodies that are not
- *   JSON: `transient`; `Retry-After` is kept; a write whose answer was lost is `inDoubt`;
+ *   JSON: `transient`; `Retry-After` is kept; a write whose answer was lost is `inDoubt`, but a
+ *   connect-phase failure (refused, DNS, unreachable, connect time-out, TLS handshake) never is:
+ *   the request did not leave the machine;
  * - schema and query errors: `invalid-request`; `NOT_FOUND`/`INVALID_TYPE`: `not-found`;
  * - `INVALID_REPLICATION_DATE`: `retention-exceeded`.
  */
@@ -150,13 +141,20 @@ export function mapSalesforceError(error: unknown, call: FailedCall): CrmError {
   const where = `${call.method} ${call.path}`;
   const retryAfterMs = parseRetryAfter(call.headers?.['retry-after']);
   const base = { httpStatus: call.status, cause: redact(error), ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
-  const socket = socketCode(error);
+  // jsforce, node-fetch and undici (`fetch failed` with the socket error on a nested `cause`) wrap it.
+  const socket = networkFailure(error);
   if (socket !== undefined || call.status === undefined) {
+    if (socket?.phase === 'connect') {
+      return crmError('transient', CONNECTOR_ID, `${where} could not reach Salesforce (${socket.code}): nothing was sent; check the instance URL and the network, the call is retried`, {
+        ...base,
+        vendorCode: socket.code,
+      });
+    }
     const inDoubt = WRITE_METHODS.has(call.method);
-    const reason = socket ?? (error instanceof Error ? error.message : 'no answer');
+    const reason = socket?.code ?? (error instanceof Error ? error.message : 'no answer');
     return crmError('transient', CONNECTOR_ID, `${where} failed before Salesforce answered (${reason})${inDoubt ? '; the write may or may not have been applied' : ''}; retry later`, {
       ...base,
-      vendorCode: socket,
+      vendorCode: socket?.code,
       inDoubt,
     });
   }

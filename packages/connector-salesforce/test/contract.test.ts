@@ -28,6 +28,10 @@ function fixtures(emulator: SalesforceEmulator, clock: ManualClock, accessToken:
       emulator.expireSessions();
     },
     // No expireToken: with a bare access token the connector has nothing to refresh with.
+    async refuseConnections() {
+      await emulator.stop();
+      return () => emulator.start();
+    },
     stringField: 'FirstName',
     deletedRetentionDays: crm.deletedRetentionDays,
     rejectCases: [

@@ -63,6 +63,42 @@ describe('mapSalesforceError: call-level errors', () => {
     expect([read.kind, read.inDoubt]).toEqual(['transient', false]);
   });
 
+  it('never marks a connect-phase failure as in doubt, however deeply the HTTP client wrapped it', () => {
+    const wrapped = (inner: Error) => Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect failed'), { cause: inner }) });
+    const cases = [
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED', syscall: 'connect' }),
+      Object.assign(new Error('getaddrinfo ENOTFOUND example.invalid'), { code: 'ENOTFOUND', syscall: 'getaddrinfo' }),
+      Object.assign(new Error('getaddrinfo EAI_AGAIN example.invalid'), { code: 'EAI_AGAIN', syscall: 'getaddrinfo' }),
+      Object.assign(new Error('connect EHOSTUNREACH 10.0.0.1:443'), { code: 'EHOSTUNREACH', syscall: 'connect' }),
+      Object.assign(new Error('connect ENETUNREACH 10.0.0.1:443'), { code: 'ENETUNREACH', syscall: 'connect' }),
+      Object.assign(new Error('connect ETIMEDOUT 10.0.0.1:443'), { code: 'ETIMEDOUT', syscall: 'connect' }),
+      Object.assign(new Error('Connect Timeout Error'), { code: 'UND_ERR_CONNECT_TIMEOUT' }),
+      Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }),
+      Object.assign(new Error('Client network socket disconnected before secure TLS connection was established'), { code: 'ECONNRESET' }),
+      new AggregateError([Object.assign(new Error('connect ECONNREFUSED ::1:443'), { code: 'ECONNREFUSED', syscall: 'connect' })], 'all addresses refused'),
+    ];
+    for (const cause of cases) {
+      for (const thrown of [cause, wrapped(cause)]) {
+        const error = mapSalesforceError(thrown, { method: 'POST', path: '/services/data/v62.0/composite/sobjects' });
+        expect([error.kind, error.inDoubt ?? false, error.retryable], cause.message).toEqual(['transient', false, true]);
+        expect(error.message).toContain('nothing was sent');
+      }
+    }
+  });
+
+  it('keeps a write in doubt when the connection failed after it was sent (reset, hang-up, read time-out, undici socket)', () => {
+    const cases = [
+      Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', syscall: 'read' }),
+      Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }),
+      Object.assign(new Error('read ETIMEDOUT'), { code: 'ETIMEDOUT', syscall: 'read' }),
+      Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }) }),
+    ];
+    for (const thrown of cases) {
+      const error = mapSalesforceError(thrown, { method: 'PATCH', path: '/services/data/v62.0/composite/sobjects' });
+      expect([error.kind, error.inDoubt, error.retryable], thrown.message).toEqual(['transient', true, true]);
+    }
+  });
+
   it('falls back on the HTTP status when there is no Salesforce code', () => {
     expect(mapSalesforceError(new Error('x'), { method: 'GET', path: '/x', status: 401 }).kind).toBe('auth');
     expect(mapSalesforceError(new Error('x'), { method: 'GET', path: '/x', status: 429 }).kind).toBe('rate-limited');

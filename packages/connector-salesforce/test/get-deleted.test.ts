@@ -10,7 +10,7 @@ afterEach(async () => {
 
 describe('getDeleted', () => {
   it('keeps both bounds inclusive to the millisecond although Salesforce ignores seconds', async () => {
-    harness = await startHarness();
+    harness = await startHarness({ fixedClock: true });
     const crm = harness.emulator.crm;
     const base = Date.parse('2024-01-01T12:30:00.000Z');
     const times = [29_999, 40_000, 45_500, 50_000, 50_001].map((offset) => new Date(base - 3_600_000 + offset).toISOString());
@@ -20,7 +20,7 @@ describe('getDeleted', () => {
       crm.delete('Contact', outcome.id, { at });
       return outcome.id;
     });
-    if (!(crm.clock instanceof ManualClock)) throw new Error('the emulator default engine has a manual clock');
+    if (!(crm.clock instanceof ManualClock)) throw new Error('the emulator was started with fixedClock: true, so its engine has a manual clock');
     crm.clock.set(new Date(base).toISOString());
     const page = (await harness.connector.getDeleted({ object: 'Contact', start: times[1]!, end: times[3]! }))._unsafeUnwrap();
     expect(page.records.map((r) => r.id)).toEqual(ids.slice(1, 4));
@@ -29,7 +29,7 @@ describe('getDeleted', () => {
   });
 
   it('fails with retention-exceeded for a window older than 15 days', async () => {
-    harness = await startHarness();
+    harness = await startHarness({ fixedClock: true });
     const now = harness.emulator.crm.clock.now().getTime();
     const error = (await harness.connector.getDeleted({ object: 'Contact', start: new Date(now - 16 * 86_400_000).toISOString(), end: new Date(now).toISOString() }))._unsafeUnwrapErr();
     expect([error.kind, error.retryable, error.vendorCode]).toEqual(['retention-exceeded', false, 'INVALID_REPLICATION_DATE']);
@@ -44,12 +44,12 @@ describe('getDeleted', () => {
   }
 
   function clockOf(h: Harness): ManualClock {
-    if (!(h.emulator.crm.clock instanceof ManualClock)) throw new Error('the emulator default engine has a manual clock');
+    if (!(h.emulator.crm.clock instanceof ManualClock)) throw new Error('the emulator was started with fixedClock: true, so its engine has a manual clock');
     return h.emulator.crm.clock;
   }
 
   it('does not report the deletions of the current minute: latestDateCovered stays on the last whole minute', async () => {
-    harness = await startHarness();
+    harness = await startHarness({ fixedClock: true });
     const clock = clockOf(harness);
     clock.set('2024-01-01T12:30:40.000Z');
     const id = deleteAt(harness, 1, '2024-01-01T12:30:20.000Z');
@@ -64,7 +64,7 @@ describe('getDeleted', () => {
   });
 
   it('holds latestDateCovered back by the replication lag the emulator is given', async () => {
-    harness = await startHarness({ replicationLagMs: 5 * 60_000 });
+    harness = await startHarness({ replicationLagMs: 5 * 60_000, fixedClock: true });
     clockOf(harness).set('2024-01-01T12:30:40.000Z');
     const id = deleteAt(harness, 1, '2024-01-01T12:24:00.000Z');
     deleteAt(harness, 2, '2024-01-01T12:26:00.000Z');
@@ -74,7 +74,7 @@ describe('getDeleted', () => {
   });
 
   it("INVALID_REPLICATION_DATE carries Salesforce's own earliestDateAvailable (the delete log was purged early), and a window starting there is accepted", async () => {
-    harness = await startHarness();
+    harness = await startHarness({ fixedClock: true });
     clockOf(harness).set('2024-01-20T12:00:00.000Z');
     deleteAt(harness, 1, '2024-01-12T00:00:00.000Z');
     const kept = deleteAt(harness, 2, '2024-01-18T00:00:00.000Z');

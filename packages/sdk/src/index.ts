@@ -13,6 +13,7 @@ export * from './contract/connector-base.js';
 export * from './contract/normalize-id.js';
 export * from './errors/crm-error.js';
 export * from './errors/redact.js';
+export * from './errors/network-phase.js';
 export * from './filter/ast.js';
 export * from './stores/types.js';
 export * from './stores/lease.js';

@@ -69,6 +69,13 @@ export interface ContractFixtures {
    */
   injectAuthFailure?(): Promise<void>;
   /**
+   * Makes the CRM refuse connections (its server stopped, or the connector pointed at a closed
+   * port) until the returned function restores them, with the CRM's data and the connector's
+   * credential intact. A connector must answer a refused connection with a plain retryable error,
+   * never "in doubt": nothing was sent. Only for connectors that reach their CRM over the network.
+   */
+  refuseConnections?(): Promise<() => Promise<void>>;
+  /**
    * Expires the access token the connector holds now, on the CRM's side (the credential stays
    * good). The next call must refresh the token and succeed. Only for CRMs with expiring tokens.
    */

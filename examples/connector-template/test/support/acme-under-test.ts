@@ -51,6 +51,10 @@ export async function acmeUnderTest(wrap: (connector: AcmeConnector) => CrmConne
       async expireToken() {
         fake.tokens.expireAll();
       },
+      async refuseConnections() {
+        await fake.server.stop();
+        return () => fake.server.start();
+      },
       async injectAuthFailure() {
         fake.tokens.revoke(fake.apiKey);
       },

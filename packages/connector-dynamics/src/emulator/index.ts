@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import { InMemoryCrm } from '@crm-sync/connector-mock';
+import { DEFAULT_MANUAL_CLOCK_START, InMemoryCrm, ManualClock, SystemClock } from '@crm-sync/connector-mock';
 import type { Instant } from '@crm-sync/sdk';
 import type { DynamicsConfig } from '../config.js';
 import { DataverseFaults, type DataverseFault } from './faults.js';
@@ -23,8 +23,19 @@ export type { DynamicsConfig, DynamicsCertificate, DeletedRecordSource, DeltaLin
 
 /** How to start the emulator. */
 export interface DataverseEmulatorOptions {
-  /** The engine; default a new `InMemoryCrm` with {@link dataverseSchemas} and 30 days of deleted records. */
+  /**
+   * The engine; default a new `InMemoryCrm` with {@link dataverseSchemas} and 30 days of deleted
+   * records, on the clock chosen by {@link DataverseEmulatorOptions.fixedClock} (the machine's clock
+   * by default). A given engine keeps its own clock.
+   */
   readonly crm?: InMemoryCrm;
+  /**
+   * A frozen server clock, for tests that need fixed change times: an ISO 8601 instant, or `true`
+   * for `2024-01-01T00:00:00.000Z`. The clock then moves only through `emulator.crm.clock`
+   * (a `ManualClock`: `set`, `advance`). Default: the machine's clock, so incremental imports see
+   * records changed "now". Cannot be combined with `crm` (give that engine a `ManualClock` instead).
+   */
+  readonly fixedClock?: string | true;
   /** Port on 127.0.0.1; default 0 (any free port). */
   readonly port?: number;
   /** Delay before every answer. */
@@ -88,7 +99,17 @@ export interface DataverseEmulator {
   connectorConfig(overrides?: Partial<DynamicsConfig>): EmulatorConnectorConfig;
   /** Zeroes the counters and clears the request log. */
   resetCounters(): void;
-  /** Stops the server and drops open connections. */
+  /**
+   * Stops listening and drops open connections, like an outage: calls are refused
+   * (`ECONNREFUSED`) until {@link DataverseEmulator.start}. Records, issued tokens, delta tokens,
+   * faults and counters are kept.
+   */
+  stop(): Promise<void>;
+  /** Listens again after {@link DataverseEmulator.stop}, on the same port, with the same data and tokens. */
+  start(): Promise<void>;
+  /** Whether the server is listening. */
+  readonly running: boolean;
+  /** Stops the server for good and drops open connections. */
   close(): Promise<void>;
 }
 
@@ -96,7 +117,11 @@ const AUTHORITY_HOST = 'login.emulator.test';
 
 /** Starts a Dataverse emulator on 127.0.0.1. */
 export async function startDataverseEmulator(options: DataverseEmulatorOptions = {}): Promise<DataverseEmulator> {
-  const crm = options.crm ?? new InMemoryCrm({ schemas: dataverseSchemas(), deletedRetentionDays: 30 });
+  if (options.crm !== undefined && options.fixedClock !== undefined) {
+    throw new TypeError('[crm-sync] [dataverse-emulator] fixedClock cannot be combined with crm: build that InMemoryCrm with { clock: new ManualClock(...) } instead');
+  }
+  const clock = options.fixedClock === undefined ? new SystemClock() : new ManualClock(options.fixedClock === true ? DEFAULT_MANUAL_CLOCK_START : options.fixedClock);
+  const crm = options.crm ?? new InMemoryCrm({ schemas: dataverseSchemas(), deletedRetentionDays: 30, clock });
   const credentials = options.credentials ?? EMULATOR_CREDENTIALS;
   const faults = new DataverseFaults();
   if (options.faults) faults.inject(...options.faults);
@@ -126,6 +151,17 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
     options.port ?? 0,
   );
   state.orgUrl = `http://127.0.0.1:${port}`;
+  const shut = async () => {
+    if (!server.listening) return;
+    await new Promise<void>((resolve) => {
+      for (const socket of sockets) socket.destroy();
+      server.close(() => resolve());
+    });
+    // Let clients in this process read the end of their pooled keep-alive sockets, so that the
+    // next call dials anew and is refused, as after a real outage, instead of reusing a dead socket.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  };
   const tenantBase = `http://127.0.0.1:${port}/${credentials.tenantId}`;
   const authority = `https://${AUTHORITY_HOST}/${credentials.tenantId}`;
   const authorityMetadata = JSON.stringify({
@@ -168,11 +204,22 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
       apiCalls.batchOperations = 0;
       apiCalls.byMethod = {};
     },
-    close() {
-      return new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
+    stop: shut,
+    async start() {
+      if (server.listening) return;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, '127.0.0.1', () => {
+          server.off('error', reject);
+          resolve();
+        });
+      }).catch((cause: unknown) => {
+        throw new Error(`[crm-sync] [dataverse-emulator] could not listen again on 127.0.0.1:${port} (${(cause as Error).message}); another process took the port while the emulator was stopped`, { cause });
       });
     },
+    get running() {
+      return server.listening;
+    },
+    close: shut,
   };
 }

@@ -62,6 +62,10 @@ export function contactFixtures(harness: DynamicsHarness): ContractFixtures {
       // the app registration's secret was revoked.
       emulator.faults.inject({ kind: 'token-expired', times: 2 });
     },
+    async refuseConnections() {
+      await emulator.stop();
+      return () => emulator.start();
+    },
     async expireToken() {
       // Once: every issued token is expired and the call answers 401; msal gets a new token.
       emulator.faults.inject({ kind: 'token-expired', times: 1 });

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import type { AddressInfo } from 'node:net';
-import { InMemoryCrm } from '@crm-sync/connector-mock';
+import { InMemoryCrm, ManualClock, DEFAULT_MANUAL_CLOCK_START, type CrmClock } from '@crm-sync/connector-mock';
 import { EmulatorContext, type EmulatorCredentials } from './context.js';
 import { FaultBook, type EmulatorFault } from './faults.js';
 import { salesforceEmulatorSchemas } from './schemas.js';
@@ -18,8 +18,19 @@ export type { EmulatorLogEntry } from './server.js';
 
 /** Options of {@link startSalesforceEmulator}. */
 export interface SalesforceEmulatorOptions {
-  /** The engine; default a new `InMemoryCrm` with {@link salesforceEmulatorSchemas}. */
+  /**
+   * The engine; default a new `InMemoryCrm` with {@link salesforceEmulatorSchemas} on the clock
+   * chosen by {@link SalesforceEmulatorOptions.fixedClock} (the machine's clock by default). A given
+   * engine keeps its own clock.
+   */
   readonly crm?: InMemoryCrm;
+  /**
+   * A frozen server clock, for tests that need fixed change times: an ISO 8601 instant, or `true`
+   * for `2024-01-01T00:00:00.000Z`. The clock then moves only through `emulator.crm.clock`
+   * (a `ManualClock`: `set`, `advance`). Default: the machine's clock, so incremental imports see
+   * records changed "now". Cannot be combined with `crm` (give that engine a `ManualClock` instead).
+   */
+  readonly fixedClock?: string | true;
   /** Port on 127.0.0.1; default 0 (any free port). */
   readonly port?: number;
   /** Added to every answer. Default 0. */
@@ -68,24 +79,61 @@ export interface SalesforceEmulator {
   expireSessions(): void;
   /** Clears the request log and the API call counter. */
   resetCounters(): void;
-  /** Stops the server. */
+  /**
+   * Stops listening and drops open connections, like an outage: calls are refused
+   * (`ECONNREFUSED`) until {@link SalesforceEmulator.start}. Records, issued tokens, faults and
+   * counters are kept.
+   */
+  stop(): Promise<void>;
+  /** Listens again after {@link SalesforceEmulator.stop}, on the same port, with the same data and tokens. */
+  start(): Promise<void>;
+  /** Whether the server is listening. */
+  readonly running: boolean;
+  /** Stops the server for good. */
   close(): Promise<void>;
+}
+
+/** The engine's clock from the options: the machine's by default, a manual one when asked. */
+function emulatorClock(fixedClock: string | true | undefined): CrmClock {
+  // Salesforce keeps date-times to the second (answers always say `.000+0000`).
+  if (fixedClock === undefined) return { now: () => new Date(Math.floor(Date.now() / 1000) * 1000) };
+  return new ManualClock(fixedClock === true ? DEFAULT_MANUAL_CLOCK_START : fixedClock);
 }
 
 /** Starts the emulator on 127.0.0.1. */
 export async function startSalesforceEmulator(options: SalesforceEmulatorOptions = {}): Promise<SalesforceEmulator> {
-  const crm = options.crm ?? new InMemoryCrm({ schemas: salesforceEmulatorSchemas() });
+  if (options.crm !== undefined && options.fixedClock !== undefined) {
+    throw new TypeError('[crm-sync] [salesforce-emulator] fixedClock cannot be combined with crm: build that InMemoryCrm with { clock: new ManualClock(...) } instead');
+  }
+  const crm = options.crm ?? new InMemoryCrm({ schemas: salesforceEmulatorSchemas(), clock: emulatorClock(options.fixedClock) });
   const context = new EmulatorContext(crm, options.credentials ?? {}, options.dailyApiLimit ?? 15_000_000, '');
   context.replicationLagMs = options.replicationLagMs ?? 0;
   const faults = new FaultBook(options.seed ?? 1);
   if (options.faults) faults.add(...options.faults);
   const log: EmulatorLogEntry[] = [];
   const server = createEmulatorServer({ context, faults, latencyMs: options.latencyMs ?? 0, log, newestVersion: options.apiVersion ?? '62.0' });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  const shut = async () => {
+    if (!server.listening) return;
+    await new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+    // Let clients in this process read the end of their pooled keep-alive sockets, so that the
+    // next call dials anew and is refused, as after a real outage, instead of reusing a dead socket.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  };
+  await listen(options.port ?? 0);
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}`;
   context.instanceUrl = url;
   return {
     url,
@@ -109,11 +157,18 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
       log.length = 0;
       context.apiCalls = 0;
     },
-    close() {
-      return new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      });
+    stop: shut,
+    async start() {
+      if (server.listening) return;
+      try {
+        await listen(port);
+      } catch (cause) {
+        throw new Error(`[crm-sync] [salesforce-emulator] could not listen again on 127.0.0.1:${port} (${(cause as Error).message}); another process took the port while the emulator was stopped`, { cause });
+      }
     },
+    get running() {
+      return server.listening;
+    },
+    close: shut,
   };
 }

@@ -105,6 +105,12 @@ export class RunContext {
     this.deps.logger.info({ activity: this.job.activity, operation: this.job.kind }, orchestratorMessage(text));
   }
 
+  /** Adds a note for the summary and logs it as a warning (something the operator should look at). */
+  warnNote(text: string, fields: Record<string, unknown> = {}): void {
+    this.notes.push(text);
+    this.deps.logger.warn({ activity: this.job.activity, operation: this.job.kind, ...fields }, orchestratorMessage(text));
+  }
+
   /** Emits a progress event. A throwing listener never breaks the run. */
   progress(phase: RunProgress['phase'], total?: number): void {
     this.recorder?.onProgress(phase);

@@ -167,6 +167,15 @@ async function planWindow(
     ...(after === undefined ? {} : { after }),
   };
   const nominalStart = previous?.at ?? index.initialStart;
+  if (nominalStart !== undefined && nominalStart > end) {
+    // A start ahead of the CRM's clock reads nothing, run after run, while every run "succeeds":
+    // typically an initialStart taken from the machine's clock against a CRM (or an emulator with a
+    // fixed clock) whose clock is behind it.
+    context.warnNote(
+      `the ${previous === undefined ? 'initial start' : 'watermark'} of option "${optionName}" (${formatWatermark(nominalStart)} UTC) is ahead of the CRM's clock (${formatWatermark(serverNow)} UTC${safetyLagMs > 0 ? `, minus the ${safetyLagMs} ms safety lag` : ''}): this run reads nothing until the CRM's clock passes it; check the CRM's clock (an emulator started with a fixed clock?) or ${previous === undefined ? 'initialStart' : 'the option'}`,
+      { option: optionName, watermark: nominalStart, crmNow: serverNow },
+    );
+  }
   const runWindow: RunWindow = {
     optionName,
     end: formatWatermark(end),

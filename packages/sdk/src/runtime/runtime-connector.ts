@@ -30,6 +30,7 @@ import type {
 import type { Instant } from '../contract/values.js';
 import { crmError, type CrmError } from '../errors/crm-error.js';
 import { redact } from '../errors/redact.js';
+import { networkFailure } from '../errors/network-phase.js';
 import { noopLogger, type Logger } from './logger.js';
 import {
   backoffDelay,
@@ -357,6 +358,17 @@ export class RuntimeConnector implements CrmConnector {
       result = await invoke({ signal });
     } catch (cause) {
       const text = cause instanceof Error ? cause.message : String(cause);
+      const socket = networkFailure(cause);
+      if (socket?.phase === 'connect') {
+        // The request never left the machine (refused, DNS, unreachable, TLS handshake): the CRM
+        // received nothing, so even a write is a plain retryable error, never in doubt.
+        return errResult(
+          crmError('transient', this.id, `${spec.operation} could not reach the CRM (${socket.code}): nothing was sent; check the URL and the network, the call is retried`, {
+            cause,
+            vendorCode: socket.code,
+          }),
+        );
+      }
       return errResult(
         crmError('unknown', this.id, `${spec.operation} threw instead of returning an error: ${text}; this is a bug in the connector`, {
           cause,
@@ -381,6 +393,12 @@ export class RuntimeConnector implements CrmConnector {
           ),
         );
       }
+    }
+    if (result.isErr() && result.error.inDoubt === true && networkFailure(result.error.cause)?.phase === 'connect') {
+      // A connector that marks every failed write in doubt: its own cause shows the request never
+      // left the machine, so the CRM received nothing and the write is safe to retry.
+      const { inDoubt: _inDoubt, ...rest } = result.error;
+      return errResult({ ...rest, retryable: true } as CrmError);
     }
     return result as Result<T, CrmError>;
   }

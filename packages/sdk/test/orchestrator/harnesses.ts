@@ -52,6 +52,11 @@ export interface Harness {
   readonly connector: CrmConnector;
   readonly crm: CrmSide;
   readonly names: HarnessNames;
+  /**
+   * Takes the CRM's server down (connections refused) and up again with its data and tokens, when
+   * the CRM is reached over the network (the emulators; not the in-process mock).
+   */
+  readonly outage?: { stop(): Promise<void>; start(): Promise<void> };
 }
 
 /** A named harness factory. */
@@ -153,6 +158,7 @@ const salesforce: HarnessFactory = {
     emulators.set(connector, emulator);
     return {
       connector,
+      outage: { stop: () => emulator.stop(), start: () => emulator.start() },
       names: { object, id: 'Id', lastName: 'LastName', email: 'Email', changeField: 'LastModifiedDate', syncKey: 'Sync_Key__c', readOnly: 'CreatedDate', date: 'Birthdate' },
       crm: {
         ...inMemoryCrmSide(crm, clock, object),
@@ -212,6 +218,7 @@ const dynamics: HarnessFactory = {
     dataverseEmulators.set(connector, emulator);
     return {
       connector,
+      outage: { stop: () => emulator.stop(), start: () => emulator.start() },
       names: { object, id: 'contactid', lastName: 'lastname', email: 'emailaddress1', changeField: 'modifiedon', syncKey: 'crm_synckey', readOnly: 'createdon', notSortable: 'description', date: 'birthdate' },
       crm: {
         ...inMemoryCrmSide(crm, clock, object),

@@ -177,6 +177,23 @@ for (const factory of harnesses) {
       expect(error.message).toMatch(/yyyy\/MM\/dd HH:mm:ss/);
     });
 
+    it("warns (log and summary note) when the initial start or the watermark is ahead of the CRM's clock, and stays quiet otherwise", async () => {
+      const rig = makeRig(harness);
+      harness.crm.create({ [harness.names.lastName]: 'then' });
+      harness.crm.advance(60_000);
+      // An initial start taken from a machine clock far ahead of the CRM's (an emulator with a fixed clock).
+      const ahead = (await rig.orchestrator.runImport(job({ automaticIndex: { enabled: true, initialStart: '2030-01-01T00:00:00.000Z' } })))._unsafeUnwrap();
+      expect(ahead.created + ahead.updated).toBe(0);
+      expect(ahead.notes.join('\n')).toMatch(/initial start of option "LASTIMPORT_default_importContacts" \(2030\/01\/01 00:00:00 UTC\) is ahead of the CRM's clock/);
+      expect(rig.warnings.filter((w) => /ahead of the CRM's clock/.test(w.message ?? ''))).toHaveLength(1);
+      expect(rig.warnings[0]?.fields).toMatchObject({ option: option, watermark: '2030-01-01T00:00:00.000Z', crmNow: harness.crm.now() });
+
+      const quiet = makeRig(harness);
+      const normal = (await quiet.orchestrator.runImport(job()))._unsafeUnwrap();
+      expect(normal.notes.join('\n')).not.toMatch(/ahead of the CRM's clock/);
+      expect(quiet.warnings.filter((w) => /ahead of the CRM's clock/.test(w.message ?? ''))).toHaveLength(0);
+    });
+
     it('the first run starts at the configured initial start', async () => {
       const rig = makeRig(harness);
       const before = harness.crm.create({ [harness.names.lastName]: 'before' }, '2024-05-01T00:00:00.000Z');

@@ -196,6 +196,36 @@ describe('RuntimeConnector', () => {
     expect(inner.requests).toHaveLength(2);
   });
 
+  it('retries an insert that threw a connect-phase failure (fetch failed, nested cause): nothing was sent, never in doubt', async () => {
+    const { inner, runtime } = setup();
+    const refused = Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED', syscall: 'connect' }) });
+    inner.upsertHandler = (req, call) => {
+      if (call === 1) throw refused;
+      return okAsync(req.records.map(() => ({ ok: true as const, id: 'x', action: 'created' as const })));
+    };
+    expect((await runtime.upsertBatch(insert(1))).isOk()).toBe(true);
+    expect(inner.requests).toHaveLength(2);
+    const { inner: always, runtime: failing } = setup({ retry: { retries: 0 } });
+    always.upsertHandler = () => {
+      throw refused;
+    };
+    const error = (await failing.upsertBatch(insert(1)))._unsafeUnwrapErr();
+    expect(error).toMatchObject({ kind: 'transient', retryable: true, vendorCode: 'ECONNREFUSED' });
+    expect(error.inDoubt).toBeUndefined();
+  });
+
+  it("clears a connector's in-doubt mark when its own cause shows a connect-phase failure, but keeps it after a reset", async () => {
+    const { inner, runtime } = setup({ retry: { retries: 0 } });
+    const refused = Object.assign(new Error('getaddrinfo ENOTFOUND crm.invalid'), { code: 'ENOTFOUND', syscall: 'getaddrinfo' });
+    inner.upsertHandler = () => errAsync(transient({ inDoubt: true, cause: refused }));
+    const cleared = (await runtime.upsertBatch(insert(1)))._unsafeUnwrapErr();
+    expect(cleared).toMatchObject({ kind: 'transient', retryable: true });
+    expect(cleared.inDoubt).toBeUndefined();
+    const reset = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', syscall: 'read' });
+    inner.upsertHandler = () => errAsync(transient({ inDoubt: true, cause: reset }));
+    expect((await runtime.upsertBatch(insert(1)))._unsafeUnwrapErr()).toMatchObject({ inDoubt: true });
+  });
+
   it('turns stray throws, rejected promises and non-Results into unknown errors with the cause', async () => {
     const { inner, runtime } = setup();
     const boom = new Error('boom');

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { CrmError } from '@crm-sync/sdk';
+import { MemoryExportJournal, MemoryOptionStore, MemoryRecordStore, Orchestrator, type CrmError, type ExportJob } from '@crm-sync/sdk';
 import { defineCheck, FAILURE_KINDS, type CheckScope } from './define-check.js';
 import { describeFixtureObject } from './read-helpers.js';
 
@@ -133,5 +133,58 @@ const errorRateLimitReset = defineCheck({
   },
 });
 
+/** Records the refused-connection check exports. */
+const REFUSED_RECORDS = 3;
+
+/**
+ * A refused connection sent nothing: an insert export through the orchestrator fails with a
+ * retryable error, not "in doubt", its journal holds no entry in doubt, and the next run (the CRM
+ * back) creates every record exactly once without a resend/skip decision.
+ */
+const errorRefusedConnection = defineCheck({
+  id: 'errors/refused-connection-not-in-doubt',
+  group: 'errors',
+  title: 'a refused connection is a plain retryable error: an insert export is not in doubt and the next run creates each record once',
+  async body(scope) {
+    const refuse = scope.fixtures.refuseConnections ?? scope.skip('the harness cannot refuse connections (fixtures.refuseConnections is not set; an in-process CRM has none to refuse)');
+    await describeFixtureObject(scope);
+    const options = new MemoryOptionStore();
+    const journal = new MemoryExportJournal();
+    const records = new MemoryRecordStore(options);
+    const marker = Date.now() % 1_000_000;
+    const seeded = Array.from({ length: REFUSED_RECORDS }, (_, i) => scope.fixtures.newRecord(900_000_000 + marker * 10 + i));
+    seeded.forEach((values, i) => records.put('refused', `r${i}`, { ...values }));
+    const fields = Object.keys(seeded[0] ?? {}).map((name) => ({ local: name, remote: name }));
+    const orchestrator = new Orchestrator({ connector: scope.connector, options, journal, sink: records, source: records, runtime: { retry: { retries: 1, minDelayMs: 0, maxDelayMs: 0 } } });
+    const job: ExportJob = { kind: 'export', activity: 'refusedConnectionCheck', object: scope.fixtures.object, table: 'refused', mode: 'insert', fields };
+    const restore = await refuse.call(scope.fixtures);
+    let restored = false;
+    try {
+      // The connector itself, without the runtime's safety net: its own error must not be in doubt.
+      const direct = await scope.expectErr(scope.connector.upsertBatch({ object: scope.fixtures.object, mode: 'insert', records: [{ values: { ...seeded[0] } }] }), 'insert against a refused connection');
+      if (direct.inDoubt === true) scope.fail(FAILURE_KINDS.wrongErrorKind, `the connector marked an insert against a refused connection as in doubt, although nothing was sent: ${direct.message}; map connect-phase failures (ECONNREFUSED, DNS, unreachable, TLS handshake; unwrap 'fetch failed' causes with networkFailure) to a retryable error without inDoubt`);
+      if (!direct.retryable) scope.fail(FAILURE_KINDS.wrongErrorKind, `a refused connection must be retryable: ${direct.message}`);
+      const failed = await orchestrator.runExport(job);
+      const error = failed.isErr() ? failed.error : scope.fail(FAILURE_KINDS.wrongErrorKind, 'an export against a refused connection succeeded: refuseConnections() did not refuse them');
+      if (error.kind === 'in-doubt') scope.fail(FAILURE_KINDS.wrongErrorKind, `an export against a refused connection stopped as in doubt, although nothing was sent: ${error.message}; map connect-phase failures (ECONNREFUSED, DNS, unreachable, TLS handshake; unwrap 'fetch failed' causes with networkFailure) to a retryable error without inDoubt`);
+      for (const run of await journal.listRuns()) {
+        const states = await journal.countByState(run.runId);
+        if (states.sent + states.unknown > 0) scope.fail(FAILURE_KINDS.wrongOutcome, `the journal holds ${states.sent + states.unknown} entries in doubt after a refused connection; nothing was sent, so none may be`);
+      }
+      expectPrefixed(scope, error.message);
+      expectNoSecrets(scope, error as unknown as CrmError, 'refused-connection error');
+      await restore();
+      restored = true;
+      const again = await orchestrator.runExport(job);
+      const summary = again.isOk() ? again.value : scope.fail(FAILURE_KINDS.unexpectedError, `the export after connections came back failed: ${again.error.message}`);
+      if (summary.created !== REFUSED_RECORDS) scope.fail(FAILURE_KINDS.wrongOutcome, `the export after connections came back created ${summary.created} records, expected ${REFUSED_RECORDS} (each exactly once)`);
+      const ids = records.rows('refused').map((row) => row.crmId);
+      if (ids.some((id) => id === undefined) || new Set(ids).size !== REFUSED_RECORDS) scope.fail(FAILURE_KINDS.wrongOutcome, `the local rows were not each linked to one new CRM record: ${ids.join(', ')}`);
+    } finally {
+      if (!restored) await restore();
+    }
+  },
+});
+
 /** The errors group, in run order. */
-export const errorChecks = [errorAuth, errorTokenExpired, errorRateLimited, errorRateLimitReset] as const;
+export const errorChecks = [errorAuth, errorTokenExpired, errorRateLimited, errorRateLimitReset, errorRefusedConnection] as const;

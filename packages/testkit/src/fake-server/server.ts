@@ -102,6 +102,14 @@ export interface FakeServer {
   readonly faults: FakeFaultQueue;
   /** Every request served, oldest first; clear it with `log.length = 0`. */
   readonly log: FakeLogEntry[];
+  /**
+   * Stops listening and drops open connections, like an outage: calls are refused
+   * (`ECONNREFUSED`) until {@link FakeServer.start}. The handler's state, faults and log are kept.
+   * Use it for the `refuseConnections` fixture.
+   */
+  stop(): Promise<void>;
+  /** Listens again after {@link FakeServer.stop}, on the same port. */
+  start(): Promise<void>;
   /** Stops the server and drops open connections. */
   close(): Promise<void>;
 }
@@ -170,15 +178,35 @@ export async function startFakeServer(handler: FakeHandler): Promise<FakeServer>
     send(res, answer);
   }
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  const stop = async () => {
+    if (!server.listening) return;
+    await new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+    // Let clients in this process read the end of their pooled keep-alive sockets, so that the
+    // next call dials anew and is refused instead of reusing a dead socket.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  };
+  await listen(0);
+  const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: `http://127.0.0.1:${port}`,
     faults,
     log,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    stop,
+    async start() {
+      if (!server.listening) await listen(port);
+    },
+    close: stop,
   };
 }
