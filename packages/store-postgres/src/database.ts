@@ -6,7 +6,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import type { Pool, PoolClient, QueryConfig } from 'pg';
+import type { ClientBase, Pool, PoolClient, QueryConfig } from 'pg';
 import { StaleFenceError, type Fence } from '@crm-sync/sdk';
 import { isConnectionLoss, isRetryable, PostgresStoreError, toStoreError } from './errors.js';
 
@@ -25,21 +25,64 @@ export function prepared(text: string, values: unknown[]): QueryConfig<unknown[]
   return { name: `crm_sync_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`, text, values };
 }
 
-/** The pool, the schema (already quoted) and the table names in it. */
+/**
+ * Where the store's statements run: a pool (its own or the application's), or one client of the
+ * application's (`pg.Client`, or a `PoolClient` it checked out), shared with the application.
+ */
+export type Connection = { readonly kind: 'pool'; readonly pool: Pool; readonly owned: boolean } | { readonly kind: 'client'; readonly client: ClientBase };
+
+/** The connection, the schema (already quoted) and the table names in it. */
 export class Database {
   /** The quoted schema, ready to prefix table names: `"crm_sync"`. */
   readonly q: string;
   private closed = false;
+  /** On a shared client: the tail of the queue of store calls (one at a time on one connection). */
+  private queue: Promise<unknown> = Promise.resolve();
 
   /**
-   * @param pool - the pool of connections
+   * @param connection - the pool or the shared client
    * @param schema - the (checked) schema name
    */
   constructor(
-    readonly pool: Pool,
+    readonly connection: Connection,
     readonly schema: string,
   ) {
     this.q = `"${schema}"`;
+  }
+
+  /** Runs `body` with a client: a pooled one, or the shared client once earlier store calls on it are done. */
+  private async withClient<T>(operation: string, body: (client: PoolClient | ClientBase, release: (broken?: boolean) => void) => Promise<T>): Promise<T> {
+    const connection = this.connection;
+    if (connection.kind === 'pool') {
+      let client: PoolClient;
+      try {
+        client = await connection.pool.connect();
+      } catch (error) {
+        throw toStoreError(error, operation);
+      }
+      return body(client, (broken) => client.release(broken === true ? true : undefined));
+    }
+    const previous = this.queue;
+    let done!: () => void;
+    this.queue = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    await previous;
+    try {
+      return await body(connection.client, () => undefined);
+    } finally {
+      done();
+    }
+  }
+
+  /**
+   * True when the shared client is inside a transaction of the application's (`BEGIN` sent, no
+   * `COMMIT` yet): the store's transaction then joins it as a savepoint.
+   */
+  private inApplicationTransaction(client: PoolClient | ClientBase): boolean {
+    if (this.connection.kind !== 'client') return false;
+    const status = client.getTransactionStatus();
+    return status === 'T' || status === 'E';
   }
 
   /** A table of the schema, quoted: `"crm_sync"."options"`. */
@@ -52,11 +95,19 @@ export class Database {
     return this.closed;
   }
 
-  /** Ends the pool; harmless twice. */
+  /**
+   * True while the application's shared client has a transaction open: what the store creates now
+   * (a table) may still be rolled back with it, so it must not be cached as committed.
+   */
+  get applicationTransactionOpen(): boolean {
+    return this.connection.kind === 'client' && this.inApplicationTransaction(this.connection.client);
+  }
+
+  /** Ends the pool the store opened; harmless twice. An application's pool or client stays open. */
   async end(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.pool.end();
+    if (this.connection.kind === 'pool' && this.connection.owned) await this.connection.pool.end();
   }
 
   /**
@@ -65,12 +116,16 @@ export class Database {
    */
   async query<R extends object>(operation: string, sql: string, params: readonly unknown[] = [], options: { readonly prepared?: boolean } = {}): Promise<R[]> {
     this.assertOpen(operation);
-    try {
-      const result = options.prepared === true ? await this.pool.query<R>(prepared(sql, [...params])) : await this.pool.query<R>(sql, params as unknown[]);
-      return result.rows;
-    } catch (error) {
-      throw toStoreError(error, operation);
-    }
+    const run = async (target: Pool | ClientBase): Promise<R[]> => {
+      try {
+        const result = options.prepared === true ? await target.query<R>(prepared(sql, [...params])) : await target.query<R>(sql, params as unknown[]);
+        return result.rows;
+      } catch (error) {
+        throw toStoreError(error, operation);
+      }
+    };
+    if (this.connection.kind === 'pool') return run(this.connection.pool);
+    return this.withClient(operation, (client) => run(client));
   }
 
   /**
@@ -82,36 +137,35 @@ export class Database {
   async transaction<T>(operation: string, body: (client: PoolClient) => Promise<T>, fence?: Fence): Promise<T> {
     this.assertOpen(operation);
     for (let attempt = 0; ; attempt++) {
-      let client: PoolClient;
-      try {
-        client = await this.pool.connect();
-      } catch (error) {
-        throw toStoreError(error, operation);
-      }
-      let broken = false;
-      try {
-        await client.query('BEGIN');
-        if (fence !== undefined) await this.checkFence(client, fence);
-        const value = await body(client);
-        await client.query('COMMIT');
-        return value;
-      } catch (error) {
-        broken = isConnectionLoss(error);
-        if (!broken) {
-          try {
-            await client.query('ROLLBACK');
-          } catch {
-            broken = true;
+      const outcome = await this.withClient(operation, async (client, release): Promise<{ value: T } | { retry: true }> => {
+        // Inside the application's transaction: a savepoint, so that the application's COMMIT or
+        // ROLLBACK decides for both, and a failure here undoes only this store call.
+        const joined = this.inApplicationTransaction(client);
+        let broken = false;
+        try {
+          await client.query(joined ? 'SAVEPOINT crm_sync_call' : 'BEGIN');
+          if (fence !== undefined) await this.checkFence(client as PoolClient, fence);
+          const value = await body(client as PoolClient);
+          await client.query(joined ? 'RELEASE SAVEPOINT crm_sync_call' : 'COMMIT');
+          return { value };
+        } catch (error) {
+          broken = isConnectionLoss(error);
+          if (!broken) {
+            try {
+              await client.query(joined ? 'ROLLBACK TO SAVEPOINT crm_sync_call' : 'ROLLBACK');
+            } catch {
+              broken = true;
+            }
           }
+          // A retry inside the application's transaction cannot help: its snapshot is the application's.
+          if (!joined && isRetryable(error) && attempt < TRANSACTION_RETRIES) return { retry: true };
+          throw toStoreError(error, operation);
+        } finally {
+          release(broken);
         }
-        if (isRetryable(error) && attempt < TRANSACTION_RETRIES) {
-          await pause(10 * 2 ** attempt + Math.random() * 10);
-          continue;
-        }
-        throw toStoreError(error, operation);
-      } finally {
-        client.release(broken ? true : undefined);
-      }
+      });
+      if ('value' in outcome) return outcome.value;
+      await pause(10 * 2 ** attempt + Math.random() * 10);
     }
   }
 
@@ -145,7 +199,13 @@ export class Database {
     const sql = `WITH ${ctes}, written AS (${write(guard)}) SELECT ${select}`;
     for (let attempt = 0; ; attempt++) {
       try {
-        const row = (await this.pool.query<{ run_found: boolean; token?: string | null; released?: boolean | null }>(prepared(sql, values))).rows[0]!;
+        type GuardRow = { run_found: boolean; token?: string | null; released?: boolean | null };
+        const connection = this.connection;
+        const result =
+          connection.kind === 'pool'
+            ? await connection.pool.query<GuardRow>(prepared(sql, values))
+            : await this.withClient(operation, (client) => client.query<GuardRow>(prepared(sql, values)));
+        const row = result.rows[0]!;
         if (fence !== undefined && (row.token === null || row.released === true || Number(row.token) !== fence.token)) {
           throw new StaleFenceError(fence, row.token === null || row.released === true ? undefined : Number(row.token));
         }
@@ -161,7 +221,7 @@ export class Database {
   }
 
   /** Throws {@link StaleFenceError} unless `fence.token` is the current unreleased token (inside a transaction). */
-  async checkFence(client: PoolClient, fence: Fence): Promise<void> {
+  async checkFence(client: PoolClient | ClientBase, fence: Fence): Promise<void> {
     const rows = (
       await client.query<{ token: string; released: boolean }>(
         prepared(`SELECT token, released FROM ${this.table('crm_sync_leases')} WHERE key = $1 FOR SHARE`, [fence.key]),

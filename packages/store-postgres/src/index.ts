@@ -11,6 +11,7 @@ export {
   DEFAULT_SCHEMA,
   DEFAULT_POOL_SIZE,
   type PostgresStore,
+  type PostgresClientStore,
   type PostgresStoreOptions,
   type PostgresRecordTables,
 } from './open-store.js';

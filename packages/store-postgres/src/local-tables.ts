@@ -380,7 +380,8 @@ export class PostgresLocalTables implements RecordSink, RecordSource, LocalTable
         ]);
       });
     }
-    this.known.add(name);
+    // Created inside the application's open transaction: it may be rolled back with it.
+    if (!this.db.applicationTransactionOpen) this.known.add(name);
     return name;
   }
 
@@ -390,7 +391,7 @@ export class PostgresLocalTables implements RecordSink, RecordSource, LocalTable
     const name = this.checkName(table, operation);
     if (this.known.has(name)) return name;
     if ((await this.tableExists(name, operation)) === false) return undefined;
-    this.known.add(name);
+    if (!this.db.applicationTransactionOpen) this.known.add(name);
     return name;
   }
 

@@ -8,7 +8,7 @@
 import pg from 'pg';
 import { err, ok, type Result } from 'neverthrow';
 import { registerSecret, type CrmIdLink, type ExportJournal, type Fence, type LeaseStore, type LinkCrmIdsResult, type OptionStore, type RecordSink, type RecordSource, type RunHistoryStore } from '@crm-sync/sdk';
-import { Database } from './database.js';
+import { Database, type Connection } from './database.js';
 import { PostgresStoreError, redactConnectionString, toStoreError } from './errors.js';
 import { PostgresExportJournal } from './export-journal.js';
 import { PostgresLeaseStore } from './lease-store.js';
@@ -72,10 +72,31 @@ export interface PostgresStore {
   readonly leases: LeaseStore;
   /** The run history: every run, its progress samples and its rejects (fenced like the other writes). */
   readonly history: RunHistoryStore;
-  /** The pool, for applications that query their local tables on the same connections. */
+  /** The pool, for applications that query their local tables on the same connections (the application's, when it passed one). */
   readonly pool: pg.Pool;
-  /** Ends the pool. Later calls on the stores reject with code `closed`. Closing twice is harmless. */
+  /**
+   * Ends the pool. Later calls on the stores reject with code `closed`. Closing twice is
+   * harmless. A pool the application passed to {@link openPostgresStore} is left open: the
+   * application ends what it opened.
+   */
   close(): Promise<void>;
+}
+
+/**
+ * The stores of {@link openPostgresStore} opened on one client of the application's (a `pg.Client`,
+ * or a client it checked out of its pool): every store call runs on that client, one at a time.
+ */
+export interface PostgresClientStore extends Omit<PostgresStore, 'pool'> {
+  /** The application's client the stores run on. */
+  readonly client: pg.ClientBase;
+  /** Stops the stores (later calls reject with code `closed`); the client stays open and connected. */
+  close(): Promise<void>;
+}
+
+/** True for a `pg.Pool` (it has `totalCount` and `connect`), false for a client. */
+function isPool(connection: pg.Pool | pg.ClientBase): connection is pg.Pool {
+  const candidate = connection as { totalCount?: unknown; idleCount?: unknown };
+  return typeof candidate.totalCount === 'number' && typeof candidate.idleCount === 'number';
 }
 
 /** True when `location` is a PostgreSQL connection string (`postgres://` or `postgresql://`). */
@@ -89,6 +110,13 @@ export function isPostgresUrl(location: string): boolean {
  * login (`auth-failed`), the role may not create the schema (`permission-denied`), or the schema
  * was migrated by a newer release (`schema-too-new`). No message ever contains the password.
  *
+ * `connection` is a connection string (the store opens and ends its own pool), the application's
+ * own `pg.Pool` (the store takes clients from it and never ends it), or one of the application's
+ * clients (`pg.Client`, or a `PoolClient` it checked out; see {@link PostgresClientStore}). On a
+ * client, a store call made while the application has a transaction open (`BEGIN` sent) joins it
+ * as a savepoint: the application's write and crm-sync's (a watermark, records with their
+ * checkpoint) commit or roll back together with the application's `COMMIT` or `ROLLBACK`.
+ *
  * @example
  * ```ts
  * const store = (await openPostgresStore('postgres://crm@db.internal/app', { schema: 'crm_sync' }))._unsafeUnwrap();
@@ -96,10 +124,43 @@ export function isPostgresUrl(location: string): boolean {
  * await store.close();
  * ```
  */
+export function openPostgresStore(connection: string | pg.Pool, options?: PostgresStoreOptions): Promise<Result<PostgresStore, PostgresStoreError>>;
+/** On one of the application's clients: see {@link PostgresClientStore}. */
+export function openPostgresStore(connection: pg.ClientBase, options?: PostgresStoreOptions): Promise<Result<PostgresClientStore, PostgresStoreError>>;
 export async function openPostgresStore(
-  connectionString: string,
+  connection: string | pg.Pool | pg.ClientBase,
   options: PostgresStoreOptions = {},
-): Promise<Result<PostgresStore, PostgresStoreError>> {
+): Promise<Result<PostgresStore | PostgresClientStore, PostgresStoreError>> {
+  let schema: string;
+  try {
+    schema = checkSchemaName(options.schema ?? DEFAULT_SCHEMA);
+  } catch (error) {
+    return err(error as PostgresStoreError);
+  }
+  if (typeof connection === 'string') return openOnUrl(connection, schema, options);
+  if (isPool(connection)) {
+    const migrated = await migrateOn(connection, schema, 'the application pool');
+    if (migrated.isErr()) return err(migrated.error);
+    return ok({ location: 'the application pool', ...stores({ kind: 'pool', pool: connection, owned: false }, schema, options), pool: connection });
+  }
+  if (typeof (connection as { getTransactionStatus?: unknown }).getTransactionStatus !== 'function') {
+    return err(
+      new PostgresStoreError('invalid-argument', 'The pg client given to openPostgresStore has no getTransactionStatus(): use pg 8.12 or later, or pass a pg.Pool or a connection string.'),
+    );
+  }
+  const client = connection;
+  if (client.getTransactionStatus() !== 'I') {
+    return err(
+      new PostgresStoreError('invalid-argument', 'The pg client given to openPostgresStore is inside a transaction: open the store (it creates or migrates its schema and commits) before BEGIN.'),
+    );
+  }
+  const migrated = await migrateOn(client, schema, 'the application client');
+  if (migrated.isErr()) return err(migrated.error);
+  return ok({ location: 'the application client', ...stores({ kind: 'client', client }, schema, options), client });
+}
+
+/** Opens a pool of the store's own on a connection string. */
+async function openOnUrl(connectionString: string, schema: string, options: PostgresStoreOptions): Promise<Result<PostgresStore, PostgresStoreError>> {
   const location = redactConnectionString(connectionString);
   if (!isPostgresUrl(connectionString)) {
     return err(
@@ -120,12 +181,6 @@ export async function openPostgresStore(
       ),
     );
   }
-  let schema: string;
-  try {
-    schema = checkSchemaName(options.schema ?? DEFAULT_SCHEMA);
-  } catch (error) {
-    return err(error as PostgresStoreError);
-  }
   const poolSize = options.poolSize ?? DEFAULT_POOL_SIZE;
   if (!Number.isInteger(poolSize) || poolSize < 1) {
     return err(new PostgresStoreError('invalid-argument', `poolSize must be a whole number >= 1, got ${poolSize}.`));
@@ -139,31 +194,47 @@ export async function openPostgresStore(
   // An idle client whose connection dies (server restart) emits 'error' on the pool; without a
   // listener that would crash the process. The next query reports the failure instead.
   pool.on('error', () => undefined);
+  const migrated = await migrateOn(pool, schema, location);
+  if (migrated.isErr()) {
+    await pool.end().catch(() => undefined);
+    return err(migrated.error);
+  }
+  return ok({ location, ...stores({ kind: 'pool', pool, owned: true }, schema, options), pool });
+}
+
+/** Creates or migrates the schema on a pool (one client of it) or on the application's client. */
+async function migrateOn(target: pg.Pool | pg.ClientBase, schema: string, location: string): Promise<Result<void, PostgresStoreError>> {
   try {
-    const client = await pool.connect();
-    try {
-      await migrate(client, schema);
-    } finally {
-      client.release();
+    if (isPool(target)) {
+      const client = await target.connect();
+      try {
+        await migrate(client, schema);
+      } finally {
+        client.release();
+      }
+    } else {
+      await migrate(target as pg.PoolClient, schema);
     }
   } catch (error) {
-    await pool.end().catch(() => undefined);
     return err(asOpenError(toStoreError(error, `Opening PostgreSQL store ${location} (schema "${schema}")`)));
   }
-  const db = new Database(pool, schema);
+  return ok(undefined);
+}
+
+/** The stores over one connection. */
+function stores(connection: Connection, schema: string, options: PostgresStoreOptions): Omit<PostgresStore, 'pool' | 'location'> {
+  const db = new Database(connection, schema);
   const now = options.now ?? (() => new Date());
   const writer = new OptionWriter(db, now);
-  return ok({
-    location,
+  return {
     schema,
     options: new PostgresOptionStore(db, writer),
     journal: new PostgresExportJournal(db, now),
     records: new PostgresLocalTables(db, writer, now),
     leases: new PostgresLeaseStore(db),
     history: new PostgresRunHistory(db),
-    pool,
     close: () => db.end(),
-  });
+  };
 }
 
 function asOpenError(error: unknown): PostgresStoreError {

@@ -92,7 +92,7 @@ describe.skipIf(pgUrl === undefined)('faults against a real PostgreSQL', () => {
   it('retries a transaction that hit a serialization failure or a deadlock, and gives up with code serialization', async () => {
     const s = await store('crm-sync-fault-retry');
     const pool = new pg.Pool({ connectionString: pgUrl, max: 2 });
-    const db = new Database(pool, s.schema);
+    const db = new Database({ kind: 'pool', pool: pool, owned: true }, s.schema);
     try {
       for (const state of ['40001', '40P01']) {
         let attempts = 0;
@@ -123,7 +123,7 @@ describe.skipIf(pgUrl === undefined)('faults against a real PostgreSQL', () => {
     await s.options.setOption('a', '0');
     await s.options.setOption('b', '0');
     const pool = new pg.Pool({ connectionString: pgUrl, max: 4 });
-    const db = new Database(pool, s.schema);
+    const db = new Database({ kind: 'pool', pool: pool, owned: true }, s.schema);
     const t = `"${s.schema}".options`;
     let ready = 0;
     const both = new Promise<void>((resolve) => {

@@ -307,7 +307,9 @@ export class SqliteLocalTables implements RecordSink, RecordSource, LocalTables 
     const cached = this.tables.get(cacheKey);
     if (cached !== undefined) return cached;
     const opened = openLocalTable(this.db, name, create, this.now);
-    if (opened !== undefined) this.tables.set(cacheKey, opened);
+    // Inside the application's transaction (a shared connection) the table may have just been
+    // created by it and be rolled back with it: cache only what is known to be committed.
+    if (opened !== undefined && !this.db.inTransaction) this.tables.set(cacheKey, opened);
     return opened;
   }
 

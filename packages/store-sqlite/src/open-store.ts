@@ -86,7 +86,11 @@ export interface SqliteStore {
    * samples, rejects). Its writes check the run's fence against `leases`.
    */
   readonly history: RunHistoryStore;
-  /** Closes the file. Later calls on the stores reject with code `closed`. Closing twice is harmless. */
+  /**
+   * Closes the file. Later calls on the stores reject with code `closed`. Closing twice is
+   * harmless. A store opened on the application's own connection (a `Database` passed to
+   * {@link openSqliteStore}) leaves that connection open: the application closes what it opened.
+   */
   close(): void;
 }
 
@@ -94,6 +98,15 @@ export interface SqliteStore {
  * Opens (creating if needed) a SQLite file as crm-sync stores, in WAL mode. Returns an `Err` with
  * code `open-failed` when the file cannot be opened, is not a SQLite database, or was written by
  * a newer release.
+ *
+ * `location` is a file path (or `:memory:`), or the application's own open better-sqlite3
+ * `Database`: then crm-sync's tables are created in that database, every store call runs on that
+ * connection, and a call made while the application has a transaction open (`BEGIN`, or inside
+ * `db.transaction(...)`) joins it as a savepoint: the application's write and crm-sync's (a
+ * watermark, records with their checkpoint) commit or roll back together. On a shared connection
+ * the journal mode is left as the application set it (WAL is recommended), `synchronous` is set
+ * for the connection (default `FULL`), `busyTimeoutMs` only when given, and
+ * {@link SqliteStore.close} does not close it.
  *
  * @example
  * ```ts
@@ -103,9 +116,11 @@ export interface SqliteStore {
  * ```
  */
 export function openSqliteStore(
-  path: string,
+  location: string | Database.Database,
   options: SqliteStoreOptions = {},
 ): Result<SqliteStore, SqliteStoreError> {
+  const shared = typeof location !== 'string';
+  const path = shared ? location.name : location;
   const synchronous = options.synchronous ?? DEFAULT_SYNCHRONOUS;
   const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
   if (synchronous !== 'NORMAL' && synchronous !== 'FULL') {
@@ -114,13 +129,25 @@ export function openSqliteStore(
   if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
     return err(new SqliteStoreError('invalid-argument', `busyTimeoutMs must be a whole number >= 0, got ${busyTimeoutMs}.`));
   }
+  if (shared && !location.open) {
+    return err(new SqliteStoreError('invalid-argument', `The better-sqlite3 Database given to openSqliteStore ("${path}") is closed. Pass an open connection.`));
+  }
   let db: Database.Database | undefined;
+  // Only what this call opened is closed here: a shared connection stays the application's.
+  const closeOwn = (): void => {
+    if (!shared) db?.close();
+  };
   try {
-    db = new Database(path, { timeout: busyTimeoutMs });
+    if (shared) {
+      db = location;
+      if (options.busyTimeoutMs !== undefined) db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    } else {
+      db = new Database(path, { timeout: busyTimeoutMs });
+    }
     if (options.quickCheck === true) {
       const problems = quickCheckProblems(db);
       if (problems.length > 0) {
-        db.close();
+        closeOwn();
         return err(
           new SqliteStoreError(
             'corrupt',
@@ -129,11 +156,12 @@ export function openSqliteStore(
         );
       }
     }
-    db.pragma('journal_mode = WAL');
+    // A shared connection keeps the application's journal mode (a persistent setting of its file).
+    if (!shared) db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${synchronous}`);
     ensureSchema(db);
   } catch (error) {
-    db?.close();
+    closeOwn();
     const sqliteCode = (error as { code?: unknown } | null)?.code;
     if (typeof sqliteCode === 'string' && sqliteCode.startsWith('SQLITE_CORRUPT')) {
       const damaged = toStoreError(error, `Opening SQLite store "${path}"`);
@@ -161,7 +189,7 @@ export function openSqliteStore(
     leases,
     history: new SqliteRunHistory(database, leases),
     close: () => {
-      if (database.open) database.close();
+      if (!shared && database.open) database.close();
     },
   });
 }

@@ -91,7 +91,7 @@ export async function importByIds(
       const local = toLocal(context, plan, page.value.records, () => false);
       const written = await writePage(context, stores, job.table, local, undefined, undefined);
       if (written.isErr()) return err(written.error);
-      context.counts.written += local.length;
+      context.counts.written += written.value;
       cursor = page.value.nextCursor;
     } while (cursor !== undefined);
     for (const [canonical, requested] of chunk) {

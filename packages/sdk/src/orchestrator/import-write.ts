@@ -6,7 +6,7 @@
  */
 import { err, ok, type Result } from 'neverthrow';
 import type { CrmRecord } from '../contract/requests.js';
-import type { LocalRecord, OptionStore, RecordSink } from '../stores/types.js';
+import type { LocalRecord, OptionStore, RecordSink, SinkReject } from '../stores/types.js';
 import { storeFailure, type RunContext } from './context.js';
 import type { RunError } from './types.js';
 import { convertRecord, type PreparedImport } from './validate.js';
@@ -44,7 +44,9 @@ export function toLocal(context: RunContext, plan: PreparedImport, records: read
 
 /**
  * Writes one page to the sink and, when given, moves the watermark: in the sink's transaction
- * when it supports that, else right after the records are durable.
+ * when it supports that, else right after the records are durable. Records the sink refused one by
+ * one (`SinkWriteResult.rejects`) become rejects of the run; resolves with the number of
+ * records written.
  */
 export async function writePage(
   context: RunContext,
@@ -53,16 +55,24 @@ export async function writePage(
   records: readonly LocalRecord[],
   target: CheckpointTarget | undefined,
   watermark: Watermark | undefined,
-): Promise<Result<void, RunError>> {
+): Promise<Result<number, RunError>> {
   const checkpoint = watermark && target ? watermarkCheckpoint(target.optionName, target.changeField, watermark) : undefined;
+  let refused: readonly SinkReject[] = [];
   try {
     if (records.length > 0 || (checkpoint && stores.sink.atomicCheckpoint)) {
-      await stores.sink.write(table, records, stores.sink.atomicCheckpoint ? checkpoint : undefined, context.fence);
+      const result = await stores.sink.write(table, records, stores.sink.atomicCheckpoint ? checkpoint : undefined, context.fence);
+      refused = result?.rejects ?? [];
     }
     if (checkpoint && !stores.sink.atomicCheckpoint) await stores.options.setOption(checkpoint.optionName, checkpoint.value, checkpoint.meta, context.fence);
   } catch (error) {
     return err(storeFailure(context, error, `writing ${records.length} records to table ${table}`));
   }
-  return ok(undefined);
+  for (const reject of refused) {
+    context.reject(
+      { code: reject.code ?? 'invalid-value', message: `table ${table} refused the record: ${reject.message}`, ...(reject.field === undefined ? {} : { fields: [reject.field] }) },
+      { crmId: reject.crmId, ...(reject.localKey === undefined ? {} : { localKey: reject.localKey }) },
+    );
+  }
+  return ok(records.length - refused.length);
 }
 

@@ -287,7 +287,7 @@ async function readAll(
     const written = await writePage(context, stores, job.table, local, incremental, checkpoint);
     if (written.isErr()) return err(written.error);
     if (checkpoint !== undefined) committed = checkpoint;
-    context.counts.written += local.length;
+    context.counts.written += written.value;
     const flushed = await flushRejectsOrFail(context);
     if (flushed.isErr()) return err(flushed.error);
     context.progress('read');

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { Reject, WriteAction, WriteMode } from '../contract/requests.js';
+import type { Reject, RejectCode, WriteAction, WriteMode } from '../contract/requests.js';
 import type { FieldValue, Instant } from '../contract/values.js';
 import type { Fence } from './lease.js';
 
@@ -72,10 +72,37 @@ export interface RecordSink {
    * Upserts records by `crmId` and, when `checkpoint` is given and `atomicCheckpoint` is true,
    * stores it in the same transaction. Resolves only once the records are durable. Writing the
    * same record twice leaves one row (imports are at-least-once, deduplicated here).
+   *
+   * A sink may refuse single records (a value its column refuses: wrong type, NOT NULL, too long,
+   * a constraint) without failing the page: it writes the others, commits the checkpoint, and
+   * resolves with a {@link SinkWriteResult} listing the refused ones. The orchestrator reports
+   * each as a reject of the run (rejects output, `rejected` count) and does not count it as
+   * written. Resolving `void` means every record was written. A failure of the whole write (the
+   * database is gone, a stale fence) still rejects the promise.
    */
-  write(table: string, records: readonly LocalRecord[], checkpoint?: Checkpoint, fence?: Fence): Promise<void>;
+  write(table: string, records: readonly LocalRecord[], checkpoint?: Checkpoint, fence?: Fence): Promise<SinkWriteResult | void>;
   /** Applies deletions (O3): marks or removes rows by `crmId`. Unknown ids are ignored. */
   markDeleted(table: string, deletions: readonly LocalDeletion[], checkpoint?: Checkpoint, fence?: Fence): Promise<void>;
+}
+
+/** A record a {@link RecordSink} refused, not written; the rest of the page was. */
+export interface SinkReject {
+  /** The refused record's CRM id (as in {@link LocalRecord.crmId}). */
+  readonly crmId: string;
+  /** The local key of the row it would have written, when the sink knows it (an existing row). */
+  readonly localKey?: string;
+  /** The local field (column) whose value was refused, when the sink can tell. */
+  readonly field?: string;
+  /** What was refused and why, e.g. `column "age" (integer) refused "abc"`. No secrets. */
+  readonly message: string;
+  /** The canonical code; default `invalid-value`. */
+  readonly code?: RejectCode;
+}
+
+/** What {@link RecordSink.write} reports besides success. */
+export interface SinkWriteResult {
+  /** Records not written, each with why. Empty or absent when all were written. */
+  readonly rejects?: readonly SinkReject[];
 }
 
 /** A local record to export (O2). */

@@ -45,13 +45,75 @@ export const STORE_CHECK_GROUPS = ['options', 'journal', 'records', 'leases', 'h
 /** A part of the store contract: which store of {@link StoresUnderTest} a check exercises. */
 export type StoreCheckGroup = (typeof STORE_CHECK_GROUPS)[number];
 
+/**
+ * A typed application table the `records` checks run on, instead of the schemaless tables and
+ * string keys they use by default: the application declares its table, the checks adapt (which
+ * table and fields they write and read, and which keys they seed and expect, in which order).
+ */
+export interface StoreRecordTable {
+  /** The table name the checks pass to `write`, `read`, `markDeleted`, `linkCrmIds`, `columns` and `seed`. */
+  readonly name: string;
+  /**
+   * The type of its key column. With `integer`, seeded keys are decimal strings (`"1"`, `"2"`,
+   * `"10"`) and `read` must stream them in numeric order (`"10"` last, not between `"1"` and `"2"`).
+   */
+  readonly keyType: 'string' | 'integer';
+  /**
+   * Three fields of the table (local names) that take text and `null`: the checks write, read
+   * and list them. The table may have other columns; the checks never write them.
+   */
+  readonly textFields: readonly [string, string, string];
+  /**
+   * True when `markDeleted` marks rows rather than removing them and `read` leaves marked rows
+   * out (what the checks expect either way). Informational; default true.
+   */
+  readonly softDelete?: boolean;
+}
+
+/** What the `records` checks write and expect: the default schemaless shape, or a declared table. */
+export interface RecordShape {
+  /** The table written by imports. */
+  readonly imported: string;
+  /** The table seeded for exports. */
+  readonly seeded: string;
+  /** Three text fields. */
+  readonly fields: readonly [string, string, string];
+  /** The i-th seeded key (i = 1, 2, 3), in the order `read` must stream them. */
+  key(i: 1 | 2 | 3): string;
+  /** True when the table's columns are declared (known even without rows). */
+  readonly typed: boolean;
+}
+
+/** The shape of the default checks: schemaless tables `contacts` and `people`, string keys `p1`..`p3`. */
+export const SCHEMALESS_RECORDS: RecordShape = {
+  imported: 'contacts',
+  seeded: 'people',
+  fields: ['email', 'phone', 'first_name'],
+  key: (i) => `p${i}`,
+  typed: false,
+};
+
+/** The shape of the checks for a declared table. */
+export function recordShapeOf(table: StoreRecordTable | undefined): RecordShape {
+  if (table === undefined) return SCHEMALESS_RECORDS;
+  const integerKeys = ['1', '2', '10'] as const;
+  return {
+    imported: table.name,
+    seeded: table.name,
+    fields: table.textFields,
+    key: (i) => (table.keyType === 'integer' ? integerKeys[i - 1]! : `p${i}`),
+    typed: true,
+  };
+}
+
 /** One check of the store contract. */
 export interface StoreCheck {
   /** What the store must do, as a sentence. */
   readonly name: string;
   /** Which part of the contract the check needs. */
   readonly needs: StoreCheckGroup;
-  run(stores: StoresUnderTest): Promise<void>;
+  /** Runs the check; `shape` is what the `records` checks write (default {@link SCHEMALESS_RECORDS}). */
+  run(stores: StoresUnderTest, shape?: RecordShape): Promise<void>;
 }
 
 function entry(seq: number, overrides: Partial<NewJournalEntry> = {}): NewJournalEntry {
@@ -235,23 +297,24 @@ function coreChecks(): readonly StoreCheck[] {
   {
     name: 'write upserts records by crmId: writing the same record twice leaves one row with the newer values',
     needs: 'records',
-    async run(stores) {
+    async run(stores, shape = SCHEMALESS_RECORDS) {
       const sink = records(stores);
-      await sink.write('contacts', [{ crmId: 'c1', changedAt: '2024-01-01T00:00:00.000Z', values: { email: 'a@x.test' } }]);
-      await sink.write('contacts', [{ crmId: 'c1', changedAt: '2024-01-02T00:00:00.000Z', values: { email: 'b@x.test' } }]);
-      const rows = await collect(sink, 'contacts');
+      const [f0] = shape.fields;
+      await sink.write(shape.imported, [{ crmId: 'c1', changedAt: '2024-01-01T00:00:00.000Z', values: { [f0]: 'a@x.test' } }]);
+      await sink.write(shape.imported, [{ crmId: 'c1', changedAt: '2024-01-02T00:00:00.000Z', values: { [f0]: 'b@x.test' } }]);
+      const rows = await collect(sink, shape.imported);
       assert.equal(rows.length, 1);
       assert.equal(rows[0]?.crmId, 'c1');
-      assert.equal(rows[0]?.values.email, 'b@x.test');
+      assert.equal(rows[0]?.values[f0], 'b@x.test');
     },
   },
   {
     name: 'with atomicCheckpoint, write stores the checkpoint with the records',
     needs: 'records',
-    async run(stores) {
+    async run(stores, shape = SCHEMALESS_RECORDS) {
       const sink = records(stores);
       if (!sink.atomicCheckpoint) return;
-      await sink.write('contacts', [{ crmId: 'c1', values: { email: 'a@x.test' } }], {
+      await sink.write(shape.imported, [{ crmId: 'c1', values: { [shape.fields[0]]: 'a@x.test' } }], {
         optionName: 'LASTIMPORT_default_imp',
         value: '2024/01/01 00:00:00',
         meta: { at: '2024-01-01T00:00:00.000Z', id: 'c1' },
@@ -262,67 +325,92 @@ function coreChecks(): readonly StoreCheck[] {
     },
   },
   {
+    name: 'write leaves a field a record does not carry as it was (absent is never null)',
+    needs: 'records',
+    async run(stores, shape = SCHEMALESS_RECORDS) {
+      const sink = records(stores);
+      const [f0, f1] = shape.fields;
+      await sink.write(shape.imported, [{ crmId: 'c1', values: { [f0]: 'a@x.test', [f1]: '555' } }]);
+      await sink.write(shape.imported, [{ crmId: 'c1', values: { [f0]: 'b@x.test' } }]);
+      const rows = await collect(sink, shape.imported);
+      assert.equal(rows[0]?.values[f0], 'b@x.test');
+      assert.equal(rows[0]?.values[f1], '555', `a write without "${f1}" must keep its value`);
+    },
+  },
+  {
     name: 'markDeleted applies deletions by crmId and ignores unknown ids',
     needs: 'records',
-    async run(stores) {
+    async run(stores, shape = SCHEMALESS_RECORDS) {
       const sink = records(stores);
-      await sink.write('contacts', [{ crmId: 'c1', values: { email: 'a@x.test' } }, { crmId: 'c2', values: { email: 'b@x.test' } }]);
-      await sink.markDeleted('contacts', [{ crmId: 'c1', deletedAt: '2024-01-03T00:00:00.000Z' }, { crmId: 'nope', deletedAt: '2024-01-03T00:00:00.000Z' }]);
-      const rows = await collect(sink, 'contacts');
+      const [f0] = shape.fields;
+      await sink.write(shape.imported, [{ crmId: 'c1', values: { [f0]: 'a@x.test' } }, { crmId: 'c2', values: { [f0]: 'b@x.test' } }]);
+      await sink.markDeleted(shape.imported, [{ crmId: 'c1', deletedAt: '2024-01-03T00:00:00.000Z' }, { crmId: 'nope', deletedAt: '2024-01-03T00:00:00.000Z' }]);
+      const rows = await collect(sink, shape.imported);
       assert.deepEqual(rows.map((r) => r.crmId), ['c2']);
     },
   },
   {
     name: 'columns, when the source has it, knows every field name some row holds (null included) and cannot tell for a missing table',
     needs: 'records',
-    async run(stores) {
+    async run(stores, shape = SCHEMALESS_RECORDS) {
       const source = records(stores);
       if (!source.columns) return;
-      assert.equal(await source.columns('nowhere'), undefined, 'columns of a table without rows must be undefined (cannot tell), not an empty set');
-      await source.write('contacts', [{ crmId: 'c1', values: { email: 'a@x.test', phone: null } }, { crmId: 'c2', values: { first_name: 'B' } }]);
-      const columns = await source.columns('contacts');
+      const [f0, f1, f2] = shape.fields;
+      assert.equal(await source.columns('nowhere'), undefined, 'columns of a table without rows (or not declared) must be undefined (cannot tell), not an empty set');
+      if (shape.typed) {
+        const declared = await source.columns(shape.imported);
+        assert.ok(declared !== undefined, 'columns of a declared table must be a set, rows or not');
+        for (const name of shape.fields) assert.ok(declared.has(name), `columns must include the declared field "${name}"`);
+      }
+      await source.write(shape.imported, [{ crmId: 'c1', values: { [f0]: 'a@x.test', [f1]: null } }, { crmId: 'c2', values: { [f2]: 'B' } }]);
+      const columns = await source.columns(shape.imported);
       assert.ok(columns !== undefined, 'columns of a table with rows must be a set');
-      for (const name of ['email', 'phone', 'first_name']) assert.ok(columns.has(name), `columns must include "${name}", which a row holds`);
+      for (const name of [f0, f1, f2]) assert.ok(columns.has(name), `columns must include "${name}", which a row holds`);
       assert.ok(!columns.has('first_nmae'), 'columns must not include a name no row holds');
     },
   },
   {
     name: 'read streams seeded rows by key in batches, filtered by keys and changedSince; linkCrmIds links them',
     needs: 'records',
-    async run(stores) {
+    async run(stores, shape = SCHEMALESS_RECORDS) {
       const source = records(stores);
       if (!stores.seed) return;
-      await stores.seed('people', [
-        { key: 'p3', values: { name: 'C' }, changedAt: '2024-01-03T00:00:00.000Z' },
-        { key: 'p1', values: { name: 'A' }, changedAt: '2024-01-01T00:00:00.000Z' },
-        { key: 'p2', values: { name: 'B' }, changedAt: '2024-01-02T00:00:00.000Z', crmId: '003B' },
+      const [f0] = shape.fields;
+      const [k1, k2, k3] = [shape.key(1), shape.key(2), shape.key(3)];
+      await stores.seed(shape.seeded, [
+        { key: k3, values: { [f0]: 'C' }, changedAt: '2024-01-03T00:00:00.000Z' },
+        { key: k1, values: { [f0]: 'A' }, changedAt: '2024-01-01T00:00:00.000Z' },
+        { key: k2, values: { [f0]: 'B' }, changedAt: '2024-01-02T00:00:00.000Z', crmId: '003B' },
       ]);
       const batches: (readonly SourceRecord[])[] = [];
-      for await (const batch of source.read('people', { batchSize: 2 })) batches.push(batch);
-      assert.deepEqual(batches.map((b) => b.map((r) => r.key)), [['p1', 'p2'], ['p3']]);
+      for await (const batch of source.read(shape.seeded, { batchSize: 2 })) batches.push(batch);
+      assert.deepEqual(batches.map((b) => b.map((r) => r.key)), [[k1, k2], [k3]], 'rows must stream in key order (numeric for integer keys)');
       assert.equal(batches[0]?.[1]?.crmId, '003B');
-      assert.deepEqual((await collect(source, 'people', { changedSince: '2024-01-02T00:00:00.000Z' })).map((r) => r.key), ['p2', 'p3']);
-      assert.deepEqual((await collect(source, 'people', { keys: ['p3', 'p1'] })).map((r) => r.key), ['p1', 'p3']);
+      assert.equal(batches[0]?.[0]?.values[f0], 'A');
+      assert.deepEqual((await collect(source, shape.seeded, { changedSince: '2024-01-02T00:00:00.000Z' })).map((r) => r.key), [k2, k3]);
+      assert.deepEqual((await collect(source, shape.seeded, { keys: [k3, k1] })).map((r) => r.key), [k1, k3]);
       if (source.linkCrmIds) {
-        await source.linkCrmIds('people', [{ key: 'p1', crmId: '003A' }]);
-        assert.equal((await collect(source, 'people', { keys: ['p1'] }))[0]?.crmId, '003A');
+        await source.linkCrmIds(shape.seeded, [{ key: k1, crmId: '003A' }]);
+        assert.equal((await collect(source, shape.seeded, { keys: [k1] }))[0]?.crmId, '003A');
       }
     },
   },
   {
     name: 'linkCrmIds never deletes a row: a CRM id another row holds is returned as a conflict and both rows stay',
     needs: 'records',
-    async run(stores) {
+    async run(stores, shape = SCHEMALESS_RECORDS) {
       const source = records(stores);
       if (!stores.seed || !source.linkCrmIds) return;
-      await stores.seed('people', [
-        { key: 'p1', values: { name: 'A' } },
-        { key: 'p2', values: { name: 'B' }, crmId: '003B' },
+      const [f0] = shape.fields;
+      const [k1, k2] = [shape.key(1), shape.key(2)];
+      await stores.seed(shape.seeded, [
+        { key: k1, values: { [f0]: 'A' } },
+        { key: k2, values: { [f0]: 'B' }, crmId: '003B' },
       ]);
-      const result = await source.linkCrmIds('people', [{ key: 'p1', crmId: '003B' }]);
-      assert.deepEqual(result?.conflicts ?? [], [{ key: 'p1', crmId: '003B', heldBy: 'p2' }]);
-      const rows = await collect(source, 'people');
-      assert.deepEqual(rows.map((r) => [r.key, r.crmId]), [['p1', undefined], ['p2', '003B']]);
+      const result = await source.linkCrmIds(shape.seeded, [{ key: k1, crmId: '003B' }]);
+      assert.deepEqual(result?.conflicts ?? [], [{ key: k1, crmId: '003B', heldBy: k2 }]);
+      const rows = await collect(source, shape.seeded);
+      assert.deepEqual(rows.map((r) => [r.key, r.crmId]), [[k1, undefined], [k2, '003B']]);
     },
   },
   {
@@ -455,22 +543,25 @@ function coreChecks(): readonly StoreCheck[] {
   {
     name: "lease: a zombie's late record writes (write with checkpoint, markDeleted, linkCrmIds) are refused and write nothing",
     needs: 'leases',
-    async run(stores) {
+    async run(stores, shape = SCHEMALESS_RECORDS) {
       const store = leases(stores);
       if (!stores.records) return;
       const sink = stores.records;
-      await sink.write('contacts', [{ crmId: 'c1', values: { email: 'a@x.test' } }]);
-      if (stores.seed) await stores.seed('people', [{ key: 'p1', values: { name: 'A' } }]);
+      const [f0] = shape.fields;
+      const k1 = shape.key(1);
+      // Seeded first: on a typed table, imports and seeds share the table and its keys.
+      if (stores.seed) await stores.seed(shape.seeded, [{ key: k1, values: { [f0]: 'A' } }]);
+      await sink.write(shape.imported, [{ crmId: 'c1', values: { [f0]: 'a@x.test' } }]);
       const { zombie, holder } = await zombieAndHolder(store);
-      await refused(() => sink.write('contacts', [{ crmId: 'c2', values: { email: 'z@x.test' } }, { crmId: 'c1', values: { email: 'z@x.test' } }], { optionName: 'LASTIMPORT_default_leased', value: '2024/01/01 00:00:00' }, zombie), 'write');
-      await refused(() => sink.markDeleted('contacts', [{ crmId: 'c1', deletedAt: '2024-01-03T00:00:00.000Z' }], undefined, zombie), 'markDeleted');
-      if (stores.seed && sink.linkCrmIds) await refused(() => sink.linkCrmIds!('people', [{ key: 'p1', crmId: '003Z' }], zombie), 'linkCrmIds');
-      const rows = await collect(sink, 'contacts');
-      assert.deepEqual(rows.map((r) => [r.crmId, r.values.email]), [['c1', 'a@x.test']]);
+      await refused(() => sink.write(shape.imported, [{ crmId: 'c2', values: { [f0]: 'z@x.test' } }, { crmId: 'c1', values: { [f0]: 'z@x.test' } }], { optionName: 'LASTIMPORT_default_leased', value: '2024/01/01 00:00:00' }, zombie), 'write');
+      await refused(() => sink.markDeleted(shape.imported, [{ crmId: 'c1', deletedAt: '2024-01-03T00:00:00.000Z' }], undefined, zombie), 'markDeleted');
+      if (stores.seed && sink.linkCrmIds) await refused(() => sink.linkCrmIds!(shape.seeded, [{ key: k1, crmId: '003Z' }], zombie), 'linkCrmIds');
+      const rows = await collect(sink, shape.imported);
+      assert.deepEqual(rows.filter((r) => r.crmId !== undefined).map((r) => [r.crmId, r.values[f0]]), [['c1', 'a@x.test']]);
       assert.equal(await stores.options.getOption('LASTIMPORT_default_leased'), undefined);
-      if (stores.seed) assert.equal((await collect(sink, 'people'))[0]?.crmId, undefined);
-      await sink.write('contacts', [{ crmId: 'c2', values: { email: 'b@x.test' } }], undefined, holder);
-      assert.equal((await collect(sink, 'contacts')).length, 2);
+      if (stores.seed) assert.equal((await collect(sink, shape.seeded, { keys: [k1] }))[0]?.crmId, undefined);
+      await sink.write(shape.imported, [{ crmId: 'c2', values: { [f0]: 'b@x.test' } }], undefined, holder);
+      assert.equal((await collect(sink, shape.imported)).filter((r) => r.crmId !== undefined).length, 2);
     },
   },
   ];
@@ -481,7 +572,7 @@ function coreChecks(): readonly StoreCheck[] {
  * the factory did not return (`records`, `leases`, `history`) fails with a message saying how to
  * provide it or declare it left out: a missing part never passes silently.
  */
-export async function runStoreCheck(check: StoreCheck, factory: StoreFactory): Promise<void> {
+export async function runStoreCheck(check: StoreCheck, factory: StoreFactory, shape: RecordShape = SCHEMALESS_RECORDS): Promise<void> {
   const stores = await factory();
   try {
     const part = check.needs;
@@ -491,7 +582,7 @@ export async function runStoreCheck(check: StoreCheck, factory: StoreFactory): P
           `Return the store's ${part} from the factory, or declare that the store does not implement it: describeStoreContract({ ..., without: ['${part}'] }).`,
       );
     }
-    await check.run(stores);
+    await check.run(stores, shape);
   } finally {
     await stores.close?.();
   }

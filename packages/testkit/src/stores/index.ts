@@ -13,9 +13,21 @@
  * @module
  */
 import { describe, it } from 'vitest';
-import { runStoreCheck, STORE_CHECK_GROUPS, storeChecks, type StoreCheck, type StoreCheckGroup, type StoreFactory } from './checks.js';
+import { recordShapeOf, runStoreCheck, STORE_CHECK_GROUPS, storeChecks, type StoreCheck, type StoreCheckGroup, type StoreFactory, type StoreRecordTable } from './checks.js';
 
-export { runStoreCheck, storeChecks, STORE_CHECK_GROUPS, type StoreCheck, type StoreCheckGroup, type StoreFactory, type StoresUnderTest } from './checks.js';
+export {
+  recordShapeOf,
+  runStoreCheck,
+  SCHEMALESS_RECORDS,
+  storeChecks,
+  STORE_CHECK_GROUPS,
+  type RecordShape,
+  type StoreCheck,
+  type StoreCheckGroup,
+  type StoreFactory,
+  type StoreRecordTable,
+  type StoresUnderTest,
+} from './checks.js';
 export { historyChecks } from './history-checks.js';
 
 /** What {@link describeStoreContract} and {@link runStoreContract} need. */
@@ -39,6 +51,12 @@ export interface StoreContractOptions {
   readonly withoutLeases?: boolean;
   /** Same as `without: ['history']` (the store keeps no run history). */
   readonly withoutHistory?: boolean;
+  /**
+   * The application's typed table the `records` checks run on (its name, key type and three text
+   * fields), for stores over typed tables and non-string keys, such as the Kysely table adapter.
+   * Default: the schemaless tables `contacts` and `people` with string keys.
+   */
+  readonly recordTable?: StoreRecordTable;
   /** Per-check timeout in ms (default 30,000): a server database may need more than vitest's 5 s. */
   readonly timeoutMs?: number;
 }
@@ -99,7 +117,7 @@ export function describeStoreGroup(group: StoreCheckGroup, options: StoreContrac
         check.name,
         async (context) => {
           if (reason !== undefined) context.skip(reason);
-          await runStoreCheck(check, options.factory);
+          await runStoreCheck(check, options.factory, recordShapeOf(options.recordTable));
         },
         options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       );
@@ -121,7 +139,7 @@ export async function runStoreContract(options: StoreContractOptions): Promise<r
       continue;
     }
     try {
-      await runStoreCheck(check, options.factory);
+      await runStoreCheck(check, options.factory, recordShapeOf(options.recordTable));
       outcomes.push({ group: check.needs, name: check.name, status: 'passed' });
     } catch (error) {
       outcomes.push({ group: check.needs, name: check.name, status: 'failed', error });
