@@ -84,7 +84,8 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
     );
   }
   const files = loadStaticFiles();
-  const secrets = options.secrets ?? [];
+  // The token is a secret too: no answer may echo it.
+  const secrets = [...(options.secrets ?? []), ...(token === undefined ? [] : [token])];
   const context: ApiContext = {
     store: options.store,
     databaseLabel: redactText(options.databaseLabel, secrets),
