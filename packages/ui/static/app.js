@@ -510,6 +510,7 @@ async function route() {
   clearTimeout(timer);
   const seq = ++renderSeq;
   const main = document.getElementById('main');
+  delete main.dataset.ready;
   const { parts, query } = parseHash();
   for (const link of document.querySelectorAll('header nav a')) link.classList.toggle('active', link.dataset.nav === (parts[0] === 'run' ? 'runs' : parts[0]));
   try {
@@ -517,15 +518,12 @@ async function route() {
       status = await api('/status');
       document.getElementById('database').textContent = status.database;
     }
-    if (status.problem) {
-      main.replaceChildren(problemCard(status.problem.title, status.problem.message));
-      return;
-    }
-    if (parts[0] === 'run' && parts[1]) await renderRun(main, parts[1], query, seq);
+    if (status.problem) main.replaceChildren(problemCard(status.problem.title, status.problem.message));
+    else if (parts[0] === 'run' && parts[1]) await renderRun(main, parts[1], query, seq);
     else if (parts[0] === 'jobs') await renderJobs(main, seq);
     else if (parts[0] === 'workers') await renderWorkers(main, seq);
     else await renderRuns(main, query, seq);
-    main.dataset.ready = String(seq);
+    if (seq === renderSeq) main.dataset.ready = String(seq);
   } catch (error) {
     if (seq === renderSeq) {
       status = error instanceof ApiError && error.status === 401 ? undefined : status;

@@ -119,7 +119,7 @@ export async function seed(store: TestStore): Promise<void> {
   await store.journal.markSent(journal.runId, [0, 1, 2, 3, 4], 'b1');
   await store.journal.recordOutcomes(journal.runId, [
     ...[0, 1, 2, 3].map((seq) => ({ seq, state: 'committed' as const, crmId: `003E${seq}`, action: 'created' as const })),
-    { seq: 4, state: 'rejected' as const, reject: { code: 'validation' as const, message: 'Email: invalid', fields: ['Email'] } },
+    { seq: 4, state: 'rejected' as const, reject: { code: 'validation' as const, message: 'Email: invalid', fields: ['Email'], retryable: false } },
   ]);
   await store.journal.closeRun(journal.runId, 'finished');
   await h.finishRun('exp-1', { status: 'succeeded', endedAt: '2024-01-10T04:00:01.000Z', journalRunId: journal.runId });
