@@ -29,6 +29,10 @@ function el(tag, attrs, ...children) {
   }
   return node;
 }
+/** Replaces a node's children, skipping the absent ones (undefined, null, false). */
+function setChildren(node, ...children) {
+  node.replaceChildren(...children.flat(Infinity).filter((child) => child !== undefined && child !== null && child !== false));
+}
 const fmtNum = (n) => (typeof n === 'number' ? n.toLocaleString('en-US') : '');
 const fmtTime = (iso) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '');
 function fmtDuration(ms) {
@@ -78,7 +82,7 @@ function problemCard(title, message, extra) {
   return el('div', { class: 'card problem', id: 'problem' }, el('h1', {}, title), el('p', {}, message), extra);
 }
 function showError(main, error) {
-  main.replaceChildren();
+  setChildren(main);
   if (error instanceof ApiError && error.status === 401) {
     main.append(problemCard('Access token needed', 'This dashboard needs its access token. Open the URL that crm-sync ui printed (it ends with #token=…), or start it with CRM_SYNC_UI_TOKEN set and open http://host:port/#token=<token>.'));
   } else if (error instanceof ApiError && error.body && error.body.problem) {
@@ -248,7 +252,7 @@ async function renderRuns(main, query, seq) {
           ? 'No runs recorded yet. Run a job (crm-sync run job.yaml) or the demo (pnpm demo), then reload.'
           : 'No runs match these filters.')
       : undefined;
-  main.replaceChildren(
+  setChildren(main, 
     el('h1', {}, 'Runs'),
     form,
     pager,
@@ -299,7 +303,7 @@ async function renderRun(main, runId, query, seq) {
   const journalBox = el('div', { id: 'journal' });
   const plotBox = el('div', { class: 'plot', id: 'run-plot' });
   const factsBox = el('div', { class: 'card' }, runFacts(detail.run));
-  main.replaceChildren(
+  setChildren(main, 
     el('p', {}, el('a', { href: '#/runs' }, '← runs')),
     el('h1', {}, `Run ${detail.run.runId}`),
     factsBox,
@@ -327,7 +331,7 @@ async function renderRun(main, runId, query, seq) {
       return;
     }
     if (seq !== renderSeq) return;
-    factsBox.replaceChildren(runFacts(next.run));
+    setChildren(factsBox, runFacts(next.run));
     if (plot) plot.update(next.samples);
     else if (next.samples.length > 0) return route();
     renderJournal(journalBox, runId, next, query);
@@ -343,7 +347,7 @@ async function renderRun(main, runId, query, seq) {
 function renderJournal(box, runId, detail, query) {
   const journal = detail.journal;
   if (!journal) {
-    box.replaceChildren(el('p', { class: 'muted' }, detail.run.operation === 'export' ? 'No export journal for this run.' : 'Only exports keep a journal.'));
+    setChildren(box, el('p', { class: 'muted' }, detail.run.operation === 'export' ? 'No export journal for this run.' : 'Only exports keep a journal.'));
     return;
   }
   const counts = el('p', { id: 'journal-counts' }, `journal run ${journal.run.runId} (${journal.run.status}): `, STATES.map((s) => el('span', { class: 'pill', 'data-state': s }, `${STATE_LABEL[s]} ${fmtNum(journal.counts[s])}`)));
@@ -360,7 +364,7 @@ function renderJournal(box, runId, detail, query) {
     const params = new URLSearchParams({ limit: '100' });
     if (chosen) params.set('state', chosen);
     const page = await api(`/runs/${encodeURIComponent(runId)}/journal`, params);
-    entries.replaceChildren(
+    setChildren(entries, 
       el(
         'table',
         {},
@@ -371,8 +375,8 @@ function renderJournal(box, runId, detail, query) {
     );
   };
   if (!box.querySelector('#journal-entries')) {
-    box.replaceChildren(el('div', { class: 'card' }, counts, resume, el('label', {}, 'entries: ', select), entries));
-    loadEntries(state).catch((error) => entries.replaceChildren(problemCard('Journal entries could not be read', error.message)));
+    setChildren(box, el('div', { class: 'card' }, counts, resume, el('label', {}, 'entries: ', select), entries));
+    loadEntries(state).catch((error) => setChildren(entries, problemCard('Journal entries could not be read', error.message)));
   } else {
     box.querySelector('#journal-counts').replaceWith(counts);
     const oldResume = box.querySelector('#resume');
@@ -393,7 +397,7 @@ async function renderRejects(box, runId, search, after) {
       class: 'filters',
       onsubmit: (event) => {
         event.preventDefault();
-        renderRejects(box, runId, input.value, -1).catch((error) => box.replaceChildren(problemCard('Rejects could not be read', error.message)));
+        renderRejects(box, runId, input.value, -1).catch((error) => setChildren(box, problemCard('Rejects could not be read', error.message)));
       },
     },
     el('label', {}, 'search', input),
@@ -403,7 +407,7 @@ async function renderRejects(box, runId, search, after) {
   const rows = page.rejects.map((r) =>
     el('tr', { 'data-seq': r.seq }, el('td', { class: 'num' }, r.seq), el('td', {}, r.localKey || ''), el('td', {}, r.crmId || ''), el('td', {}, r.code), el('td', {}, r.symbol || ''), el('td', {}, r.message), el('td', {}, r.fields.join(', '))),
   );
-  box.replaceChildren(
+  setChildren(box, 
     el('div', { class: 'card' },
       form,
       el('p', { id: 'rejects-count' }, search ? `${fmtNum(page.matching)} of ${fmtNum(page.total)} rejects match` : `${fmtNum(page.total)} rejects`),
@@ -440,7 +444,7 @@ async function downloadCsv(runId, search) {
 async function renderJobs(main, seq) {
   const { jobs } = await api('/jobs');
   if (seq !== renderSeq) return;
-  main.replaceChildren(el('h1', {}, 'Jobs'));
+  setChildren(main, el('h1', {}, 'Jobs'));
   if (jobs.length === 0) {
     main.append(el('div', { class: 'card', id: 'empty' }, 'No runs recorded yet, so no jobs to show. Run a job (crm-sync run job.yaml) or the demo (pnpm demo), then reload.'));
     return;
@@ -477,7 +481,7 @@ async function renderJobs(main, seq) {
 async function renderWorkers(main, seq) {
   const answer = await api('/workers');
   if (seq !== renderSeq) return;
-  main.replaceChildren(el('h1', {}, 'Workers and schedules'));
+  setChildren(main, el('h1', {}, 'Workers and schedules'));
   if (!answer.inUse) {
     main.append(el('div', { class: 'card', id: 'workers-absent' }, 'Distributed workers not in use: runs are started by crm-sync run on this machine (or by your scheduler).'));
     return;
@@ -518,7 +522,7 @@ async function route() {
       status = await api('/status');
       document.getElementById('database').textContent = status.database;
     }
-    if (status.problem) main.replaceChildren(problemCard(status.problem.title, status.problem.message));
+    if (status.problem) setChildren(main, problemCard(status.problem.title, status.problem.message));
     else if (parts[0] === 'run' && parts[1]) await renderRun(main, parts[1], query, seq);
     else if (parts[0] === 'jobs') await renderJobs(main, seq);
     else if (parts[0] === 'workers') await renderWorkers(main, seq);
