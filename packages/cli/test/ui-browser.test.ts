@@ -87,6 +87,7 @@ describe.runIf(present)('dashboard in Chromium', () => {
     await expect.poll(() => rows.count()).toBe(5);
     expect(await rows.first().locator('td').nth(2).textContent()).toBe('delete');
     expect(page.url()).not.toContain('token=');
+    expect(await page.textContent('#main'), 'no absent value rendered as text').not.toMatch(/undefined|null|NaN/);
     await page.screenshot({ path: join(SHOTS, 'runs.png'), fullPage: true });
     await page.selectOption('select[name=operation]', 'export');
     await page.click('#run-filters button[type=submit]');
@@ -113,6 +114,8 @@ describe.runIf(present)('dashboard in Chromium', () => {
     // uPlot draws on the next frame: poll until both series are on the canvas.
     await expect.poll(async () => Math.min((await colouredPixels()).rate, (await colouredPixels()).calls), { timeout: 10_000 }).toBeGreaterThan(20);
     expect(await page.textContent('#journal-counts')).toMatch(/committed 4.*rejected 1/);
+    await expect.poll(() => page.locator('#journal-entries tbody tr').count()).toBe(5);
+    expect(await page.textContent('#main'), 'no absent value rendered as text').not.toMatch(/undefined|null|NaN/);
     await page.screenshot({ path: join(SHOTS, 'run.png'), fullPage: true });
   });
 

@@ -223,7 +223,7 @@ async function renderRuns(main, query, seq) {
       el('td', {}, statusCell(run.status, run.live)),
       el('td', {}, run.jobId),
       el('td', {}, run.operation),
-      el('td', {}, fmtTime(run.startedAt)),
+      el('td', { class: 'time' }, fmtTime(run.startedAt)),
       el('td', { class: 'num' }, fmtDuration(run.durationMs)),
       el('td', { class: 'num' }, fmtNum(run.counts.read)),
       el('td', { class: 'num' }, fmtNum(run.records)),
