@@ -11,6 +11,8 @@ interface ConsumerReport {
   readonly written: number;
   readonly rows: number;
   readonly exportsPerEntryPoint: Readonly<Record<string, number>>;
+  /** Whether the installed dashboard served its page, script, uPlot and an API route. */
+  readonly uiServes: boolean;
 }
 
 /** The publishable packages: every packages/* that is not private. */
@@ -58,6 +60,7 @@ describe('packed tarballs in a clean project', () => {
     for (const { name } of packages) expect(report.exportsPerEntryPoint[name], name).toBeGreaterThan(0);
     expect(report.exportsPerEntryPoint['@crm-sync/connector-salesforce/emulator']).toBeGreaterThan(0);
     expect(report.exportsPerEntryPoint['@crm-sync/connector-dynamics/emulator']).toBeGreaterThan(0);
+    expect(report.uiServes, 'the dashboard serves its page, script and uPlot from the installed package').toBe(true);
   });
 
   it('runs an incremental import from the mock CRM into the in-memory sink', () => {

@@ -16,6 +16,7 @@ import { journalList, journalShow } from './commands/journal-command.js';
 import { optionsGet, optionsList, optionsSet } from './commands/options-command.js';
 import { runCommand } from './commands/run-command.js';
 import { DEFAULT_HISTORY_RETENTION, runsList, runsPrune, runsShow } from './commands/runs-command.js';
+import { DEFAULT_UI_PORT, uiCommand } from './commands/ui-command.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import type { CliIo } from './io.js';
 import type { LogFormat } from './report/logger.js';
@@ -291,6 +292,16 @@ function buildProgram(io: CliIo, setExitCode: (code: ExitCodeValue) => void): Co
     });
 
   program
+    .command('ui')
+    .description('serve the dashboard (runs, rejects, journals, watermarks, workers) read-only on 127.0.0.1, until Ctrl-C')
+    .addOption(dbOption())
+    .option('--port <port>', `the port (0: any free port)`, wholeNumberAtLeast(0), DEFAULT_UI_PORT)
+    .option('--host <host>', 'the address to bind; anything but 127.0.0.1/localhost/::1 serves other machines too (token required, see CRM_SYNC_UI_TOKEN)', '127.0.0.1')
+    .action(async (flags: { db?: string; port: number; host: string }) => {
+      setExitCode(await uiCommand(io, { db: databasePath(io, flags.db), port: flags.port, host: flags.host }));
+    });
+
+  program
     .command('demo')
     .description('run the whole workflow on a sample CRM: import, incremental import, export with a reject, deleted records, delete')
     .addOption(new Option('--crm <crm>', 'which CRM to run against').choices(['salesforce', 'dynamics', 'mock']).default('salesforce'))
@@ -298,7 +309,8 @@ function buildProgram(io: CliIo, setExitCode: (code: ExitCodeValue) => void): Co
     .option('--fresh', 'start from an empty database (the default)')
     .option('--keep', 'keep the database of the previous demo: the first import is then incremental')
     .option('--contacts <n>', 'sample contacts to generate (at least 50)', wholeNumberAtLeast(DEMO_MIN_CONTACTS), 3000)
-    .action(async (flags: { crm: DemoCrm; db: string; fresh?: boolean; keep?: boolean; contacts: number }) => {
+    .option('--ui', 'then serve the dashboard on the demo database (crm-sync ui) and open it, until Ctrl-C')
+    .action(async (flags: { crm: DemoCrm; db: string; fresh?: boolean; keep?: boolean; contacts: number; ui?: boolean }) => {
       setExitCode(await demoCommand(io, flags));
     });
   return program;

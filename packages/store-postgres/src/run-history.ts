@@ -21,6 +21,7 @@ import {
   type RunHistoryFilter,
   type RunHistoryProgress,
   type RunHistoryStore,
+  type RunJobSummary,
   type RunHistoryVariables,
   type RunHistoryWindow,
   type RunRecord,
@@ -66,6 +67,34 @@ interface RejectRow {
 
 const RUN_COLUMNS =
   'run_id, job_id, activity, operation, connector, account, host, pid, started_at, status, ended_at, counts, api_calls, run_window, variables, error, journal_run_id, notes';
+
+/** The start of the reject search test: `strpos(<the reject's text, lower case>, ` + the needle. */
+const REJECT_MATCH = `strpos(lower(concat_ws(E'\\n', code, symbol, message, local_key, crm_id, (SELECT string_agg(f, E'\\n') FROM jsonb_array_elements_text(fields) AS f))), `;
+
+/** The WHERE clause (with its leading space, or empty) and parameters of `filter`, checked first. */
+function runFilterSql(filter: RunHistoryFilter): { readonly where: string; readonly params: unknown[] } {
+  if (filter.since !== undefined) checkInstant(filter.since, 'listRuns since');
+  if (filter.until !== undefined) checkInstant(filter.until, 'listRuns until');
+  if (filter.limit !== undefined && (!Number.isInteger(filter.limit) || filter.limit < 0)) {
+    invalid(`listRuns limit must be an integer >= 0, got ${filter.limit}`);
+  }
+  if (filter.offset !== undefined && (!Number.isInteger(filter.offset) || filter.offset < 0)) {
+    invalid(`listRuns offset must be an integer >= 0, got ${filter.offset}`);
+  }
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const add = (sql: string, value: unknown): void => {
+    params.push(value);
+    where.push(sql.replace('?', `$${params.length}`));
+  };
+  if (filter.jobId !== undefined) add('job_id = ?', filter.jobId);
+  if (filter.activity !== undefined) add('activity = ?', filter.activity);
+  if (filter.operation !== undefined) add('operation = ?', filter.operation);
+  if (filter.status !== undefined) add('status = ANY(?::text[])', typeof filter.status === 'string' ? [filter.status] : filter.status);
+  if (filter.since !== undefined) add('started_at >= ?::timestamptz', filter.since);
+  if (filter.until !== undefined) add('started_at < ?::timestamptz', filter.until);
+  return { where: where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`, params };
+}
 
 /** {@link RunHistoryStore} over the run tables of a PostgreSQL store. */
 export class PostgresRunHistory implements RunHistoryStore {
@@ -173,28 +202,50 @@ export class PostgresRunHistory implements RunHistoryStore {
 
   /** See {@link RunHistoryStore.listRuns}. */
   async listRuns(filter: RunHistoryFilter = {}): Promise<readonly RunRecord[]> {
-    if (filter.since !== undefined) checkInstant(filter.since, 'listRuns since');
-    if (filter.limit !== undefined && (!Number.isInteger(filter.limit) || filter.limit < 0)) {
-      invalid(`listRuns limit must be an integer >= 0, got ${filter.limit}`);
-    }
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const add = (sql: string, value: unknown): void => {
-      params.push(value);
-      where.push(sql.replace('?', `$${params.length}`));
-    };
-    if (filter.jobId !== undefined) add('job_id = ?', filter.jobId);
-    if (filter.activity !== undefined) add('activity = ?', filter.activity);
-    if (filter.operation !== undefined) add('operation = ?', filter.operation);
-    if (filter.status !== undefined) add('status = ANY(?::text[])', typeof filter.status === 'string' ? [filter.status] : filter.status);
-    if (filter.since !== undefined) add('started_at >= ?::timestamptz', filter.since);
-    let sql = `SELECT ${RUN_COLUMNS} FROM ${this.runs} ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`} ORDER BY started_at DESC, recorded DESC`;
+    const { where, params } = runFilterSql(filter);
+    let sql = `SELECT ${RUN_COLUMNS} FROM ${this.runs}${where} ORDER BY started_at DESC, recorded DESC`;
     if (filter.limit !== undefined) {
       params.push(filter.limit);
       sql += ` LIMIT $${params.length}`;
     }
+    if (filter.offset !== undefined) {
+      params.push(filter.offset);
+      sql += ` OFFSET $${params.length}`;
+    }
     const rows = await this.db.query<RunRow>('Listing runs', sql, params);
     return rows.map(toRecord);
+  }
+
+  /** See {@link RunHistoryStore.countRuns}. */
+  async countRuns(filter: RunHistoryFilter = {}): Promise<number> {
+    const { where, params } = runFilterSql(filter);
+    const rows = await this.db.query<{ n: string }>('Counting runs', `SELECT count(*) AS n FROM ${this.runs}${where}`, params);
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  /** See {@link RunHistoryStore.listRunJobs}. */
+  async listRunJobs(): Promise<readonly RunJobSummary[]> {
+    const rows = await this.db.query<{ job_id: string; activity: string; runs: string; last_started_at: Date }>(
+      'Listing the jobs of the run history',
+      `SELECT j.job_id, j.runs, newest.activity, newest.started_at AS last_started_at
+       FROM (SELECT job_id, count(*) AS runs FROM ${this.runs} GROUP BY job_id) AS j
+       CROSS JOIN LATERAL (SELECT activity, started_at FROM ${this.runs} AS r WHERE r.job_id = j.job_id ORDER BY started_at DESC, recorded DESC LIMIT 1) AS newest
+       ORDER BY j.job_id COLLATE "C"`,
+      [],
+    );
+    return rows.map((row) => ({ jobId: row.job_id, activity: row.activity, runs: Number(row.runs), lastStartedAt: row.last_started_at.toISOString() }));
+  }
+
+  /** See {@link RunHistoryStore.countRejects}. */
+  async countRejects(runId: string, query: Pick<RunRejectQuery, 'search'> = {}): Promise<number> {
+    const params: unknown[] = [runId];
+    let sql = `SELECT count(*) AS n FROM ${this.rejects} WHERE run_id = $1`;
+    if (query.search !== undefined) {
+      params.push(query.search.toLowerCase());
+      sql += ` AND ${REJECT_MATCH}$${params.length}) > 0`;
+    }
+    const rows = await this.db.query<{ n: string }>(`Counting the rejects of run "${runId}"`, sql, params);
+    return Number(rows[0]?.n ?? 0);
   }
 
   /** See {@link RunHistoryStore.listSamples}. */
@@ -220,7 +271,7 @@ export class PostgresRunHistory implements RunHistoryStore {
     }
     if (query.search !== undefined) {
       params.push(query.search.toLowerCase());
-      sql += ` AND strpos(lower(concat_ws(E'\\n', code, symbol, message, local_key, crm_id, (SELECT string_agg(f, E'\\n') FROM jsonb_array_elements_text(fields) AS f))), $${params.length}) > 0`;
+      sql += ` AND ${REJECT_MATCH}$${params.length}) > 0`;
     }
     sql += ' ORDER BY seq';
     if (query.limit !== undefined) {

@@ -23,6 +23,7 @@ import {
   type RunHistoryFilter,
   type RunHistoryProgress,
   type RunHistoryStore,
+  type RunJobSummary,
   type RunRecord,
   type RunRejectQuery,
   type RunSample,
@@ -248,40 +249,61 @@ export class SqliteRunHistory implements RunHistoryStore {
   /** See {@link RunHistoryStore.listRuns}. */
   async listRuns(filter: RunHistoryFilter = {}): Promise<readonly RunRecord[]> {
     try {
-      checkRunHistoryFilter(filter);
-      const where: string[] = [];
-      const params: (string | number)[] = [];
-      if (filter.jobId !== undefined) {
-        where.push('job_id = ?');
-        params.push(filter.jobId);
-      }
-      if (filter.activity !== undefined) {
-        where.push('activity = ?');
-        params.push(filter.activity);
-      }
-      if (filter.operation !== undefined) {
-        where.push('operation = ?');
-        params.push(filter.operation);
-      }
-      if (filter.status !== undefined) {
-        const statuses: readonly RunStatus[] = typeof filter.status === 'string' ? [filter.status] : filter.status;
-        if (statuses.length === 0) return [];
-        where.push(`status IN (${statuses.map(() => '?').join(', ')})`);
-        params.push(...statuses);
-      }
-      if (filter.since !== undefined) {
-        where.push('started_ms >= ?');
-        params.push(Date.parse(filter.since));
-      }
+      const matching = runFilterSql(filter);
+      if (matching === undefined) return [];
+      const params = [...matching.params];
       // rowid breaks ties between runs started in the same millisecond: newest first stays exact.
-      let sql = `SELECT * FROM crm_sync_runs${where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`} ORDER BY started_ms DESC, rowid DESC`;
-      if (filter.limit !== undefined) {
-        sql += ' LIMIT ?';
-        params.push(filter.limit);
+      let sql = `SELECT * FROM crm_sync_runs${matching.where} ORDER BY started_ms DESC, rowid DESC`;
+      if (filter.limit !== undefined || filter.offset !== undefined) {
+        sql += ' LIMIT ? OFFSET ?';
+        params.push(filter.limit ?? -1, filter.offset ?? 0);
       }
       return this.db.prepare<(string | number)[], RunRow>(sql).all(...params).map(toRecord);
     } catch (error) {
       throw historyError(error, 'Listing the run history');
+    }
+  }
+
+  /** See {@link RunHistoryStore.countRuns}. */
+  async countRuns(filter: RunHistoryFilter = {}): Promise<number> {
+    try {
+      const matching = runFilterSql(filter);
+      if (matching === undefined) return 0;
+      return this.db.prepare<(string | number)[], { readonly n: number }>(`SELECT count(*) AS n FROM crm_sync_runs${matching.where}`).get(...matching.params)?.n ?? 0;
+    } catch (error) {
+      throw historyError(error, 'Counting the run history');
+    }
+  }
+
+  /** See {@link RunHistoryStore.listRunJobs}: one pass over the `(job_id, started_ms)` index. */
+  async listRunJobs(): Promise<readonly RunJobSummary[]> {
+    try {
+      const rows = this.db
+        .prepare<[], { readonly job_id: string; readonly runs: number; readonly last_ms: number }>(
+          'SELECT job_id, count(*) AS runs, max(started_ms) AS last_ms FROM crm_sync_runs GROUP BY job_id ORDER BY job_id',
+        )
+        .all();
+      const newest = this.db.prepare<[string, number], { readonly activity: string; readonly started_at: string }>(
+        'SELECT activity, started_at FROM crm_sync_runs WHERE job_id = ? AND started_ms = ? ORDER BY rowid DESC LIMIT 1',
+      );
+      return rows.map((row) => {
+        const last = newest.get(row.job_id, row.last_ms);
+        return { jobId: row.job_id, activity: last?.activity ?? '', runs: row.runs, lastStartedAt: last?.started_at ?? new Date(row.last_ms).toISOString() };
+      });
+    } catch (error) {
+      throw historyError(error, 'Listing the jobs of the run history');
+    }
+  }
+
+  /** See {@link RunHistoryStore.countRejects}. */
+  async countRejects(runId: string, query: Pick<RunRejectQuery, 'search'> = {}): Promise<number> {
+    try {
+      const searching = query.search !== undefined && query.search !== '';
+      const sql = `SELECT count(*) AS n FROM crm_sync_run_rejects WHERE run_id = ?${searching ? ` AND instr(${REJECT_TEXT}, lower(?)) > 0` : ''}`;
+      const params = searching ? [runId, query.search ?? ''] : [runId];
+      return this.db.prepare<string[], { readonly n: number }>(sql).get(...params)?.n ?? 0;
+    } catch (error) {
+      throw historyError(error, `Counting the rejects of run "${runId}"`);
     }
   }
 
@@ -366,6 +388,43 @@ export class SqliteRunHistory implements RunHistoryStore {
     }
     return row.status;
   }
+}
+
+/**
+ * The WHERE clause (with its leading space, or empty) and parameters of `filter`; `undefined`
+ * when it can match nothing (an empty status list). Checks the filter first.
+ */
+function runFilterSql(filter: RunHistoryFilter): { readonly where: string; readonly params: readonly (string | number)[] } | undefined {
+  checkRunHistoryFilter(filter);
+  const where: string[] = [];
+  const params: (string | number)[] = [];
+  if (filter.jobId !== undefined) {
+    where.push('job_id = ?');
+    params.push(filter.jobId);
+  }
+  if (filter.activity !== undefined) {
+    where.push('activity = ?');
+    params.push(filter.activity);
+  }
+  if (filter.operation !== undefined) {
+    where.push('operation = ?');
+    params.push(filter.operation);
+  }
+  if (filter.status !== undefined) {
+    const statuses: readonly RunStatus[] = typeof filter.status === 'string' ? [filter.status] : filter.status;
+    if (statuses.length === 0) return undefined;
+    where.push(`status IN (${statuses.map(() => '?').join(', ')})`);
+    params.push(...statuses);
+  }
+  if (filter.since !== undefined) {
+    where.push('started_ms >= ?');
+    params.push(Date.parse(filter.since));
+  }
+  if (filter.until !== undefined) {
+    where.push('started_ms < ?');
+    params.push(Date.parse(filter.until));
+  }
+  return { where: where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`, params };
 }
 
 /** Input errors become `invalid-argument`; the rest as every SQLite error. */

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { ManualClock, type InMemoryCrm } from '@crm-sync/connector-mock';
@@ -25,6 +26,8 @@ import { renderTable } from '../report/table.js';
 import { runJob } from '../run-job.js';
 import { databaseSidecarBase, isPostgresLocation, openStore, shownDatabase, type CliStore } from '../store.js';
 import { reportError } from './report-error.js';
+import { uiCommand } from './ui-command.js';
+import type { UiServer } from '@crm-sync/ui';
 import { runFailed } from '../cli-error.js';
 
 export type { DemoCrm } from '../demo/demo-crm.js';
@@ -36,6 +39,12 @@ interface DemoCommandOptions {
   readonly fresh?: boolean;
   readonly keep?: boolean;
   readonly contacts: number;
+  /** After the demo, serve the dashboard on it (`crm-sync ui`) and try to open a browser. */
+  readonly ui?: boolean;
+  /** Stops the dashboard of `ui` (tests); Ctrl-C always does. */
+  readonly uiSignal?: AbortSignal;
+  /** Called once the dashboard of `ui` listens (tests). */
+  readonly onUiListening?: (server: UiServer) => void;
 }
 
 const MINUTE = 60_000;
@@ -106,10 +115,37 @@ export async function demoCommand(io: CliIo, options: DemoCommandOptions): Promi
     if (results === undefined) return ExitCode.runFailed;
     saveMockCrm(crm, crmFile);
     printClosing(io, results, shownDb, store.value, engine.kind);
-    return ExitCode.ok;
   } finally {
     await store.value.close();
     await started.close();
+  }
+  if (options.ui !== true) return ExitCode.ok;
+  println(io, '\nStarting the dashboard on the demo database (--ui):');
+  return uiCommand(io, {
+    db: dbPath,
+    port: 0,
+    ...(options.uiSignal === undefined ? {} : { signal: options.uiSignal }),
+    onListening: (server) => {
+      openBrowser(io.env, server.openUrl);
+      options.onUiListening?.(server);
+    },
+  });
+}
+
+/**
+ * Asks the desktop to open `url` in a browser: `open` (macOS), `start` (Windows), `xdg-open` with
+ * a display (Linux); not on CI. Without one, or when it fails, the printed URL is the way in.
+ */
+function openBrowser(env: NodeJS.ProcessEnv, url: string): void {
+  const command =
+    process.platform === 'darwin' ? ['open', url] : process.platform === 'win32' ? ['cmd', '/c', 'start', '', url] : env.DISPLAY || env.WAYLAND_DISPLAY ? ['xdg-open', url] : undefined;
+  if (command === undefined || env.CI !== undefined) return;
+  try {
+    const child = spawn(command[0] ?? '', command.slice(1), { detached: true, stdio: 'ignore' });
+    child.on('error', () => {});
+    child.unref();
+  } catch {
+    // No opener on this machine: the URL printed above is enough.
   }
 }
 
@@ -278,8 +314,9 @@ function printClosing(io: CliIo, results: readonly StepResult[], shownDb: string
   );
   const exportRun = results.find((result) => result.summary.operation === 'export')?.summary.runId;
   println(io, store.kind === 'postgres' ? `\nThe PostgreSQL database is ${store.path}.` : `\nThe SQLite file is ${shownDb} (${store.path}).`);
-  println(io, 'Try next:');
   const db = `--db ${shownDb}`;
+  println(io, `\nSee the runs, their plots, rejects and journals in the dashboard: crm-sync ui ${db}   (or: pnpm demo -- --ui)`);
+  println(io, 'Try next:');
   for (const command of [
     `crm-sync options list ${db}`,
     `crm-sync journal list ${db}`,

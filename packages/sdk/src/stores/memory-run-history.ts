@@ -19,6 +19,7 @@ import {
   type RunHistoryFilter,
   type RunHistoryProgress,
   type RunHistoryStore,
+  type RunJobSummary,
   type RunRecord,
   type RunRejectQuery,
   type RunSample,
@@ -81,19 +82,52 @@ export class MemoryRunHistory implements RunHistoryStore {
   }
 
   async listRuns(filter: RunHistoryFilter = {}): Promise<readonly RunRecord[]> {
+    const rows = this.matching(filter).sort((a, b) => Date.parse(b.record.startedAt) - Date.parse(a.record.startedAt) || b.order - a.order);
+    const from = filter.offset ?? 0;
+    return rows.slice(from, filter.limit === undefined ? undefined : from + filter.limit).map((row) => row.record);
+  }
+
+  async countRuns(filter: RunHistoryFilter = {}): Promise<number> {
+    return this.matching(filter).length;
+  }
+
+  async listRunJobs(): Promise<readonly RunJobSummary[]> {
+    const jobs = new Map<string, { newest: Row; runs: number }>();
+    for (const row of this.rows.values()) {
+      const job = jobs.get(row.record.jobId);
+      if (job === undefined) {
+        jobs.set(row.record.jobId, { newest: row, runs: 1 });
+        continue;
+      }
+      job.runs += 1;
+      const newer = Date.parse(row.record.startedAt) - Date.parse(job.newest.record.startedAt) || row.order - job.newest.order;
+      if (newer > 0) job.newest = row;
+    }
+    return [...jobs.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([jobId, { newest, runs }]) => ({ jobId, activity: newest.record.activity, runs, lastStartedAt: newest.record.startedAt }));
+  }
+
+  async countRejects(runId: string, query: Pick<RunRejectQuery, 'search'> = {}): Promise<number> {
+    const needle = query.search?.toLowerCase();
+    const rejects = this.rows.get(runId)?.rejects ?? [];
+    return needle === undefined ? rejects.length : rejects.filter((reject) => rejectText(reject).includes(needle)).length;
+  }
+
+  /** The rows `filter` selects, in no order (its limit and offset ignored). */
+  private matching(filter: RunHistoryFilter): Row[] {
     checkRunHistoryFilter(filter);
     const statuses = filter.status === undefined ? undefined : typeof filter.status === 'string' ? [filter.status] : filter.status;
     const since = filter.since === undefined ? undefined : Date.parse(filter.since);
-    const rows = [...this.rows.values()]
-      .filter(({ record }) =>
-        (filter.jobId === undefined || record.jobId === filter.jobId) &&
-        (filter.activity === undefined || record.activity === filter.activity) &&
-        (filter.operation === undefined || record.operation === filter.operation) &&
-        (statuses === undefined || statuses.includes(record.status)) &&
-        (since === undefined || Date.parse(record.startedAt) >= since),
-      )
-      .sort((a, b) => Date.parse(b.record.startedAt) - Date.parse(a.record.startedAt) || b.order - a.order);
-    return (filter.limit === undefined ? rows : rows.slice(0, filter.limit)).map((row) => row.record);
+    const until = filter.until === undefined ? undefined : Date.parse(filter.until);
+    return [...this.rows.values()].filter(({ record }) =>
+      (filter.jobId === undefined || record.jobId === filter.jobId) &&
+      (filter.activity === undefined || record.activity === filter.activity) &&
+      (filter.operation === undefined || record.operation === filter.operation) &&
+      (statuses === undefined || statuses.includes(record.status)) &&
+      (since === undefined || Date.parse(record.startedAt) >= since) &&
+      (until === undefined || Date.parse(record.startedAt) < until),
+    );
   }
 
   async listSamples(runId: string): Promise<readonly RunSample[]> {

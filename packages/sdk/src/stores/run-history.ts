@@ -226,8 +226,24 @@ export interface RunHistoryFilter {
   readonly operation?: SyncOperation;
   /** Only runs that started at or after this instant. */
   readonly since?: Instant;
+  /** Only runs that started before this instant (exclusive): with `since`, a date range. */
+  readonly until?: Instant;
   /** At most this many runs (the newest). */
   readonly limit?: number;
+  /** Skips this many matching runs, newest first, before `limit` applies: a page of the list. */
+  readonly offset?: number;
+}
+
+/** One job of the run history, as {@link RunHistoryStore.listRunJobs} returns it. */
+export interface RunJobSummary {
+  /** The job: `<instance>/<activity>`. */
+  readonly jobId: string;
+  /** The job's activity name (of its newest run). */
+  readonly activity: string;
+  /** How many runs of the job the history holds. */
+  readonly runs: number;
+  /** When the job's newest run started. */
+  readonly lastStartedAt: Instant;
 }
 
 /** Paging and search of {@link RunHistoryStore.listRejects}. */
@@ -265,10 +281,18 @@ export interface RunHistoryStore {
   getRun(runId: string): Promise<RunRecord | undefined>;
   /** Runs, newest first (by start, then by the order they were recorded). */
   listRuns(filter?: RunHistoryFilter): Promise<readonly RunRecord[]>;
+  /**
+   * How many runs match `filter` (its `limit` and `offset` ignored): the total of a paged list.
+   */
+  countRuns(filter?: RunHistoryFilter): Promise<number>;
+  /** Every job with at least one run, ordered by job id. */
+  listRunJobs(): Promise<readonly RunJobSummary[]>;
   /** The run's samples in the order they were appended; empty when the run is unknown. */
   listSamples(runId: string): Promise<readonly RunSample[]>;
   /** The run's rejects in `seq` order, paged by `afterSeq` + `limit`, filtered by `search`. */
   listRejects(runId: string, query?: RunRejectQuery): Promise<readonly StoredRunReject[]>;
+  /** How many rejects of the run match `query.search` (all of them without it; paging ignored). */
+  countRejects(runId: string, query?: Pick<RunRejectQuery, 'search'>): Promise<number>;
   /**
    * Deletes the runs that started before `olderThan` (whatever their status), with their samples
    * and rejects. Returns how many runs were deleted.
@@ -308,6 +332,10 @@ export function checkRunHistoryEnd(end: RunHistoryEnd): void {
 /** Throws a `RangeError` naming the field when `filter` is not a valid {@link RunHistoryFilter}. */
 export function checkRunHistoryFilter(filter: RunHistoryFilter): void {
   if (filter.since !== undefined) checkHistoryInstant(filter.since, 'listRuns since');
+  if (filter.until !== undefined) checkHistoryInstant(filter.until, 'listRuns until');
+  if (filter.offset !== undefined && (!Number.isInteger(filter.offset) || filter.offset < 0)) {
+    throw new RangeError(`[crm-sync] [history] listRuns offset must be an integer >= 0, got ${filter.offset}`);
+  }
   if (filter.limit !== undefined && (!Number.isInteger(filter.limit) || filter.limit < 0)) {
     throw new RangeError(`[crm-sync] [history] listRuns limit must be an integer >= 0, got ${filter.limit}`);
   }

@@ -193,6 +193,53 @@ export const historyChecks: readonly StoreCheck[] = [
     },
   },
   {
+    name: 'history: listRuns pages by offset and limit and bounds by until; countRuns counts the same filter; listRunJobs sums per job',
+    needs: 'history',
+    async run(stores) {
+      const store = history(stores);
+      for (let i = 0; i < 7; i += 1) {
+        await store.startRun(newRun(`p${i}`, i % 2 === 0 ? {} : { jobId: 'eu/contacts-out', activity: 'contacts-out', operation: 'export' }, i));
+      }
+      const ids = async (filter?: Parameters<RunHistoryStore['listRuns']>[0]): Promise<string[]> => (await store.listRuns(filter)).map((r) => r.runId);
+      assert.deepEqual(await ids({ offset: 2, limit: 2 }), ['p4', 'p3'], 'a page: skip the newest two, take two');
+      assert.deepEqual(await ids({ offset: 5 }), ['p1', 'p0'], 'offset without limit takes the rest');
+      assert.deepEqual(await ids({ offset: 9, limit: 2 }), []);
+      assert.deepEqual(await ids({ until: newRun('x', {}, 2).startedAt }), ['p1', 'p0'], 'until excludes a run that started at that instant');
+      assert.deepEqual(await ids({ since: newRun('x', {}, 2).startedAt, until: newRun('x', {}, 4).startedAt }), ['p3', 'p2']);
+      assert.equal(await store.countRuns(), 7);
+      assert.equal(await store.countRuns({ jobId: 'eu/contacts-out', limit: 1, offset: 1 }), 3, 'limit and offset do not change the count');
+      assert.equal(await store.countRuns({ operation: 'import', until: newRun('x', {}, 3).startedAt }), 2);
+      assert.equal(await store.countRuns({ status: [] }), 0);
+      assert.equal(await store.countRuns({ jobId: 'nobody/none' }), 0);
+      await assert.rejects(store.listRuns({ offset: -1 }), /offset/);
+      await assert.rejects(store.countRuns({ until: 'yesterday' }), /until/);
+      assert.deepEqual(await store.listRunJobs(), [
+        { jobId: 'default/contacts-in', activity: 'contacts-in', runs: 4, lastStartedAt: newRun('x', {}, 6).startedAt },
+        { jobId: 'eu/contacts-out', activity: 'contacts-out', runs: 3, lastStartedAt: newRun('x', {}, 5).startedAt },
+      ]);
+    },
+  },
+  {
+    name: 'history: countRejects counts the rejects of a run, all or those matching the search',
+    needs: 'history',
+    async run(stores) {
+      const store = history(stores);
+      await store.startRun(newRun('c1'));
+      await store.recordProgress('c1', {
+        rejects: [
+          { code: 'validation', symbol: 'INVALID_EMAIL_ADDRESS', message: 'Email: invalid address', fields: ['Email'], localKey: 'p-1' },
+          { code: 'duplicate', message: 'duplicate value found', fields: [], crmId: '003AAA' },
+          { code: 'validation', message: 'LastName required', fields: ['LastName'], localKey: 'p-9' },
+        ],
+      });
+      assert.equal(await store.countRejects('c1'), 3);
+      assert.equal(await store.countRejects('c1', { search: 'VALIDATION' }), 2);
+      assert.equal(await store.countRejects('c1', { search: '003aaa' }), 1);
+      assert.equal(await store.countRejects('c1', { search: '%' }), 0, 'search is literal text, not a pattern');
+      assert.equal(await store.countRejects('nope'), 0);
+    },
+  },
+  {
     name: 'history: listRejects numbers rejects from 0 across calls, pages by afterSeq and limit, and searches ignoring case',
     needs: 'history',
     async run(stores) {
