@@ -76,12 +76,12 @@ log('done');
 const met = ratio >= 1;
 report({
   id: 'dashboard-api',
-  title: `9. Dashboard API over SQLite: ${RUNS.toLocaleString('en-US')} runs, a run with ${REJECTS.toLocaleString('en-US')} rejects`,
+  title: `11. Dashboard API over SQLite: ${RUNS.toLocaleString('en-US')} runs, a run with ${REJECTS.toLocaleString('en-US')} rejects`,
   line: { ratio: formatRatio(ratio), target: '1.00' },
   met,
   rows: [
     ...rows.map((row) => ({
-      scenario: `9. GET ${row.label}`,
+      scenario: `11. GET ${row.label}`,
       crmSync: formatMs(row.medianMs),
       baseline: `budget ${row.budget} ms`,
       ratio: formatRatio(row.budget / row.medianMs),
@@ -92,7 +92,7 @@ report({
       verdict: row.medianMs <= row.budget ? 'ok' : 'short',
     })),
     {
-      scenario: `9. GET the CSV of ${REJECTS.toLocaleString('en-US')} rejects (streamed)`,
+      scenario: `11. GET the CSV of ${REJECTS.toLocaleString('en-US')} rejects (streamed)`,
       crmSync: formatMs(csv.medianMs),
       baseline: 'reported',
       ratio: '-',
