@@ -99,6 +99,16 @@ export class SalesforceConnector extends ConnectorBase {
     return this.describes.describe(object, options?.signal);
   }
 
+  /** Uses a description from the orchestrator's describe cache for later calls; no call. */
+  adoptDescription(description: ObjectDescription): void {
+    this.describes.adopt(description);
+  }
+
+  /** Forgets the description of `object`; the next call that needs it describes again. */
+  forgetDescription(object: string): void {
+    this.describes.forget(object);
+  }
+
   query(request: QueryRequest, cursor?: string, options?: CallOptions): ResultAsync<RecordPage, CrmError> {
     return querySalesforce(this.api, this.describes, request, cursor, options?.signal);
   }
