@@ -11,7 +11,7 @@ import { crmError, type CrmError, type CrmRecord, type ObjectDescription, type Q
 import type { SalesforceApi } from './api.js';
 import type { DescribeCache } from './describe.js';
 import { CONNECTOR_ID } from './errors.js';
-import { decodeSalesforceRecord, decodeSalesforceValue } from './mapping.js';
+import { decodeSalesforceRecords, decodeSalesforceValue } from './mapping.js';
 import { isSalesforceId } from './ids.js';
 import { chunkIds, compileSoql } from './soql.js';
 
@@ -238,11 +238,20 @@ export function querySalesforce(
         return filled.map(() => ({ page, rest, nextPage, count, date: answer.headers.date }));
       })
       .andThen(({ page: raws, rest, nextPage, count, date }) => {
-        const records: CrmRecord[] = raws.map((raw) => ({
-          id: String(raw[description.primaryKey]),
-          ...(windowField ? { changedAt: String(decodeSalesforceValue(windowField, raw[windowField.name])) } : {}),
-          values: decodeSalesforceRecord(fieldsByName, request.fields, raw),
-        }));
+        const decode = decodeSalesforceRecords(fieldsByName, request.fields);
+        const primaryKey = description.primaryKey;
+        // The window field is usually among the fields read: its decoded value is the change time.
+        const windowName = windowField?.name;
+        const windowRead = windowName !== undefined && request.fields.includes(windowName);
+        const records: CrmRecord[] = new Array<CrmRecord>(raws.length);
+        for (let i = 0; i < raws.length; i += 1) {
+          const raw = raws[i]!;
+          const values = decode(raw);
+          records[i] =
+            windowField === undefined
+              ? { id: String(raw[primaryKey]), values }
+              : { id: String(raw[primaryKey]), changedAt: String(windowRead ? values[windowName!] : decodeSalesforceValue(windowField, raw[windowField.name])), values };
+        }
         const next: QueryCursor | undefined =
           rest.length > 0 || nextPage
             ? { ...(nextPage ? { u: nextPage } : {}), ...(rest.length > 0 ? { ids: rest } : {}), ...(nextPage && count ? count : {}) }

@@ -283,9 +283,11 @@ async function readAll(
     });
     let checkpoint: Watermark | undefined;
     if (incremental !== undefined && changeField !== undefined) {
-      for (const record of page.records) {
-        const at = changedAtOf(record, changeField);
-        if (at !== undefined) recent.add(record.id, at);
+      if (incremental.overlapMs > 0) {
+        for (const record of page.records) {
+          const at = changedAtOf(record, changeField);
+          if (at !== undefined) recent.add(record.id, at);
+        }
       }
       const last = page.records[page.records.length - 1];
       const lastAt = last === undefined ? undefined : changedAtOf(last, changeField);

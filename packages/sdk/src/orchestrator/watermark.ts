@@ -116,7 +116,8 @@ export class RecentKeys {
 
   /** True when `(id, changedAt)` was already delivered. */
   has(id: string, changedAt: Instant): boolean {
-    return this.keys.has(recentKey(id, changedAt));
+    // Without an overlap (the usual case) there is nothing to look up: no key string per record.
+    return this.keys.size > 0 && this.keys.has(recentKey(id, changedAt));
   }
 
   add(id: string, changedAt: Instant): void {
