@@ -69,7 +69,13 @@ export async function runImport(context: RunContext, stores: ImportStores, job: 
   context.note(`the cached description of ${job.object} did not fit (${attempt.error.message.split('\n')[0]}); described it afresh`);
   const fresh = await describeObject(context, stores.options, job.object, true);
   if (fresh.isErr()) return err(fresh.error);
-  return importWith(context, stores, job, fresh.value.description);
+  const retried = await importWith(context, stores, job, fresh.value.description);
+  if (retried.isErr() && isUnknownFieldError(retried.error)) {
+    // Not cured by a fresh description either: keep none cached, so the next run asks again.
+    const dropped = await invalidateDescription(context, stores.options, job.object);
+    if (dropped.isErr()) return err(dropped.error);
+  }
+  return retried;
 }
 
 /** The import once the object is described. */
