@@ -52,9 +52,19 @@ interface IncrementalPlan {
 /** Runs (or plans, on a dry run) an import job. */
 export async function runImport(context: RunContext, stores: ImportStores, job: ImportJob): Promise<Result<RunSummary, RunError>> {
   context.progress('validate');
+  const { connector } = context.deps;
+  // The server time does not depend on the description: ask for both at once (one round trip less).
+  const serverTime = job.automaticIndex?.enabled && connector.capabilities.serverTime && connector.serverTime ? connector.serverTime.bind(connector) : undefined;
+  const early = serverTime ? context.call('server time', () => serverTime()) : undefined;
   const described = await describeObject(context, stores.options, job.object);
+  const now = await early;
   if (described.isErr()) return err(described.error);
-  const attempt = await importWith(context, stores, job, described.value.description);
+  let knownNow: Instant | undefined;
+  if (now !== undefined) {
+    if (now.isErr()) return err(now.error);
+    knownNow = now.value;
+  }
+  const attempt = await importWith(context, stores, job, described.value.description, knownNow);
   if (attempt.isOk()) return attempt;
   const stale = isUnknownFieldError(attempt.error) || attempt.error.kind === 'invalid-job';
   if (!stale) return attempt;
@@ -69,7 +79,7 @@ export async function runImport(context: RunContext, stores: ImportStores, job: 
   context.note(`the cached description of ${job.object} did not fit (${attempt.error.message.split('\n')[0]}); described it afresh`);
   const fresh = await describeObject(context, stores.options, job.object, true);
   if (fresh.isErr()) return err(fresh.error);
-  const retried = await importWith(context, stores, job, fresh.value.description);
+  const retried = await importWith(context, stores, job, fresh.value.description, knownNow);
   if (retried.isErr() && isUnknownFieldError(retried.error)) {
     // Not cured by a fresh description either: keep none cached, so the next run asks again.
     const dropped = await invalidateDescription(context, stores.options, job.object);
@@ -79,10 +89,16 @@ export async function runImport(context: RunContext, stores: ImportStores, job: 
 }
 
 /** The import once the object is described. */
-async function importWith(context: RunContext, stores: ImportStores, job: ImportJob, description: ObjectDescription): Promise<Result<RunSummary, RunError>> {
+async function importWith(
+  context: RunContext,
+  stores: ImportStores,
+  job: ImportJob,
+  description: ObjectDescription,
+  knownNow: Instant | undefined,
+): Promise<Result<RunSummary, RunError>> {
   const { connector } = context.deps;
-  let serverNow: Instant | undefined;
-  if (job.automaticIndex?.enabled) {
+  let serverNow: Instant | undefined = knownNow;
+  if (job.automaticIndex?.enabled && serverNow === undefined) {
     const now = await crmNow(context, job, description);
     if (now.isErr()) return err(now.error);
     serverNow = now.value;
