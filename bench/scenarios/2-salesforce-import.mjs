@@ -124,6 +124,22 @@ async function fetchLoop() {
   return { routes: { total: routes.total, byRoute: routes.byRoute } };
 }
 
+/**
+ * The same variant, also reporting the client process's CPU time for the run (user + system): on a
+ * machine shared with other work, CPU time shows what each client spends where wall time mostly
+ * shows the waits.
+ */
+function withCpu(run) {
+  return async () => {
+    const before = process.cpuUsage();
+    const result = await run();
+    const used = process.cpuUsage(before);
+    return { ...result, cpuMs: Math.round((used.user + used.system) / 1000) };
+  };
+}
+/** CPU ms of a variant's last measured run. */
+const cpuOf = (measured) => measured.last.cpuMs;
+
 const reps = repetitions();
 // Warm-ups (the first crm-sync run also captures the SOQL the baselines send).
 await crmSyncImport();
@@ -133,9 +149,9 @@ await fetchLoop();
 // Quick mode leaves out row 2c (the earlier baseline), to stay within the quick run's time budget.
 const [crmSync, jsforce, floor, jsforceManual] = await measureInterleaved(
   [
-    { label: `crm-sync import ${N}`, run: crmSyncImport },
-    { label: `jsforce query autoFetch ${N}`, run: jsforceAutoFetch },
-    { label: `fetch + JSON.parse ${N}`, run: fetchLoop },
+    { label: `crm-sync import ${N}`, run: withCpu(crmSyncImport) },
+    { label: `jsforce query autoFetch ${N}`, run: withCpu(jsforceAutoFetch) },
+    { label: `fetch + JSON.parse ${N}`, run: withCpu(fetchLoop) },
     ...(QUICK ? [] : [{ label: `jsforce query/queryMore ${N}`, run: jsforceLoop }]),
   ],
   reps,
@@ -232,6 +248,7 @@ report({
   details: { records: N, pageSize: PAGE_SIZE, latencyMs: LATENCY_MS, soql, crmSync, jsforce, floor, jsforceManual, crmSyncLatency, jsforceLatency, emulatorPeakRssMb },
   notes: [
     `Ratios are time ratios: crm-sync median / baseline median (${reps} interleaved runs each, after a warm-up of each). crm-sync runs ${crmSync.runs.join(', ')} ms; jsforce autoFetch ${jsforce.runs.join(', ')} ms; floor ${floor.runs.join(', ')} ms; jsforce query/queryMore ${jsforceManual?.runs.join(', ') ?? 'not run (quick mode)'} ms. With ${LATENCY_MS} ms per request: crm-sync ${crmSyncLatency.runs.join(', ')} ms; jsforce autoFetch ${jsforceLatency.runs.join(', ')} ms.`,
+    `Client CPU time of the last measured run (user + system, this process only): crm-sync ${cpuOf(crmSync)} ms, jsforce autoFetch ${cpuOf(jsforce)} ms, fetch + JSON.parse ${cpuOf(floor)} ms; the rest of the wall time is waiting for the emulator (or for a core).`,
     'jsforce is used as its users use it: `conn.query(soql, { autoFetch: true, maxFetch })`, which follows nextRecordsUrl itself and collects every record (row 2a, the target); the query/queryMore loop of earlier rounds is kept as row 2c.',
     `The emulator runs in its own process (peak RSS ${emulatorPeakRssMb} MB holding the ${N.toLocaleString('en-US')} contacts), as a real org is another machine; the client process holds only what it reads. Both share this machine's 2 cores.`,
     `All three send the same SOQL (crm-sync's, taken from the first run): \`${soql.length > 400 ? `${soql.slice(0, 400)}...` : soql}\`.`,
