@@ -42,6 +42,8 @@ class CountingSink {
 }
 
 const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 60);
+/** 2': the Salesforce connector's `queryReadAhead` (pages requested ahead on top of the orchestrator's prefetch). */
+const READ_AHEAD = 3;
 let host = await startSalesforceHost();
 let { url } = await host.call('start');
 log(`seeding ${N} contacts in the emulator process`);
@@ -57,10 +59,11 @@ async function routesUsed() {
 
 let queryUrl;
 
-async function crmSyncImport() {
+/** crm-sync's import; `readAhead` sets the connector's `queryReadAhead` (0, its default, in 2a). */
+async function crmSyncImport(readAhead = 0) {
   await host.call('resetCounters');
   const accessToken = await host.call('issueToken');
-  const connector = new SalesforceConnector({ instanceUrl: url, auth: { kind: 'access-token', accessToken }, pageSize: PAGE_SIZE });
+  const connector = new SalesforceConnector({ instanceUrl: url, auth: { kind: 'access-token', accessToken }, pageSize: PAGE_SIZE, queryReadAhead: readAhead });
   const sink = new CountingSink();
   const orchestrator = new Orchestrator({ connector, options: new MemoryOptionStore(), journal: new MemoryExportJournal(), sink, source: new MemoryRecordStore() });
   const job = { kind: 'import', activity: 'bench-sf-import', object: 'Contact', table: 'contacts', fields, pageSize: PAGE_SIZE, automaticIndex: { enabled: true } };
@@ -149,7 +152,7 @@ await fetchLoop();
 // Quick mode leaves out row 2c (the earlier baseline), to stay within the quick run's time budget.
 const [crmSync, jsforce, floor, jsforceManual] = await measureInterleaved(
   [
-    { label: `crm-sync import ${N}`, run: withCpu(crmSyncImport) },
+    { label: `crm-sync import ${N}`, run: withCpu(() => crmSyncImport()) },
     { label: `jsforce query autoFetch ${N}`, run: withCpu(jsforceAutoFetch) },
     { label: `fetch + JSON.parse ${N}`, run: withCpu(fetchLoop) },
     ...(QUICK ? [] : [{ label: `jsforce query/queryMore ${N}`, run: jsforceLoop }]),
@@ -165,11 +168,11 @@ host = await startSalesforceHost();
 log(`seeding ${N} contacts in an emulator answering after ${LATENCY_MS} ms`);
 await host.call('seed', { count: N });
 queryUrl = undefined;
-await crmSyncImport();
+await crmSyncImport(READ_AHEAD);
 await jsforceAutoFetch();
 const [crmSyncLatency, jsforceLatency] = await measureInterleaved(
   [
-    { label: `crm-sync import ${N}, ${LATENCY_MS} ms latency`, run: crmSyncImport },
+    { label: `crm-sync import ${N}, ${LATENCY_MS} ms latency, queryReadAhead ${READ_AHEAD}`, run: () => crmSyncImport(READ_AHEAD) },
     { label: `jsforce query autoFetch ${N}, ${LATENCY_MS} ms latency`, run: jsforceAutoFetch },
   ],
   reps,
@@ -234,7 +237,7 @@ report({
       verdict: 'info',
     }]),
     {
-      scenario: `2'. Salesforce import ${N.toLocaleString('en-US')}, ${LATENCY_MS} ms per request, vs jsforce autoFetch`,
+      scenario: `2'. Salesforce import ${N.toLocaleString('en-US')}, ${LATENCY_MS} ms per request (queryReadAhead ${READ_AHEAD}), vs jsforce autoFetch`,
       crmSync: `${formatMs(crmSyncLatency.medianMs)} (${formatRate(N, crmSyncLatency.medianMs)})`,
       baseline: `jsforce conn.query, autoFetch: ${formatMs(jsforceLatency.medianMs)} (${formatRate(N, jsforceLatency.medianMs)})`,
       ratio: formatRatio(ratioLatency),
@@ -249,6 +252,7 @@ report({
   notes: [
     `Ratios are time ratios: crm-sync median / baseline median (${reps} interleaved runs each, after a warm-up of each). crm-sync runs ${crmSync.runs.join(', ')} ms; jsforce autoFetch ${jsforce.runs.join(', ')} ms; floor ${floor.runs.join(', ')} ms; jsforce query/queryMore ${jsforceManual?.runs.join(', ') ?? 'not run (quick mode)'} ms. With ${LATENCY_MS} ms per request: crm-sync ${crmSyncLatency.runs.join(', ')} ms; jsforce autoFetch ${jsforceLatency.runs.join(', ')} ms.`,
     `Client CPU time of the last measured run (user + system, this process only): crm-sync ${cpuOf(crmSync)} ms, jsforce autoFetch ${cpuOf(jsforce)} ms, fetch + JSON.parse ${cpuOf(floor)} ms; the rest of the wall time is waiting for the emulator (or for a core).`,
+    `2' sets the Salesforce connector's queryReadAhead to ${READ_AHEAD} (default 0): on top of the orchestrator's prefetch of the next page, the connector asks for the ${READ_AHEAD} pages after it by cursor offset and hands each out only when it is the page nextRecordsUrl names; calls stay one per page.`,
     'jsforce is used as its users use it: `conn.query(soql, { autoFetch: true, maxFetch })`, which follows nextRecordsUrl itself and collects every record (row 2a, the target); the query/queryMore loop of earlier rounds is kept as row 2c.',
     `The emulator runs in its own process (peak RSS ${emulatorPeakRssMb} MB holding the ${N.toLocaleString('en-US')} contacts), as a real org is another machine; the client process holds only what it reads. Both share this machine's 2 cores.`,
     `All three send the same SOQL (crm-sync's, taken from the first run): \`${soql.length > 400 ? `${soql.slice(0, 400)}...` : soql}\`.`,

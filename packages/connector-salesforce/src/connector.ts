@@ -134,6 +134,11 @@ export class SalesforceConnector extends ConnectorBase {
     return toCanonicalSalesforceId(id).unwrapOr(id);
   }
 
+  /** Drops the query pages requested ahead that no read took (see `queryReadAhead`). */
+  override async close(): Promise<void> {
+    this.api.readAhead.clear();
+  }
+
   /** Server time from the `Date` header of a cheap call (`/limits`). */
   serverTime(options?: CallOptions): ResultAsync<Instant, CrmError> {
     return this.api
