@@ -44,8 +44,8 @@ class CountingSink {
 const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 60);
 /** 2': the Salesforce connector's `queryReadAhead` (pages requested ahead on top of the orchestrator's prefetch). */
 const READ_AHEAD = 3;
-let host = await startSalesforceHost();
-let { url } = await host.call('start');
+const host = await startSalesforceHost();
+const { url } = await host.call('start');
 log(`seeding ${N} contacts in the emulator process`);
 await host.call('seed', { count: N });
 
@@ -160,14 +160,10 @@ const [crmSync, jsforce, floor, jsforceManual] = await measureInterleaved(
   reps,
 );
 const emulatorPeakRssMb = await host.call('rss');
-await host.stop();
 
-// 2': the same with latency on every request, in a fresh emulator process.
-host = await startSalesforceHost();
-({ url } = await host.call('start', { latencyMs: LATENCY_MS }));
-log(`seeding ${N} contacts in an emulator answering after ${LATENCY_MS} ms`);
-await host.call('seed', { count: N });
-queryUrl = undefined;
+// 2': the same emulator and data, now answering every request after LATENCY_MS (its latency fault).
+await host.call('setFaults', { faults: [{ kind: 'latency', latencyMs: LATENCY_MS, times: 1e9 }] });
+log(`the emulator now answers every request after ${LATENCY_MS} ms`);
 await crmSyncImport(READ_AHEAD);
 await jsforceAutoFetch();
 const [crmSyncLatency, jsforceLatency] = await measureInterleaved(
