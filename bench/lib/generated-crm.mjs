@@ -5,7 +5,7 @@
  * capabilities and the value shapes are the mock's own (canonical instants, date-only texts).
  */
 import { InMemoryCrm, ManualClock, MockConnector } from '@crm-sync/connector-mock';
-import { okAsync } from 'neverthrow';
+import { ResultAsync } from 'neverthrow';
 import { contactValues } from './mock-data.mjs';
 
 const T0 = Date.parse('2024-01-01T00:00:00.000Z');
@@ -39,6 +39,9 @@ export class GeneratedContactsConnector extends MockConnector {
     }
     this.pagesServed += 1;
     const serverTime = '2025-01-01T00:00:00.000Z';
-    return okAsync(end < this.count ? { records, nextCursor: String(end), serverTime } : { records, serverTime });
+    const page = end < this.count ? { records, nextCursor: String(end), serverTime } : { records, serverTime };
+    // Answered on the next turn of the event loop, as a CRM over the network would be: a read made
+    // only of microtasks would starve timers (the lease renewal, RSS sampling) for the whole import.
+    return ResultAsync.fromSafePromise(new Promise((resolve) => setImmediate(() => resolve(page))));
   }
 }

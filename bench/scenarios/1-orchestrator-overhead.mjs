@@ -17,8 +17,8 @@ const PAGE_SIZE = 2000;
 const probe = process.env.BENCH_MEMORY_PROBE === '1';
 
 /**
- * Peak RSS sampled at every page. The generated pages resolve at once, so a whole import can run
- * on microtasks without the event loop ever reaching the 10 ms timer of the harness's sampler.
+ * Peak RSS sampled at every page too, on top of the harness's 10 ms sampler (a page of a busy run
+ * can take longer than that between two turns of the event loop).
  */
 let pagePeakRss = 0;
 function samplePage() {
