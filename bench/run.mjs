@@ -58,7 +58,7 @@ for (const file of files) {
   const result = await runScenario(file);
   results.push(result);
   if (result.crashed) console.log(`${id}: CRASHED (${result.error})`);
-  else console.log(`${result.id}: ratio=${result.line.ratio} target=${result.line.target} ${result.met ? 'ok' : 'short'}`);
+  else console.log(`${result.id}: ratio=${result.line.ratio} target=${result.line.target}${result.line.apiCalls === undefined ? '' : ` calls=${result.line.apiCalls} bound=${result.line.lowerBound}`} ${result.met ? 'ok' : 'short'}`);
 }
 const elapsedS = Math.round((performance.now() - started) / 1000);
 const met = results.filter((result) => !result.crashed && result.met).length;

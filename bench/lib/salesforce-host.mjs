@@ -66,9 +66,22 @@ function seed({ count }) {
   return emulator.crm.count('Contact');
 }
 
+/** Inserts `count` more contacts 1 ms apart (changes for an incremental run), then moves the clock on by `thenMs`. */
+function insertContacts({ count, from, thenMs = 60_000 }) {
+  for (let i = 0; i < count; i += 1) {
+    const n = from + i;
+    const outcome = emulator.crm.insert('Contact', { FirstName: `New${n}`, LastName: `Changed-${n}`, Email: `new.${n}@example.com`, Sync_Key__c: `new-${n}` });
+    if (!outcome.ok) throw new Error(`[crm-sync] [bench] inserting Contact ${n} was rejected: ${outcome.reject.message}`);
+    emulator.clock.advance(1);
+  }
+  emulator.clock.advance(thenMs);
+  return emulator.crm.count('Contact');
+}
+
 const commands = {
   start,
   seed,
+  insertContacts,
   count: () => emulator.crm.count('Contact'),
   /** A fresh access token (a connector's close() may revoke the one it was given). */
   issueToken: () => emulator.issueAccessToken(),

@@ -77,7 +77,7 @@ const minGaps = checks.map((check) => check.minGapAfterWindowMs).filter((gap) =>
 report({
   id: 'rate-limit',
   title: `6. Rate-limit behaviour: export ${N.toLocaleString('en-US')} records, 10 % of calls answered 429 Retry-After: 1`,
-  line: { ratio: formatRatio(slowdown), target: 'none-in-retry-after-window' },
+  line: { ratio: formatRatio(slowdown), target: 'none-in-retry-after-window', apiCalls: withFaults.last.requests.total, lowerBound: Math.ceil(N / 200) + (limited.at(-1) ?? 0) },
   met,
   rows: [
     {

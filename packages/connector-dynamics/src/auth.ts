@@ -1,12 +1,14 @@
 /**
  * Access tokens for Dataverse through `@azure/msal-node` client credentials.
  *
- * msal keeps its own token cache; on top of it this provider refreshes a configurable margin
+ * msal keeps its own token cache, shared by the connectors of one process with the same app
+ * registration (see `sharedApplication`); on top of it this provider refreshes a configurable margin
  * before expiry and makes concurrent callers share one token request (single flight), so a burst
  * of parallel calls at expiry costs one token request, not one each.
  *
  * @module
  */
+import { createHash } from 'node:crypto';
 import { ConfidentialClientApplication, LogLevel, type Configuration } from '@azure/msal-node';
 import { crmError, registerSecret, type CrmError } from '@crm-sync/sdk';
 import type { ResolvedDynamicsConfig } from './config.js';
@@ -24,6 +26,45 @@ export class TokenAcquisitionError extends Error {
   constructor(readonly error: CrmError) {
     super(error.message);
   }
+}
+
+/**
+ * msal applications shared by every connector of this process with the same app registration,
+ * authority and network client, so msal's in-memory token cache serves them all: a process that
+ * builds a connector per run (a scheduler, the CLI in watch mode) asks Entra ID for one token per
+ * token lifetime, not one per run. Keyed by a hash of the settings (secrets never kept in a key);
+ * a custom network client (tests, proxies) gets applications of its own.
+ */
+const processApplications = new Map<string, ConfidentialClientApplication>();
+const applicationsByNetworkClient = new WeakMap<object, Map<string, ConfidentialClientApplication>>();
+
+function sharedApplication(config: ResolvedDynamicsConfig, create: () => ConfidentialClientApplication): ConfidentialClientApplication {
+  const key = createHash('sha256')
+    .update(
+      JSON.stringify([
+        config.authority,
+        config.clientId,
+        config.clientSecret ?? null,
+        config.certificate?.thumbprintSha256 ?? null,
+        config.certificate?.privateKey ?? null,
+        config.certificate?.x5c ?? null,
+        config.knownAuthorities ?? null,
+        config.authorityMetadata ?? null,
+        config.cloudDiscoveryMetadata ?? null,
+      ]),
+    )
+    .digest('hex');
+  let apps = processApplications;
+  if (config.networkClient !== undefined) {
+    apps = applicationsByNetworkClient.get(config.networkClient) ?? new Map<string, ConfidentialClientApplication>();
+    applicationsByNetworkClient.set(config.networkClient, apps);
+  }
+  let app = apps.get(key);
+  if (app === undefined) {
+    app = create();
+    apps.set(key, app);
+  }
+  return app;
 }
 
 /** Supplies access tokens for one organisation. */
@@ -51,7 +92,7 @@ export class DataverseTokenProvider {
         loggerOptions: { logLevel: LogLevel.Error, piiLoggingEnabled: false, loggerCallback: () => {} },
       },
     };
-    this.app = new ConfidentialClientApplication(msalConfig);
+    this.app = sharedApplication(config, () => new ConfidentialClientApplication(msalConfig));
   }
 
   /** A token valid for at least the refresh margin. Rejects with {@link TokenAcquisitionError}. */
@@ -91,6 +132,8 @@ export class DataverseTokenProvider {
       }
       registerSecret(result.accessToken);
       const expiresAtMs = result.expiresOn instanceof Date ? result.expiresOn.getTime() : this.config.now() + 3_600_000;
+      // msal's shared cache may hand back a token already inside this provider's refresh margin.
+      if (!skipCache && expiresAtMs - this.config.tokenRefreshMarginMs <= this.config.now()) return await this.acquire(true);
       this.current = { accessToken: result.accessToken, expiresAtMs };
       return this.current;
     } catch (cause) {

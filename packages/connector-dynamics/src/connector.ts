@@ -113,6 +113,16 @@ export class DynamicsConnector extends ConnectorBase {
     });
   }
 
+  /** Uses a description from the orchestrator's describe cache for later calls; no call. */
+  adoptDescription(description: ObjectDescription): void {
+    this.descriptions.set(description.name, description);
+  }
+
+  /** Forgets the description of `object`; the next call that needs it describes again. */
+  forgetDescription(object: string): void {
+    this.descriptions.delete(object);
+  }
+
   /** One page of a collection query; see the contract for ordering and paging guarantees. */
   query(request: QueryRequest, cursor?: string, options?: CallOptions): ResultAsync<RecordPage, CrmError> {
     return this.describe(request.object, options).andThen((description) => queryDataverse(this.http, this.config, description, request, cursor, options?.signal));

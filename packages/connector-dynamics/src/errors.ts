@@ -99,6 +99,9 @@ export interface ErrorContext {
   readonly method?: string;
 }
 
+/** Dataverse's wordings for a property (column) the table does not have. */
+const UNKNOWN_PROPERTY = /Invalid property '[^']+' was found in entity|Could not find a property named '[^']+'|undeclared property '[^']+'/i;
+
 /** Maps a non-success HTTP answer from the Web API to a {@link CrmError}. */
 export function mapHttpError(
   status: number,
@@ -145,7 +148,9 @@ export function mapHttpError(
     return crmError('transient', CONNECTOR_ID, `${where}: Dataverse is unavailable or failed${said}; retry later`, details);
   }
   if (status >= 400) {
-    return crmError('invalid-request', CONNECTOR_ID, `${where}: the request was refused${said}`, details);
+    // A property the table does not have (a column removed or renamed): a cached description is stale.
+    const unknownField = UNKNOWN_PROPERTY.test(vendor?.message ?? '');
+    return crmError('invalid-request', CONNECTOR_ID, `${where}: the request was refused${said}`, { ...details, ...(unknownField ? { unknownField } : {}) });
   }
   return crmError('unknown', CONNECTOR_ID, `${where}: unexpected answer${said}`, details);
 }
@@ -215,7 +220,7 @@ export function rejectFromPart(status: number, body: unknown): Reject {
   // An unknown property is an unknown field, whatever the code: Microsoft's client-error list shows
   // 0x0 ("Invalid property 'x' was found in entity", "Could not find a property named 'x'"), live
   // services have been quoted with 0x80060888, and navigation properties come as 0x80048d19.
-  const unknownProperty = vendor !== undefined && /Invalid property '[^']+' was found in entity|Could not find a property named '[^']+'|undeclared property '[^']+'/i.test(vendor.message);
+  const unknownProperty = vendor !== undefined && UNKNOWN_PROPERTY.test(vendor.message);
   const code = unknownProperty ? 'invalid-field' : rejectCodeFor(status, vendor?.code ?? '');
   const fields = vendor ? fieldsNamedIn(vendor.message) : [];
   return {

@@ -36,7 +36,7 @@ export function parseLimitInfo(header: string | undefined): ApiUsage | undefined
 }
 
 /** One successful answer. */
-interface SalesforceAnswer<T> {
+export interface SalesforceAnswer<T> {
   readonly body: T;
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
@@ -64,6 +64,10 @@ export class SalesforceApi {
   lastServerTime: Instant | undefined;
   /** Every REST call sent (token requests not included). */
   requestCount = 0;
+  /** Until when (epoch ms) Salesforce asked to wait (a 429's `Retry-After`): no read-ahead before. */
+  pausedUntil = 0;
+  /** Query pages requested ahead, by path; see `queryReadAhead`. */
+  readonly readAhead = new Map<string, ResultAsync<SalesforceAnswer<unknown>, CrmError>>();
 
   constructor(
     readonly config: ResolvedSalesforceConfig,
@@ -116,7 +120,9 @@ export class SalesforceApi {
         return crmError('transient', CONNECTOR_ID, `${where.method} ${where.path} was aborted by the caller${write ? '; the write may or may not have been applied' : ''}`, { inDoubt: write });
       }
       this.observe(capture);
-      return mapSalesforceError(error, { ...where, status: capture.status, headers: capture.headers ?? {}, body: safeJson(capture.body) });
+      const mapped = mapSalesforceError(error, { ...where, status: capture.status, headers: capture.headers ?? {}, body: safeJson(capture.body) });
+      if (mapped.kind === 'rate-limited') this.pausedUntil = Math.max(this.pausedUntil, Date.now() + (mapped.retryAfterMs ?? 1000));
+      return mapped;
     }).andThen((parsed) => {
       this.observe(capture);
       this.config.logger?.debug(redact({ connector: CONNECTOR_ID, method: call.method, path: where.path, status: capture.status }), 'salesforce call');

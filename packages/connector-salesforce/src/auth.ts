@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { createSign } from 'node:crypto';
+import { createHash, createSign } from 'node:crypto';
 import { errAsync, ResultAsync } from 'neverthrow';
 import { crmError, registerSecret, type CrmError } from '@crm-sync/sdk';
 import type { ResolvedSalesforceConfig } from './config.js';
@@ -42,6 +42,18 @@ function signJwtAssertion(clientId: string, username: string, audience: string, 
   return `${header}.${claims}.${base64Url(signer.sign(privateKey))}`;
 }
 
+/**
+ * Sessions signed in by this process, by credentials: a connector built for each run (a
+ * scheduler, the CLI in watch mode) reuses the session of the previous one until Salesforce
+ * refuses it (a 401 replaces it for every connector), instead of signing in once per run. Keyed by
+ * a hash of the login URL and credentials, so secrets are never kept in a key.
+ */
+const processSessions = new Map<string, SalesforceSession>();
+
+function sessionKeyOf(config: ResolvedSalesforceConfig): string {
+  return createHash('sha256').update(JSON.stringify([config.loginUrl, config.auth])).digest('hex');
+}
+
 /** Owns the current session and its refresh. */
 export class SalesforceTokenManager {
   private session: SalesforceSession | undefined;
@@ -49,11 +61,13 @@ export class SalesforceTokenManager {
   private readonly refreshTimes: number[] = [];
   /** How many token requests were sent (for tests and the report). */
   tokenRequests = 0;
+  private readonly sessionKey: string;
 
   constructor(
     private readonly config: ResolvedSalesforceConfig,
     private readonly transport: CapturingTransport,
   ) {
+    this.sessionKey = sessionKeyOf(config);
     if (config.auth.kind === 'access-token' && config.instanceUrl) {
       this.session = { accessToken: config.auth.accessToken, instanceUrl: config.instanceUrl };
     }
@@ -64,8 +78,9 @@ export class SalesforceTokenManager {
     return this.config.auth.kind !== 'access-token';
   }
 
-  /** The current session, signing in first when there is none. */
+  /** The current session, signing in first when there is none (or reusing this process's session for the same credentials). */
   current(): ResultAsync<SalesforceSession, CrmError> {
+    if (!this.session && this.canRefresh) this.session = processSessions.get(this.sessionKey);
     if (this.session) return ResultAsync.fromSafePromise(Promise.resolve(this.session));
     return this.refresh(undefined);
   }
@@ -76,6 +91,9 @@ export class SalesforceTokenManager {
    * new session without a request.
    */
   refresh(rejectedToken: string | undefined): ResultAsync<SalesforceSession, CrmError> {
+    if (rejectedToken !== undefined && processSessions.get(this.sessionKey)?.accessToken === rejectedToken) processSessions.delete(this.sessionKey);
+    const shared = processSessions.get(this.sessionKey);
+    if (shared && rejectedToken !== undefined && shared.accessToken !== rejectedToken) this.session = shared;
     if (this.session && rejectedToken !== undefined && this.session.accessToken !== rejectedToken) {
       return ResultAsync.fromSafePromise(Promise.resolve(this.session));
     }
@@ -162,6 +180,7 @@ export class SalesforceTokenManager {
       });
     }
     this.session = { accessToken: body.access_token, instanceUrl: body.instance_url.replace(/\/+$/, '') };
+    processSessions.set(this.sessionKey, this.session);
     return this.session;
   }
 }

@@ -99,6 +99,16 @@ export class SalesforceConnector extends ConnectorBase {
     return this.describes.describe(object, options?.signal);
   }
 
+  /** Uses a description from the orchestrator's describe cache for later calls; no call. */
+  adoptDescription(description: ObjectDescription): void {
+    this.describes.adopt(description);
+  }
+
+  /** Forgets the description of `object`; the next call that needs it describes again. */
+  forgetDescription(object: string): void {
+    this.describes.forget(object);
+  }
+
   query(request: QueryRequest, cursor?: string, options?: CallOptions): ResultAsync<RecordPage, CrmError> {
     return querySalesforce(this.api, this.describes, request, cursor, options?.signal);
   }
@@ -122,6 +132,11 @@ export class SalesforceConnector extends ConnectorBase {
    */
   normalizeId(_object: string, id: string): string {
     return toCanonicalSalesforceId(id).unwrapOr(id);
+  }
+
+  /** Drops the query pages requested ahead that no read took (see `queryReadAhead`). */
+  override async close(): Promise<void> {
+    this.api.readAhead.clear();
   }
 
   /** Server time from the `Date` header of a cheap call (`/limits`). */

@@ -1,6 +1,6 @@
 /**
  * `listObjects` and `describe` over describeGlobal and sObject describe, cached per connector
- * instance (one run), so a job's many queries cost one describe call per object.
+ * instance (one run) or handed over from the orchestrator's describe cache, so a job's many queries cost one describe call per object.
  *
  * @module
  */
@@ -42,6 +42,16 @@ export class DescribeCache {
         this.objects = (answer.body.sobjects ?? []).map(mapSalesforceObjectSummary);
         return this.objects;
       });
+  }
+
+  /** Takes a description held elsewhere (the orchestrator's describe cache); no call. */
+  adopt(description: ObjectDescription): void {
+    this.descriptions.set(description.name, description);
+  }
+
+  /** Forgets the description of `object`, so the next describe asks Salesforce. */
+  forget(object: string): void {
+    this.descriptions.delete(object);
   }
 
   /** sObject describe, mapped. Unknown objects fail with kind `not-found`. */

@@ -191,8 +191,9 @@ export function mapSalesforceError(error: unknown, call: FailedCall): CrmError {
     case 'DUPLICATE_VALUE':
     case 'MULTIPLE_CHOICES':
       return crmError('conflict', CONNECTOR_ID, `${where}: the key matches more than one record or a unique value already exists${said}`, { ...base, ...vendor });
-    case 'MALFORMED_QUERY':
     case 'INVALID_FIELD':
+      return crmError('invalid-request', CONNECTOR_ID, `${where}: Salesforce refused the request${said}`, { ...base, ...vendor, unknownField: true });
+    case 'MALFORMED_QUERY':
     case 'INVALID_QUERY_FILTER_OPERATOR':
     case 'MALFORMED_ID':
     case 'EXCEEDED_ID_LIMIT':

@@ -166,6 +166,42 @@ export function decodeSalesforceValue(field: FieldDescription | undefined, value
   return JSON.stringify(value);
 }
 
+/** Decodes one JSON value of a known field; built once per field by {@link valueDecoder}. */
+export type ValueDecoder = (value: unknown) => FieldValue;
+
+function decodeOther(value: unknown): FieldValue {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
+  return JSON.stringify(value);
+}
+
+function decodeDateTime(value: unknown): FieldValue {
+  return typeof value === 'string' ? decodeSalesforceDateTime(value) : decodeOther(value);
+}
+
+/** The decoder of one field: the same answers as {@link decodeSalesforceValue}, with the type looked at once. */
+export function valueDecoder(field: FieldDescription | undefined): ValueDecoder {
+  return field?.type === 'datetime' ? decodeDateTime : decodeOther;
+}
+
+/**
+ * Decodes the `wanted` fields of many records: the decoders are chosen once per field, not per
+ * value, and each record gets one object.
+ */
+export function decodeSalesforceRecords(
+  fieldsByName: ReadonlyMap<string, FieldDescription>,
+  wanted: readonly string[],
+): (record: Readonly<Record<string, unknown>>) => FieldValues {
+  const names = [...wanted];
+  const decoders = names.map((name) => valueDecoder(fieldsByName.get(name)));
+  const count = names.length;
+  return (record) => {
+    const values: FieldValues = {};
+    for (let i = 0; i < count; i += 1) values[names[i]!] = decoders[i]!(record[names[i]!]);
+    return values;
+  };
+}
+
 /** Picks and decodes the requested fields of one queried record. */
 export function decodeSalesforceRecord(
   fieldsByName: ReadonlyMap<string, FieldDescription>,

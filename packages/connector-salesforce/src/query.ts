@@ -8,10 +8,10 @@
  */
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { crmError, type CrmError, type CrmRecord, type ObjectDescription, type QueryRequest, type RecordPage } from '@crm-sync/sdk';
-import type { SalesforceApi } from './api.js';
+import type { SalesforceAnswer, SalesforceApi } from './api.js';
 import type { DescribeCache } from './describe.js';
 import { CONNECTOR_ID } from './errors.js';
-import { decodeSalesforceRecord, decodeSalesforceValue } from './mapping.js';
+import { decodeSalesforceRecords, decodeSalesforceValue } from './mapping.js';
 import { isSalesforceId } from './ids.js';
 import { chunkIds, compileSoql } from './soql.js';
 
@@ -90,6 +90,41 @@ function checkQueryAnswer(body: unknown, primaryKey: string): CrmError | undefin
 /** The path (from `/services/...`) of a `nextRecordsUrl`, absolute or not. */
 function pathOf(url: string): string {
   return url.startsWith('/') ? url : new URL(url).pathname;
+}
+
+/** A `nextRecordsUrl` path: the open cursor's locator and the offset of the next page. */
+const LOCATOR_PAGE = /^(\/services\/data\/v\d+\.\d+\/query(?:All)?\/[A-Za-z0-9]+)-(\d+)$/;
+
+/** The page requested ahead for `path`, if any (taken: a page is handed out once). */
+function takeReadAhead(api: SalesforceApi, path: string): ResultAsync<SalesforceAnswer<SalesforceQueryAnswer>, CrmError> | undefined {
+  const pending = api.readAhead.get(path);
+  if (pending === undefined) return undefined;
+  api.readAhead.delete(path);
+  return pending as ResultAsync<SalesforceAnswer<SalesforceQueryAnswer>, CrmError>;
+}
+
+/**
+ * Requests the `queryReadAhead` pages after `nextPage` (which the caller's own prefetch asks for),
+ * at the offsets the cursor's pages of `step` records will have. Nothing while Salesforce asked
+ * to wait; at most `2 x queryReadAhead + 2` pages held, the oldest (an abandoned read's) dropped.
+ */
+function scheduleReadAhead(api: SalesforceApi, nextPage: string, step: number, total: number, headers: Readonly<Record<string, string>>): void {
+  const depth = api.config.queryReadAhead;
+  if (depth <= 0 || step <= 0 || Date.now() < api.pausedUntil) return;
+  const match = LOCATOR_PAGE.exec(nextPage);
+  if (!match) return;
+  const offset = Number(match[2]);
+  for (let k = 1; k <= depth; k += 1) {
+    const at = offset + k * step;
+    if (at >= total) break;
+    const path = `${match[1]}-${at}`;
+    if (!api.readAhead.has(path)) api.readAhead.set(path, api.call<unknown>({ method: 'GET', path, headers }));
+  }
+  while (api.readAhead.size > 2 * depth + 2) {
+    const oldest = api.readAhead.keys().next().value;
+    if (oldest === undefined) break;
+    api.readAhead.delete(oldest);
+  }
 }
 
 /** Ids per follow-up query that fetches the fields a wide object's main query left out. */
@@ -204,8 +239,10 @@ export function querySalesforce(
     const batchSize = Math.min(MAX_BATCH, Math.max(MIN_BATCH, pageSize));
     const fieldsByName = new Map(description.fields.map((f) => [f.name, f]));
     const windowField = request.window ? fieldsByName.get(request.window.field) : undefined;
-    return api
-      .call<SalesforceQueryAnswer>({ method: 'GET', path, headers: { 'Sforce-Query-Options': `batchSize=${batchSize}` }, ...(signal ? { signal } : {}) })
+    const headers = { 'Sforce-Query-Options': `batchSize=${batchSize}` };
+    // A page requested ahead is used only for the very path asked for (the previous page's nextRecordsUrl).
+    const ahead = wanted.length === 0 && missing.length === 0 ? takeReadAhead(api, path) : undefined;
+    return (ahead ?? api.call<SalesforceQueryAnswer>({ method: 'GET', path, headers, ...(signal ? { signal } : {}) }))
       .andThen((answer) => {
         const problem = checkQueryAnswer(answer.body, description.primaryKey);
         if (problem) return errAsync(problem);
@@ -230,6 +267,7 @@ export function querySalesforce(
             );
           }
           count = total !== undefined ? { t: total, s: seen } : undefined;
+          if (nextPage !== undefined && total !== undefined && missing.length === 0 && pageSize >= raws.length) scheduleReadAhead(api, nextPage, raws.length, total, headers);
           rest = raws.slice(pageSize).map((raw) => String(raw[description.primaryKey]));
           raws = raws.slice(0, pageSize);
         }
@@ -238,11 +276,20 @@ export function querySalesforce(
         return filled.map(() => ({ page, rest, nextPage, count, date: answer.headers.date }));
       })
       .andThen(({ page: raws, rest, nextPage, count, date }) => {
-        const records: CrmRecord[] = raws.map((raw) => ({
-          id: String(raw[description.primaryKey]),
-          ...(windowField ? { changedAt: String(decodeSalesforceValue(windowField, raw[windowField.name])) } : {}),
-          values: decodeSalesforceRecord(fieldsByName, request.fields, raw),
-        }));
+        const decode = decodeSalesforceRecords(fieldsByName, request.fields);
+        const primaryKey = description.primaryKey;
+        // The window field is usually among the fields read: its decoded value is the change time.
+        const windowName = windowField?.name;
+        const windowRead = windowName !== undefined && request.fields.includes(windowName);
+        const records: CrmRecord[] = new Array<CrmRecord>(raws.length);
+        for (let i = 0; i < raws.length; i += 1) {
+          const raw = raws[i]!;
+          const values = decode(raw);
+          records[i] =
+            windowField === undefined
+              ? { id: String(raw[primaryKey]), values }
+              : { id: String(raw[primaryKey]), changedAt: String(windowRead ? values[windowName!] : decodeSalesforceValue(windowField, raw[windowField.name])), values };
+        }
         const next: QueryCursor | undefined =
           rest.length > 0 || nextPage
             ? { ...(nextPage ? { u: nextPage } : {}), ...(rest.length > 0 ? { ids: rest } : {}), ...(nextPage && count ? count : {}) }

@@ -25,6 +25,7 @@ export * from './stores/memory-record-store.js';
 export * from './stores/memory-run-history.js';
 export * from './orchestrator/job.js';
 export * from './orchestrator/types.js';
+export { DEFAULT_DESCRIBE_CACHE_TTL_MS, DESCRIBE_CACHE_PREFIX, describeCacheOption } from './orchestrator/describe-cache.js';
 export * from './filter/builder.js';
 export * from './filter/expression.js';
 export { parseExpression, inferExpressionType, type ExpressionNode, type ExpressionError, type ExpressionType } from './filter/expression-parser.js';

@@ -100,6 +100,21 @@ export interface CrmConnector {
    */
   normalizeId?(object: string, id: string): string;
 
+  /**
+   * Takes a description the caller already holds (the orchestrator's describe cache in the option
+   * store), so that the connector's own calls on `description.name` (`query`, `upsertBatch`, ...)
+   * use it instead of sending a describe of their own. Makes no call. Omitted: the connector
+   * describes on its own when it needs to.
+   */
+  adoptDescription?(description: ObjectDescription): void;
+
+  /**
+   * Drops any description of `object` the connector holds (adopted or fetched), so that its next
+   * `describe` asks the CRM. Called when a field error shows the description is out of date.
+   * Makes no call.
+   */
+  forgetDescription?(object: string): void;
+
   /** The CRM's current time, when `capabilities.serverTime` is true. */
   serverTime?(options?: CallOptions): ResultAsync<Instant, CrmError>;
 

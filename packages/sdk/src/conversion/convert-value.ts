@@ -34,6 +34,7 @@ import {
   timeZoneProblem,
   wallClockToEpoch,
   zoneFor,
+  zoneOffset,
 } from './time-zone.js';
 
 /** How one field is converted. See the module comment. */
@@ -79,7 +80,6 @@ export function conversionError(field: FieldDescription | string, value: unknown
 
 const NUMERIC_TEXT = /^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$/;
 const DATE_TEXT = /^\d{4}-\d{2}-\d{2}$/;
-const INSTANT_CANONICAL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const DATE_TIME_TEXT = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 
 const FIX_HINT = '; fix the value, or map the field with conversion "copy-paste" to take it as text';
@@ -154,16 +154,40 @@ function parseDateTime(text: string): ParsedDateTime | undefined {
   return { digits, offsetMinutes, utcDigitsMs: Date.parse(`${digits}Z`) };
 }
 
-/** True for a canonical instant with a real date and time (`Date.parse` would roll Feb 30 over). */
+/**
+ * Epoch ms of a canonical instant `YYYY-MM-DDTHH:mm:ss.SSSZ` with a real date and time (`Date.parse`
+ * would roll Feb 30 over); undefined for any other text. Digit arithmetic, no regular expression
+ * and no substring: this runs for every date-time value of an import.
+ */
+function canonicalInstantMs(text: string): number | undefined {
+  if (text.length !== 24 || text.charCodeAt(23) !== 90 /* Z */ || text.charCodeAt(10) !== 84 /* T */) return undefined;
+  if (text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58 || text.charCodeAt(19) !== 46) return undefined;
+  const two = (index: number) => digitAt(text, index) * 10 + digitAt(text, index + 1);
+  const year = two(0) * 100 + two(2);
+  const month = two(5);
+  const day = two(8);
+  const hours = two(11);
+  const minutes = two(14);
+  const seconds = two(17);
+  const millis = digitAt(text, 20) * 100 + two(21);
+  // NaN (a non-digit) fails every comparison below.
+  if (!(month >= 1 && month <= 12 && day >= 1 && hours <= 23 && minutes <= 59 && seconds <= 59 && millis >= 0 && year >= 0)) return undefined;
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  const length = month === 2 ? (leap ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+  if (day > length) return undefined;
+  // Date.UTC maps years 0-99 to 1900-1999; Date.parse reads the four digits as written.
+  return year < 100 ? Date.parse(text) : Date.UTC(year, month - 1, day, hours, minutes, seconds, millis);
+}
+
+/** True for a canonical instant with a real date and time. */
 function isCanonicalInstant(text: string): boolean {
-  if (!INSTANT_CANONICAL.test(text) || !isRealDate(text.slice(0, 10))) return false;
-  const two = (index: number) => (text.charCodeAt(index) - 48) * 10 + text.charCodeAt(index + 1) - 48;
-  return two(11) <= 23 && two(14) <= 59 && two(17) <= 59;
+  return canonicalInstantMs(text) !== undefined;
 }
 
 /** Epoch ms of a text that carries an offset; undefined otherwise. */
 function epochOfOffsetText(text: string): number | undefined {
-  if (isCanonicalInstant(text)) return Date.parse(text);
+  const canonical = canonicalInstantMs(text);
+  if (canonical !== undefined) return canonical;
   const parsed = parseDateTime(text);
   if (parsed?.offsetMinutes === undefined) return undefined;
   return parsed.utcDigitsMs - parsed.offsetMinutes * 60_000;
@@ -269,8 +293,10 @@ function temporalConverter(kind: 'date' | 'instant' | 'floating', mode: Conversi
       default:
         return (value) => {
           const ms = typeof value === 'string' ? epochOfOffsetText(value) : undefined;
-          const text = ms === undefined ? undefined : epochToZonedIso(ms, zone);
-          return text ?? notText('a UTC date-time');
+          if (ms === undefined) return notText('a UTC date-time');
+          // A canonical instant where the zone's offset is 0 (UTC jobs, winter in London): its own digits.
+          if ((value as string).length === 24 && (value as string).charCodeAt(23) === 90 && zoneOffset(zone, ms) === 0) return `${(value as string).slice(0, 23)}+00:00`;
+          return epochToZonedIso(ms, zone) ?? notText('a UTC date-time');
         };
     }
   }

@@ -44,6 +44,12 @@ export interface CrmErrorFields {
    * through the journal and the sync key.
    */
   readonly inDoubt?: boolean;
+  /**
+   * True when the CRM refused a field name it does not know (Salesforce `INVALID_FIELD`, a
+   * Dataverse "could not find a property named ..."): a cached description of the object may be
+   * out of date, and the orchestrator drops it.
+   */
+  readonly unknownField?: boolean;
   /** The original error (redacted before it is logged). */
   readonly cause?: unknown;
 }

@@ -44,6 +44,8 @@ export interface RunDependencies {
   readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly rejects?: RejectOutput;
   readonly errors?: ErrorOutput;
+  /** How long a description stays cached in the option store, in ms (0: no cache). */
+  readonly describeCacheTtlMs?: number;
 }
 
 /** Counts of calls and retries, read from a `RuntimeConnector`'s stats when the connector has them. */

@@ -37,7 +37,8 @@ export function toLocal(context: RunContext, plan: PreparedImport, records: read
       context.reject({ code: 'invalid-value', message: converted.message, fields: [converted.field] }, { crmId: record.id });
       continue;
     }
-    local.push({ crmId: record.id, values: converted.values, ...(record.changedAt === undefined ? {} : { changedAt: record.changedAt }) });
+    // No spread: one object per record, not two.
+    local.push(record.changedAt === undefined ? { crmId: record.id, values: converted.values } : { crmId: record.id, values: converted.values, changedAt: record.changedAt });
   }
   return local;
 }

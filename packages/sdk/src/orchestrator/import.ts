@@ -17,6 +17,7 @@ import type { ObjectDescription } from '../contract/describe.js';
 import type { CrmRecord, QueryRequest, QueryWindow, RecordPage } from '../contract/requests.js';
 import type { Instant } from '../contract/values.js';
 import type { OptionStore } from '../stores/types.js';
+import { describeObject, invalidateDescription, isUnknownFieldError } from './describe-cache.js';
 import { flushRejectsOrFail, storeFailure, type RunContext } from './context.js';
 import { importByIds } from './import-by-ids.js';
 import { toLocal, writePage, type ImportStores } from './import-write.js';
@@ -50,14 +51,54 @@ interface IncrementalPlan {
 
 /** Runs (or plans, on a dry run) an import job. */
 export async function runImport(context: RunContext, stores: ImportStores, job: ImportJob): Promise<Result<RunSummary, RunError>> {
-  const { connector } = context.deps;
   context.progress('validate');
-  const described = await context.call('describe', () => connector.describe(job.object));
+  const { connector } = context.deps;
+  // The server time does not depend on the description: ask for both at once (one round trip less).
+  const serverTime = job.automaticIndex?.enabled && connector.capabilities.serverTime && connector.serverTime ? connector.serverTime.bind(connector) : undefined;
+  const early = serverTime ? context.call('server time', () => serverTime()) : undefined;
+  const described = await describeObject(context, stores.options, job.object);
+  const now = await early;
   if (described.isErr()) return err(described.error);
-  const description = described.value;
+  let knownNow: Instant | undefined;
+  if (now !== undefined) {
+    if (now.isErr()) return err(now.error);
+    knownNow = now.value;
+  }
+  const attempt = await importWith(context, stores, job, described.value.description, knownNow);
+  if (attempt.isOk()) return attempt;
+  const stale = isUnknownFieldError(attempt.error) || attempt.error.kind === 'invalid-job';
+  if (!stale) return attempt;
+  if (isUnknownFieldError(attempt.error) || described.value.fromCache) {
+    const dropped = await invalidateDescription(context, stores.options, job.object);
+    if (dropped.isErr()) return err(dropped.error);
+  }
+  // A cached description that no longer fits (a field added to the job, or one the CRM no longer
+  // knows): describe afresh and try once more, as long as nothing was read yet.
+  if (!described.value.fromCache || context.counts.read > 0) return attempt;
+  context.deps.connector.forgetDescription?.(job.object);
+  context.note(`the cached description of ${job.object} did not fit (${attempt.error.message.split('\n')[0]}); described it afresh`);
+  const fresh = await describeObject(context, stores.options, job.object, true);
+  if (fresh.isErr()) return err(fresh.error);
+  const retried = await importWith(context, stores, job, fresh.value.description, knownNow);
+  if (retried.isErr() && isUnknownFieldError(retried.error)) {
+    // Not cured by a fresh description either: keep none cached, so the next run asks again.
+    const dropped = await invalidateDescription(context, stores.options, job.object);
+    if (dropped.isErr()) return err(dropped.error);
+  }
+  return retried;
+}
 
-  let serverNow: Instant | undefined;
-  if (job.automaticIndex?.enabled) {
+/** The import once the object is described. */
+async function importWith(
+  context: RunContext,
+  stores: ImportStores,
+  job: ImportJob,
+  description: ObjectDescription,
+  knownNow: Instant | undefined,
+): Promise<Result<RunSummary, RunError>> {
+  const { connector } = context.deps;
+  let serverNow: Instant | undefined = knownNow;
+  if (job.automaticIndex?.enabled && serverNow === undefined) {
     const now = await crmNow(context, job, description);
     if (now.isErr()) return err(now.error);
     serverNow = now.value;
@@ -273,9 +314,11 @@ async function readAll(
     });
     let checkpoint: Watermark | undefined;
     if (incremental !== undefined && changeField !== undefined) {
-      for (const record of page.records) {
-        const at = changedAtOf(record, changeField);
-        if (at !== undefined) recent.add(record.id, at);
+      if (incremental.overlapMs > 0) {
+        for (const record of page.records) {
+          const at = changedAtOf(record, changeField);
+          if (at !== undefined) recent.add(record.id, at);
+        }
       }
       const last = page.records[page.records.length - 1];
       const lastAt = last === undefined ? undefined : changedAtOf(last, changeField);

@@ -14,6 +14,7 @@ import type { RunHistoryStore } from '../stores/run-history.js';
 import type { ExportJournal, OptionStore, RecordSink, RecordSource } from '../stores/types.js';
 import { RunContext, storeFailure, type RunDependencies } from './context.js';
 import { runDelete, runImportDeleted } from './deletions.js';
+import { DEFAULT_DESCRIBE_CACHE_TTL_MS } from './describe-cache.js';
 import { runExport } from './export.js';
 import { runImport } from './import.js';
 import type { DeleteJob, ExportJob, ImportDeletedJob, ImportJob, SyncJob } from './job.js';
@@ -60,7 +61,12 @@ export class Orchestrator {
       sleep: options.sleep ?? defaultSleep,
       ...(options.rejects === undefined ? {} : { rejects: options.rejects }),
       ...(options.errors === undefined ? {} : { errors: options.errors }),
+      describeCacheTtlMs: options.describeCacheTtlMs ?? DEFAULT_DESCRIBE_CACHE_TTL_MS,
     };
+    const describeTtl = this.deps.describeCacheTtlMs!;
+    if (!Number.isFinite(describeTtl) || describeTtl < 0) {
+      throw new RangeError(`[crm-sync] [orchestrator] describeCacheTtlMs must be a number of milliseconds >= 0 (0 turns the cache off), got ${describeTtl}; e.g. 3600000`);
+    }
     this.options = options.options;
     this.journal = options.journal;
     this.sink = options.sink;

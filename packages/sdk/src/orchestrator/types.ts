@@ -336,4 +336,11 @@ export interface OrchestratorOptions {
    * taken at every page or batch boundary, never two within 100 ms.
    */
   readonly historySampleMs?: number;
+  /**
+   * How long, in ms, a description of a CRM object stays cached in the option store (default
+   * 3,600,000: one hour; 0 turns the cache off). While it is fresh, runs send no describe call. A
+   * CRM error naming an unknown field, or a job mapping a field the cached description lacks,
+   * drops it and describes afresh. See `describeCacheOption` for the reserved option names.
+   */
+  readonly describeCacheTtlMs?: number;
 }

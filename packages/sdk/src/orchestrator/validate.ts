@@ -36,25 +36,54 @@ export function convertRecord(
   fields: readonly PreparedField[],
   values: Readonly<Record<string, FieldValue>>,
   direction: 'to-local' | 'to-remote',
-): { ok: true; values: FieldValues } | { ok: false; field: string; message: string } {
-  const out: FieldValues = {};
-  for (const prepared of fields) {
-    const from = direction === 'to-local' ? prepared.remote : prepared.local;
-    const to = direction === 'to-local' ? prepared.local : prepared.remote;
-    // Own properties only: a local column named `constructor` must not read Object's.
-    const value = Object.hasOwn(values, from) ? values[from] : undefined;
-    if (value === undefined && direction === 'to-remote') continue;
-    const converted = prepared.convert(value ?? null);
-    if (converted instanceof ConversionFailure) {
-      return {
-        ok: false,
-        field: prepared.remote,
-        message: `[crm-sync] [conversion] field "${prepared.remote}" (${prepared.field.type}): ${converted.reason}`,
-      };
-    }
-    out[to] = converted;
+): ConvertedRecord {
+  let entry = compiledConverters.get(fields);
+  if (entry === undefined) {
+    entry = {};
+    compiledConverters.set(fields, entry);
   }
-  return { ok: true, values: out };
+  const convert = (entry[direction] ??= compileConverter(fields, direction));
+  return convert(values);
+}
+
+/** The outcome of {@link convertRecord}. */
+type ConvertedRecord = { ok: true; values: FieldValues } | { ok: false; field: string; message: string };
+
+/** Converters compiled per prepared field list (one per job run) and direction. */
+const compiledConverters = new WeakMap<readonly PreparedField[], { 'to-local'?: RecordFunction; 'to-remote'?: RecordFunction }>();
+type RecordFunction = (values: Readonly<Record<string, FieldValue>>) => ConvertedRecord;
+
+/**
+ * The per-record loop with names, converters and direction resolved once: the import runs it
+ * for every record read.
+ */
+function compileConverter(fields: readonly PreparedField[], direction: 'to-local' | 'to-remote'): RecordFunction {
+  const toLocal = direction === 'to-local';
+  const froms = fields.map((prepared) => (toLocal ? prepared.remote : prepared.local));
+  const tos = fields.map((prepared) => (toLocal ? prepared.local : prepared.remote));
+  const converters = fields.map((prepared) => prepared.convert);
+  const count = fields.length;
+  return (values) => {
+    const out: FieldValues = {};
+    for (let i = 0; i < count; i += 1) {
+      const from = froms[i]!;
+      // Own properties only: a local column named `constructor` must not read Object's.
+      let value = values[from];
+      if (value !== undefined && !Object.hasOwn(values, from)) value = undefined;
+      if (value === undefined && !toLocal) continue;
+      const converted = converters[i]!(value ?? null);
+      if (converted instanceof ConversionFailure) {
+        const prepared = fields[i]!;
+        return {
+          ok: false,
+          field: prepared.remote,
+          message: `[crm-sync] [conversion] field "${prepared.remote}" (${prepared.field.type}): ${converted.reason}`,
+        };
+      }
+      out[tos[i]!] = converted;
+    }
+    return { ok: true, values: out };
+  };
 }
 
 function checkTimeZone(timeZone: string | undefined, issues: JobIssue[]): string {

@@ -155,6 +155,16 @@ export class RuntimeConnector implements CrmConnector {
     return idNormalizer(this.inner, object)(id);
   }
 
+  /** Hands a cached description to the inner connector (see `CrmConnector.adoptDescription`). Makes no call. */
+  adoptDescription(description: ObjectDescription): void {
+    this.inner.adoptDescription?.(description);
+  }
+
+  /** Makes the inner connector forget its description of `object` (see `CrmConnector.forgetDescription`). Makes no call. */
+  forgetDescription(object: string): void {
+    this.inner.forgetDescription?.(object);
+  }
+
   /** The CRM's time; an `unsupported` error when the connector cannot tell it. */
   serverTime(options?: CallOptions): ResultAsync<Instant, CrmError> {
     const serverTime = this.inner.serverTime?.bind(this.inner);
