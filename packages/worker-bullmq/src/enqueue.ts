@@ -59,7 +59,7 @@ export async function enqueueSyncJob(job: NewSyncJob, options: EnqueueOptions): 
 
 /** How a waited-for job ended. */
 export type WaitedRun =
-  | { readonly ok: true; readonly bullJobId: string; readonly summary: RunSummary; readonly worker: string }
+  | { readonly ok: true; readonly bullJobId: string; readonly summary?: RunSummary; readonly historyRunId?: string; readonly worker: string }
   | { readonly ok: false; readonly bullJobId: string; readonly message: string; readonly exitCode: number; readonly kind?: string; readonly attempts: number };
 
 /** Waits until job `bullJobId` of `account` completes or fails for good (after its retries). */
@@ -80,7 +80,16 @@ export async function waitForSyncJob(account: string, bullJobId: string, options
         return { ok: false, bullJobId, message: `[crm-sync] [worker] job ${bullJobId} is not on queue ${name} (removed, or never queued with this --prefix)`, exitCode: 1, attempts: 0 };
       }
       const state = await job.getState();
-      if (state === 'completed') return { ok: true, bullJobId, summary: job.returnvalue.summary, worker: job.returnvalue.worker };
+      if (state === 'completed') {
+        const outcome = job.returnvalue;
+        return {
+          ok: true,
+          bullJobId,
+          worker: outcome.worker,
+          ...(outcome.summary === undefined ? {} : { summary: outcome.summary }),
+          ...(outcome.historyRunId === undefined ? {} : { historyRunId: outcome.historyRunId }),
+        };
+      }
       if (state === 'failed') {
         const progress = (typeof job.progress === 'object' && job.progress !== null ? job.progress : {}) as { exitCode?: number; kind?: string };
         return {

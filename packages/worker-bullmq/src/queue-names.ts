@@ -43,3 +43,5 @@ export const pauseKey = (prefix: string, account: string): string => `${prefix}:
 export const heartbeatKey = (prefix: string, workerId: string): string => `${prefix}:crm-sync:worker:${workerId}`;
 /** The pattern matching every heartbeat under `prefix`. */
 export const heartbeatPattern = (prefix: string): string => `${prefix}:crm-sync:worker:*`;
+/** Where a delivery's successful outcome is kept for a day, so a re-delivery of a finished job does not run it again. */
+export const doneKey = (prefix: string, queue: string, bullJobId: string): string => `${prefix}:crm-sync:done:${queue}:${bullJobId}`;

@@ -11,8 +11,13 @@ import type { RunError, RunSummary } from '@crm-sync/sdk';
 
 /** What a finished delivery returns to BullMQ (its `returnvalue`), read back by `enqueue --wait`. */
 export interface RunOutcome {
-  /** The run's summary. */
-  readonly summary: RunSummary;
+  /**
+   * The run's summary. Absent only when a re-delivery found the job done but the first delivery
+   * died before it could store the summary: the run history has it (`historyRunId`).
+   */
+  readonly summary?: RunSummary;
+  /** The run's id in the run history, when known. */
+  readonly historyRunId?: string;
   /** The worker that ran it (`host:pid`). */
   readonly worker: string;
 }

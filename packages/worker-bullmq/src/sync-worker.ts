@@ -7,6 +7,9 @@
  *   to a new worker while the old one still lives) **waits**: it is put back as a delayed job and
  *   tried again, without using an attempt, until the lease is free (then it finds the work done,
  *   or resumes it from the journal / watermark). It is never dropped;
+ * - a delivery of a job whose run already succeeded (BullMQ hands a job out again when a worker's
+ *   lock lapsed on a busy machine, or it died between the run's end and the acknowledgement)
+ *   returns the first outcome, kept in Redis for a day, without running again;
  * - a worker killed with SIGKILL loses its BullMQ lock; another worker's stalled-job check
  *   re-delivers the job, and the run takes the lease over (at once on the same host when the pid is
  *   gone, else after the lease TTL) and resumes from the journal;
@@ -41,10 +44,11 @@ import {
   type SyncJob,
 } from '@crm-sync/sdk';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { Result } from 'neverthrow';
 import { AccountPause, pausedConnector } from './account-pause.js';
 import { payloadProblem, type SyncJobPayload } from './payload.js';
-import { accountQueueName, accountsKey, checkPrefix, DEFAULT_PREFIX, heartbeatKey } from './queue-names.js';
+import { accountQueueName, accountsKey, checkPrefix, DEFAULT_PREFIX, doneKey, heartbeatKey } from './queue-names.js';
 import { openRedis, redisOptions } from './redis-connection.js';
 import { exitCodeOf, failureHandling, type RunOutcome } from './run-outcome.js';
 
@@ -52,6 +56,8 @@ import { exitCodeOf, failureHandling, type RunOutcome } from './run-outcome.js';
 export const DEFAULT_WORKER_CONCURRENCY = 4;
 /** How long {@link SyncWorker.close} lets running jobs finish before aborting them. */
 export const DEFAULT_SHUTDOWN_GRACE_MS = 30_000;
+/** How long a finished delivery's outcome is kept against re-deliveries. */
+const DONE_KEPT_MS = 24 * 60 * 60 * 1_000;
 /** A heartbeat is written this often, and lives three times as long. */
 const HEARTBEAT_MS = 5_000;
 
@@ -173,6 +179,43 @@ export interface SyncWorker {
   close(graceMs?: number): Promise<void>;
 }
 
+/**
+ * The store's leases, refusing a delivery whose BullMQ job already ran to success. Checked once the
+ * lease is held, and the mark is written before the successful run releases it
+ * ({@link markingHistory}), so a re-delivery racing with the end of the first run cannot slip
+ * between the two: it is refused as "running", put back, and then returns the first outcome.
+ */
+function onceLeases(leases: LeaseStore, redis: Redis, done: string): LeaseStore {
+  return {
+    acquireLease: async (key, owner, acquireOptions) => {
+      const result = await leases.acquireLease(key, owner, acquireOptions);
+      if (!result.acquired || (await redis.exists(done)) === 0) return result;
+      await leases.releaseLease({ key, token: result.lease.token });
+      return { acquired: false, holder: result.lease };
+    },
+    renewLease: (fence, ttlMs) => leases.renewLease(fence, ttlMs),
+    releaseLease: (fence) => leases.releaseLease(fence),
+    getLease: (key) => leases.getLease(key),
+  };
+}
+
+/** The run history, marking the delivery done in Redis as the run's success is recorded (under its lease). */
+function markingHistory(history: RunHistoryStore, redis: Redis, done: string, worker: string): RunHistoryStore {
+  return {
+    startRun: (run, fence) => history.startRun(run, fence),
+    recordProgress: (runId, progress, fence) => history.recordProgress(runId, progress, fence),
+    finishRun: async (runId, end, fence) => {
+      await history.finishRun(runId, end, fence);
+      if (end.status === 'succeeded') await redis.set(done, JSON.stringify({ worker, historyRunId: runId }), 'PX', DONE_KEPT_MS);
+    },
+    getRun: (runId) => history.getRun(runId),
+    listRuns: (filter) => history.listRuns(filter),
+    listSamples: (runId) => history.listSamples(runId),
+    listRejects: (runId, query) => history.listRejects(runId, query),
+    pruneRuns: (olderThan) => history.pruneRuns(olderThan),
+  };
+}
+
 /** Starts a worker on the queues of `options.accounts`. Throws on a bad option; Redis may be down (it reconnects). */
 export async function startSyncWorker(options: SyncWorkerOptions): Promise<SyncWorker> {
   const prefix = checkPrefix(options.prefix ?? DEFAULT_PREFIX);
@@ -222,6 +265,11 @@ export async function startSyncWorker(options: SyncWorkerOptions): Promise<SyncW
       throw new UnrecoverableError(`[crm-sync] [worker] job ${job.id}: ${problem}`);
     }
     const payload = job.data;
+    // BullMQ may hand a job out again after its run finished (the worker's lock lapsed on a busy
+    // machine, or it died between the run's end and the acknowledgement): the first outcome stands.
+    const done = doneKey(prefix, job.queueName, String(job.id));
+    const already = await redis.get(done);
+    if (already !== null) return JSON.parse(already) as RunOutcome;
     const controller = new AbortController();
     active.add(controller);
     const signals = [controller.signal, shutdown.signal, ...(bullSignal === undefined ? [] : [bullSignal])];
@@ -245,8 +293,8 @@ export async function startSyncWorker(options: SyncWorkerOptions): Promise<SyncW
           journal: options.store.journal,
           sink: run.sink ?? options.store.records,
           source: options.store.records,
-          leases: options.store.leases,
-          history: options.store.history,
+          leases: onceLeases(options.store.leases, redis, done),
+          history: markingHistory(options.store.history, redis, done, id),
           account: payload.account,
           logger,
           ...(options.leaseTtlMs === undefined ? {} : { leaseTtlMs: options.leaseTtlMs }),
@@ -255,8 +303,11 @@ export async function startSyncWorker(options: SyncWorkerOptions): Promise<SyncW
         });
         const result = await orchestrator.runJob(run.job, { signal, resume: true, leaseWaitMs: 0 });
         if (result.isOk()) {
+          const outcome: RunOutcome = { summary: result.value, worker: id };
+          // The history already marked it done (before the lease was released); now with the summary.
+          await redis.set(done, JSON.stringify(outcome), 'PX', DONE_KEPT_MS);
           finished({ outcome: 'succeeded', summary: result.value });
-          return { summary: result.value, worker: id };
+          return outcome;
         }
         const error = result.error;
         const handling = failureHandling(error);
