@@ -42,18 +42,34 @@ export function syncJobOptions(options: Pick<EnqueueOptions, 'attempts' | 'backo
 
 /** Queues `job` on its account's queue; resolves with the BullMQ job id. */
 export async function enqueueSyncJob(job: NewSyncJob, options: EnqueueOptions): Promise<string> {
+  const [id] = await enqueueSyncJobs([job], options);
+  return id!;
+}
+
+/** Queues `jobs`, each on its account's queue, over one connection; resolves with the BullMQ job ids in order. */
+export async function enqueueSyncJobs(jobs: readonly NewSyncJob[], options: EnqueueOptions): Promise<string[]> {
   const prefix = checkPrefix(options.prefix ?? DEFAULT_PREFIX);
-  const name = accountQueueName(job.account);
-  const queue = new Queue(name, { connection: redisOptions(options.redis), prefix });
-  queue.on('error', () => undefined);
+  const connection = redisOptions(options.redis);
+  const queues = new Map<string, Queue>();
   const redis = openRedis(options.redis);
   try {
-    await redis.sadd(accountsKey(prefix), name);
-    const added = await queue.add(job.jobKey, { version: PAYLOAD_VERSION, ...job }, syncJobOptions(options));
-    return String(added.id);
+    const ids: string[] = [];
+    for (const job of jobs) {
+      const name = accountQueueName(job.account);
+      let queue = queues.get(name);
+      if (queue === undefined) {
+        queue = new Queue(name, { connection, prefix });
+        queue.on('error', () => undefined);
+        queues.set(name, queue);
+        await redis.sadd(accountsKey(prefix), name);
+      }
+      const added = await queue.add(job.jobKey, { version: PAYLOAD_VERSION, ...job }, syncJobOptions(options));
+      ids.push(String(added.id));
+    }
+    return ids;
   } finally {
     redis.disconnect();
-    await queue.close();
+    await Promise.all([...queues.values()].map((queue) => queue.close()));
   }
 }
 

@@ -23,7 +23,7 @@ export {
   type PrepareRunError,
   type RunFinishedEvent,
 } from './sync-worker.js';
-export { enqueueSyncJob, waitForSyncJob, syncJobOptions, DEFAULT_ATTEMPTS, DEFAULT_BACKOFF_MS, type NewSyncJob, type EnqueueOptions, type WaitedRun } from './enqueue.js';
+export { enqueueSyncJob, enqueueSyncJobs, waitForSyncJob, syncJobOptions, DEFAULT_ATTEMPTS, DEFAULT_BACKOFF_MS, type NewSyncJob, type EnqueueOptions, type WaitedRun } from './enqueue.js';
 export { upsertSchedule, removeSchedule, type ScheduleTiming, type ScheduleOptions } from './schedules.js';
 export { readWorkersStatus, listAccountQueues, type WorkersStatus, type QueueStatus, type WorkerInfo, type ScheduleInfo } from './status.js';
 export { AccountPause, pausedConnector, DEFAULT_RATE_LIMIT_PAUSE_MS } from './account-pause.js';
