@@ -150,8 +150,8 @@ async function runCommandUntil(io: CliIo, jobPath: string, options: RunCommandOp
   }
 }
 
-/** `describe` the object and check the job against it. */
-async function checkJob(job: LoadedJob, opened: OpenedConnector, fail: (error: CliError) => ExitCodeValue): Promise<ExitCodeValue> {
+/** `describe` the object and check the job against it (also the worker's check of a queued job). */
+export async function checkJob(job: LoadedJob, opened: OpenedConnector, fail: (error: CliError) => ExitCodeValue): Promise<ExitCodeValue> {
   const described = await opened.connector.describe(job.job.object);
   if (described.isErr()) {
     const error = described.error;
@@ -207,7 +207,7 @@ async function dryRun(
  * this job's last finished export run. The start, not the end, so that a row the application
  * changed while that run was reading is sent again rather than missed.
  */
-async function sinceLastExport(job: LoadedJob, syncJob: SyncJob, journal: ExportJournal | undefined): Promise<{ job: SyncJob; note?: string }> {
+export async function sinceLastExport(job: LoadedJob, syncJob: SyncJob, journal: ExportJournal | undefined): Promise<{ job: SyncJob; note?: string }> {
   if (syncJob.kind !== 'export' || job.job.export?.changedSince !== SINCE_LAST_EXPORT) return { job: syncJob };
   const runs = journal === undefined ? [] : await journal.listRuns(exportJobId(syncJob));
   const last = runs.find((run) => run.status === 'finished');
@@ -367,7 +367,7 @@ function parseJobPath(path: string): (string | number)[] {
 }
 
 /** A sink that also writes each record's CRM id into the local column `column` (`local.key`). */
-function withCrmIdColumn(sink: RecordSink, column: string): RecordSink {
+export function withCrmIdColumn(sink: RecordSink, column: string): RecordSink {
   return {
     atomicCheckpoint: sink.atomicCheckpoint,
     write: (table, records, checkpoint, fence) =>
