@@ -13,6 +13,7 @@
  * @module
  */
 import {
+  crmError,
   type CallOptions,
   type CrmConnector,
   type CrmError,
@@ -23,7 +24,7 @@ import {
 } from '@crm-sync/sdk';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { ResultAsync, type Result } from 'neverthrow';
+import { err, ResultAsync, type Result } from 'neverthrow';
 import { pauseKey } from './queue-names.js';
 
 /** Sets the pause when it is longer than what is left of the current one; 1 when set. */
@@ -73,12 +74,23 @@ export class AccountPause {
 
 /**
  * `connector` with every call gated by the account's shared pause, and every rate-limited answer
- * turned into a pause for all workers. Wrapped *inside* the SDK's runtime wrapper, so the runtime's
+ * turned into a pause for all workers. `mayCall` is asked right before each call is sent (after
+ * the pause check): false refuses it with a retryable `transient` error. Wrapped *inside* the SDK's runtime wrapper, so the runtime's
  * own retries go through the gate too.
  */
-export function pausedConnector(connector: CrmConnector, pause: AccountPause, onPause?: (ms: number, error: CrmError) => void): CrmConnector {
+export function pausedConnector(
+  connector: CrmConnector,
+  pause: AccountPause,
+  onPause?: (ms: number, error: CrmError) => void,
+  mayCall: () => boolean = () => true,
+): CrmConnector {
   const gate = async <T>(options: CallOptions | undefined, call: () => ResultAsync<T, CrmError>): Promise<Result<T, CrmError>> => {
     await pause.whenOpen(options?.signal);
+    // The run checked its lease before this call, but waiting for Redis is a gap: a process
+    // paused in it (SIGSTOP, a frozen VM) past its lease must not send once it resumes.
+    if (!mayCall()) {
+      return err(crmError('transient', connector.id, '[crm-sync] [worker] the run\'s lease was not renewed within its TTL (the process was paused?); the call was not sent', { retryable: true }));
+    }
     const settled = await call();
     if (settled.isErr() && settled.error.kind === 'rate-limited' && settled.error.retryable) {
       const ms = settled.error.retryAfterMs ?? DEFAULT_RATE_LIMIT_PAUSE_MS;

@@ -25,7 +25,9 @@
  * @module
  */
 import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import {
+  DEFAULT_LEASE_TTL_MS,
   noopLogger,
   Orchestrator,
   redactText,
@@ -185,18 +187,33 @@ export interface SyncWorker {
  * ({@link markingHistory}), so a re-delivery racing with the end of the first run cannot slip
  * between the two: it is refused as "running", put back, and then returns the first outcome.
  */
-function onceLeases(leases: LeaseStore, redis: Redis, done: string): LeaseStore {
+function onceLeases(leases: LeaseStore, redis: Redis, done: string, clock: LeaseClock): LeaseStore {
   return {
     acquireLease: async (key, owner, acquireOptions) => {
+      const asked = performance.now();
       const result = await leases.acquireLease(key, owner, acquireOptions);
-      if (!result.acquired || (await redis.exists(done)) === 0) return result;
+      if (!result.acquired) return result;
+      if ((await redis.exists(done)) === 0) {
+        clock.renewedAt = asked;
+        return result;
+      }
       await leases.releaseLease({ key, token: result.lease.token });
       return { acquired: false, holder: result.lease };
     },
-    renewLease: (fence, ttlMs) => leases.renewLease(fence, ttlMs),
+    renewLease: async (fence, ttlMs) => {
+      const asked = performance.now();
+      const lease = await leases.renewLease(fence, ttlMs);
+      clock.renewedAt = asked;
+      return lease;
+    },
     releaseLease: (fence) => leases.releaseLease(fence),
     getLease: (key) => leases.getLease(key),
   };
+}
+
+/** When the delivery's lease was last acquired or renewed (asked), on this process's monotonic clock. */
+interface LeaseClock {
+  renewedAt: number | undefined;
 }
 
 /** The run history, marking the delivery done in Redis as the run's success is recorded (under its lease). */
@@ -287,13 +304,16 @@ export async function startSyncWorker(options: SyncWorkerOptions): Promise<SyncW
       }
       const run = prepared.value;
       try {
+        const clock: LeaseClock = { renewedAt: undefined };
+        const ttl = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
+        const mayCall = (): boolean => clock.renewedAt === undefined || performance.now() - clock.renewedAt < ttl;
         const orchestrator = new Orchestrator({
-          connector: pausedConnector(run.connector, pause),
+          connector: pausedConnector(run.connector, pause, undefined, mayCall),
           options: options.store.options,
           journal: options.store.journal,
           sink: run.sink ?? options.store.records,
           source: options.store.records,
-          leases: onceLeases(options.store.leases, redis, done),
+          leases: onceLeases(options.store.leases, redis, done, clock),
           history: markingHistory(options.store.history, redis, done, id),
           account: payload.account,
           logger,
