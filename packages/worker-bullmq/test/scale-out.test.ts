@@ -11,7 +11,7 @@ import { buildForChildren, freshPrefix, freshStore, redisUrl, servicesUp } from 
 
 const ACCOUNTS = [['org-a', 'salesforce'], ['org-b', 'salesforce'], ['env-c', 'dynamics']] as const;
 const JOBS_PER_ACCOUNT = 10;
-const ROWS = 30;
+const ROWS = 20;
 
 /** What a CRM holds, in a form two CRMs can be compared by. */
 function contents(account: EmulatedAccount): string[] {
