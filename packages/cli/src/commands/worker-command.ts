@@ -83,8 +83,7 @@ function accountQueues(io: CliIo, file: string | undefined): Result<AccountQueue
   for (const name of Object.keys(accounts)) {
     const account = loadAccount(name, { env: io.env, cwd: io.cwd, file: path });
     if (account.isErr()) return err(account.error);
-    const cap = (account.value.settings as { concurrencyCap?: unknown }).concurrencyCap;
-    queues.push({ name, connector: account.value.settings.connector, ...(typeof cap === 'number' ? { concurrencyCap: cap } : {}) });
+    queues.push({ name, connector: account.value.settings.connector });
   }
   return ok(queues);
 }
