@@ -14,7 +14,9 @@ import { describeCommand } from './commands/describe-command.js';
 import { demoCommand, type DemoCrm } from './commands/demo-command.js';
 import { journalList, journalShow } from './commands/journal-command.js';
 import { optionsGet, optionsList, optionsSet } from './commands/options-command.js';
+import { enqueueCommand, scheduleAdd, scheduleList, scheduleRemove, workersStatus } from './commands/queue-commands.js';
 import { runCommand } from './commands/run-command.js';
+import { workerCommand } from './commands/worker-command.js';
 import { DEFAULT_HISTORY_RETENTION, runsList, runsPrune, runsShow } from './commands/runs-command.js';
 import { DEFAULT_UI_PORT, uiCommand } from './commands/ui-command.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
@@ -313,5 +315,82 @@ function buildProgram(io: CliIo, setExitCode: (code: ExitCodeValue) => void): Co
     .action(async (flags: { crm: DemoCrm; db: string; fresh?: boolean; keep?: boolean; contacts: number; ui?: boolean }) => {
       setExitCode(await demoCommand(io, flags));
     });
+  const redisOption = () => new Option('--redis <url>', 'Redis of the queues (default $CRM_SYNC_REDIS_URL, or redis://127.0.0.1:6379)');
+  const prefixOption = () => new Option('--prefix <prefix>', 'key prefix of the queues (default crm-sync); every worker and enqueuer of one installation uses the same');
+
+  program
+    .command('worker')
+    .description('run a worker of distributed runs: take jobs of the accounts in the accounts file from Redis (BullMQ) and run them on the shared PostgreSQL store; SIGTERM stops it gracefully')
+    .addOption(redisOption())
+    .addOption(dbOption())
+    .addOption(accountsOption())
+    .addOption(prefixOption())
+    .option('--concurrency <n>', 'jobs of one account this process runs at once (default 4)', wholeNumberAtLeast(1))
+    .option('--grace <duration>', 'on SIGTERM, how long running jobs may take to finish before they stop at a safe point and go back on the queue (default 30s)', durationOption)
+    .addOption(logFormatOption())
+    .option('--verbose', 'debug logs')
+    .action(async (flags: { redis?: string; db?: string; accounts?: string; prefix?: string; concurrency?: number; grace?: number; logFormat: LogFormat; verbose?: boolean }) => {
+      setExitCode(await workerCommand(io, flags));
+    });
+
+  program
+    .command('enqueue')
+    .description('queue a job file for the workers and print its BullMQ job id; with --wait, print the summary and exit as crm-sync run would')
+    .argument('<job>', 'the job file (YAML)')
+    .addOption(redisOption())
+    .addOption(prefixOption())
+    .option('--wait', 'wait until a worker has run it; print its summary and exit with its exit code')
+    .option('--fail-on-rejects', 'with --wait: exit 3 when records were rejected')
+    .option('--json', 'print JSON (for scripts)')
+    .action(async (jobPath: string, flags: { redis?: string; prefix?: string; wait?: boolean; failOnRejects?: boolean; json?: boolean }) => {
+      setExitCode(await enqueueCommand(io, jobPath, flags));
+    });
+
+  const schedule = program.command('schedule').description('run job files on a schedule on the workers (once per period, however many workers run)');
+  schedule
+    .command('add')
+    .description('add (or replace) the schedule of a job file')
+    .argument('<job>', 'the job file (YAML)')
+    .option('--every <duration>', 'period, e.g. 15m (at least 1s)')
+    .option('--cron <pattern>', 'cron pattern, e.g. "*/15 * * * *"')
+    .option('--tz <zone>', 'time zone of the cron pattern, e.g. Europe/Amsterdam')
+    .option('--id <id>', "the schedule's id (default the job's key, <instance>/<activity>)")
+    .addOption(redisOption())
+    .addOption(prefixOption())
+    .option('--json', 'print JSON')
+    .action(async (jobPath: string, flags: { every?: string; cron?: string; tz?: string; id?: string; redis?: string; prefix?: string; json?: boolean }) => {
+      setExitCode(await scheduleAdd(io, jobPath, flags));
+    });
+  schedule
+    .command('list')
+    .description('list the schedules with their next firing')
+    .addOption(redisOption())
+    .addOption(prefixOption())
+    .option('--json', 'print JSON')
+    .action(async (flags: { redis?: string; prefix?: string; json?: boolean }) => {
+      setExitCode(await scheduleList(io, flags));
+    });
+  schedule
+    .command('remove')
+    .description('remove a schedule by id')
+    .argument('<id>', 'the schedule id (see schedule list)')
+    .addOption(redisOption())
+    .addOption(prefixOption())
+    .option('--json', 'print JSON')
+    .action(async (id: string, flags: { redis?: string; prefix?: string; json?: boolean }) => {
+      setExitCode(await scheduleRemove(io, id, flags));
+    });
+
+  const workers = program.command('workers').description('distributed runs: the queues, workers and schedules');
+  workers
+    .command('status')
+    .description('queues (waiting, active, delayed, failed, completed; paused accounts and why), live workers, schedules')
+    .addOption(redisOption())
+    .addOption(prefixOption())
+    .option('--json', 'print JSON (the WorkersStatus shape of @crm-sync/worker-bullmq)')
+    .action(async (flags: { redis?: string; prefix?: string; json?: boolean }) => {
+      setExitCode(await workersStatus(io, flags));
+    });
+
   return program;
 }

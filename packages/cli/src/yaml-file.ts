@@ -49,7 +49,8 @@ export function readYamlFile(path: string, what: string): Result<YamlFile, CliEr
 const MAX_ALIAS_COUNT = 100;
 
 /** Parses YAML text that came from `path` (used for messages only). */
-function parseYamlText(text: string, path: string): Result<YamlFile, CliError> {
+/** Parses YAML `text` as if read from `path` (messages name `path`). */
+export function parseYamlText(text: string, path: string): Result<YamlFile, CliError> {
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   const first = document.errors[0];

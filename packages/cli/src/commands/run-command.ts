@@ -147,8 +147,8 @@ async function runCommandUntil(io: CliIo, jobPath: string, options: RunCommandOp
   }
 }
 
-/** `describe` the object and check the job against it. */
-async function checkJob(job: LoadedJob, opened: OpenedConnector, fail: (error: CliError) => ExitCodeValue): Promise<ExitCodeValue> {
+/** `describe` the object and check the job against it (also the worker's check of a queued job). */
+export async function checkJob(job: LoadedJob, opened: OpenedConnector, fail: (error: CliError) => ExitCodeValue): Promise<ExitCodeValue> {
   const described = await opened.connector.describe(job.job.object);
   if (described.isErr()) {
     const error = described.error;
@@ -347,7 +347,7 @@ function parseJobPath(path: string): (string | number)[] {
 }
 
 /** A sink that also writes each record's CRM id into the local column `column` (`local.key`). */
-function withCrmIdColumn(sink: RecordSink, column: string): RecordSink {
+export function withCrmIdColumn(sink: RecordSink, column: string): RecordSink {
   return {
     atomicCheckpoint: sink.atomicCheckpoint,
     write: (table, records, checkpoint, fence) =>

@@ -9,7 +9,7 @@ import { dirname, resolve } from 'node:path';
 import { checkLocalTableName, SqliteStoreError } from '@crm-sync/store-sqlite';
 import { err, ok, type Result } from 'neverthrow';
 import { invalidInput, type CliError } from '../cli-error.js';
-import { readYamlFile, type YamlFile } from '../yaml-file.js';
+import { parseYamlText, readYamlFile, type YamlFile } from '../yaml-file.js';
 import { filterFromYaml, type ConvertedFilter } from './filter-from-yaml.js';
 import { jobFileSchema, type JobFile } from './job-schema.js';
 import { formatFileIssues, zodIssuesToFileIssues, type FileIssue } from './schema-issues.js';
@@ -33,7 +33,21 @@ export interface LoadedJob {
 export function loadJobFile(path: string): Result<LoadedJob, CliError> {
   const read = readYamlFile(path, 'job file');
   if (read.isErr()) return err(read.error);
-  const source = read.value;
+  return checkJobSource(read.value, dirname(resolve(path)));
+}
+
+/**
+ * Checks a job's YAML `text` the way {@link loadJobFile} checks a file: a queued job on a worker
+ * (`crm-sync worker`), named `path` in messages; relative paths in it resolve from `directory`.
+ */
+export function loadJobText(text: string, path: string, directory: string): Result<LoadedJob, CliError> {
+  const read = parseYamlText(text, path);
+  if (read.isErr()) return err(read.error);
+  return checkJobSource(read.value, directory);
+}
+
+function checkJobSource(source: YamlFile, directory: string): Result<LoadedJob, CliError> {
+  const path = source.path;
   if (typeof source.data !== 'object' || source.data === null || Array.isArray(source.data)) {
     return err(invalidInput(`${path}: expected a job (a map with activity, connector, account, operation, object, ...), got ${source.data === null ? 'an empty file' : 'something else'}`));
   }
@@ -44,7 +58,6 @@ export function loadJobFile(path: string): Result<LoadedJob, CliError> {
   const job = parsed.data;
   const beyond = issuesBeyondSchema(job);
   if (beyond.length > 0) return err(fileError(source, beyond));
-  const directory = dirname(resolve(path));
   let filter: ConvertedFilter | undefined;
   if (job.filter !== undefined) {
     const converted = filterFromYaml(job.filter, job.filterProfile ?? 'portable');
