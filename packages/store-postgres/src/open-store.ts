@@ -7,7 +7,7 @@
  */
 import pg from 'pg';
 import { err, ok, type Result } from 'neverthrow';
-import { registerSecret, type CrmIdLink, type ExportJournal, type Fence, type LeaseStore, type LinkCrmIdsResult, type OptionStore, type RecordSink, type RecordSource, type RunHistoryStore } from '@crm-sync/sdk';
+import { DEFAULT_JOURNAL_RETENTION_DAYS, registerSecret, type JournalRetention, type CrmIdLink, type ExportJournal, type Fence, type LeaseStore, type LinkCrmIdsResult, type OptionStore, type RecordSink, type RecordSource, type RunHistoryStore } from '@crm-sync/sdk';
 import { Database } from './database.js';
 import { PostgresStoreError, redactConnectionString, toStoreError } from './errors.js';
 import { PostgresExportJournal } from './export-journal.js';
@@ -42,6 +42,12 @@ export interface PostgresStoreOptions {
    * pass a fixed one. Lease expiry never uses it: that is the server's `now()`.
    */
   readonly now?: () => Date;
+  /**
+   * How long the journal keeps a closed export run: when a run closes, the closed runs that
+   * finished longer ago are deleted (never one with an entry in doubt). Days (> 0), or
+   * `'forever'` to prune only on request. Default {@link @crm-sync/sdk!DEFAULT_JOURNAL_RETENTION_DAYS} (30).
+   */
+  readonly journalRetentionDays?: JournalRetention;
 }
 
 /** The local record tables: sink for imports, source for exports (with `linkCrmIds` and `columns`), and helpers. */
@@ -126,6 +132,10 @@ export async function openPostgresStore(
   } catch (error) {
     return err(error as PostgresStoreError);
   }
+  const journalRetention = options.journalRetentionDays ?? DEFAULT_JOURNAL_RETENTION_DAYS;
+  if (journalRetention !== 'forever' && !(typeof journalRetention === 'number' && Number.isFinite(journalRetention) && journalRetention > 0)) {
+    return err(new PostgresStoreError('invalid-argument', `journalRetentionDays must be a number of days > 0 or 'forever', got ${JSON.stringify(journalRetention)}.`));
+  }
   const poolSize = options.poolSize ?? DEFAULT_POOL_SIZE;
   if (!Number.isInteger(poolSize) || poolSize < 1) {
     return err(new PostgresStoreError('invalid-argument', `poolSize must be a whole number >= 1, got ${poolSize}.`));
@@ -157,7 +167,7 @@ export async function openPostgresStore(
     location,
     schema,
     options: new PostgresOptionStore(db, writer),
-    journal: new PostgresExportJournal(db, now),
+    journal: new PostgresExportJournal(db, now, journalRetention),
     records: new PostgresLocalTables(db, writer, now),
     leases: new PostgresLeaseStore(db),
     history: new PostgresRunHistory(db),
