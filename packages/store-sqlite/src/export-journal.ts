@@ -358,7 +358,7 @@ export class SqliteExportJournal implements ExportJournal {
     const keptInDoubt: string[] = [];
     let entries = 0;
     for (const row of this.selectPrunable.all(finishedBefore)) {
-      if (row.in_doubt === 2) {
+      if (row.in_doubt !== 0) {
         keptInDoubt.push(row.run_id);
         continue;
       }
