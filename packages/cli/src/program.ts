@@ -12,7 +12,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { connectorsList } from './commands/connectors-command.js';
 import { describeCommand } from './commands/describe-command.js';
 import { demoCommand, type DemoCrm } from './commands/demo-command.js';
-import { journalList, journalShow } from './commands/journal-command.js';
+import { journalList, journalPrune, journalShow } from './commands/journal-command.js';
 import { optionsGet, optionsList, optionsSet } from './commands/options-command.js';
 import { enqueueCommand, scheduleAdd, scheduleList, scheduleRemove, workersStatus } from './commands/queue-commands.js';
 import { runCommand } from './commands/run-command.js';
@@ -202,6 +202,23 @@ function buildProgram(io: CliIo, setExitCode: (code: ExitCodeValue) => void): Co
           db: databasePath(io, flags.db),
           limit: flags.limit,
           ...(flags.state !== undefined ? { states: flags.state } : {}),
+          ...(flags.json ? { json: true } : {}),
+        }),
+      );
+    });
+  journal
+    .command('prune')
+    .description('delete closed export runs that finished longer ago (never an open run or one with records in doubt)')
+    .option('--older-than <duration>', 'runs that finished longer ago than this are deleted, e.g. 30d or 12h', '30d')
+    .option('--dry-run', 'say what would be deleted; delete nothing')
+    .addOption(dbOption())
+    .option('--json', 'print JSON')
+    .action(async (flags: { db?: string; json?: boolean; olderThan: string; dryRun?: boolean }) => {
+      setExitCode(
+        await journalPrune(io, {
+          db: databasePath(io, flags.db),
+          olderThan: flags.olderThan,
+          ...(flags.dryRun ? { dryRun: true } : {}),
           ...(flags.json ? { json: true } : {}),
         }),
       );

@@ -21,6 +21,7 @@ export * from './stores/run-history.js';
 export * from './runtime/logger.js';
 export * from './stores/memory-option-store.js';
 export * from './stores/memory-export-journal.js';
+export * from './stores/journal-retention.js';
 export * from './stores/memory-record-store.js';
 export * from './stores/memory-run-history.js';
 export * from './orchestrator/job.js';

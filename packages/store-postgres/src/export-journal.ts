@@ -7,24 +7,32 @@
  * locked `FOR SHARE`), and writes nothing otherwise; a stale token rejects with `StaleFenceError`.
  *
  * The payload column holds the remote values sent to the CRM. The store cannot tell a credential
- * from a field value, so a job must never map a credential as a field.
+ * from a field value, so a job must never map a credential as a field. It is emptied once the
+ * entry is settled: in the update that commits it (a committed entry is never sent again; the row
+ * is rewritten by that update anyway, so this costs nothing), or when its run closes for a
+ * rejected one (an open run may resend it with `resendRejected`). Closed runs go after the
+ * retention (`journalRetentionDays`).
  *
  * @module
  */
 import { randomBytes } from 'node:crypto';
 import type { PoolClient } from 'pg';
-import type {
-  ExportJournal,
-  Fence,
-  FieldValue,
-  JournalEntry,
-  JournalOutcome,
-  JournalRun,
-  JournalState,
-  NewJournalEntry,
-  Reject,
-  WriteAction,
-  WriteMode,
+import {
+  journalPruneCutoff,
+  type ExportJournal,
+  type Fence,
+  type FieldValue,
+  type JournalEntry,
+  type JournalOutcome,
+  type JournalPruneOptions,
+  type JournalPruneResult,
+  type JournalRetention,
+  type JournalRun,
+  type JournalState,
+  type NewJournalEntry,
+  type Reject,
+  type WriteAction,
+  type WriteMode,
 } from '@crm-sync/sdk';
 import type { Database } from './database.js';
 import { PostgresStoreError } from './errors.js';
@@ -62,11 +70,13 @@ export class PostgresExportJournal implements ExportJournal {
   private readonly runs: string;
   private readonly entries: string;
 
-  /** `now` stamps `updated_at`, `started_at` and `finished_at`. */
+  /** `now` stamps `updated_at`, `started_at` and `finished_at`; closing a run prunes the closed runs older than `retention`. */
   constructor(
     private readonly db: Database,
     private readonly now: () => Date,
+    private readonly retention: JournalRetention,
   ) {
+    journalPruneCutoff(new Date(0), retention);
     this.runs = db.table('journal_runs');
     this.entries = db.table('journal_entries');
   }
@@ -196,7 +206,8 @@ export class PostgresExportJournal implements ExportJournal {
       `Recording ${outcomes.length} outcomes of export run "${runId}"`,
       { runTable: this.runs, runId, fence },
       (guard) =>
-        `UPDATE ${this.entries} e SET state = x.state, crm_id = COALESCE(x.crm_id, e.crm_id), action = x.action, reject = x.reject::jsonb, updated_at = $1
+        `UPDATE ${this.entries} e SET state = x.state, crm_id = COALESCE(x.crm_id, e.crm_id), action = x.action, reject = x.reject::jsonb, updated_at = $1,
+           payload = CASE WHEN x.state = 'committed' THEN '{}'::jsonb ELSE e.payload END
          FROM unnest($3::integer[], $4::text[], $5::text[], $6::text[], $7::text[]) AS x(seq, state, crm_id, action, reject)
          WHERE e.run_id = $2 AND e.seq = x.seq AND ${guard}`,
       [
@@ -256,6 +267,7 @@ export class PostgresExportJournal implements ExportJournal {
   /** Closes a run as `finished` or `failed`; it is kept for inspection. */
   async closeRun(runId: string, status: 'finished' | 'failed', summary?: Readonly<Record<string, unknown>>, fence?: Fence): Promise<void> {
     const finishedAt = this.now().toISOString();
+    const cutoff = journalPruneCutoff(this.now(), this.retention);
     await this.db.transaction(
       `Closing export run "${runId}"`,
       async (client) => {
@@ -266,9 +278,43 @@ export class PostgresExportJournal implements ExportJournal {
           summary === undefined ? null : JSON.stringify(summary),
           runId,
         ]);
+        await client.query(`UPDATE ${this.entries} SET payload = '{}'::jsonb WHERE run_id = $1 AND state IN ('committed', 'rejected') AND payload <> '{}'::jsonb`, [runId]);
+        if (cutoff !== undefined) await this.prune(client, cutoff, false);
       },
       fence,
     );
+  }
+
+  /** See {@link ExportJournal.pruneRuns}: one transaction. */
+  async pruneRuns(options: JournalPruneOptions): Promise<JournalPruneResult> {
+    if (Number.isNaN(Date.parse(options.finishedBefore))) {
+      throw new PostgresStoreError('invalid-argument', `pruneRuns: finishedBefore must be an ISO-8601 instant, got ${JSON.stringify(options.finishedBefore)}.`);
+    }
+    const finishedBefore = new Date(options.finishedBefore).toISOString();
+    return this.db.transaction(`Pruning export runs that finished before ${finishedBefore}`, (client) => this.prune(client, finishedBefore, options.dryRun === true));
+  }
+
+  /** Inside a transaction: deletes the closed runs that finished before `finishedBefore`, unless in doubt. */
+  private async prune(client: PoolClient, finishedBefore: string, dryRun: boolean): Promise<JournalPruneResult> {
+    // finished_at is ISO-8601 UTC text from toISOString: text order is time order. FOR UPDATE:
+    // a concurrent prune waits instead of counting runs this one deletes.
+    const rows = (
+      await client.query<{ run_id: string; in_doubt: boolean; entries: number }>(
+        `SELECT r.run_id,
+           EXISTS (SELECT 1 FROM ${this.entries} e WHERE e.run_id = r.run_id AND e.state IN ('sent', 'unknown')) AS in_doubt,
+           (SELECT count(*)::integer FROM ${this.entries} e WHERE e.run_id = r.run_id) AS entries
+         FROM ${this.runs} r WHERE r.status <> 'open' AND r.finished_at < $1 ORDER BY r.finished_at, r.created FOR UPDATE OF r`,
+        [finishedBefore],
+      )
+    ).rows;
+    const runIds = rows.filter((row) => !row.in_doubt).map((row) => row.run_id);
+    const keptInDoubt = rows.filter((row) => row.in_doubt).map((row) => row.run_id);
+    const entries = rows.filter((row) => !row.in_doubt).reduce((sum, row) => sum + row.entries, 0);
+    if (!dryRun && runIds.length > 0) {
+      await client.query(`DELETE FROM ${this.entries} WHERE run_id = ANY($1::text[])`, [runIds]);
+      await client.query(`DELETE FROM ${this.runs} WHERE run_id = ANY($1::text[]) AND status <> 'open'`, [runIds]);
+    }
+    return { runIds, entries, keptInDoubt };
   }
 
   private async requireRun(client: PoolClient, runId: string): Promise<void> {

@@ -7,7 +7,7 @@
  */
 import pg from 'pg';
 import { err, ok, type Result } from 'neverthrow';
-import { registerSecret, type CrmIdLink, type ExportJournal, type Fence, type LeaseStore, type LinkCrmIdsResult, type OptionStore, type RecordSink, type RecordSource, type RunHistoryStore } from '@crm-sync/sdk';
+import { DEFAULT_JOURNAL_RETENTION_DAYS, registerSecret, type JournalRetention, type CrmIdLink, type ExportJournal, type Fence, type LeaseStore, type LinkCrmIdsResult, type OptionStore, type RecordSink, type RecordSource, type RunHistoryStore } from '@crm-sync/sdk';
 import { Database, type Connection } from './database.js';
 import { PostgresStoreError, redactConnectionString, toStoreError } from './errors.js';
 import { PostgresExportJournal } from './export-journal.js';
@@ -42,6 +42,12 @@ export interface PostgresStoreOptions {
    * pass a fixed one. Lease expiry never uses it: that is the server's `now()`.
    */
   readonly now?: () => Date;
+  /**
+   * How long the journal keeps a closed export run: when a run closes, the closed runs that
+   * finished longer ago are deleted (never one with an entry in doubt). Days (> 0), or
+   * `'forever'` to prune only on request. Default {@link @crm-sync/sdk!DEFAULT_JOURNAL_RETENTION_DAYS} (30).
+   */
+  readonly journalRetentionDays?: JournalRetention;
 }
 
 /** The local record tables: sink for imports, source for exports (with `linkCrmIds` and `columns`), and helpers. */
@@ -137,6 +143,10 @@ export async function openPostgresStore(
   } catch (error) {
     return err(error as PostgresStoreError);
   }
+  const journalRetention = options.journalRetentionDays ?? DEFAULT_JOURNAL_RETENTION_DAYS;
+  if (journalRetention !== 'forever' && !(typeof journalRetention === 'number' && Number.isFinite(journalRetention) && journalRetention > 0)) {
+    return err(new PostgresStoreError('invalid-argument', `journalRetentionDays must be a number of days > 0 or 'forever', got ${JSON.stringify(journalRetention)}.`));
+  }
   if (typeof connection === 'string') return openOnUrl(connection, schema, options);
   if (isPool(connection)) {
     const migrated = await migrateOn(connection, schema, 'the application pool');
@@ -226,10 +236,11 @@ function stores(connection: Connection, schema: string, options: PostgresStoreOp
   const db = new Database(connection, schema);
   const now = options.now ?? (() => new Date());
   const writer = new OptionWriter(db, now);
+  const journalRetention = options.journalRetentionDays ?? DEFAULT_JOURNAL_RETENTION_DAYS;
   return {
     schema,
     options: new PostgresOptionStore(db, writer),
-    journal: new PostgresExportJournal(db, now),
+    journal: new PostgresExportJournal(db, now, journalRetention),
     records: new PostgresLocalTables(db, writer, now),
     leases: new PostgresLeaseStore(db),
     history: new PostgresRunHistory(db),

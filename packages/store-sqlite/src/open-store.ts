@@ -7,7 +7,7 @@
  */
 import Database from 'better-sqlite3';
 import { err, ok, type Result } from 'neverthrow';
-import type { CrmIdLink, ExportJournal, Fence, LeaseStore, LinkCrmIdsResult, OptionStore, RecordSink, RecordSource, RunHistoryStore } from '@crm-sync/sdk';
+import { DEFAULT_JOURNAL_RETENTION_DAYS, type CrmIdLink, type ExportJournal, type Fence, type JournalRetention, type LeaseStore, type LinkCrmIdsResult, type OptionStore, type RecordSink, type RecordSource, type RunHistoryStore } from '@crm-sync/sdk';
 import { SqliteStoreError, toStoreError } from './errors.js';
 import { SqliteExportJournal } from './export-journal.js';
 import { SqliteLeaseStore } from './lease-store.js';
@@ -53,6 +53,12 @@ export interface SqliteStoreOptions {
    * It reads the whole file: about 130-160 ms for 100,000 rows (a 26 MB file). Default `false`.
    */
   readonly quickCheck?: boolean;
+  /**
+   * How long the journal keeps a closed export run: when a run closes, the closed runs that
+   * finished longer ago are deleted (never one with an entry in doubt). Days (> 0), or
+   * `'forever'` to prune only on request. Default {@link @crm-sync/sdk!DEFAULT_JOURNAL_RETENTION_DAYS} (30).
+   */
+  readonly journalRetentionDays?: JournalRetention;
 }
 
 /** The local record tables: sink for imports, source for exports (with `linkCrmIds` and `columns`), and helpers. */
@@ -126,6 +132,10 @@ export function openSqliteStore(
   if (synchronous !== 'NORMAL' && synchronous !== 'FULL') {
     return err(new SqliteStoreError('invalid-argument', `synchronous must be 'NORMAL' or 'FULL', got ${JSON.stringify(synchronous)}.`));
   }
+  const journalRetention = options.journalRetentionDays ?? DEFAULT_JOURNAL_RETENTION_DAYS;
+  if (journalRetention !== 'forever' && !(typeof journalRetention === 'number' && Number.isFinite(journalRetention) && journalRetention > 0)) {
+    return err(new SqliteStoreError('invalid-argument', `journalRetentionDays must be a number of days > 0 or 'forever', got ${JSON.stringify(journalRetention)}.`));
+  }
   if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
     return err(new SqliteStoreError('invalid-argument', `busyTimeoutMs must be a whole number >= 0, got ${busyTimeoutMs}.`));
   }
@@ -184,7 +194,7 @@ export function openSqliteStore(
     path,
     synchronous,
     options: new SqliteOptionStore(database, optionWriter, leases),
-    journal: new SqliteExportJournal(database, now, leases),
+    journal: new SqliteExportJournal(database, now, leases, journalRetention),
     records: new SqliteLocalTables(database, optionWriter, now, leases),
     leases,
     history: new SqliteRunHistory(database, leases),

@@ -9,16 +9,19 @@ import type { Database } from 'better-sqlite3';
 /**
  * Schema version written to `PRAGMA user_version`; a newer file is refused rather than misread.
  * 2 added `crm_sync_leases` (run leases and fencing tokens); 3 added the run history
- * (`crm_sync_runs`, `crm_sync_run_samples`, `crm_sync_run_rejects`). A version 1 or 2 file gains
- * what it lacks on open; its data is kept.
+ * (`crm_sync_runs`, `crm_sync_run_samples`, `crm_sync_run_rejects`); 4 moved the journal's payloads
+ * into `journal_payloads` (a batch step then rewrites only the narrow entry row, never the
+ * values) and dropped the index on the entries' state (every step changes the state; lists and
+ * counts scan the run's range of the primary key). An older file gains what it lacks on open; its
+ * data is kept.
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /**
  * Names crm-sync uses for its own tables. A local table may not take one of them (compared
  * case-insensitively, as SQLite does).
  */
-export const RESERVED_TABLE_NAMES: readonly string[] = ['options', 'journal_runs', 'journal_entries', 'local_tables'];
+export const RESERVED_TABLE_NAMES: readonly string[] = ['options', 'journal_runs', 'journal_entries', 'journal_payloads', 'local_tables'];
 
 const CREATE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS options (
@@ -47,7 +50,6 @@ CREATE TABLE IF NOT EXISTS journal_entries (
   sync_key   TEXT,
   mode       TEXT NOT NULL CHECK (mode IN ('insert', 'update', 'upsert')),
   crm_id     TEXT,
-  payload    TEXT NOT NULL,
   state      TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'committed', 'rejected', 'unknown')),
   action     TEXT,
   reject     TEXT,
@@ -56,7 +58,15 @@ CREATE TABLE IF NOT EXISTS journal_entries (
   updated_at TEXT NOT NULL,
   PRIMARY KEY (run_id, seq)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS journal_entries_by_state ON journal_entries (run_id, state);
+
+-- The values sent, apart from the entry: written once, read to send, deleted when the entry is
+-- settled and its run closed (personal data is not kept for audit; keys, ids and outcomes are).
+CREATE TABLE IF NOT EXISTS journal_payloads (
+  run_id  TEXT NOT NULL,
+  seq     INTEGER NOT NULL,
+  payload TEXT NOT NULL,
+  PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
 
 -- One row per job: the run lease. Kept after release, so a token is never reused.
 CREATE TABLE IF NOT EXISTS crm_sync_leases (
@@ -145,10 +155,28 @@ CREATE TABLE IF NOT EXISTS local_tables (
 `;
 
 /**
+ * Version 3 -> 4: payloads move to `journal_payloads`, the state index goes. `DROP COLUMN`
+ * rewrites `journal_entries` once; it runs inside the upgrade transaction, so a kill leaves the
+ * file at version 3, whole.
+ */
+const MOVE_PAYLOADS_OUT_OF_ENTRIES = `
+CREATE TABLE journal_payloads (
+  run_id  TEXT NOT NULL,
+  seq     INTEGER NOT NULL,
+  payload TEXT NOT NULL,
+  PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+INSERT INTO journal_payloads (run_id, seq, payload) SELECT run_id, seq, payload FROM journal_entries;
+DROP INDEX IF EXISTS journal_entries_by_state;
+ALTER TABLE journal_entries DROP COLUMN payload;
+`;
+
+/**
  * Creates the crm-sync tables if missing and stamps the schema version. Throws when the file was
  * written by a newer schema, so an old release never corrupts a newer file. Every statement is
  * `IF NOT EXISTS`, so this is also the migration from versions 1 and 2 (it adds `crm_sync_leases`
- * and the run-history tables; no existing table changes). A file already at this version is not
+ * and the run-history tables); from a version 1 to 3 file, the journal's payloads first move to
+ * their own table. A file already at this version is not
  * written to at all.
  */
 export function ensureSchema(db: Database): void {
@@ -163,6 +191,8 @@ export function ensureSchema(db: Database): void {
   // deferred transaction that upgrades from read to write would fail at once with SQLITE_BUSY
   // instead of waiting for the busy timeout.
   db.transaction(() => {
+    const splitPayloads = version > 0 && version < 4;
+    if (splitPayloads) db.exec(MOVE_PAYLOADS_OUT_OF_ENTRIES);
     db.exec(CREATE_SCHEMA);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();

@@ -1,17 +1,18 @@
 /**
- * `crm-sync journal list|show`: inspect export journals (one run per export, one entry per
- * record, kept after the run for inspection). `journal resume` is `run` restricted to resuming;
- * see `run-command.ts`.
+ * `crm-sync journal list|show|prune`: inspect export journals (one run per export, one entry per
+ * record, kept after the run for inspection until pruned) and prune them. `journal resume` is
+ * `run` restricted to resuming; see `run-command.ts`.
  *
  * @module
  */
-import type { JournalState } from '@crm-sync/sdk';
+import { DEFAULT_JOURNAL_RETENTION_DAYS, type JournalState } from '@crm-sync/sdk';
 import { invalidInput } from '../cli-error.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { println, type CliIo } from '../io.js';
 import { renderTable } from '../report/table.js';
 import { databaseExists, openStore, shownDatabase } from '../store.js';
 import { reportError } from './report-error.js';
+import { parseRetention } from './runs-command.js';
 
 /** Options of the `journal` sub-commands. */
 interface JournalCommandOptions {
@@ -108,6 +109,58 @@ export async function journalShow(io: CliIo, runId: string, options: JournalComm
       );
       const total = STATES.reduce((sum, state) => sum + counts[state], 0);
       if (entries.length === limit && total > limit) println(io, `(first ${limit} entries; use --limit or --state to see others)`);
+    }
+    return ExitCode.ok;
+  } finally {
+    await store.value.close();
+  }
+}
+
+/** Options of `journal prune`. */
+export interface JournalPruneCommandOptions {
+  readonly db: string;
+  /** A duration (`30d`): closed runs that finished longer ago are deleted. Default 30 days. */
+  readonly olderThan?: string;
+  /** Say what would be deleted; delete nothing. */
+  readonly dryRun?: boolean;
+  readonly json?: boolean;
+  /** The clock (tests fix it). */
+  readonly now?: () => Date;
+}
+
+/**
+ * `journal prune [--older-than 30d] [--dry-run]`: deletes closed export runs that finished longer
+ * ago, with their entries. Open runs and runs with an entry in doubt are never deleted.
+ */
+export async function journalPrune(io: CliIo, options: JournalPruneCommandOptions): Promise<ExitCodeValue> {
+  const olderThan = options.olderThan ?? `${DEFAULT_JOURNAL_RETENTION_DAYS}d`;
+  const retention = parseRetention(olderThan);
+  if ('error' in retention || retention.ms === undefined) {
+    return reportError(io, invalidInput(`--older-than ${JSON.stringify(olderThan)}: ${'error' in retention ? retention.error : 'expected a duration such as 30d'}`));
+  }
+  const now = (options.now ?? (() => new Date()))();
+  const finishedBefore = new Date(now.getTime() - retention.ms).toISOString();
+  const dryRun = options.dryRun === true;
+  if (!databaseExists(options.db)) {
+    println(io, options.json === true ? JSON.stringify({ finishedBefore, dryRun, runIds: [], entries: 0, keptInDoubt: [] }) : `Nothing to prune: ${shownDatabase(options.db)} does not exist.`);
+    return ExitCode.ok;
+  }
+  const store = await openStore(options.db);
+  if (store.isErr()) return reportError(io, store.error);
+  try {
+    const result = await store.value.journal.pruneRuns({ finishedBefore, dryRun });
+    if (options.json === true) {
+      println(io, JSON.stringify({ finishedBefore, dryRun, ...result }));
+      return ExitCode.ok;
+    }
+    const runs = `${result.runIds.length} export run${result.runIds.length === 1 ? '' : 's'} (${result.entries} entries)`;
+    println(io, dryRun ? `Would prune ${runs} that finished before ${finishedBefore}; nothing was deleted (--dry-run).` : `Pruned ${runs} that finished before ${finishedBefore}.`);
+    for (const runId of dryRun ? result.runIds : []) println(io, `  ${runId}`);
+    if (result.keptInDoubt.length > 0) {
+      println(
+        io,
+        `Kept ${result.keptInDoubt.length} closed run${result.keptInDoubt.length === 1 ? '' : 's'} with records in doubt (the CRM may hold them): ${result.keptInDoubt.join(', ')}. Check them with: crm-sync journal show <runId> --state sent unknown`,
+      );
     }
     return ExitCode.ok;
   } finally {

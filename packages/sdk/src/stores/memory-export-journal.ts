@@ -4,17 +4,26 @@
  *
  * @module
  */
+import { DEFAULT_JOURNAL_RETENTION_DAYS, journalPruneCutoff, type JournalRetention } from './journal-retention.js';
 import type { Fence, MemoryLeaseStore } from './lease.js';
 import type {
   ExportJournal,
   JournalEntry,
   JournalOutcome,
+  JournalPruneOptions,
+  JournalPruneResult,
   JournalRun,
   JournalState,
   NewJournalEntry,
 } from './types.js';
 
 const STATES: readonly JournalState[] = ['pending', 'sent', 'committed', 'rejected', 'unknown'];
+
+/** Options of {@link MemoryExportJournal}. */
+export interface MemoryExportJournalOptions {
+  /** Closed runs are pruned when a later run closes this long after they finished. Default 30 days. */
+  readonly retentionDays?: JournalRetention;
+}
 
 /** Export runs and their entries in memory. Lost with the process. */
 export class MemoryExportJournal implements ExportJournal {
@@ -27,11 +36,18 @@ export class MemoryExportJournal implements ExportJournal {
   /**
    * @param now The clock for timestamps (defaults to the system clock).
    * @param leases Checks the fences of fenced writes; without it fences are ignored (no zombie protection).
+   * @param options The retention of closed runs.
    */
   constructor(
     private readonly now: () => Date = () => new Date(),
     private readonly leases?: MemoryLeaseStore,
-  ) {}
+    options: MemoryExportJournalOptions = {},
+  ) {
+    this.retention = options.retentionDays ?? DEFAULT_JOURNAL_RETENTION_DAYS;
+    journalPruneCutoff(new Date(0), this.retention, 'retentionDays');
+  }
+
+  private readonly retention: JournalRetention;
 
   async findOpenRun(jobId: string): Promise<JournalRun | undefined> {
     return [...this.runs.values()].find((run) => run.jobId === jobId && run.status === 'open');
@@ -90,6 +106,7 @@ export class MemoryExportJournal implements ExportJournal {
       table.set(outcome.seq, {
         ...rest,
         state: outcome.state,
+        ...(outcome.state === 'committed' ? { payload: {} } : {}),
         ...(outcome.crmId === undefined ? {} : { crmId: outcome.crmId }),
         ...(outcome.action === undefined ? {} : { action: outcome.action }),
         ...(outcome.reject === undefined ? {} : { reject: outcome.reject }),
@@ -130,6 +147,39 @@ export class MemoryExportJournal implements ExportJournal {
       finishedAt: this.stamp(),
       ...(summary === undefined ? {} : { summary: structuredClone(summary) }),
     });
+    const table = this.table(runId);
+    for (const [seq, entry] of table) {
+      if (entry.state === 'rejected') table.set(seq, { ...entry, payload: {} });
+    }
+    const cutoff = journalPruneCutoff(this.now(), this.retention, 'retentionDays');
+    if (cutoff !== undefined) this.prune(cutoff, false);
+  }
+
+  async pruneRuns(options: JournalPruneOptions): Promise<JournalPruneResult> {
+    return this.prune(options.finishedBefore, options.dryRun === true);
+  }
+
+  private prune(finishedBefore: string, dryRun: boolean): JournalPruneResult {
+    const cutoff = Date.parse(finishedBefore);
+    if (Number.isNaN(cutoff)) throw new Error(`[crm-sync] [journal] pruneRuns: finishedBefore must be an ISO-8601 instant, got ${JSON.stringify(finishedBefore)}`);
+    const runIds: string[] = [];
+    const keptInDoubt: string[] = [];
+    let entries = 0;
+    const old = [...this.runs.values()].filter((run) => run.status !== 'open' && run.finishedAt !== undefined && Date.parse(run.finishedAt) < cutoff);
+    for (const run of old) {
+      const table = this.table(run.runId);
+      if ([...table.values()].some((entry) => entry.state === 'sent' || entry.state === 'unknown')) {
+        keptInDoubt.push(run.runId);
+        continue;
+      }
+      runIds.push(run.runId);
+      entries += table.size;
+      if (dryRun) continue;
+      this.runs.delete(run.runId);
+      this.entries.delete(run.runId);
+      this.orders.delete(run.runId);
+    }
+    return { runIds, entries, keptInDoubt };
   }
 
   private table(runId: string): Map<number, JournalEntry> {

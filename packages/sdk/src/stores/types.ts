@@ -229,7 +229,11 @@ export interface ExportJournal {
   addPending(runId: string, entries: readonly NewJournalEntry[], fence?: Fence): Promise<void>;
   /** Marks entries `sent` in `batchId` and counts an attempt, before the batch leaves. */
   markSent(runId: string, seqs: readonly number[], batchId: string, fence?: Fence): Promise<void>;
-  /** Records outcomes after the CRM answered (or `unknown` when it did not). */
+  /**
+   * Records outcomes after the CRM answered (or `unknown` when it did not). An entry recorded
+   * `committed` loses its payload in the same write (it reads back as `{}`): it is never sent
+   * again, and the values sent are personal data the journal need not keep.
+   */
   recordOutcomes(runId: string, outcomes: readonly JournalOutcome[], fence?: Fence): Promise<void>;
   /** Entries in `seq` order, optionally only some states, paged by `afterSeq` + `limit`. */
   listEntries(
@@ -238,6 +242,39 @@ export interface ExportJournal {
   ): Promise<readonly JournalEntry[]>;
   /** Counts of entries per state. */
   countByState(runId: string): Promise<Readonly<Record<JournalState, number>>>;
-  /** Closes a run; it is kept for inspection. */
+  /**
+   * Closes a run; it is kept for inspection until pruned. In the same transaction the payloads of
+   * its rejected entries are dropped (committed ones lost theirs when committed, see
+   * {@link ExportJournal.recordOutcomes}): a settled entry reads back with an empty `payload` and
+   * keeps what recovery and audit need (keys, mode, CRM id, state, action, reject, batch,
+   * attempts). Entries still `pending`, `sent` or `unknown` keep their values. A store with a
+   * retention (see {@link JournalRetention}) also prunes, in that transaction, the closed runs
+   * that finished longer ago than the retention.
+   */
   closeRun(runId: string, status: 'finished' | 'failed', summary?: Readonly<Record<string, unknown>>, fence?: Fence): Promise<void>;
+  /**
+   * Deletes closed runs (with their entries) that finished before `options.finishedBefore`, in one
+   * transaction. Never deletes an open run, nor a closed run with an entry in doubt (`sent` or
+   * `unknown`: the CRM may hold a record the journal cannot name otherwise). With `dryRun`,
+   * counts what would go and deletes nothing.
+   */
+  pruneRuns(options: JournalPruneOptions): Promise<JournalPruneResult>;
+}
+
+/** What {@link ExportJournal.pruneRuns} deletes. */
+export interface JournalPruneOptions {
+  /** Closed runs whose `finishedAt` is before this instant (ISO-8601 UTC). */
+  readonly finishedBefore: Instant;
+  /** Count only; delete nothing. */
+  readonly dryRun?: boolean;
+}
+
+/** What {@link ExportJournal.pruneRuns} deleted (or, on a dry run, would delete). */
+export interface JournalPruneResult {
+  /** The runs, oldest first. */
+  readonly runIds: readonly string[];
+  /** Their entries, all runs together. */
+  readonly entries: number;
+  /** Closed runs old enough but kept because an entry is in doubt (`sent` or `unknown`). */
+  readonly keptInDoubt: readonly string[];
 }

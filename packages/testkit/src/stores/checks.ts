@@ -7,7 +7,7 @@
  * @module
  */
 import assert from 'node:assert/strict';
-import type { ExportJournal, LeaseStore, NewJournalEntry, OptionStore, RecordSink, RecordSource, RunHistoryStore, SourceRecord } from '@crm-sync/sdk';
+import type { ExportJournal, Reject, LeaseStore, NewJournalEntry, OptionStore, RecordSink, RecordSource, RunHistoryStore, SourceRecord } from '@crm-sync/sdk';
 import { HOLDER_A, HOLDER_B, JOB, pause, refused, zombieAndHolder } from './fence-helpers.js';
 import { historyChecks } from './history-checks.js';
 
@@ -292,6 +292,66 @@ function coreChecks(): readonly StoreCheck[] {
       const next = await journal.startRun('j');
       assert.notEqual(next.runId, runId);
       assert.deepEqual((await journal.listRuns('j')).map((r) => r.runId), [next.runId, runId]);
+    },
+  },
+  {
+    name: 'a settled entry forgets its values: committed at once, rejected when the run closes; keys, ids and outcomes stay',
+    needs: 'journal',
+    async run({ journal }) {
+      const { runId } = await journal.startRun('j');
+      await journal.addPending(runId, [entry(0, { syncKey: 'sk-0' }), entry(1), entry(2), entry(3)]);
+      await journal.markSent(runId, [0, 1, 2], 'b1');
+      const reject: Reject = { code: 'invalid-value', message: 'bad email', fields: ['Email'], retryable: false };
+      await journal.recordOutcomes(runId, [
+        { seq: 0, state: 'committed', crmId: 'c0', action: 'created' },
+        { seq: 1, state: 'rejected', reject },
+        { seq: 2, state: 'unknown' },
+      ]);
+      const open = await journal.listEntries(runId);
+      assert.deepEqual(open[0]?.payload, {}, 'a committed entry keeps no values');
+      assert.deepEqual(open[1]?.payload, { LastName: 'L1', n: 1, b: true, z: null }, 'an open run may resend a rejected entry: its values stay until the run closes');
+      await journal.closeRun(runId, 'failed');
+      const [committed, rejected, unknown, pending] = await journal.listEntries(runId);
+      assert.deepEqual(committed?.payload, {});
+      assert.equal(committed?.crmId, 'c0');
+      assert.equal(committed?.syncKey, 'sk-0');
+      assert.equal(committed?.localKey, 'k0');
+      assert.equal(committed?.action, 'created');
+      assert.deepEqual(rejected?.payload, {});
+      assert.deepEqual(rejected?.reject, reject);
+      assert.equal(rejected?.localKey, 'k1');
+      assert.deepEqual(unknown?.payload, { LastName: 'L2', n: 2, b: true, z: null }, 'an entry in doubt keeps the values it was sent with');
+      assert.deepEqual(pending?.payload, { LastName: 'L3', n: 3, b: true, z: null });
+    },
+  },
+  {
+    name: 'pruneRuns deletes closed runs finished before the cutoff, never an open run nor one with an entry in doubt; dryRun deletes nothing',
+    needs: 'journal',
+    async run({ journal }) {
+      const done = await journal.startRun('done');
+      await journal.addPending(done.runId, [entry(0), entry(1)]);
+      await journal.recordOutcomes(done.runId, [{ seq: 0, state: 'committed', crmId: 'c0', action: 'created' }]);
+      await journal.closeRun(done.runId, 'finished');
+      const doubt = await journal.startRun('doubt');
+      await journal.addPending(doubt.runId, [entry(0)]);
+      await journal.markSent(doubt.runId, [0], 'b1');
+      await journal.recordOutcomes(doubt.runId, [{ seq: 0, state: 'unknown' }]);
+      await journal.closeRun(doubt.runId, 'failed');
+      const open = await journal.startRun('open');
+      await journal.addPending(open.runId, [entry(0)]);
+      const later = '9999-12-31T00:00:00.000Z';
+
+      assert.deepEqual(await journal.pruneRuns({ finishedBefore: '2000-01-01T00:00:00.000Z' }), { runIds: [], entries: 0, keptInDoubt: [] });
+      const dry = await journal.pruneRuns({ finishedBefore: later, dryRun: true });
+      assert.deepEqual(dry, { runIds: [done.runId], entries: 2, keptInDoubt: [doubt.runId] });
+      assert.equal((await journal.getRun(done.runId))?.status, 'finished', 'a dry run deletes nothing');
+
+      assert.deepEqual(await journal.pruneRuns({ finishedBefore: later }), dry);
+      assert.equal(await journal.getRun(done.runId), undefined);
+      assert.equal((await journal.getRun(doubt.runId))?.status, 'failed');
+      assert.equal((await journal.findOpenRun('open'))?.runId, open.runId);
+      assert.equal((await journal.listEntries(open.runId)).length, 1);
+      assert.deepEqual((await journal.listRuns()).map((run) => run.runId).sort(), [doubt.runId, open.runId].sort());
     },
   },
   {
