@@ -2,7 +2,12 @@
  * The application's entry point: its SQLite database, a Salesforce connection, and the sync loop
  * every `SYNC_EVERY_MS` (default 60 s) until SIGINT/SIGTERM.
  *
- *   APP_DB=app.sqlite SF_INSTANCE_URL=http://127.0.0.1:8080 SF_ACCESS_TOKEN=... node dist/main.js
+ *   APP_DB=app.sqlite SF_INSTANCE_URL=https://acme.my.salesforce.com SF_ACCESS_TOKEN=... node dist/main.js
+ *   APP_DB=app.sqlite SF_LOGIN_URL=http://127.0.0.1:8080 SF_USERNAME=me SF_PASSWORD=pw node dist/main.js
+ *
+ * The first form uses a pre-issued access token; the second signs in with the OAuth password flow
+ * (SF_CLIENT_ID / SF_CLIENT_SECRET when the connected app needs them), which the emulator started
+ * with `npx crm-sync-salesforce-emulator --port 8080` accepts with any user name and password.
  *
  * With `--once` it runs one round, prints its errors (none: `[]`) and exits: 0 when the round went
  * through, 2 when it failed. The kill test runs it that way.
@@ -19,7 +24,14 @@ const env = (name: string): string => {
 
 const { database, db } = openSqliteApp(process.env['APP_DB'] ?? 'app.sqlite');
 const crm = crmStores(database);
-const connector = new SalesforceConnector({ instanceUrl: env('SF_INSTANCE_URL'), auth: { kind: 'access-token', accessToken: env('SF_ACCESS_TOKEN') } });
+const clientId = process.env['SF_CLIENT_ID'];
+const clientSecret = process.env['SF_CLIENT_SECRET'];
+const connector = process.env['SF_ACCESS_TOKEN']
+  ? new SalesforceConnector({ instanceUrl: env('SF_INSTANCE_URL'), auth: { kind: 'access-token', accessToken: env('SF_ACCESS_TOKEN') } })
+  : new SalesforceConnector({
+      loginUrl: env('SF_LOGIN_URL'),
+      auth: { kind: 'password', username: env('SF_USERNAME'), password: env('SF_PASSWORD'), ...(clientId ? { clientId } : {}), ...(clientSecret ? { clientSecret } : {}) },
+    });
 const round = createSync(db, crm, connector);
 const describe = (errors: readonly { kind: string; message: string }[]): string => JSON.stringify(errors.map((e) => ({ kind: e.kind, message: e.message })));
 
