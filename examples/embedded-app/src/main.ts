@@ -8,6 +8,7 @@
  * The first form uses a pre-issued access token; the second signs in with the OAuth password flow
  * (SF_CLIENT_ID / SF_CLIENT_SECRET when the connected app needs them), which the emulator started
  * with `npx crm-sync-salesforce-emulator --port 8080` accepts with any user name and password.
+ * SF_CONCURRENCY sets the Salesforce calls in flight (default 8).
  *
  * With `--once` it runs one round, prints its errors (none: `[]`) and exits: 0 when the round went
  * through, 2 when it failed. The kill test runs it that way.
@@ -24,11 +25,13 @@ const env = (name: string): string => {
 
 const { database, db } = openSqliteApp(process.env['APP_DB'] ?? 'app.sqlite');
 const crm = crmStores(database);
+const concurrency = process.env['SF_CONCURRENCY'] ? { concurrency: Number(process.env['SF_CONCURRENCY']) } : {}; // calls in flight, default 8
 const clientId = process.env['SF_CLIENT_ID'];
 const clientSecret = process.env['SF_CLIENT_SECRET'];
 const connector = process.env['SF_ACCESS_TOKEN']
-  ? new SalesforceConnector({ instanceUrl: env('SF_INSTANCE_URL'), auth: { kind: 'access-token', accessToken: env('SF_ACCESS_TOKEN') } })
+  ? new SalesforceConnector({ ...concurrency, instanceUrl: env('SF_INSTANCE_URL'), auth: { kind: 'access-token', accessToken: env('SF_ACCESS_TOKEN') } })
   : new SalesforceConnector({
+      ...concurrency,
       loginUrl: env('SF_LOGIN_URL'),
       auth: { kind: 'password', username: env('SF_USERNAME'), password: env('SF_PASSWORD'), ...(clientId ? { clientId } : {}), ...(clientSecret ? { clientSecret } : {}) },
     });
