@@ -55,6 +55,8 @@ describe.each(databases)('the sync loop on $name', ({ open }) => {
     expect(crm.emulator.crm.get('Contact', rows.find((r) => r.id === alan)!.crm_id!)?.values['Email']).toBe('alan@example.test');
     expect(rows.find((r) => r.id === grace)?.deleted_at).not.toBeNull();
     expect(rows.filter((r) => r.deleted_at !== null).map((r) => r.id)).toEqual([grace]);
+    // The page with the refused record committed its watermark: the record is not read (or rejected) again.
+    expect(await db.selectFrom('sync_rejects').select('crm_id').execute()).toEqual([{ crm_id: tooLong }]);
     // The echo wrote the CRM's change time on the rows exported in round 1; Alan's update of this
     // round is newer than this round's import window, so its echo comes in the next round.
     expect(rows.filter((r) => r.crm_changed_at === null).map((r) => r.id)).toEqual([alan, grace]);
