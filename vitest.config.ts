@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
-  test: { projects: ['packages/*', 'examples/connector-template', 'scripts', 'reliability'] },
+  test: { projects: ['packages/*', 'examples/connector-template', 'examples/embedded-app', 'scripts', 'reliability'] },
 });
