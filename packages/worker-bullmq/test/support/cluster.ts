@@ -58,10 +58,18 @@ export function exportJob(account: EmulatedAccount, activity: string, table: str
   } as ExportJob;
 }
 
+/**
+ * The imports' safety lag. The emulators stamp records as they store them, while an export batch
+ * may still be in flight when an import asks the CRM's time: with no lag, a record stamped just
+ * before the window's end but stored after the query ran falls behind the watermark for good (the
+ * reason the SDK's default lag exists). The tests wait this long before their last import.
+ */
+export const IMPORT_SAFETY_LAG_MS = 1_500;
+
 /** An incremental import of `account`'s contacts into `table`. */
 export function importJob(account: EmulatedAccount, activity: string, table: string): ImportJob {
   return {
-    kind: 'import', activity, object: account.object, table, pageSize: 50, automaticIndex: { enabled: true, safetyLagMs: 0 },
+    kind: 'import', activity, object: account.object, table, pageSize: 50, automaticIndex: { enabled: true, safetyLagMs: IMPORT_SAFETY_LAG_MS },
     fields: [{ remote: account.lastName, local: 'last_name' }, { remote: account.syncKey, local: 'sync_key' }],
   } as ImportJob;
 }
