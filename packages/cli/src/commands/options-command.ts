@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { describeHolder, type LeaseStore, type RunLease } from '@crm-sync/sdk';
+import { DESCRIBE_CACHE_PREFIX, describeHolder, type LeaseStore, type RunLease } from '@crm-sync/sdk';
 import { DateTime } from 'luxon';
 import { invalidInput, type CliError } from '../cli-error.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
@@ -46,13 +46,21 @@ export async function optionsList(io: CliIo, prefix: string | undefined, options
   const store = await openStore(options.db);
   if (store.isErr()) return reportError(io, store.error);
   try {
-    const list = await store.value.options.listOptions(prefix);
+    // The describe cache lives in the option store too, under a reserved prefix: it is not a
+    // watermark, so it is listed only when asked for by that prefix.
+    const all = await store.value.options.listOptions(prefix);
+    const showCache = prefix !== undefined && prefix.startsWith(DESCRIBE_CACHE_PREFIX);
+    const list = showCache ? all : all.filter((option) => !option.name.startsWith(DESCRIBE_CACHE_PREFIX));
+    const hidden = all.length - list.length;
     if (options.json === true) {
       println(io, JSON.stringify(list.map(({ name, value, updatedAt }) => ({ name, value, updatedAt }))));
     } else if (list.length === 0) {
       println(io, prefix === undefined ? 'No options yet.' : `No options starting with "${prefix}".`);
     } else {
       println(io, renderTable(['Name', 'Value', 'Updated (UTC)'], list.map((option) => [option.name, option.value, option.updatedAt])));
+    }
+    if (hidden > 0 && options.json !== true) {
+      println(io, `(${hidden} cached object description${hidden === 1 ? '' : 's'} not shown: crm-sync options list ${DESCRIBE_CACHE_PREFIX})`);
     }
     return ExitCode.ok;
   } finally {
