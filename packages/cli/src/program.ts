@@ -316,8 +316,18 @@ function buildProgram(io: CliIo, setExitCode: (code: ExitCodeValue) => void): Co
     .addOption(dbOption())
     .option('--port <port>', `the port (0: any free port)`, wholeNumberAtLeast(0), DEFAULT_UI_PORT)
     .option('--host <host>', 'the address to bind; anything but 127.0.0.1/localhost/::1 serves other machines too (token required, see CRM_SYNC_UI_TOKEN)', '127.0.0.1')
-    .action(async (flags: { db?: string; port: number; host: string }) => {
-      setExitCode(await uiCommand(io, { db: databasePath(io, flags.db), port: flags.port, host: flags.host }));
+    .addOption(new Option('--redis <url>', 'Redis of the distributed workers, to show their queues, workers and schedules (default $CRM_SYNC_REDIS_URL; without either, workers are not shown)'))
+    .addOption(new Option('--prefix <prefix>', 'key prefix of the queues (default crm-sync), as the workers use it'))
+    .action(async (flags: { db?: string; port: number; host: string; redis?: string; prefix?: string }) => {
+      setExitCode(
+        await uiCommand(io, {
+          db: databasePath(io, flags.db),
+          port: flags.port,
+          host: flags.host,
+          ...(flags.redis === undefined ? {} : { redis: flags.redis }),
+          ...(flags.prefix === undefined ? {} : { prefix: flags.prefix }),
+        }),
+      );
     });
 
   program

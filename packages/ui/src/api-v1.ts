@@ -64,6 +64,11 @@ export async function answerApi(path: string, query: URLSearchParams, context: A
     params.done();
     return json(200, statusBody(context));
   }
+  // The workers live in Redis, not in the store: shown even when the store cannot be.
+  if (first === 'workers' && second === undefined) {
+    params.done();
+    return json(200, await workers(context));
+  }
   const store = context.store;
   if (!('history' in store)) {
     // Nothing to read: every data route says why, the same way.
@@ -82,10 +87,6 @@ export async function answerApi(path: string, query: URLSearchParams, context: A
   }
   if (first === 'runs' && second !== undefined && third === 'journal') return json(200, await listJournal(store, checkRunId(second), params, context));
   if (first === 'jobs' && second === undefined) return json(200, await listJobs(store, params));
-  if (first === 'workers' && second === undefined) {
-    params.done();
-    return json(200, await workers(context));
-  }
   throw new NotFoundError(`no API route ${JSON.stringify(`/api/v1${path}`)}; the routes are /status, /runs, /runs/<id>, /runs/<id>/rejects, /runs/<id>/rejects.csv, /runs/<id>/journal, /jobs and /workers (docs/guides/dashboard.md)`);
 }
 

@@ -522,10 +522,11 @@ async function route() {
       status = await api('/status');
       document.getElementById('database').textContent = status.database;
     }
-    if (status.problem) setChildren(main, problemCard(status.problem.title, status.problem.message));
+    // The workers live in Redis: their page shows even when the database cannot be.
+    if (parts[0] === 'workers') await renderWorkers(main, seq);
+    else if (status.problem) setChildren(main, problemCard(status.problem.title, status.problem.message));
     else if (parts[0] === 'run' && parts[1]) await renderRun(main, parts[1], query, seq);
     else if (parts[0] === 'jobs') await renderJobs(main, seq);
-    else if (parts[0] === 'workers') await renderWorkers(main, seq);
     else await renderRuns(main, query, seq);
     if (seq === renderSeq) main.dataset.ready = String(seq);
   } catch (error) {

@@ -186,16 +186,19 @@ describe('errors', () => {
     }
   });
 
-  it('answers every data route with 503 and the problem when the store cannot be shown', async () => {
+  it('answers every data route with 503 and the problem when the store cannot be shown; the workers (in Redis) still show', async () => {
     const problem = { kind: 'newer-schema' as const, title: 'This database is from a newer crm-sync', message: 'schema version 99, newer than this release understands (6); upgrade' };
     const server = await startUiServer({ store: problem, databaseLabel: 'x' });
     try {
       expect((await get(server.url, '/api/v1/status')).json()).toMatchObject({ problem });
-      for (const route of ROUTES.filter((r) => r !== '/api/v1/status' && !r.includes('?'))) {
+      for (const route of ROUTES.filter((r) => r !== '/api/v1/status' && r !== '/api/v1/workers' && !r.includes('?'))) {
         const answer = await get(server.url, route);
         expect(answer.status, route).toBe(503);
         expect(answer.json()).toMatchObject({ problem });
       }
+      const workers = await get(server.url, '/api/v1/workers');
+      expect(workers.status).toBe(200);
+      expect(workers.json()).toEqual({ inUse: false });
     } finally {
       await server.close();
     }

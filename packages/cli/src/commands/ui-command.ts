@@ -14,12 +14,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { registerSecret } from '@crm-sync/sdk';
+import { DEFAULT_PREFIX, redactRedisUrl } from '@crm-sync/worker-bullmq';
 import { isLoopbackHost, MIN_TOKEN_LENGTH, startUiServer, UiServerConfigError, type StoreProblem, type UiServer, type WorkersStatusReader } from '@crm-sync/ui';
 import { invalidInput, runFailed } from '../cli-error.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { eprintln, println, type CliIo } from '../io.js';
 import { databaseExists, openStore, shownDatabase, type CliStore } from '../store.js';
 import { reportError } from './report-error.js';
+import { workersStatusReader, WORKERS_STATUS_TIMEOUT_MS } from './ui-workers.js';
+import { redisUrlOf } from './worker-command.js';
 
 /** The default port of `crm-sync ui`. */
 export const DEFAULT_UI_PORT = 4242;
@@ -36,8 +39,33 @@ export interface UiCommandOptions {
   readonly signal?: AbortSignal;
   /** Called once the server listens (tests read its URL). */
   readonly onListening?: (server: UiServer) => void;
-  /** The distributed workers' status, when they are in use. */
+  /** The distributed workers' status, when they are in use (overrides `redis` and `prefix`). */
   readonly workersStatus?: WorkersStatusReader;
+  /**
+   * The Redis of the distributed workers (`--redis`); with it, `prefix`, or `$CRM_SYNC_REDIS_URL`,
+   * the workers page shows their queues, workers and schedules. Without any, workers are not in use.
+   */
+  readonly redis?: string;
+  /** The queues' key prefix (`--prefix`; default `crm-sync`). */
+  readonly prefix?: string;
+  /** How long the workers page waits for Redis, ms (default {@link WORKERS_STATUS_TIMEOUT_MS}). */
+  readonly workersTimeoutMs?: number;
+}
+
+/** The workers' status function: the one given, else one over Redis when Redis was named. */
+function workersOf(io: CliIo, options: UiCommandOptions): { reader?: WorkersStatusReader; shown?: string } {
+  if (options.workersStatus !== undefined) return { reader: options.workersStatus };
+  const fromEnv = io.env.CRM_SYNC_REDIS_URL !== undefined && io.env.CRM_SYNC_REDIS_URL !== '';
+  if (options.redis === undefined && options.prefix === undefined && !fromEnv) return {};
+  const redis = redisUrlOf(io, options.redis);
+  return {
+    reader: workersStatusReader({
+      redis,
+      ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
+      ...(options.workersTimeoutMs === undefined ? {} : { timeoutMs: options.workersTimeoutMs }),
+    }),
+    shown: `${redactRedisUrl(redis)}, prefix ${options.prefix ?? DEFAULT_PREFIX}`,
+  };
 }
 
 /** Serves the dashboard until stopped. Resolves with the exit code; never throws. */
@@ -49,6 +77,7 @@ export async function uiCommand(io: CliIo, options: UiCommandOptions): Promise<E
   }
   const token = registerSecret(fromEnv ?? randomBytes(24).toString('base64url'));
   const shown = shownDatabase(options.db);
+  const workers = workersOf(io, options);
   const opened = await openForUi(options.db, shown);
   const store: CliStore | StoreProblem = opened;
   let server: UiServer;
@@ -59,7 +88,7 @@ export async function uiCommand(io: CliIo, options: UiCommandOptions): Promise<E
       host,
       port: options.port ?? DEFAULT_UI_PORT,
       token,
-      ...(options.workersStatus === undefined ? {} : { workersStatus: options.workersStatus }),
+      ...(workers.reader === undefined ? {} : { workersStatus: workers.reader }),
     });
   } catch (thrown) {
     if ('close' in store) await store.close();
@@ -70,6 +99,7 @@ export async function uiCommand(io: CliIo, options: UiCommandOptions): Promise<E
   }
   println(io, `crm-sync ui: ${shown}, read-only, at ${server.url}`);
   if (!('close' in store)) eprintln(io, `note: ${store.title}: ${store.message}`);
+  if (workers.shown !== undefined) println(io, `Workers: from Redis at ${workers.shown}.`);
   println(io, `Open: ${server.openUrl}`);
   println(io, `Every API request needs the access token in that URL (${fromEnv !== undefined ? 'from CRM_SYNC_UI_TOKEN' : 'made for this start; set CRM_SYNC_UI_TOKEN to choose it'}).`);
   if (!isLoopbackHost(host)) {
