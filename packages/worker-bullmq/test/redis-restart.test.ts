@@ -15,7 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJobId } from '@crm-sync/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enqueueSyncJobs, readWorkersStatus } from '../src/index.js';
+import { Queue } from 'bullmq';
+import { accountQueueName, enqueueSyncJobs, readWorkersStatus } from '../src/index.js';
 import { emulatedAccount, exportJob, IMPORT_SAFETY_LAG_MS, importJob, until, WorkerCluster, type EmulatedAccount } from './support/cluster.js';
 import { buildForChildren, freshStore, pgUrl } from './support/services.js';
 
@@ -44,16 +45,16 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** A private redis-server keeping its data in `dir` (AOF, fsync on every write). */
+/** A private redis-server keeping its data in `dir` (AOF, fsync on every write), or no data at all. */
 class PrivateRedis {
   private process: ChildProcess | undefined;
   readonly url: string;
-  constructor(readonly port: number, readonly dir: string) {
+  constructor(readonly port: number, readonly dir: string, readonly persist = true) {
     this.url = `redis://127.0.0.1:${port}`;
   }
 
   async start(): Promise<void> {
-    const child = spawn(REDIS_SERVER, ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--protected-mode', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(REDIS_SERVER, ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', this.persist ? 'yes' : 'no', '--appendfsync', 'always', '--protected-mode', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.process = child;
     await new Promise<void>((ready, fail) => {
       let output = '';
@@ -85,12 +86,15 @@ describe.skipIf(!up)('Redis restart during a run', () => {
   const accounts: EmulatedAccount[] = [];
   let cluster: WorkerCluster | undefined;
   let redis: PrivateRedis | undefined;
+  let bare: PrivateRedis | undefined;
 
   beforeAll(() => buildForChildren(), 300_000);
   afterAll(async () => {
     await cluster?.stop();
-    await redis?.kill();
-    if (redis !== undefined) rmSync(redis.dir, { recursive: true, force: true });
+    for (const server of [redis, bare]) {
+      await server?.kill();
+      if (server !== undefined) rmSync(server.dir, { recursive: true, force: true });
+    }
     for (const account of accounts) await account.close();
   });
 
@@ -171,4 +175,32 @@ describe.skipIf(!up)('Redis restart during a run', () => {
     console.info(`[worker-bullmq] redis-restart: ${queuedKeys.length} jobs (${exportKeys.length} exports of ${ROWS} rows, ${queuedKeys.length - exportKeys.length} imports) on 2 workers, ${runs.length} runs in history, 0 failed, 0 duplicates, 0 lost, all linked, no journal left open`);
     await store.close();
   }, 120_000);
+
+  it('a Redis restarted without its data gets the accounts and their caps back from the live workers', async () => {
+    bare = new PrivateRedis(await freePort(), mkdtempSync(join(tmpdir(), 'crm-sync-redis-bare-')), false);
+    await bare.start();
+    const account = await emulatedAccount('lone', 'salesforce');
+    accounts.push(account);
+    const prefix = 't-wb-bare';
+    const { url } = await freshStore();
+    const lone = new WorkerCluster({ redis: bare.url, prefix, db: url, accounts: { lone: { ...account.settings, cap: 3 } } });
+    try {
+      await lone.spawn({ concurrency: 1 });
+      const queue = new Queue(accountQueueName('lone'), { connection: { host: '127.0.0.1', port: bare.port, maxRetriesPerRequest: null }, prefix });
+      queue.on('error', () => undefined);
+      try {
+        expect(await queue.getGlobalConcurrency()).toBe(3);
+        await bare.kill('SIGKILL');
+        await bare.start();
+        // Everything Redis held is gone; the worker's next heartbeat writes its part again.
+        await until(async () => (await readWorkersStatus({ redis: bare!.url, prefix })).queues.length === 1, 'the account is listed again', 15_000);
+        expect((await readWorkersStatus({ redis: bare.url, prefix })).queues.map((entry) => entry.account)).toEqual(['lone']);
+        expect(await queue.getGlobalConcurrency(), 'the account cap after the restart').toBe(3);
+      } finally {
+        await queue.close();
+      }
+    } finally {
+      await lone.stop();
+    }
+  }, 40_000);
 });
