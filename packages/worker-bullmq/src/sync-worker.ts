@@ -250,6 +250,7 @@ export async function startSyncWorker(options: SyncWorkerOptions): Promise<SyncW
   const shutdown = new AbortController();
   const active = new Set<AbortController>();
   const queues: Queue[] = [];
+  const caps: number[] = [];
   const workers: Worker[] = [];
 
   for (const account of options.accounts) {
@@ -275,6 +276,7 @@ export async function startSyncWorker(options: SyncWorkerOptions): Promise<SyncW
     });
     worker.on('error', (error) => logger.warn({ error: redactText(String(error)) }, `[crm-sync] [worker] queue ${name}: ${redactText(error.message)}`));
     queues.push(queue);
+    caps.push(cap);
     workers.push(worker);
   }
 
@@ -377,6 +379,10 @@ export async function startSyncWorker(options: SyncWorkerOptions): Promise<SyncW
   const heartbeat = async (): Promise<void> => {
     const value = JSON.stringify({ id, host: hostname(), pid: process.pid, queues: queues.map((queue) => queue.name), startedAt, lastSeen: new Date().toISOString() });
     await redis.set(heartbeatKey(prefix, id), value, 'PX', HEARTBEAT_MS * 3).catch(() => undefined);
+    // A Redis restarted without its data (no AOF / RDB) forgot the accounts registry and the
+    // per-account caps: each heartbeat writes them again (both idempotent).
+    await redis.sadd(accountsKey(prefix), ...queues.map((queue) => queue.name)).catch(() => undefined);
+    await Promise.all(queues.map((queue, index) => queue.setGlobalConcurrency(caps[index]!).catch(() => undefined)));
   };
   await heartbeat();
   const beat = setInterval(() => void heartbeat(), HEARTBEAT_MS);
