@@ -81,7 +81,7 @@ export class SqliteExportJournal implements ExportJournal {
   private readonly insertRun: Statement<[string, string, string]>;
   private readonly updateRunClosed: Statement<[string, string, string | null, string]>;
   private readonly insertEntries: Statement<[string, string, string]>;
-  private readonly insertPayloads: Statement<[string, string]>;
+  private readonly insertPayloads: Statement<[string, string, string]>;
   private readonly updateSent: Statement<[string, string, string, number]>;
   private readonly updateOutcome: Statement<[string, string | null, string | null, string | null, string, string, number]>;
   private readonly deleteSettledPayloads: Statement<[string, string]>;
@@ -122,9 +122,12 @@ export class SqliteExportJournal implements ExportJournal {
        SELECT ?, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, 'pending', 0, ? FROM json_each(?) WHERE true
        ON CONFLICT (run_id, seq) DO NOTHING`,
     );
+    // Values only for entries still pending (the ones just added): an entry added again after it
+    // settled keeps its values forgotten, as the in-memory journal does.
     this.insertPayloads = db.prepare(
       `INSERT INTO journal_payloads (run_id, seq, payload)
-       SELECT ?, value ->> 0, value -> 5 FROM json_each(?) WHERE true
+       SELECT ?, j.value ->> 0, j.value -> 5 FROM json_each(?) j
+       WHERE EXISTS (SELECT 1 FROM journal_entries e WHERE e.run_id = ? AND e.seq = j.value ->> 0 AND e.state = 'pending')
        ON CONFLICT (run_id, seq) DO NOTHING`,
     );
     // Updates stay one prepared statement run per entry inside the step's one transaction: an
@@ -224,7 +227,7 @@ export class SqliteExportJournal implements ExportJournal {
         this.requireRun(runId);
         if (entries.length === 0) return;
         this.insertEntries.run(runId, updatedAt, rows);
-        this.insertPayloads.run(runId, rows);
+        this.insertPayloads.run(runId, rows, runId);
       }).immediate();
     } catch (error) {
       throw toStoreError(error, `Adding ${entries.length} pending entries to export run "${runId}"`);
