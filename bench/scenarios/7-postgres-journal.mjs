@@ -56,7 +56,7 @@ const met = ratio >= TARGET;
 report({
   id: 'postgres-journal-cost',
   title,
-  line: { ratio: formatRatio(ratio), target: String(TARGET) },
+  line: { ratio: formatRatio(ratio), target: String(TARGET), apiCalls: postgres.last.apiCalls, lowerBound },
   met,
   rows: [
     {
