@@ -82,7 +82,7 @@ function mergedScenarios(outFile) {
 const outDir = path.join(here, 'results');
 const merged = mergedScenarios(path.join(outDir, 'latest.json'));
 const run = {
-  mode: quick ? 'quick (1/10 size)' : 'full',
+  mode: quick ? 'quick (1/10 to 1/25 size, see bench/README.md)' : 'full',
   date: new Date().toISOString(),
   node: process.version,
   cpu: os.cpus()[0]?.model ?? 'unknown',

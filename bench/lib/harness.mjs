@@ -4,12 +4,16 @@
  */
 import { performance } from 'node:perf_hooks';
 
-/** `--quick` (set by run.mjs through the environment): every scenario at 1/10 of its size. */
+/**
+ * `--quick` (set by run.mjs through the environment): every scenario at a fraction of its size
+ * (1/10 unless the scenario asks for less; bench/README.md lists each), so the smoke run CI makes
+ * fits its time budget. The full run is always full size.
+ */
 export const QUICK = process.env.BENCH_QUICK === '1';
 
-/** Scales a full-run record count to the current mode. */
-export function size(full) {
-  return QUICK ? Math.round(full / 10) : full;
+/** Scales a full-run record count to the current mode: `full`, or `full / quickDivisor` in quick mode. */
+export function size(full, quickDivisor = 10) {
+  return QUICK ? Math.round(full / quickDivisor) : full;
 }
 
 /** Repetitions per measured variant: 5 in a full run, 3 in quick mode, unless BENCH_REPS says otherwise. */

@@ -12,7 +12,7 @@ import { check, formatMs, formatRate, formatRatio, log, measure, measureInterlea
 import { GeneratedContactsConnector } from '../lib/generated-crm.mjs';
 import { CONTACT_FIELDS } from '../lib/mock-data.mjs';
 
-const N = Number(process.env.BENCH_RECORDS) || size(1_000_000);
+const N = Number(process.env.BENCH_RECORDS) || size(1_000_000, 20);
 const PAGE_SIZE = 2000;
 const probe = process.env.BENCH_MEMORY_PROBE === '1';
 

@@ -6,6 +6,8 @@
  * reject search (a scan of the run's rejects: literal text, any case, no index can serve it) under 500 ms.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { performance } from 'node:perf_hooks';
 import os from 'node:os';
 import path from 'node:path';
 import { openSqliteStore } from '@crm-sync/store-sqlite';
@@ -18,11 +20,18 @@ const JOBS = 20;
 const BUDGET_MS = 250;
 const SEARCH_BUDGET_MS = 500;
 const directory = mkdtempSync(path.join(os.tmpdir(), 'crm-sync-bench-ui-'));
-const store = unwrap(openSqliteStore(path.join(directory, 'ui.sqlite'), { synchronous: 'NORMAL' }), 'opening the SQLite store');
+// The bench opens the file itself (store-sqlite's own better-sqlite3) so the seeding runs in one
+// transaction: the store's calls join it as savepoints, and 100,000 runs cost one commit, not 200,000.
+const Database = createRequire(import.meta.resolve('@crm-sync/store-sqlite'))('better-sqlite3');
+const db = new Database(path.join(directory, 'ui.sqlite'));
+db.pragma('journal_mode = WAL');
+const store = unwrap(openSqliteStore(db, { synchronous: 'NORMAL' }), 'opening the SQLite store');
 const statuses = ['succeeded', 'succeeded', 'succeeded', 'failed', 'interrupted'];
 const t0 = Date.UTC(2024, 0, 1);
 
 log(`seeding ${RUNS} runs`);
+const seedStarted = performance.now();
+db.exec('BEGIN');
 for (let i = 0; i < RUNS; i += 1) {
   const job = i % JOBS;
   await store.history.startRun({ runId: `run-${i}`, jobId: `default/job-${job}`, activity: `job-${job}`, operation: job % 2 === 0 ? 'import' : 'export', host: 'bench', pid: 1, startedAt: new Date(t0 + i * 60_000).toISOString() });
@@ -37,6 +46,8 @@ for (let from = 0; from < REJECTS; from += 5_000) {
   });
   await store.history.recordProgress(big, { rejects });
 }
+db.exec('COMMIT');
+log(`seeded in ${formatMs(performance.now() - seedStarted)}`);
 
 const server = await startUiServer({ store: { history: store.history, journal: store.journal, options: store.options, leases: store.leases }, databaseLabel: 'bench' });
 async function fetchText(route) {
@@ -70,6 +81,7 @@ const csv = await measure('rejects CSV', reps, async () => (await fetchText(`/ru
 check(csv.last > REJECTS * 40, `the CSV holds ${csv.last} characters`);
 await server.close();
 store.close();
+db.close();
 rmSync(directory, { recursive: true, force: true });
 log('done');
 
@@ -77,7 +89,8 @@ const met = ratio >= 1;
 report({
   id: 'dashboard-api',
   title: `11. Dashboard API over SQLite: ${RUNS.toLocaleString('en-US')} runs, a run with ${REJECTS.toLocaleString('en-US')} rejects`,
-  line: { ratio: formatRatio(ratio), target: '1.00' },
+  // No CRM is called: the dashboard reads the store only, so 0 API calls against a bound of 0.
+  line: { ratio: formatRatio(ratio), target: '1.00', apiCalls: 0, lowerBound: 0 },
   met,
   rows: [
     ...rows.map((row) => ({

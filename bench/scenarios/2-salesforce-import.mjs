@@ -14,7 +14,7 @@ import { MemoryExportJournal, MemoryOptionStore, MemoryRecordStore, Orchestrator
 import { check, formatMs, formatRate, formatRatio, log, measureInterleaved, QUICK, repetitions, report, size, unwrap } from '../lib/harness.mjs';
 import { startSalesforceHost } from '../lib/salesforce-client.mjs';
 
-const N = size(200_000);
+const N = size(200_000, 20);
 const PAGE_SIZE = 2000;
 const API = '/services/data/v62.0';
 const fields = [

@@ -13,7 +13,8 @@ import { localRows } from '../lib/mock-data.mjs';
 import { startSalesforceHost } from '../lib/salesforce-client.mjs';
 import { crmSyncSalesforceExport, salesforcePayloads } from '../lib/salesforce-export.mjs';
 
-const N = size(100_000);
+// Quick mode: 5,000 records, still above the 2,000-record bulkThreshold, so the Bulk API 2.0 path runs.
+const N = size(100_000, 20);
 const LATENCY_MS = 25;
 const rows = localRows(N);
 const payloads = salesforcePayloads(rows);
@@ -67,7 +68,7 @@ const routes = (requests) =>
 report({
   id: 'salesforce-export',
   title: `3. Salesforce export over HTTP: ${N.toLocaleString('en-US')} records, ${LATENCY_MS} ms latency`,
-  line: { ratio: formatRatio(speedup), target: '4' },
+  line: { ratio: formatRatio(speedup), target: '4', apiCalls: `${collectionCalls} collections (${crmSync.last.requests.total} in all)`, lowerBound },
   met,
   rows: [
     {
