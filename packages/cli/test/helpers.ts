@@ -52,3 +52,19 @@ account: demo
 object: contact
 local: { table: contacts }
 `;
+
+/** The part of an ioredis client {@link deleteRedisKeys} uses. */
+interface RedisKeys {
+  scan(cursor: string, match: 'MATCH', pattern: string, count: 'COUNT', n: number): Promise<[string, string[]]>;
+  del(...keys: string[]): Promise<number>;
+}
+
+/** Deletes every Redis key under a test's own `prefix` (BullMQ's queues, heartbeats, pauses). */
+export async function deleteRedisKeys(redis: RedisKeys, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+    if (keys.length > 0) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}

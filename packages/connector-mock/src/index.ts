@@ -17,3 +17,4 @@ export * from './filter-eval.js';
 export * from './mock-connector.js';
 export * from './fixture-hooks.js';
 export * from './plugin.js';
+export * from './emulator-cli.js';
