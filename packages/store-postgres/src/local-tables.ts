@@ -9,8 +9,9 @@
  * ISO-8601 UTC text, exactly as the SDK passes them, so they round-trip unchanged and sort
  * correctly. Keys use the `"C"` collation: byte order, as in SQLite, whatever the database's locale.
  *
- * Every batch write is a fixed number of statements over the whole batch (`unnest` of text arrays,
- * `jsonb_to_recordset`), in one transaction with its checkpoint and fence check.
+ * Every batch write is a fixed number of statements over the whole batch (the page as one JSON
+ * text through `jsonb_to_recordset`, `unnest` of text arrays), in one transaction with its
+ * checkpoint and fence check.
  *
  * @module
  */
@@ -94,6 +95,8 @@ export class PostgresLocalTables implements RecordSink, RecordSource, LocalTable
   readonly atomicCheckpoint = true;
   /** Tables known to exist (lower-case name). */
   private readonly known = new Set<string>();
+  /** Tables whose last page held rows they already had: their next page merges at once (see {@link PostgresLocalTables.write}). */
+  private readonly merging = new Set<string>();
 
   /** `optionWriter` joins checkpoints to the records' transaction; `now` stamps local changes. */
   constructor(
@@ -106,67 +109,123 @@ export class PostgresLocalTables implements RecordSink, RecordSource, LocalTable
    * Upserts records by `crmId` and stores `checkpoint` in the same transaction: either all of it
    * is durable when the promise resolves, or none of it. New rows take the CRM id as their local
    * key; values merge into an existing row, keeping local-only fields; an import clears
-   * `deleted_at`. Two or three statements for the whole batch. A stale `fence` writes nothing.
+   * `deleted_at`. A stale `fence` writes nothing.
+   *
+   * Two ways, the same outcome. While a table's pages hold only records it does not have yet (a
+   * first import), a page is one plain `INSERT` (no lookup, no `ON CONFLICT` arbiter work): when a
+   * row of the page exists after all, the server refuses it with a unique violation, the
+   * transaction rolls back whole, and the page runs again the merging way. The merging way (one
+   * lookup of the linked CRM ids, an `UPDATE` of those rows, an `INSERT ... ON CONFLICT` that
+   * adopts unlinked rows keyed by the CRM id) is then kept for the table's next pages, until one
+   * page of only new records lets the table go back to plain inserts.
    */
   async write(table: string, records: readonly LocalRecord[], checkpoint?: Checkpoint, fence?: Fence): Promise<void> {
     const operation = `Writing ${records.length} records to local table "${String(table)}"`;
     const name = await this.ensureTable(table, operation);
     const batch = mergeByCrmId(records, String(table));
-    const t = this.db.table(name);
-    await this.db.transaction(
+    // The page travels as one JSON text, made by one JSON.stringify: a text[] parameter per column
+    // costs the client an escaping pass per element (pg's array literal) and most of its time.
+    const page = batch.length > 0 ? JSON.stringify(batch) : undefined;
+    if (page !== undefined && !this.merging.has(name)) {
+      let existing = false;
+      try {
+        await this.db.transaction(
+          operation,
+          async (client) => {
+            try {
+              await client.query(
+                prepared(
+                  `INSERT INTO ${this.db.table(name)} (key, crm_id, data, crm_changed_at)
+                   SELECT x.i, x.i, x.d, x.c FROM jsonb_to_recordset($1::jsonb) AS x(i text, c text, d jsonb)`,
+                  [page],
+                ),
+              );
+            } catch (error) {
+              // 23505: unique violation (the key or the CRM id is taken).
+              existing = (error as { code?: unknown } | null)?.code === '23505';
+              throw error;
+            }
+            if (checkpoint !== undefined) await this.optionWriter.write(client, checkpoint.optionName, checkpoint.value, checkpoint.meta);
+          },
+          fence,
+        );
+        return;
+      } catch (error) {
+        // A row of the page exists: nothing of the attempt stayed; merge.
+        if (!existing) throw error;
+        this.merging.add(name);
+      }
+    }
+    const allNew = await this.db.transaction(
       operation,
       async (client) => {
-        if (batch.length > 0) {
-          // Values travel as text arrays, each record's data one small JSON document: parsing one
-          // JSON array of the whole page into jsonb costs several times more on the server.
-          // 1. Which CRM ids are already linked to a row (no JSON involved).
-          const linked = await client.query<{ crm_id: string }>(
-            prepared(`SELECT crm_id FROM ${t} WHERE crm_id = ANY($1::text[]) FOR UPDATE`, [batch.map((record) => record.crm_id)]),
-          );
-          const done = new Set(linked.rows.map((row) => row.crm_id));
-          const known = batch.filter((record) => done.has(record.crm_id));
-          const rest = batch.filter((record) => !done.has(record.crm_id));
-          if (known.length > 0) {
-            // 2. Merge the values into the linked rows.
-            await client.query(
-              prepared(
-                `UPDATE ${t} AS t SET data = t.data || x.data::jsonb, crm_changed_at = COALESCE(x.changed_at, t.crm_changed_at), deleted_at = NULL
-                 FROM unnest($1::text[], $2::text[], $3::text[]) AS x(crm_id, data, changed_at)
-                 WHERE t.crm_id = x.crm_id`,
-                columnsOf(known),
-              ),
-            );
-          }
-          if (rest.length > 0) {
-            // 3. New rows keyed by the CRM id; a row with that key and no CRM id is adopted; a row
-            //    with that key linked elsewhere is a conflict (not returned, detected below).
-            const written = await client.query<{ key: string }>(
-              prepared(
-                `INSERT INTO ${t} AS t (key, crm_id, data, crm_changed_at)
-                 SELECT x.crm_id, x.crm_id, x.data::jsonb, x.changed_at FROM unnest($1::text[], $2::text[], $3::text[]) AS x(crm_id, data, changed_at)
-                 ON CONFLICT (key) DO UPDATE SET data = t.data || excluded.data, crm_id = excluded.crm_id,
-                   crm_changed_at = COALESCE(excluded.crm_changed_at, t.crm_changed_at), deleted_at = NULL
-                 WHERE t.crm_id IS NULL
-                 RETURNING t.key`,
-                columnsOf(rest),
-              ),
-            );
-            if (written.rows.length < rest.length) {
-              const ok = new Set(written.rows.map((row) => row.key));
-              const blocked = rest.find((record) => !ok.has(record.crm_id))!;
-              const holder = (await client.query<{ crm_id: string | null }>(`SELECT crm_id FROM ${t} WHERE key = $1`, [blocked.crm_id])).rows[0];
-              throw new PostgresStoreError(
-                'constraint',
-                `Local table "${name}" already has key "${blocked.crm_id}" linked to CRM id "${holder?.crm_id ?? '?'}"; the import of CRM id "${blocked.crm_id}" cannot take that key. Rename the local row. Nothing of this write was stored.`,
-              );
-            }
-          }
-        }
+        const fresh = page === undefined ? false : await this.mergePage(client, name, batch, page);
         if (checkpoint !== undefined) await this.optionWriter.write(client, checkpoint.optionName, checkpoint.value, checkpoint.meta);
+        return fresh;
       },
       fence,
     );
+    if (allNew) this.merging.delete(name);
   }
+
+  /**
+   * The merging way of {@link PostgresLocalTables.write}, inside its transaction: returns true when
+   * every record of the page was a new row (the next page may try a plain insert again).
+   */
+  private async mergePage(client: PoolClient, name: string, batch: readonly PageRecord[], page: string): Promise<boolean> {
+    const t = this.db.table(name);
+    // 1. Which CRM ids are already linked to a row (no JSON involved).
+    const linked = await client.query<{ crm_id: string }>(
+      prepared(`SELECT crm_id FROM ${t} WHERE crm_id = ANY($1::text[]) FOR UPDATE`, [batch.map((record) => record.i)]),
+    );
+    const done = new Set(linked.rows.map((row) => row.crm_id));
+    const known = done.size === 0 ? [] : batch.filter((record) => done.has(record.i));
+    const rest = done.size === 0 ? batch : batch.filter((record) => !done.has(record.i));
+    if (known.length > 0) {
+      // 2. Merge the values into the linked rows.
+      await client.query(
+        prepared(
+          `UPDATE ${t} AS t SET data = t.data || x.d, crm_changed_at = COALESCE(x.c, t.crm_changed_at), deleted_at = NULL
+           FROM jsonb_to_recordset($1::jsonb) AS x(i text, c text, d jsonb)
+           WHERE t.crm_id = x.i`,
+          [known.length === batch.length ? page : JSON.stringify(known)],
+        ),
+      );
+    }
+    if (rest.length === 0) return false;
+    // 3. New rows keyed by the CRM id; a row with that key and no CRM id is adopted; a row with
+    //    that key linked elsewhere is a conflict (not counted, named below).
+    const written = await client.query<{ n: number; fresh: number }>(
+      prepared(
+        `WITH w AS (
+           INSERT INTO ${t} AS t (key, crm_id, data, crm_changed_at)
+           SELECT x.i, x.i, x.d, x.c FROM jsonb_to_recordset($1::jsonb) AS x(i text, c text, d jsonb)
+           ON CONFLICT (key) DO UPDATE SET data = t.data || excluded.data, crm_id = excluded.crm_id,
+             crm_changed_at = COALESCE(excluded.crm_changed_at, t.crm_changed_at), deleted_at = NULL
+           WHERE t.crm_id IS NULL
+           RETURNING t.xmax = 0 AS fresh)
+         SELECT count(*)::int AS n, count(*) FILTER (WHERE fresh)::int AS fresh FROM w`,
+        [rest.length === batch.length ? page : JSON.stringify(rest)],
+      ),
+    );
+    const counted = written.rows[0] ?? { n: 0, fresh: 0 };
+    if (counted.n < rest.length) {
+      // Inside this transaction: every row of `rest` is now linked to its own CRM id but the blocked ones.
+      const blocked = (
+        await client.query<{ key: string; crm_id: string | null }>(`SELECT key, crm_id FROM ${t} WHERE key = ANY($1::text[]) AND crm_id IS DISTINCT FROM key`, [
+          rest.map((record) => record.i),
+        ])
+      ).rows;
+      const holderOf = new Map(blocked.map((row) => [row.key, row.crm_id]));
+      const first = rest.find((record) => holderOf.has(record.i))?.i ?? rest[0]!.i;
+      throw new PostgresStoreError(
+        'constraint',
+        `Local table "${name}" already has key "${first}" linked to CRM id "${holderOf.get(first) ?? '?'}"; the import of CRM id "${first}" cannot take that key. Rename the local row. Nothing of this write was stored.`,
+      );
+    }
+    return known.length === 0 && counted.fresh === rest.length;
+  }
+
 
   /** Sets `deleted_at` on rows by CRM id, with `checkpoint` in the same transaction. Unknown ids are ignored. */
   async markDeleted(table: string, deletions: readonly LocalDeletion[], checkpoint?: Checkpoint, fence?: Fence): Promise<void> {
@@ -373,7 +432,13 @@ export class PostgresLocalTables implements RecordSink, RecordSource, LocalTable
           deleted_at       text,
           exported_at      text
         )`);
-        await client.query(`CREATE INDEX IF NOT EXISTS "crm_sync_idx_${name}_local_changed_at" ON ${t} (local_changed_at)`);
+        // Partial: only rows the application changed are ever looked up by local_changed_at (an
+        // incremental export's `local_changed_at >= $n` implies NOT NULL), and imported rows have
+        // none, so an import writes two index entries per row, not three. Tables made by earlier
+        // releases keep their full index; both serve the same queries.
+        await client.query(
+          `CREATE INDEX IF NOT EXISTS "crm_sync_idx_${name}_local_changed_at" ON ${t} (local_changed_at) WHERE local_changed_at IS NOT NULL`,
+        );
         await client.query(`INSERT INTO ${this.db.table('local_tables')} (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, [
           name,
           this.now().toISOString(),
@@ -423,29 +488,40 @@ export class PostgresLocalTables implements RecordSink, RecordSource, LocalTable
   }
 }
 
-/** One row per CRM id, duplicates merged in order (as sequential upserts would merge them). */
-function mergeByCrmId(records: readonly LocalRecord[], table: string): { crm_id: string; data: Record<string, FieldValue>; changed_at: string | null }[] {
-  const byId = new Map<string, { crm_id: string; data: Record<string, FieldValue>; changed_at: string | null }>();
-  records.forEach((record, index) => {
-    if (typeof record.crmId !== 'string' || record.crmId === '') {
-      throw new PostgresStoreError(
-        'invalid-argument',
-        `Record #${index} written to local table "${table}" has no crmId (got ${JSON.stringify(record.crmId)}); every imported record needs the CRM's id. Nothing of this write was stored.`,
-      );
-    }
-    const earlier = byId.get(record.crmId);
-    byId.set(record.crmId, {
-      crm_id: record.crmId,
-      data: earlier === undefined ? { ...record.values } : { ...earlier.data, ...record.values },
-      changed_at: record.changedAt ?? earlier?.changed_at ?? null,
-    });
-  });
-  return [...byId.values()];
+/** A record as the page's JSON carries it: CRM id, change time, values (short names: the JSON travels once per record). */
+interface PageRecord {
+  readonly i: string;
+  c: string | null;
+  d: Readonly<Record<string, FieldValue>>;
 }
 
-/** The batch as three parallel text arrays: CRM ids, each record's data as JSON, change times. */
-function columnsOf(batch: readonly { crm_id: string; data: Record<string, FieldValue>; changed_at: string | null }[]): [string[], string[], (string | null)[]] {
-  return [batch.map((record) => record.crm_id), batch.map((record) => JSON.stringify(record.data)), batch.map((record) => record.changed_at)];
+/**
+ * One row per CRM id, duplicates merged in order (as sequential upserts would merge them). The
+ * values object is the caller's own (not copied) unless a duplicate merges into it.
+ */
+function mergeByCrmId(records: readonly LocalRecord[], table: string): PageRecord[] {
+  const page: PageRecord[] = [];
+  const byId = new Map<string, PageRecord>();
+  for (let index = 0; index < records.length; index++) {
+    const record = records[index]!;
+    const crmId = record.crmId;
+    if (typeof crmId !== 'string' || crmId === '') {
+      throw new PostgresStoreError(
+        'invalid-argument',
+        `Record #${index} written to local table "${table}" has no crmId (got ${JSON.stringify(crmId)}); every imported record needs the CRM's id. Nothing of this write was stored.`,
+      );
+    }
+    const earlier = byId.get(crmId);
+    if (earlier !== undefined) {
+      earlier.d = { ...earlier.d, ...record.values };
+      if (record.changedAt !== undefined) earlier.c = record.changedAt;
+      continue;
+    }
+    const item: PageRecord = { i: crmId, c: record.changedAt ?? null, d: record.values };
+    byId.set(crmId, item);
+    page.push(item);
+  }
+  return page;
 }
 
 function toSourceRecord(row: LocalTableRow): SourceRecord {

@@ -49,6 +49,48 @@ describe.skipIf(pgUrl === undefined)('PostgreSQL local tables', () => {
     expect(await s.records.countLocal('contacts')).toBe(1);
   });
 
+  it('a page of new records is one plain insert; a page that meets existing rows merges them (linked, adoptable, new) with nothing doubled, then new pages go back to plain inserts', async () => {
+    const s = await openTestStore({ poolSize: 1 });
+    open.push(s);
+    const executions = async (pattern: RegExp): Promise<number> => {
+      const rows = (await s.pool.query<{ statement: string; runs: string }>('SELECT statement, generic_plans + custom_plans AS runs FROM pg_prepared_statements')).rows;
+      return rows.filter((row) => pattern.test(row.statement)).reduce((sum, row) => sum + Number(row.runs), 0);
+    };
+    const plain = /INSERT INTO .*"contacts" \(key/;
+    const merging = /ON CONFLICT \(key\)/;
+    await s.records.write('contacts', [{ crmId: 'N1', values: { n: 1 } }], { optionName: 'W', value: '1' });
+    expect(await executions(plain)).toBe(1);
+    expect(await executions(merging)).toBe(0);
+    // Rows the next page meets: one linked to its CRM id under a local key, one keyed by the CRM id without a link.
+    await s.records.upsertLocal('contacts', 'local-1', { local: 'kept' });
+    await s.records.linkCrmIds('contacts', [{ key: 'local-1', crmId: 'L1' }]);
+    await s.records.upsertLocal('contacts', 'A1', { local: 'adopted' });
+    const mixed = [
+      { crmId: 'N2', values: { n: 2 } },
+      { crmId: 'L1', changedAt: '2026-01-01T00:00:00.000Z', values: { n: 3 } },
+      { crmId: 'A1', values: { n: 4 } },
+      { crmId: 'N1', values: { n: 5 } },
+    ];
+    await s.records.write('contacts', mixed, { optionName: 'W', value: '2' });
+    expect(await s.records.countLocal('contacts')).toBe(4);
+    expect(await s.records.getLocal('contacts', 'local-1')).toMatchObject({ crmId: 'L1', values: { local: 'kept', n: 3 }, crmChangedAt: '2026-01-01T00:00:00.000Z' });
+    expect(await s.records.getLocal('contacts', 'A1')).toMatchObject({ crmId: 'A1', values: { local: 'adopted', n: 4 } });
+    expect(await s.records.getLocal('contacts', 'N1')).toMatchObject({ crmId: 'N1', values: { n: 5 } });
+    expect(await s.records.getLocal('contacts', 'N2')).toMatchObject({ crmId: 'N2', values: { n: 2 } });
+    expect((await s.options.getOption('W'))?.value).toBe('2');
+    expect(await executions(merging)).toBe(1);
+    // The next page merges at once (no failed attempt first); all new, so the one after is plain again.
+    const plainBefore = await executions(plain);
+    await s.records.write('contacts', [{ crmId: 'N3', values: { n: 6 } }], { optionName: 'W', value: '3' });
+    expect(await executions(plain)).toBe(plainBefore);
+    expect(await executions(merging)).toBe(2);
+    await s.records.write('contacts', [{ crmId: 'N4', values: { n: 7 } }], { optionName: 'W', value: '4' });
+    expect(await executions(plain)).toBe(plainBefore + 1);
+    expect(await executions(merging)).toBe(2);
+    expect(await s.records.countLocal('contacts')).toBe(6);
+    expect((await s.options.getOption('W'))?.value).toBe('4');
+  });
+
   it('reads in byte order of the key (as SQLite), in batches, with changedSince and keys', async () => {
     const s = await store();
     for (const key of ['b', 'B', 'a', 'é', '_', 'A1']) await s.records.upsertLocal('t', key, { key }, { changedAt: key === 'a' ? '2020-01-01T00:00:00.000Z' : '2026-01-01T00:00:00.000Z' });
@@ -70,7 +112,7 @@ describe.skipIf(pgUrl === undefined)('PostgreSQL local tables', () => {
     const prepared = (await s.pool.query<{ name: string; statement: string }>('SELECT name, statement FROM pg_prepared_statements')).rows;
     const named = (pattern: RegExp): string[] => prepared.filter((row) => pattern.test(row.statement)).map((row) => row.name);
     expect(named(/SET state = 'sent'/)).toHaveLength(1);
-    expect(named(/INSERT INTO .*"contacts" AS t/)).toHaveLength(1);
+    expect(named(/INSERT INTO .*"contacts" \(key/)).toHaveLength(1);
     expect(named(/INSERT INTO .*"options"/)).toHaveLength(1);
     for (const row of prepared) expect(row.name).toMatch(/^crm_sync_[0-9a-f]{24}$/);
     expect((await s.journal.listEntries(run.runId)).map((entry) => [entry.state, entry.attempts, entry.batchId])).toEqual([

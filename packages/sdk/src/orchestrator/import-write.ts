@@ -24,23 +24,47 @@ interface CheckpointTarget {
   readonly changeField: string;
 }
 
-/** Converts a page; conversion failures become rejects, re-read records (`skip`) are counted as skipped. */
-export function toLocal(context: RunContext, plan: PreparedImport, records: readonly CrmRecord[], skip: (record: CrmRecord) => boolean): LocalRecord[] {
+/** A page converted without touching the run yet: its records, and the rejects and skips to report when its turn comes. */
+export interface ConvertedPage {
+  readonly records: LocalRecord[];
+  readonly rejects: readonly { readonly crmId: string; readonly field: string; readonly message: string }[];
+  readonly skipped: number;
+}
+
+/**
+ * Converts a page without reporting anything, so that it can run while the previous page is still
+ * being written; {@link reportConversion} later counts, logs and queues its rejects and skips.
+ */
+export function convertPage(plan: PreparedImport, records: readonly CrmRecord[], skip: (record: CrmRecord) => boolean): ConvertedPage {
   const local: LocalRecord[] = [];
+  const rejects: { crmId: string; field: string; message: string }[] = [];
+  let skipped = 0;
   for (const record of records) {
     if (skip(record)) {
-      context.counts.skipped += 1;
+      skipped += 1;
       continue;
     }
     const converted = convertRecord(plan.fields, record.values, 'to-local');
     if (!converted.ok) {
-      context.reject({ code: 'invalid-value', message: converted.message, fields: [converted.field] }, { crmId: record.id });
+      rejects.push({ crmId: record.id, field: converted.field, message: converted.message });
       continue;
     }
     // No spread: one object per record, not two.
     local.push(record.changedAt === undefined ? { crmId: record.id, values: converted.values } : { crmId: record.id, values: converted.values, changedAt: record.changedAt });
   }
-  return local;
+  return { records: local, rejects, skipped };
+}
+
+/** Reports a converted page's skips and conversion rejects to the run; returns its records. */
+export function reportConversion(context: RunContext, page: ConvertedPage): LocalRecord[] {
+  context.counts.skipped += page.skipped;
+  for (const reject of page.rejects) context.reject({ code: 'invalid-value', message: reject.message, fields: [reject.field] }, { crmId: reject.crmId });
+  return page.records;
+}
+
+/** Converts a page; conversion failures become rejects, re-read records (`skip`) are counted as skipped. */
+export function toLocal(context: RunContext, plan: PreparedImport, records: readonly CrmRecord[], skip: (record: CrmRecord) => boolean): LocalRecord[] {
+  return reportConversion(context, convertPage(plan, records, skip));
 }
 
 /**

@@ -7,8 +7,9 @@
  * records sharing one timestamp are never skipped at a page or crash boundary; an optional overlap
  * that re-reads the previous window's tail for late commits, deduplicated by (id, change time);
  * and a watermark that moves only after the sink committed the records (in the same transaction
- * when the sink can). The next page is requested while the current one converts and sinks, so
- * memory holds about two pages whatever the total.
+ * when the sink can). The next page is requested while the current one converts and sinks, and
+ * converted while the current one's write is still in flight (one write at a time, in page
+ * order), so memory holds about three pages whatever the total.
  *
  * @module
  */
@@ -20,7 +21,7 @@ import type { OptionStore } from '../stores/types.js';
 import { describeObject, invalidateDescription, isUnknownFieldError } from './describe-cache.js';
 import { flushRejectsOrFail, storeFailure, type RunContext } from './context.js';
 import { importByIds } from './import-by-ids.js';
-import { toLocal, writePage, type ImportStores } from './import-write.js';
+import { convertPage, reportConversion, writePage, type ImportStores } from './import-write.js';
 import { defaultWatermarkOption, type ImportJob } from './job.js';
 import type { RunError, RunPlan, RunSummary, RunWindow } from './types.js';
 import { prepareImport, type PreparedImport } from './validate.js';
@@ -291,49 +292,84 @@ async function readAll(
   const fetchPage = (cursor: string | undefined, number: number): Promise<Result<RecordPage, RunError>> =>
     context.call(`page ${number}`, () => connector.query(request, cursor, context.options.signal ? { signal: context.options.signal } : undefined));
 
-  let pending: Promise<Result<RecordPage, RunError>> | undefined = fetchPage(undefined, 1);
-  while (pending !== undefined) {
-    pageNumber += 1;
-    const fetched: Result<RecordPage, RunError> = await pending;
-    if (fetched.isErr()) return err(fetched.error);
-    const stopped = context.aborted();
-    if (stopped) return err(stopped);
-    const page: RecordPage = fetched.value;
-    // Prefetch: the next page travels while this one converts and sinks.
-    pending = page.nextCursor !== undefined ? fetchPage(page.nextCursor, pageNumber + 1) : undefined;
-    // Whatever happens below, a prefetched page that is never awaited must not surface as an unhandled rejection.
-    pending?.catch(() => undefined);
-    if (page.safeUpperBound !== undefined) safeUpperBound = minInstant(page.safeUpperBound, safeUpperBound);
-    context.counts.read += page.records.length;
-
-    const changeField = incremental?.changeField;
-    const local = toLocal(context, plan, page.records, (record) => {
-      if (changeField === undefined) return false;
-      const at = changedAtOf(record, changeField);
-      return at !== undefined && recent.has(record.id, at);
-    });
-    let checkpoint: Watermark | undefined;
-    if (incremental !== undefined && changeField !== undefined) {
-      if (incremental.overlapMs > 0) {
-        for (const record of page.records) {
-          const at = changedAtOf(record, changeField);
-          if (at !== undefined) recent.add(record.id, at);
-        }
-      }
-      const last = page.records[page.records.length - 1];
-      const lastAt = last === undefined ? undefined : changedAtOf(last, changeField);
-      // Mid-window checkpoints need the keyset order, must move forward, and never pass what the CRM says is visible.
-      if (keyset && last !== undefined && lastAt !== undefined && isAfter(lastAt, last.id, committed) && (safeUpperBound === undefined || lastAt < safeUpperBound)) {
-        checkpoint = { at: lastAt, id: last.id, recent: recent.list(lastAt) };
-      }
-    }
-    const written = await writePage(context, stores, job.table, local, incremental, checkpoint);
+  // One page's write may still be in flight while the next page is fetched and converted (the
+  // sink's transaction runs on the database's side meanwhile). Only one at a time: the next write
+  // starts only once this one is committed, so the watermark of a page never commits before the
+  // records of the pages before it.
+  let inFlight: { readonly write: Promise<Result<number, RunError>>; readonly checkpoint: Watermark | undefined } | undefined;
+  /** Waits for the write in flight; on success its checkpoint is committed, its rejects flushed. */
+  const settle = async (): Promise<Result<void, RunError>> => {
+    if (inFlight === undefined) return ok(undefined);
+    const { write, checkpoint } = inFlight;
+    const written = await write;
+    inFlight = undefined;
     if (written.isErr()) return err(written.error);
     if (checkpoint !== undefined) committed = checkpoint;
     context.counts.written += written.value;
     const flushed = await flushRejectsOrFail(context);
     if (flushed.isErr()) return err(flushed.error);
     context.progress('read');
+    return ok(undefined);
+  };
+
+  let pending: Promise<Result<RecordPage, RunError>> | undefined = fetchPage(undefined, 1);
+  try {
+    while (pending !== undefined) {
+      pageNumber += 1;
+      const fetched: Result<RecordPage, RunError> = await pending;
+      if (fetched.isErr()) {
+        // The page before it may still be writing: it commits (or fails) first.
+        const settled = await settle();
+        return err(settled.isErr() ? settled.error : fetched.error);
+      }
+      const stopped = context.aborted();
+      if (stopped) {
+        const settled = await settle();
+        return err(settled.isErr() ? settled.error : stopped);
+      }
+      const page: RecordPage = fetched.value;
+      // Prefetch: the next page travels while this one converts and sinks.
+      pending = page.nextCursor !== undefined ? fetchPage(page.nextCursor, pageNumber + 1) : undefined;
+      // Whatever happens below, a prefetched page that is never awaited must not surface as an unhandled rejection.
+      pending?.catch(() => undefined);
+      if (page.safeUpperBound !== undefined) safeUpperBound = minInstant(page.safeUpperBound, safeUpperBound);
+
+      const changeField = incremental?.changeField;
+      // Converted while the previous page may still be writing; its rejects are reported after that write.
+      const converted = convertPage(plan, page.records, (record) => {
+        if (changeField === undefined) return false;
+        const at = changedAtOf(record, changeField);
+        return at !== undefined && recent.has(record.id, at);
+      });
+      let checkpoint: Watermark | undefined;
+      if (incremental !== undefined && changeField !== undefined) {
+        if (incremental.overlapMs > 0) {
+          for (const record of page.records) {
+            const at = changedAtOf(record, changeField);
+            if (at !== undefined) recent.add(record.id, at);
+          }
+        }
+        const last = page.records[page.records.length - 1];
+        const lastAt = last === undefined ? undefined : changedAtOf(last, changeField);
+        // Mid-window checkpoints need the keyset order, must move forward (past the one in flight
+        // too), and never pass what the CRM says is visible.
+        const latest = inFlight?.checkpoint ?? committed;
+        if (keyset && last !== undefined && lastAt !== undefined && isAfter(lastAt, last.id, latest) && (safeUpperBound === undefined || lastAt < safeUpperBound)) {
+          checkpoint = { at: lastAt, id: last.id, recent: recent.list(lastAt) };
+        }
+      }
+      const settled = await settle();
+      if (settled.isErr()) return err(settled.error);
+      // Counted once the page before it is settled, so each progress event covers the pages written.
+      context.counts.read += page.records.length;
+      const local = reportConversion(context, converted);
+      inFlight = { write: writePage(context, stores, job.table, local, incremental, checkpoint), checkpoint };
+    }
+    const settled = await settle();
+    if (settled.isErr()) return err(settled.error);
+  } finally {
+    // Never leave a write running behind the run (its lease is released right after).
+    if (inFlight !== undefined) await inFlight.write;
   }
 
   if (incremental !== undefined) {
