@@ -496,17 +496,31 @@ async function settle(run: ExportRun, includeRejected: boolean): Promise<Result<
   return ok(undefined);
 }
 
-/** Sends every pending entry in batches, several in flight. */
+/**
+ * Sends every pending entry in batches, `capabilities.concurrency` in flight. The next window of
+ * pending entries is read while the current one is still in flight (as soon as fewer batches wait
+ * than may run), so a slot that frees up finds a batch waiting: waiting for a whole window to
+ * finish would leave every slot but the slowest idle at each window's end. Entries are paged by
+ * `seq`, so the window read ahead never holds an entry a batch in flight is sending; at most
+ * `concurrency` batches run and fewer than `concurrency` plus one window wait.
+ */
 async function sendPending(run: ExportRun): Promise<Result<void, RunError>> {
   const { context, stores, runId, batchSize } = run;
   const { connector } = context.deps;
-  const queue = new PQueue({ concurrency: Math.max(1, connector.capabilities.concurrency) });
+  const concurrency = Math.max(1, connector.capabilities.concurrency);
+  const queue = new PQueue({ concurrency });
   let failure: RunError | undefined;
   let batchNumber = 0;
-  for await (const page of entriesIn(stores.journal, runId, ['pending'], batchSize * SEND_WINDOW_BATCHES)) {
+  const windowSize = batchSize * Math.max(SEND_WINDOW_BATCHES, concurrency);
+  for await (const page of entriesIn(stores.journal, runId, ['pending'], windowSize)) {
     if (failure) break;
     const stopped = context.aborted();
-    if (stopped) return err(stopped);
+    if (stopped) {
+      // Batches not started stay pending; those in flight finish journaling their outcome.
+      queue.clear();
+      await queue.onIdle();
+      return err(stopped);
+    }
     for (const batch of batchesOf(run, page)) {
       batchNumber += 1;
       const number = batchNumber;
@@ -516,7 +530,7 @@ async function sendPending(run: ExportRun): Promise<Result<void, RunError>> {
         if (result.isErr()) failure ??= result.error;
       });
     }
-    await queue.onIdle();
+    await queue.onSizeLessThan(concurrency);
     context.progress('write');
   }
   await queue.onIdle();
@@ -585,7 +599,10 @@ async function sendBatch(run: ExportRun, batch: Batch, number: number): Promise<
     const results = batch.entries.map((entry, index) => outcomeOf(run, entry, batch.mode, outcomes[index]!));
     await stores.journal.recordOutcomes(runId, results.map((result) => result.journal), context.fence);
     await context.flushRejects();
-    return await deliver(run, results.flatMap((result) => (result.settled === undefined ? [] : [result.settled])));
+    if (run.onBatchSettled === undefined) return ok(undefined);
+    const settled: ExportRecordOutcome[] = [];
+    for (const result of results) if (result.settled !== undefined) settled.push(result.settled);
+    return await deliver(run, settled);
   } catch (error) {
     return err(storeFailure(context, error, `journaling batch ${number}`));
   }
