@@ -236,23 +236,28 @@ async function exportRun(run: ExportRun, source: SourceBatches, first: readonly 
 
   // Pass 1 settles what an earlier invocation left in doubt; later passes settle this run's own
   // and resend records refused with a retryable reject.
+  let open = await stores.journal.countByState(runId);
   for (let pass = 0; pass < MAX_SEND_ATTEMPTS; pass += 1) {
     if (pass > 0 && run.retryableRejects > 0) {
       context.note(`pass ${pass + 1}: resending ${run.retryableRejects} records the CRM refused with a retryable reject (e.g. a row lock)`);
       run.retryableRejects = 0;
       await context.deps.sleep(RETRYABLE_REJECT_WAIT_MS * pass, context.options.signal);
     }
-    const settled = await settle(run, pass === 0);
-    if (settled.isErr()) return err(settled.error);
+    // Settling reads every entry in the states it settles: skipped when the counts say there is
+    // none (a fresh run), which on a journal without a state index saves a scan of the whole run.
+    const resendRejected = pass === 0 && run.job.resendRejected === true && open.rejected > 0;
+    if (open.sent + open.unknown > 0 || resendRejected) {
+      const settled = await settle(run, pass === 0);
+      if (settled.isErr()) return err(settled.error);
+    }
     const sent = await sendPending(run);
     if (sent.isErr()) return err(sent.error);
-    const counts = await stores.journal.countByState(runId);
-    if (counts.unknown === 0 && counts.sent === 0 && counts.pending === 0) break;
+    open = await stores.journal.countByState(runId);
+    if (open.unknown === 0 && open.sent === 0 && open.pending === 0) break;
   }
-  const counts = await stores.journal.countByState(runId);
-  const open = counts.pending + counts.sent + counts.unknown;
-  if (open > 0) {
-    return err(context.fail('in-doubt', `${open} records of run ${runId} are still unsettled; run the job again to resume`));
+  const unsettled = open.pending + open.sent + open.unknown;
+  if (unsettled > 0) {
+    return err(context.fail('in-doubt', `${unsettled} records of run ${runId} are still unsettled; run the job again to resume`));
   }
   const conflicts = await linkCreated(run);
   await context.flushRejects();
