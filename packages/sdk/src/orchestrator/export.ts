@@ -54,6 +54,14 @@ interface ExportRun {
   readonly batchSize: number;
   /** Records sent back to pending by a retryable reject since the last pass. */
   retryableRejects: number;
+  /**
+   * Entries this invocation committed, by what they did ({@link committedAction}). When the run
+   * was opened by this invocation these are all the run's committed entries, so the final counts
+   * need no read of the whole journal; a resumed run counts from the journal instead.
+   */
+  readonly committed: Record<'created' | 'updated' | 'unchanged', number>;
+  /** True when this invocation resumed a run an earlier one opened. */
+  readonly resumed: boolean;
   /** Where settled outcomes go ({@link ExportRunOptions.onBatchSettled}). */
   readonly onBatchSettled?: ExportRunOptions['onBatchSettled'];
   /** Deliveries made so far in this invocation. */
@@ -124,6 +132,7 @@ export async function runExport(
     }
     const source = stores.source.read(job.table, sourceOptions(job))[Symbol.asyncIterator]();
     let first: readonly SourceRecord[] | undefined;
+    const resumed = run !== undefined;
     if (run) context.note(`resuming the interrupted run ${run.runId}`);
     else {
       // Nothing to export opens no journal run: an idle sync loop leaves no trace in the journal.
@@ -146,6 +155,8 @@ export async function runExport(
       runId: run.runId,
       batchSize,
       retryableRejects: 0,
+      committed: { created: 0, updated: 0, unchanged: 0 },
+      resumed,
       ...(options.onBatchSettled === undefined ? {} : { onBatchSettled: options.onBatchSettled }),
       deliveries: 0,
       delivering: Promise.resolve(),
@@ -376,9 +387,12 @@ async function redeliver(run: ExportRun): Promise<Result<void, RunError>> {
  * created, an earlier reject stays rejected). `linkConflicts` are rejects found after the CRM write.
  */
 async function countFromJournal(run: ExportRun, linkConflicts: number): Promise<void> {
-  const counts = { created: 0, updated: 0, unchanged: 0 };
-  for await (const page of entriesIn(run.stores.journal, run.runId, ['committed'])) {
-    for (const entry of page) counts[committedAction(entry)] += 1;
+  const counts = { ...run.committed };
+  if (run.resumed) {
+    counts.created = counts.updated = counts.unchanged = 0;
+    for await (const page of entriesIn(run.stores.journal, run.runId, ['committed'])) {
+      for (const entry of page) counts[committedAction(entry)] += 1;
+    }
   }
   const states = await run.stores.journal.countByState(run.runId);
   Object.assign(run.context.counts, counts, { rejected: states.rejected + linkConflicts, skipped: 0 });
@@ -478,6 +492,7 @@ async function settle(run: ExportRun, includeRejected: boolean): Promise<Result<
         outcomes.push(crmId === undefined ? { seq: entry.seq, state: 'pending' } : { seq: entry.seq, state: 'committed', crmId, action: 'created' });
         if (crmId !== undefined) {
           context.counts.created += 1;
+          run.committed.created += 1;
           settled.push({ key: entry.localKey, crmId, outcome: 'created' });
         }
       }
@@ -629,6 +644,8 @@ function outcomeOf(run: ExportRun, entry: JournalEntry, mode: WriteMode, outcome
     if (action === 'created') context.counts.created += 1;
     else if (action === 'updated') context.counts.updated += 1;
     else if (action === 'unchanged') context.counts.unchanged += 1;
+    // As the journal will tell it: committedAction of the entry this outcome commits.
+    run.committed[committedAction({ action, mode: entry.mode })] += 1;
     return {
       journal: { seq: entry.seq, state: 'committed', crmId: outcome.id, action },
       settled: { key: entry.localKey, crmId: outcome.id, outcome: committedAction({ action, mode }) },
