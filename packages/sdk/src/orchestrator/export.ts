@@ -564,8 +564,9 @@ interface Batch {
 
 /** The mode an entry is sent with: a resent insert with a sync key becomes an upsert by it. */
 function sendMode(run: ExportRun, entry: JournalEntry): WriteMode {
+  if (entry.mode !== 'insert' || entry.attempts === 0) return entry.mode;
   const upsertable = run.plan.syncKeyField !== undefined && run.context.deps.connector.capabilities.upsertByExternalId;
-  return entry.mode === 'insert' && entry.attempts > 0 && upsertable ? 'upsert' : entry.mode;
+  return upsertable ? 'upsert' : entry.mode;
 }
 
 function batchesOf(run: ExportRun, entries: readonly JournalEntry[]): Batch[] {
