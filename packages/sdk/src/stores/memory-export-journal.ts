@@ -17,6 +17,9 @@ import type {
   NewJournalEntry,
 } from './types.js';
 
+/** The payload of a committed entry (its values are forgotten): one shared, frozen empty object. */
+const FORGOTTEN: Readonly<Record<string, never>> = Object.freeze({});
+
 const STATES: readonly JournalState[] = ['pending', 'sent', 'committed', 'rejected', 'unknown'];
 
 /** Options of {@link MemoryExportJournal}. */
@@ -116,7 +119,7 @@ export class MemoryExportJournal implements ExportJournal {
         outcome.seq,
         changedEntry(entry, {
           state: outcome.state,
-          payload: outcome.state === 'committed' ? {} : entry.payload,
+          payload: outcome.state === 'committed' ? FORGOTTEN : entry.payload,
           crmId: outcome.crmId ?? entry.crmId,
           action: outcome.action,
           reject: outcome.reject,
