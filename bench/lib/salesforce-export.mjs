@@ -46,9 +46,15 @@ async function exportOnce(host, rows, { latencyMs, faults, connectorOptions, jou
   const connector = new SalesforceConnector({ instanceUrl: url, auth: { kind: 'access-token', accessToken }, ...connectorOptions });
   const orchestrator = new Orchestrator({ connector, options: new MemoryOptionStore(), journal, sink: new MemoryRecordStore(), source: new ArraySource(rows) });
   const job = { kind: 'export', activity: 'bench-sf-export', object: 'Contact', table: 'contacts', fields: SALESFORCE_EXPORT_FIELDS, mode: 'insert' };
+  const emulatorCpu = await host.call('cpuMs');
+  const cpu = process.cpuUsage();
   const started = performance.now();
   const summary = unwrap(await orchestrator.runExport(job), 'crm-sync export to Salesforce');
   const elapsedMs = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  // CPU of each side during the run: on 2 shared cores the client and the emulator compete.
+  const clientCpuMs = (used.user + used.system) / 1000;
+  const emulatorCpuMs = (await host.call('cpuMs')) - emulatorCpu;
   await connector.close?.();
   const count = await host.call('count');
   check(count === rows.length && summary.created === rows.length, `crm-sync created ${summary.created} of ${rows.length} contacts (emulator holds ${count})`);
@@ -56,5 +62,5 @@ async function exportOnce(host, rows, { latencyMs, faults, connectorOptions, jou
   const byRoute = {};
   for (const entry of log) byRoute[entry.route] = (byRoute[entry.route] ?? 0) + 1;
   const wire = await host.call('wireLog');
-  return { elapsedMs, apiCalls: summary.apiCalls, retries: summary.retries, requests: { total: log.length, byRoute }, log, wire };
+  return { elapsedMs, clientCpuMs, emulatorCpuMs, apiCalls: summary.apiCalls, retries: summary.retries, requests: { total: log.length, byRoute }, log, wire };
 }

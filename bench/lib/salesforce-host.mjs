@@ -104,6 +104,11 @@ const commands = {
     if (faults.length > 0) emulator.faults.add(...faults);
   },
   rss: () => Math.round(process.resourceUsage().maxRSS / 1024),
+  /** CPU time (user + system, ms) this emulator process has used so far: the server's share of a run. */
+  cpuMs: () => {
+    const usage = process.cpuUsage();
+    return (usage.user + usage.system) / 1000;
+  },
   close: async () => {
     await emulator?.close();
     emulator = undefined;

@@ -64,9 +64,8 @@ function realCalendarValue(text: string, pattern: RegExp): boolean {
  * reject. Salesforce fails the whole request with `JSON_PARSER_ERROR` on such a value, so one bad
  * record would sink the 199 good ones of its call: it is refused here and never sent.
  */
-function undeserializable(values: FieldValues, description: ObjectDescription): WriteOutcome | undefined {
-  for (const field of description.fields) {
-    if (field.type !== 'date' && field.type !== 'datetime') continue;
+function undeserializable(values: FieldValues, calendarFields: readonly ObjectDescription['fields'][number][]): WriteOutcome | undefined {
+  for (const field of calendarFields) {
     const value = values[field.name];
     if (value === undefined || value === null) continue;
     if (typeof value === 'string' && realCalendarValue(value, field.type === 'date' ? DATE_ONLY : DATE_TIME)) continue;
@@ -79,10 +78,14 @@ function undeserializable(values: FieldValues, description: ObjectDescription): 
 /** Splits the batch into local rejects and records to send. */
 function prepareRecords(request: UpsertBatchRequest, description: ObjectDescription): OutcomeMerger<PreparedRecord> {
   const merger = new OutcomeMerger<PreparedRecord>(request.records.length);
+  // Looked up once per batch, not once per record: only date and date-time values are checked.
+  const calendarFields = description.fields.filter((field) => field.type === 'date' || field.type === 'datetime');
+  const primaryKey = description.primaryKey;
   request.records.forEach((record, index) => {
-    const values: FieldValues = { ...record.values };
-    delete values[description.primaryKey];
-    const unreadable = undeserializable(values, description);
+    // The record's own values are only read from here on (the wire body is built afresh), so
+    // they are copied only to leave the primary key out.
+    const values: FieldValues = Object.hasOwn(record.values, primaryKey) ? withoutField(record.values, primaryKey) : record.values;
+    const unreadable = undeserializable(values, calendarFields);
     if (unreadable) return merger.decide(index, unreadable);
     if (request.mode === 'insert') {
       merger.send(index, { values });
@@ -103,6 +106,13 @@ function prepareRecords(request: UpsertBatchRequest, description: ObjectDescript
     merger.send(index, { values });
   });
   return merger;
+}
+
+/** A copy of `values` without `name`. */
+function withoutField(values: FieldValues, name: string): FieldValues {
+  const copy: FieldValues = {};
+  for (const key of Object.keys(values)) if (key !== name) copy[key] = values[key]!;
+  return copy;
 }
 
 /** Sends one chunk of at most 200 records through sObject Collections. */

@@ -54,6 +54,14 @@ interface ExportRun {
   readonly batchSize: number;
   /** Records sent back to pending by a retryable reject since the last pass. */
   retryableRejects: number;
+  /**
+   * Entries this invocation committed, by what they did ({@link committedAction}). When the run
+   * was opened by this invocation these are all the run's committed entries, so the final counts
+   * need no read of the whole journal; a resumed run counts from the journal instead.
+   */
+  readonly committed: Record<'created' | 'updated' | 'unchanged', number>;
+  /** True when this invocation resumed a run an earlier one opened. */
+  readonly resumed: boolean;
   /** Where settled outcomes go ({@link ExportRunOptions.onBatchSettled}). */
   readonly onBatchSettled?: ExportRunOptions['onBatchSettled'];
   /** Deliveries made so far in this invocation. */
@@ -124,6 +132,7 @@ export async function runExport(
     }
     const source = stores.source.read(job.table, sourceOptions(job))[Symbol.asyncIterator]();
     let first: readonly SourceRecord[] | undefined;
+    const resumed = run !== undefined;
     if (run) context.note(`resuming the interrupted run ${run.runId}`);
     else {
       // Nothing to export opens no journal run: an idle sync loop leaves no trace in the journal.
@@ -146,6 +155,8 @@ export async function runExport(
       runId: run.runId,
       batchSize,
       retryableRejects: 0,
+      committed: { created: 0, updated: 0, unchanged: 0 },
+      resumed,
       ...(options.onBatchSettled === undefined ? {} : { onBatchSettled: options.onBatchSettled }),
       deliveries: 0,
       delivering: Promise.resolve(),
@@ -236,23 +247,28 @@ async function exportRun(run: ExportRun, source: SourceBatches, first: readonly 
 
   // Pass 1 settles what an earlier invocation left in doubt; later passes settle this run's own
   // and resend records refused with a retryable reject.
+  let open = await stores.journal.countByState(runId);
   for (let pass = 0; pass < MAX_SEND_ATTEMPTS; pass += 1) {
     if (pass > 0 && run.retryableRejects > 0) {
       context.note(`pass ${pass + 1}: resending ${run.retryableRejects} records the CRM refused with a retryable reject (e.g. a row lock)`);
       run.retryableRejects = 0;
       await context.deps.sleep(RETRYABLE_REJECT_WAIT_MS * pass, context.options.signal);
     }
-    const settled = await settle(run, pass === 0);
-    if (settled.isErr()) return err(settled.error);
+    // Settling reads every entry in the states it settles: skipped when the counts say there is
+    // none (a fresh run), which on a journal without a state index saves a scan of the whole run.
+    const resendRejected = pass === 0 && run.job.resendRejected === true && open.rejected > 0;
+    if (open.sent + open.unknown > 0 || resendRejected) {
+      const settled = await settle(run, pass === 0);
+      if (settled.isErr()) return err(settled.error);
+    }
     const sent = await sendPending(run);
     if (sent.isErr()) return err(sent.error);
-    const counts = await stores.journal.countByState(runId);
-    if (counts.unknown === 0 && counts.sent === 0 && counts.pending === 0) break;
+    open = await stores.journal.countByState(runId);
+    if (open.unknown === 0 && open.sent === 0 && open.pending === 0) break;
   }
-  const counts = await stores.journal.countByState(runId);
-  const open = counts.pending + counts.sent + counts.unknown;
-  if (open > 0) {
-    return err(context.fail('in-doubt', `${open} records of run ${runId} are still unsettled; run the job again to resume`));
+  const unsettled = open.pending + open.sent + open.unknown;
+  if (unsettled > 0) {
+    return err(context.fail('in-doubt', `${unsettled} records of run ${runId} are still unsettled; run the job again to resume`));
   }
   const conflicts = await linkCreated(run);
   await context.flushRejects();
@@ -371,9 +387,12 @@ async function redeliver(run: ExportRun): Promise<Result<void, RunError>> {
  * created, an earlier reject stays rejected). `linkConflicts` are rejects found after the CRM write.
  */
 async function countFromJournal(run: ExportRun, linkConflicts: number): Promise<void> {
-  const counts = { created: 0, updated: 0, unchanged: 0 };
-  for await (const page of entriesIn(run.stores.journal, run.runId, ['committed'])) {
-    for (const entry of page) counts[committedAction(entry)] += 1;
+  const counts = { ...run.committed };
+  if (run.resumed) {
+    counts.created = counts.updated = counts.unchanged = 0;
+    for await (const page of entriesIn(run.stores.journal, run.runId, ['committed'])) {
+      for (const entry of page) counts[committedAction(entry)] += 1;
+    }
   }
   const states = await run.stores.journal.countByState(run.runId);
   Object.assign(run.context.counts, counts, { rejected: states.rejected + linkConflicts, skipped: 0 });
@@ -473,6 +492,7 @@ async function settle(run: ExportRun, includeRejected: boolean): Promise<Result<
         outcomes.push(crmId === undefined ? { seq: entry.seq, state: 'pending' } : { seq: entry.seq, state: 'committed', crmId, action: 'created' });
         if (crmId !== undefined) {
           context.counts.created += 1;
+          run.committed.created += 1;
           settled.push({ key: entry.localKey, crmId, outcome: 'created' });
         }
       }
@@ -496,17 +516,31 @@ async function settle(run: ExportRun, includeRejected: boolean): Promise<Result<
   return ok(undefined);
 }
 
-/** Sends every pending entry in batches, several in flight. */
+/**
+ * Sends every pending entry in batches, `capabilities.concurrency` in flight. The next window of
+ * pending entries is read while the current one is still in flight (as soon as fewer batches wait
+ * than may run), so a slot that frees up finds a batch waiting: waiting for a whole window to
+ * finish would leave every slot but the slowest idle at each window's end. Entries are paged by
+ * `seq`, so the window read ahead never holds an entry a batch in flight is sending; at most
+ * `concurrency` batches run and fewer than `concurrency` plus one window wait.
+ */
 async function sendPending(run: ExportRun): Promise<Result<void, RunError>> {
   const { context, stores, runId, batchSize } = run;
   const { connector } = context.deps;
-  const queue = new PQueue({ concurrency: Math.max(1, connector.capabilities.concurrency) });
+  const concurrency = Math.max(1, connector.capabilities.concurrency);
+  const queue = new PQueue({ concurrency });
   let failure: RunError | undefined;
   let batchNumber = 0;
-  for await (const page of entriesIn(stores.journal, runId, ['pending'], batchSize * SEND_WINDOW_BATCHES)) {
+  const windowSize = batchSize * Math.max(SEND_WINDOW_BATCHES, concurrency);
+  for await (const page of entriesIn(stores.journal, runId, ['pending'], windowSize)) {
     if (failure) break;
     const stopped = context.aborted();
-    if (stopped) return err(stopped);
+    if (stopped) {
+      // Batches not started stay pending; those in flight finish journaling their outcome.
+      queue.clear();
+      await queue.onIdle();
+      return err(stopped);
+    }
     for (const batch of batchesOf(run, page)) {
       batchNumber += 1;
       const number = batchNumber;
@@ -516,7 +550,7 @@ async function sendPending(run: ExportRun): Promise<Result<void, RunError>> {
         if (result.isErr()) failure ??= result.error;
       });
     }
-    await queue.onIdle();
+    await queue.onSizeLessThan(concurrency);
     context.progress('write');
   }
   await queue.onIdle();
@@ -530,8 +564,9 @@ interface Batch {
 
 /** The mode an entry is sent with: a resent insert with a sync key becomes an upsert by it. */
 function sendMode(run: ExportRun, entry: JournalEntry): WriteMode {
+  if (entry.mode !== 'insert' || entry.attempts === 0) return entry.mode;
   const upsertable = run.plan.syncKeyField !== undefined && run.context.deps.connector.capabilities.upsertByExternalId;
-  return entry.mode === 'insert' && entry.attempts > 0 && upsertable ? 'upsert' : entry.mode;
+  return upsertable ? 'upsert' : entry.mode;
 }
 
 function batchesOf(run: ExportRun, entries: readonly JournalEntry[]): Batch[] {
@@ -585,7 +620,10 @@ async function sendBatch(run: ExportRun, batch: Batch, number: number): Promise<
     const results = batch.entries.map((entry, index) => outcomeOf(run, entry, batch.mode, outcomes[index]!));
     await stores.journal.recordOutcomes(runId, results.map((result) => result.journal), context.fence);
     await context.flushRejects();
-    return await deliver(run, results.flatMap((result) => (result.settled === undefined ? [] : [result.settled])));
+    if (run.onBatchSettled === undefined) return ok(undefined);
+    const settled: ExportRecordOutcome[] = [];
+    for (const result of results) if (result.settled !== undefined) settled.push(result.settled);
+    return await deliver(run, settled);
   } catch (error) {
     return err(storeFailure(context, error, `journaling batch ${number}`));
   }
@@ -607,6 +645,8 @@ function outcomeOf(run: ExportRun, entry: JournalEntry, mode: WriteMode, outcome
     if (action === 'created') context.counts.created += 1;
     else if (action === 'updated') context.counts.updated += 1;
     else if (action === 'unchanged') context.counts.unchanged += 1;
+    // As the journal will tell it: committedAction of the entry this outcome commits.
+    run.committed[committedAction({ action, mode: entry.mode })] += 1;
     return {
       journal: { seq: entry.seq, state: 'committed', crmId: outcome.id, action },
       settled: { key: entry.localKey, crmId: outcome.id, outcome: committedAction({ action, mode }) },

@@ -132,6 +132,35 @@ for (const factory of harnesses) {
       expect(most).toBeLessThanOrEqual(3);
     });
 
+    it('a slow batch does not hold back the next window of batches: the free slots go on sending', async () => {
+      // 20 batches of 10 with 2 in flight; the send loop reads 8 batches per window. The first
+      // batch answers only once the tenth (in the second window) has been sent; a loop that waited
+      // for a whole window before reading the next would never get there (released after 5 s
+      // only so that such a loop fails instead of hanging).
+      let started = 0;
+      let release!: () => void;
+      const tenthStarted = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let firstReleasedBy: 'the tenth batch' | 'the fallback' | undefined;
+      const gated = withMethod(withCapabilities(harness.connector, { concurrency: 2 }), 'upsertBatch', (inner) => (request, options) => {
+        started += 1;
+        if (started === 10) release();
+        if (started !== 1) return inner.upsertBatch(request, options);
+        const fallback = new Promise<'the fallback'>((resolve) => setTimeout(() => resolve('the fallback'), 5_000).unref());
+        const released = Promise.race([tenthStarted.then(() => 'the tenth batch' as const), fallback]).then((by) => {
+          firstReleasedBy = by;
+        });
+        return ResultAsync.fromSafePromise(released).andThen(() => inner.upsertBatch(request, options));
+      });
+      const rig = makeRig({ ...harness, connector: gated });
+      seed(rig, 200);
+      const summary = (await rig.orchestrator.runExport(job({ batchSize: 10 })))._unsafeUnwrap();
+      expect(summary.created).toBe(200);
+      expect(firstReleasedBy).toBe('the tenth batch');
+      expect(await rig.journal.countByState(summary.runId!)).toMatchObject({ committed: 200, pending: 0, sent: 0, unknown: 0 });
+    });
+
     it('rejects go to the rejects output with code, symbol, message, fields and local key, each logged as a warning', async () => {
       const rig = makeRig(harness);
       seed(rig, 2);
