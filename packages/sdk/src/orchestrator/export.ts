@@ -254,9 +254,9 @@ async function exportRun(run: ExportRun, source: SourceBatches, first: readonly 
   if (open > 0) {
     return err(context.fail('in-doubt', `${open} records of run ${runId} are still unsettled; run the job again to resume`));
   }
-  const conflicts = await linkCreated(run);
+  const settledCounts = await linkCreatedAndCount(run);
   await context.flushRejects();
-  await countFromJournal(run, conflicts);
+  await countFromJournal(run, settledCounts);
   const summary = context.summary({ runId });
   await stores.journal.closeRun(runId, 'finished', { ...summary, notes: [...summary.notes] } as unknown as Record<string, unknown>, context.fence);
   context.progress('done');
@@ -365,18 +365,24 @@ async function redeliver(run: ExportRun): Promise<Result<void, RunError>> {
   return ok(undefined);
 }
 
+/** What one pass over a run's committed entries found: actions by kind, and links refused. */
+interface CommittedCounts {
+  readonly created: number;
+  readonly updated: number;
+  readonly unchanged: number;
+  readonly linkConflicts: number;
+}
+
 /**
  * Sets the run's created / updated / unchanged / rejected counts from its journal, so that they
  * say what happened to each record whichever invocation settled it (a settled in-flight insert is
- * created, an earlier reject stays rejected). `linkConflicts` are rejects found after the CRM write.
+ * created, an earlier reject stays rejected). `committed.linkConflicts` are rejects found after
+ * the CRM write.
  */
-async function countFromJournal(run: ExportRun, linkConflicts: number): Promise<void> {
-  const counts = { created: 0, updated: 0, unchanged: 0 };
-  for await (const page of entriesIn(run.stores.journal, run.runId, ['committed'])) {
-    for (const entry of page) counts[committedAction(entry)] += 1;
-  }
+async function countFromJournal(run: ExportRun, committed: CommittedCounts): Promise<void> {
   const states = await run.stores.journal.countByState(run.runId);
-  Object.assign(run.context.counts, counts, { rejected: states.rejected + linkConflicts, skipped: 0 });
+  const { created, updated, unchanged, linkConflicts } = committed;
+  Object.assign(run.context.counts, { created, updated, unchanged }, { rejected: states.rejected + linkConflicts, skipped: 0 });
 }
 
 function buildEntry(run: ExportRun, record: SourceRecord, seq: number): { entry: NewJournalEntry; reject?: Reject } {
@@ -632,24 +638,27 @@ function outcomeOf(run: ExportRun, entry: JournalEntry, mode: WriteMode, outcome
 }
 
 /**
- * Links local rows to the CRM ids the run created, so the next export updates them. A CRM id
+ * Links local rows to the CRM ids the run created, so the next export updates them, and counts
+ * what each committed entry did: one pass over the committed entries serves both. A CRM id
  * another local row already holds is not linked and no row is removed: it is reported as a reject
  * naming both local keys.
  */
-async function linkCreated(run: ExportRun): Promise<number> {
+async function linkCreatedAndCount(run: ExportRun): Promise<CommittedCounts> {
   const { context, stores, job, runId } = run;
-  let conflicts = 0;
-  if (!stores.source.linkCrmIds) return conflicts;
+  const counts = { created: 0, updated: 0, unchanged: 0, linkConflicts: 0 };
+  const linkCrmIds = stores.source.linkCrmIds?.bind(stores.source);
   // Linked in canonical form, so that the store finds the row again by the id the CRM reports.
   const normalize = idNormalizer(run.context.deps.connector, job.object);
   for await (const page of entriesIn(stores.journal, runId, ['committed'])) {
+    for (const entry of page) counts[committedAction(entry)] += 1;
+    if (linkCrmIds === undefined) continue;
     const links = page
       .filter((entry) => entry.crmId !== undefined && entry.mode !== 'update')
       .map((entry) => ({ key: entry.localKey, crmId: normalize(entry.crmId!) }));
     if (links.length === 0) continue;
-    const linked = await stores.source.linkCrmIds(job.table, links, context.fence);
+    const linked = await linkCrmIds(job.table, links, context.fence);
     for (const conflict of linked?.conflicts ?? []) {
-      conflicts += 1;
+      counts.linkConflicts += 1;
       context.reject(
         {
           code: 'duplicate',
@@ -660,5 +669,5 @@ async function linkCreated(run: ExportRun): Promise<number> {
       );
     }
   }
-  return conflicts;
+  return counts;
 }
