@@ -33,6 +33,7 @@ import {
   type JournalState,
   type NewJournalEntry,
   type Reject,
+  StaleFenceError,
   type WriteAction,
   type WriteMode,
 } from '@crm-sync/sdk';
@@ -82,7 +83,9 @@ export class SqliteExportJournal implements ExportJournal {
   private readonly updateRunClosed: Statement<[string, string, string | null, string]>;
   private readonly insertEntries: Statement<[string, string, string]>;
   private readonly insertPayloads: Statement<[string, string, string]>;
-  private readonly updateSent: Statement<[string, string, string, number]>;
+  private readonly updateSentRange: Statement<[string, string, string, number, number]>;
+  private readonly countSeqsInRange: Statement<[string, number, number], { readonly n: number }>;
+  private readonly insertNewPayloads: Statement<[string, string]>;
   private readonly updateOutcome: Statement<[string, string | null, string | null, string | null, string, string, number]>;
   private readonly deleteSettledPayloads: Statement<[string, string]>;
   private readonly deleteCommittedPayloads: Statement<[string, string]>;
@@ -91,6 +94,11 @@ export class SqliteExportJournal implements ExportJournal {
   private readonly deleteRunPayloads: Statement<[string]>;
   private readonly deleteRun: Statement<[string]>;
   private readonly countStates: Statement<[string], { readonly state: JournalState; readonly n: number }>;
+  /** listEntries statements by SQL text: a few shapes (states subsets, with or without a limit). */
+  private readonly listStatements = new Map<string, Statement<(string | number)[], EntryRow>>();
+  /** Batch steps waiting for the next group commit (see {@link SqliteExportJournal.flush}). */
+  private queued: QueuedStep[] = [];
+  private flushScheduled = false;
 
   /**
    * Prepares every statement once; `now` stamps `updated_at`, `started_at` and `finished_at`;
@@ -102,6 +110,12 @@ export class SqliteExportJournal implements ExportJournal {
     private readonly now: () => Date,
     private readonly leases: SqliteLeaseStore,
     private readonly retention: JournalRetention,
+    /**
+     * Commit the batch steps issued in one turn of the event loop together (see
+     * {@link SqliteExportJournal.flush}). Off on a connection shared with the application, whose
+     * own open transaction a deferred step must never join.
+     */
+    private readonly groupCommit = false,
   ) {
     journalPruneCutoff(new Date(0), retention);
     this.selectOpenRun = db.prepare(`SELECT ${RUN_COLUMNS} FROM journal_runs WHERE job_id = ? AND status = 'open'`);
@@ -130,12 +144,20 @@ export class SqliteExportJournal implements ExportJournal {
        WHERE EXISTS (SELECT 1 FROM journal_entries e WHERE e.run_id = ? AND e.seq = j.value ->> 0 AND e.state = 'pending')
        ON CONFLICT (run_id, seq) DO NOTHING`,
     );
-    // Updates stay one prepared statement run per entry inside the step's one transaction: an
+    // Outcomes stay one prepared statement run per entry inside the step's one transaction: an
     // UPDATE ... FROM json_each(...) join was planned as a scan of the run's entries per batch
-    // (quadratic over a run; measured 10x slower at 100,000 entries).
-    this.updateSent = db.prepare(
+    // (quadratic over a run; measured 10x slower at 100,000 entries). A batch marked sent is a
+    // range of consecutive seqs (the send loop reads pending entries in seq order): one UPDATE
+    // per range, through the primary key.
+    this.updateSentRange = db.prepare(
       `UPDATE journal_entries SET state = 'sent', batch_id = ?, attempts = attempts + 1, updated_at = ?
-       WHERE run_id = ? AND seq = ?`,
+       WHERE run_id = ? AND seq BETWEEN ? AND ?`,
+    );
+    this.countSeqsInRange = db.prepare('SELECT count(*) AS n FROM journal_entries WHERE run_id = ? AND seq BETWEEN ? AND ?');
+    // Entries whose seqs were all new: every one was just added as pending, no per-row check needed.
+    this.insertNewPayloads = db.prepare(
+      `INSERT INTO journal_payloads (run_id, seq, payload) SELECT ?, value ->> 0, value -> 5 FROM json_each(?) WHERE true
+       ON CONFLICT (run_id, seq) DO NOTHING`,
     );
     // COALESCE keeps a crm id known before sending (updates) when the outcome carries none.
     this.updateOutcome = db.prepare(
@@ -165,6 +187,7 @@ export class SqliteExportJournal implements ExportJournal {
   /** The job's open run, if an interrupted export left one. */
   async findOpenRun(jobId: string): Promise<JournalRun | undefined> {
     try {
+      this.flush();
       const row = this.selectOpenRun.get(jobId);
       return row === undefined ? undefined : toRun(row);
     } catch (error) {
@@ -175,6 +198,7 @@ export class SqliteExportJournal implements ExportJournal {
   /** Starts a new run; rejects with code `run-conflict` when the job already has an open one. */
   async startRun(jobId: string, fence?: Fence): Promise<JournalRun> {
     try {
+      this.flush();
       const startedAt = this.now().toISOString();
       const runId = newRunId(startedAt);
       this.db.transaction(() => {
@@ -198,6 +222,7 @@ export class SqliteExportJournal implements ExportJournal {
   /** The run, or `undefined` when no run has that id. */
   async getRun(runId: string): Promise<JournalRun | undefined> {
     try {
+      this.flush();
       const row = this.selectRun.get(runId);
       return row === undefined ? undefined : toRun(row);
     } catch (error) {
@@ -208,6 +233,7 @@ export class SqliteExportJournal implements ExportJournal {
   /** Runs, newest first; all jobs when `jobId` is omitted. */
   async listRuns(jobId?: string): Promise<readonly JournalRun[]> {
     try {
+      this.flush();
       const rows = jobId === undefined ? this.selectRuns.all() : this.selectRunsOfJob.all(jobId);
       return rows.map(toRun);
     } catch (error) {
@@ -217,61 +243,137 @@ export class SqliteExportJournal implements ExportJournal {
 
   /** Adds entries as `pending` in one transaction; an existing `seq` is left as it is. */
   async addPending(runId: string, entries: readonly NewJournalEntry[], fence?: Fence): Promise<void> {
+    const operation = `Adding ${entries.length} pending entries to export run "${runId}"`;
+    let updatedAt: string;
+    let rows: string;
+    let fresh: { readonly first: number; readonly last: number } | undefined;
     try {
-      const updatedAt = this.now().toISOString();
-      const rows = JSON.stringify(
+      updatedAt = this.now().toISOString();
+      rows = JSON.stringify(
         entries.map((entry) => [entry.seq, entry.localKey, entry.syncKey ?? null, entry.mode, entry.crmId ?? null, entry.payload]),
       );
-      this.db.transaction(() => {
-        this.leases.check(fence);
-        this.requireRun(runId);
-        if (entries.length === 0) return;
-        this.insertEntries.run(runId, updatedAt, rows);
-        this.insertPayloads.run(runId, rows, runId);
-      }).immediate();
+      fresh = ascendingSpan(entries);
     } catch (error) {
-      throw toStoreError(error, `Adding ${entries.length} pending entries to export run "${runId}"`);
+      throw toStoreError(error, operation);
     }
+    return this.step(operation, () => {
+      this.leases.check(fence);
+      this.requireRun(runId);
+      if (entries.length === 0) return;
+      // Seqs past everything the run holds (the usual case): no entry can be there already.
+      const allNew = fresh !== undefined && this.countSeqsInRange.get(runId, fresh.first, fresh.last)!.n === 0;
+      this.insertEntries.run(runId, updatedAt, rows);
+      if (allNew) this.insertNewPayloads.run(runId, rows);
+      else this.insertPayloads.run(runId, rows, runId);
+    });
   }
 
-  /** Marks entries `sent` in `batchId` and counts an attempt, in one statement and transaction. */
+  /** Marks entries `sent` in `batchId` and counts an attempt: one statement per range of consecutive seqs, one transaction. */
   async markSent(runId: string, seqs: readonly number[], batchId: string, fence?: Fence): Promise<void> {
+    const operation = `Marking ${seqs.length} entries of export run "${runId}" as sent`;
+    let updatedAt: string;
     try {
-      const updatedAt = this.now().toISOString();
-      this.db.transaction(() => {
-        this.leases.check(fence);
-        this.requireRun(runId);
-        for (const seq of seqs) this.updateSent.run(batchId, updatedAt, runId, seq);
-      }).immediate();
+      updatedAt = this.now().toISOString();
     } catch (error) {
-      throw toStoreError(error, `Marking ${seqs.length} entries of export run "${runId}" as sent`);
+      throw toStoreError(error, operation);
+    }
+    return this.step(operation, () => {
+      this.leases.check(fence);
+      this.requireRun(runId);
+      // A seq listed twice falls in two ranges and counts two attempts, as one update per seq would.
+      for (const [first, last] of consecutiveRanges(seqs)) this.updateSentRange.run(batchId, updatedAt, runId, first, last);
+    });
+  }
+
+  /** Records outcomes in one transaction. A `crmId` in an outcome replaces the known one. */
+  async recordOutcomes(runId: string, outcomes: readonly JournalOutcome[], fence?: Fence): Promise<void> {
+    const operation = `Recording ${outcomes.length} outcomes of export run "${runId}"`;
+    let updatedAt: string;
+    let committed: string;
+    try {
+      updatedAt = this.now().toISOString();
+      committed = JSON.stringify(outcomes.filter((outcome) => outcome.state === 'committed').map((outcome) => outcome.seq));
+    } catch (error) {
+      throw toStoreError(error, operation);
+    }
+    return this.step(operation, () => {
+      this.leases.check(fence);
+      this.requireRun(runId);
+      for (const outcome of outcomes) {
+        this.updateOutcome.run(
+          outcome.state,
+          outcome.crmId ?? null,
+          outcome.action ?? null,
+          toJsonColumn(outcome.reject),
+          updatedAt,
+          runId,
+          outcome.seq,
+        );
+      }
+      if (committed !== '[]') this.deleteCommittedPayloads.run(runId, committed);
+    });
+  }
+
+  /**
+   * Commits the batch steps waiting for it, all in ONE transaction, each step in a savepoint of
+   * its own: a step whose fence is stale (or whose run is gone) is rolled back alone and rejects;
+   * the others commit. Each step's promise settles only after that commit, so a step resolves
+   * only once it is durable, exactly as with a transaction per step; a kill before the commit
+   * leaves none of them, and none had resolved. Batch steps issued in one turn of the event loop
+   * (the send loop's concurrent batches marking themselves sent, or recording their outcomes)
+   * share one commit and its fsync instead of paying one each. Every other call of the journal
+   * flushes first, so it sees every step issued before it. Called by the store before it closes.
+   */
+  flush(): void {
+    this.flushScheduled = false;
+    const steps = this.queued;
+    if (steps.length === 0) return;
+    this.queued = [];
+    const failures = new Map<QueuedStep, unknown>();
+    try {
+      this.db
+        .transaction(() => {
+          for (const step of steps) {
+            try {
+              // Nested: better-sqlite3 runs it as a savepoint, rolled back alone when it throws.
+              this.db.transaction(step.body)();
+            } catch (error) {
+              // A refusal of this step only (stale fence, unknown run) spares the others; a
+              // database error (I/O, disk full, busy) fails the whole group, none committed.
+              if (!isStepRefusal(error)) throw error;
+              failures.set(step, error);
+            }
+          }
+        })
+        .immediate();
+    } catch (error) {
+      for (const step of steps) step.reject(toStoreError(error, step.operation));
+      return;
+    }
+    for (const step of steps) {
+      const failure = failures.get(step);
+      if (failure === undefined) step.resolve();
+      else step.reject(toStoreError(failure, step.operation));
     }
   }
 
-  /** Records outcomes in one statement and transaction. A `crmId` in an outcome replaces the known one. */
-  async recordOutcomes(runId: string, outcomes: readonly JournalOutcome[], fence?: Fence): Promise<void> {
-    try {
-      const updatedAt = this.now().toISOString();
-      const committed = JSON.stringify(outcomes.filter((outcome) => outcome.state === 'committed').map((outcome) => outcome.seq));
-      this.db.transaction(() => {
-        this.leases.check(fence);
-        this.requireRun(runId);
-        for (const outcome of outcomes) {
-          this.updateOutcome.run(
-            outcome.state,
-            outcome.crmId ?? null,
-            outcome.action ?? null,
-            toJsonColumn(outcome.reject),
-            updatedAt,
-            runId,
-            outcome.seq,
-          );
-        }
-        if (committed !== '[]') this.deleteCommittedPayloads.run(runId, committed);
-      }).immediate();
-    } catch (error) {
-      throw toStoreError(error, `Recording ${outcomes.length} outcomes of export run "${runId}"`);
+  /** Runs a batch step: now, in a transaction of its own, or queued for the next group commit. */
+  private step(operation: string, body: () => void): Promise<void> {
+    if (!this.groupCommit) {
+      try {
+        this.db.transaction(body).immediate();
+        return Promise.resolve();
+      } catch (error) {
+        return Promise.reject(toStoreError(error, operation));
+      }
     }
+    return new Promise<void>((resolve, reject) => {
+      this.queued.push({ operation, body, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
   }
 
   /** Entries in `seq` order, optionally only some states, paged by `afterSeq` + `limit`. */
@@ -280,6 +382,7 @@ export class SqliteExportJournal implements ExportJournal {
     options: { readonly states?: readonly JournalState[]; readonly afterSeq?: number; readonly limit?: number } = {},
   ): Promise<readonly JournalEntry[]> {
     try {
+      this.flush();
       const states = options.states;
       if (states !== undefined && states.length === 0) return [];
       const where = ['e.run_id = ?'];
@@ -301,8 +404,13 @@ export class SqliteExportJournal implements ExportJournal {
         sql += ' LIMIT ?';
         params.push(options.limit);
       }
-      // Few distinct shapes (states subsets); SQLite's own statement cache keeps this cheap.
-      const rows = this.db.prepare<(string | number)[], EntryRow>(sql).all(...params);
+      // Few distinct shapes (states subsets, with or without a limit), each prepared once.
+      let statement = this.listStatements.get(sql);
+      if (statement === undefined) {
+        statement = this.db.prepare<(string | number)[], EntryRow>(sql);
+        this.listStatements.set(sql, statement);
+      }
+      const rows = statement.all(...params);
       return rows.map(toEntry);
     } catch (error) {
       throw toStoreError(error, `Listing entries of export run "${runId}"`);
@@ -312,6 +420,7 @@ export class SqliteExportJournal implements ExportJournal {
   /** Counts of entries per state; every state is present, zero when none. */
   async countByState(runId: string): Promise<Readonly<Record<JournalState, number>>> {
     try {
+      this.flush();
       const counts = Object.fromEntries(JOURNAL_STATES.map((state) => [state, 0])) as Record<JournalState, number>;
       for (const row of this.countStates.all(runId)) counts[row.state] = row.n;
       return counts;
@@ -328,6 +437,7 @@ export class SqliteExportJournal implements ExportJournal {
     fence?: Fence,
   ): Promise<void> {
     try {
+      this.flush();
       const finishedAt = this.now().toISOString();
       const cutoff = journalPruneCutoff(this.now(), this.retention);
       this.db.transaction(() => {
@@ -345,6 +455,7 @@ export class SqliteExportJournal implements ExportJournal {
   /** See {@link ExportJournal.pruneRuns}: one transaction. */
   async pruneRuns(options: JournalPruneOptions): Promise<JournalPruneResult> {
     try {
+      this.flush();
       if (Number.isNaN(Date.parse(options.finishedBefore))) {
         throw new SqliteStoreError('invalid-argument', `pruneRuns: finishedBefore must be an ISO-8601 instant, got ${JSON.stringify(options.finishedBefore)}.`);
       }
@@ -383,6 +494,39 @@ export class SqliteExportJournal implements ExportJournal {
       );
     }
   }
+}
+
+/** A batch step waiting for the group commit. */
+interface QueuedStep {
+  readonly operation: string;
+  readonly body: () => void;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** True for an error that refuses one step and leaves the transaction usable (thrown before any write of it failed). */
+function isStepRefusal(error: unknown): boolean {
+  return error instanceof StaleFenceError || (error instanceof SqliteStoreError && error.code === 'run-not-found');
+}
+
+/** `[first, last]` of entries whose seqs strictly ascend, or `undefined` (then a per-row check is needed). */
+function ascendingSpan(entries: readonly NewJournalEntry[]): { readonly first: number; readonly last: number } | undefined {
+  if (entries.length === 0) return undefined;
+  for (let index = 1; index < entries.length; index += 1) {
+    if (!(entries[index]!.seq > entries[index - 1]!.seq)) return undefined;
+  }
+  return { first: entries[0]!.seq, last: entries[entries.length - 1]!.seq };
+}
+
+/** The seqs as maximal ranges of consecutive ascending numbers, in order: `[3,4,5,9]` -> `[[3,5],[9,9]]`. */
+function consecutiveRanges(seqs: readonly number[]): [number, number][] {
+  const ranges: [number, number][] = [];
+  for (const seq of seqs) {
+    const last = ranges[ranges.length - 1];
+    if (last !== undefined && seq === last[1] + 1) last[1] = seq;
+    else ranges.push([seq, seq]);
+  }
+  return ranges;
 }
 
 /** A run id that sorts by start time and reads well in the CLI, e.g. `20261125T202600123Z-9f3a1c`. */
