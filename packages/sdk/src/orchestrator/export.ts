@@ -275,10 +275,12 @@ async function load(run: ExportRun, batches: AsyncIterable<readonly SourceRecord
     afterSeq = page[page.length - 1]!.seq;
     nextSeq = afterSeq + 1;
   }
+  // Each batch is journaled while the next one is read and built (the journal write is I/O, on a
+  // server store another process's CPU); the writes themselves stay in order, one at a time.
+  let writing: Promise<Result<void, RunError>> | undefined;
   for await (const batch of batches) {
     const entries: NewJournalEntry[] = [];
-    const rejects: JournalOutcome[] = [];
-    const settled: ExportRecordOutcome[] = [];
+    const refused: LoadReject[] = [];
     for (const record of batch) {
       context.counts.read += 1;
       if (known.has(record.key)) continue;
@@ -286,18 +288,37 @@ async function load(run: ExportRun, batches: AsyncIterable<readonly SourceRecord
       const seq = nextSeq++;
       const built = buildEntry(run, record, seq);
       entries.push(built.entry);
-      if (built.reject) {
-        rejects.push({ seq, state: 'rejected', reject: built.reject });
-        const where = { localKey: record.key, ...(record.crmId === undefined ? {} : { crmId: record.crmId }) };
-        settled.push({ key: record.key, ...(record.crmId === undefined ? {} : { crmId: record.crmId }), outcome: 'rejected', reject: context.reject(built.reject, where) });
-      }
+      if (built.reject) refused.push({ seq, record, reject: built.reject });
     }
-    await stores.journal.addPending(runId, entries, context.fence);
-    if (rejects.length > 0) await stores.journal.recordOutcomes(runId, rejects, context.fence);
-    const delivered = await deliver(run, settled);
-    if (delivered.isErr()) return delivered;
+    if (writing !== undefined) {
+      const written = await writing;
+      if (written.isErr()) return written;
+    }
+    writing = journalLoaded(run, entries, refused);
+    // Awaited with the next batch; marked handled so that a failure while that batch is read is not reported as unhandled.
+    writing.catch(() => undefined);
   }
-  return ok(undefined);
+  return writing === undefined ? ok(undefined) : await writing;
+}
+
+/** A record refused before sending (a value that does not convert, an update without a CRM id). */
+interface LoadReject {
+  readonly seq: number;
+  readonly record: SourceRecord;
+  readonly reject: Reject;
+}
+
+/** Journals one loaded batch: its entries as pending, the refused ones rejected, and delivers those. */
+async function journalLoaded(run: ExportRun, entries: readonly NewJournalEntry[], refused: readonly LoadReject[]): Promise<Result<void, RunError>> {
+  const { context, stores, runId } = run;
+  await stores.journal.addPending(runId, entries, context.fence);
+  if (refused.length === 0) return ok(undefined);
+  await stores.journal.recordOutcomes(runId, refused.map(({ seq, reject }) => ({ seq, state: 'rejected', reject })), context.fence);
+  const settled = refused.map(({ record, reject }): ExportRecordOutcome => {
+    const crmId = record.crmId === undefined ? {} : { crmId: record.crmId };
+    return { key: record.key, ...crmId, outcome: 'rejected', reject: context.reject(reject, { localKey: record.key, ...crmId }) };
+  });
+  return deliver(run, settled);
 }
 
 /**
@@ -502,30 +523,61 @@ async function settle(run: ExportRun, includeRejected: boolean): Promise<Result<
   return ok(undefined);
 }
 
-/** Sends every pending entry in batches, several in flight. */
+/**
+ * Sends every pending entry in batches, up to the connector's concurrency in flight. A batch holds
+ * a CRM slot while it is marked sent and sent; its outcomes are journaled after the slot is free,
+ * so the next window's batches go out while the last window's outcomes are written (a journal on
+ * a database server then works while the CRM does). At most two windows are open at once: a
+ * window starts only when every outcome of the one before it is journaled.
+ */
 async function sendPending(run: ExportRun): Promise<Result<void, RunError>> {
   const { context, stores, runId, batchSize } = run;
   const { connector } = context.deps;
-  const queue = new PQueue({ concurrency: Math.max(1, connector.capabilities.concurrency) });
+  const crmSlots = new PQueue({ concurrency: Math.max(1, connector.capabilities.concurrency) });
   let failure: RunError | undefined;
   let batchNumber = 0;
-  for await (const page of entriesIn(stores.journal, runId, ['pending'], batchSize * SEND_WINDOW_BATCHES)) {
-    if (failure) break;
+  /** The window before: its batches, until each has journaled its outcomes. */
+  let settling: Promise<void>[] = [];
+  // The next window's entries are read while this one is sent: they all come after it (seq >
+  // afterSeq), so nothing this window does to its own entries can change that page.
+  const limit = batchSize * SEND_WINDOW_BATCHES;
+  let next = stores.journal.listEntries(runId, { states: ['pending'], afterSeq: -1, limit });
+  for (;;) {
+    const page = await next;
+    if (page.length === 0 || failure) break;
     const stopped = context.aborted();
-    if (stopped) return err(stopped);
+    if (stopped) {
+      await Promise.all(settling);
+      return err(stopped);
+    }
+    const window: Promise<void>[] = [];
     for (const batch of batchesOf(run, page)) {
       batchNumber += 1;
       const number = batchNumber;
-      void queue.add(async () => {
-        if (failure) return;
-        const result = await sendBatch(run, batch, number);
-        if (result.isErr()) failure ??= result.error;
-      });
+      window.push(
+        (async () => {
+          const sent = await crmSlots.add(async () => {
+            if (failure) return undefined;
+            const answered = await sendBatch(run, batch, number);
+            // Known before the slot is free, so no batch of the next window leaves after it.
+            failure ??= runStopper(batch, answered);
+            return answered;
+          });
+          if (sent === undefined) return;
+          const result = await journalOutcomes(run, batch, number, sent);
+          if (result.isErr()) failure ??= result.error;
+        })(),
+      );
     }
-    await queue.onIdle();
+    next = stores.journal.listEntries(runId, { states: ['pending'], afterSeq: page[page.length - 1]!.seq, limit });
+    // Awaited at the top of the loop; marked handled so that a failure during this window is not reported as unhandled.
+    next.catch(() => undefined);
+    await crmSlots.onIdle();
+    await Promise.all(settling);
+    settling = window;
     context.progress('write');
   }
-  await queue.onIdle();
+  await Promise.all(settling);
   return failure ? err(failure) : ok(undefined);
 }
 
@@ -555,7 +607,13 @@ function batchesOf(run: ExportRun, entries: readonly JournalEntry[]): Batch[] {
   return batches;
 }
 
-async function sendBatch(run: ExportRun, batch: Batch, number: number): Promise<Result<void, RunError>> {
+/** What came back for a batch marked sent: the CRM's answer, or a failure before or while sending. */
+type SentBatch =
+  | { readonly kind: 'answered'; readonly result: Result<readonly WriteOutcome[], RunError> }
+  | { readonly kind: 'failed'; readonly error: RunError };
+
+/** Marks a batch sent, then sends it (the part that holds a CRM slot). */
+async function sendBatch(run: ExportRun, batch: Batch, number: number): Promise<SentBatch> {
   const { context, stores, job, plan, runId } = run;
   const { connector } = context.deps;
   const batchId = `${runId}-b${number}-${batch.entries[0]!.seq}`;
@@ -572,8 +630,30 @@ async function sendBatch(run: ExportRun, batch: Batch, number: number): Promise<
   try {
     // The journal says "sent" before the batch leaves: a crash from here on is settled on restart.
     await stores.journal.markSent(runId, seqs, batchId, context.fence);
-    // A lost answer to an insert batch must not be retried blindly: it is settled by the sync key.
-    const result = await context.call(`batch ${number}`, () => connector.upsertBatch(request), (error) => !(error.inDoubt && batch.mode === 'insert'));
+  } catch (error) {
+    return { kind: 'failed', error: storeFailure(context, error, `journaling batch ${number}`) };
+  }
+  // A lost answer to an insert batch must not be retried blindly: it is settled by the sync key.
+  const result = await context.call(`batch ${number}`, () => connector.upsertBatch(request), (error) => !(error.inDoubt && batch.mode === 'insert'));
+  return { kind: 'answered', result };
+}
+
+/** The error that ends the send loop once this batch is journaled, if its send failed for good. */
+function runStopper(batch: Batch, sent: SentBatch): RunError | undefined {
+  if (sent.kind === 'failed') return sent.error;
+  if (sent.result.isOk()) return undefined;
+  const inDoubt = sent.result.error.crmError?.inDoubt === true && batch.mode === 'insert';
+  return inDoubt ? undefined : sent.result.error;
+}
+
+/** Journals what became of a batch sent (outside its CRM slot) and delivers the settled outcomes. */
+async function journalOutcomes(run: ExportRun, batch: Batch, number: number, sent: SentBatch): Promise<Result<void, RunError>> {
+  const { context, stores, runId } = run;
+  const { connector } = context.deps;
+  if (sent.kind === 'failed') return err(sent.error);
+  const seqs = batch.entries.map((entry) => entry.seq);
+  const result = sent.result;
+  try {
     if (result.isErr()) {
       const inDoubt = result.error.crmError?.inDoubt === true && batch.mode === 'insert';
       await stores.journal.recordOutcomes(runId, seqs.map((seq) => ({ seq, state: inDoubt ? 'unknown' : 'pending' })), context.fence);
@@ -589,9 +669,9 @@ async function sendBatch(run: ExportRun, batch: Batch, number: number): Promise<
       return err(context.fail('crm', `batch ${number}: connector "${connector.id}" returned ${outcomes.length} outcomes for ${batch.entries.length} records; outcomes must match records one to one, in order`));
     }
     const results = batch.entries.map((entry, index) => outcomeOf(run, entry, batch.mode, outcomes[index]!));
-    await stores.journal.recordOutcomes(runId, results.map((result) => result.journal), context.fence);
+    await stores.journal.recordOutcomes(runId, results.map((recorded) => recorded.journal), context.fence);
     await context.flushRejects();
-    return await deliver(run, results.flatMap((result) => (result.settled === undefined ? [] : [result.settled])));
+    return await deliver(run, results.flatMap((recorded) => (recorded.settled === undefined ? [] : [recorded.settled])));
   } catch (error) {
     return err(storeFailure(context, error, `journaling batch ${number}`));
   }
