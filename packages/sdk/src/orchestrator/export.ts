@@ -37,6 +37,8 @@ interface ExportStores {
 
 /** Journal entries read per step of the send loop. */
 const SEND_WINDOW_BATCHES = 8;
+/** Entries journaled as pending in one step while the source is loaded (source batches are gathered up to it). */
+const LOAD_JOURNAL_ENTRIES = 5_000;
 /** Sends of one record within a run, the first included: lost answers and retryable rejects. */
 const MAX_SEND_ATTEMPTS = 3;
 /** Wait before resending records refused with a retryable reject, times the pass number. */
@@ -275,12 +277,26 @@ async function load(run: ExportRun, batches: AsyncIterable<readonly SourceRecord
     afterSeq = page[page.length - 1]!.seq;
     nextSeq = afterSeq + 1;
   }
-  // Each batch is journaled while the next one is read and built (the journal write is I/O, on a
-  // server store another process's CPU); the writes themselves stay in order, one at a time.
+  // Source batches are journaled together, up to LOAD_JOURNAL_ENTRIES entries per step (fewer,
+  // larger durable writes: one commit each), and each step runs while the next one is read and
+  // built (the journal write is I/O, on a database server another process's CPU); the steps
+  // themselves stay in order, one at a time.
   let writing: Promise<Result<void, RunError>> | undefined;
+  let entries: NewJournalEntry[] = [];
+  let refused: LoadReject[] = [];
+  const journalGathered = async (): Promise<Result<void, RunError>> => {
+    if (writing !== undefined) {
+      const written = await writing;
+      if (written.isErr()) return written;
+    }
+    writing = journalLoaded(run, entries, refused);
+    // Awaited with the next step; marked handled so that a failure while the source is read is not reported as unhandled.
+    writing.catch(() => undefined);
+    entries = [];
+    refused = [];
+    return ok(undefined);
+  };
   for await (const batch of batches) {
-    const entries: NewJournalEntry[] = [];
-    const refused: LoadReject[] = [];
     for (const record of batch) {
       context.counts.read += 1;
       if (known.has(record.key)) continue;
@@ -290,13 +306,14 @@ async function load(run: ExportRun, batches: AsyncIterable<readonly SourceRecord
       entries.push(built.entry);
       if (built.reject) refused.push({ seq, record, reject: built.reject });
     }
-    if (writing !== undefined) {
-      const written = await writing;
-      if (written.isErr()) return written;
+    if (entries.length >= LOAD_JOURNAL_ENTRIES) {
+      const gathered = await journalGathered();
+      if (gathered.isErr()) return gathered;
     }
-    writing = journalLoaded(run, entries, refused);
-    // Awaited with the next batch; marked handled so that a failure while that batch is read is not reported as unhandled.
-    writing.catch(() => undefined);
+  }
+  if (entries.length > 0) {
+    const gathered = await journalGathered();
+    if (gathered.isErr()) return gathered;
   }
   return writing === undefined ? ok(undefined) : await writing;
 }
