@@ -272,7 +272,8 @@ export class PostgresExportJournal implements ExportJournal {
   private async writeOutcomes(group: StepGroup, operation: string): Promise<void> {
     // One row per seq, the last outcome winning, as sequential updates would leave it... except that
     // COALESCE keeps an earlier crm id when the last outcome carries none.
-    const bySeq = new Map<number, { state: string; crm_id: string | null; action: string | null; reject: string | null; updated_at: string }>();
+    // `forget`: some outcome of the group committed it, so its values go even if a later one sent it back.
+    const bySeq = new Map<number, { state: string; crm_id: string | null; action: string | null; reject: string | null; updated_at: string; forget: boolean }>();
     for (const step of group.steps) {
       if (step.kind !== 'outcomes') continue;
       for (const outcome of step.outcomes) {
@@ -283,6 +284,7 @@ export class PostgresExportJournal implements ExportJournal {
           action: outcome.action ?? null,
           reject: outcome.reject === undefined ? null : JSON.stringify(outcome.reject),
           updated_at: step.updatedAt,
+          forget: outcome.state === 'committed' || earlier?.forget === true,
         });
       }
     }
@@ -292,9 +294,9 @@ export class PostgresExportJournal implements ExportJournal {
       { runTable: this.runs, runId: group.runId, fence: group.fence },
       (guard) =>
         `UPDATE ${this.entries} e SET state = x.state, crm_id = COALESCE(x.crm_id, e.crm_id), action = x.action, reject = x.reject::jsonb, updated_at = x.updated_at,
-           payload = CASE WHEN x.state = 'committed' THEN '{}'::jsonb ELSE e.payload END
-         FROM unnest($1::integer[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS x(seq, state, crm_id, action, reject, updated_at)
-         WHERE e.run_id = $7 AND e.seq = x.seq AND ${guard}`,
+           payload = CASE WHEN x.forget THEN '{}'::jsonb ELSE e.payload END
+         FROM unnest($1::integer[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::boolean[]) AS x(seq, state, crm_id, action, reject, updated_at, forget)
+         WHERE e.run_id = $8 AND e.seq = x.seq AND ${guard}`,
       [
         rows.map(([seq]) => seq),
         rows.map(([, row]) => row.state),
@@ -302,6 +304,7 @@ export class PostgresExportJournal implements ExportJournal {
         rows.map(([, row]) => row.action),
         rows.map(([, row]) => row.reject),
         rows.map(([, row]) => row.updated_at),
+        rows.map(([, row]) => row.forget),
         group.runId,
       ],
     );
