@@ -51,22 +51,26 @@ interface RunRow {
   readonly summary: string | null;
 }
 
-interface EntryRow {
-  readonly run_id: string;
-  readonly seq: number;
-  readonly local_key: string;
-  readonly sync_key: string | null;
-  readonly mode: WriteMode;
-  readonly crm_id: string | null;
-  /** NULL once the entry is settled and its run closed: the values are dropped. */
-  readonly payload: string | null;
-  readonly state: JournalState;
-  readonly action: WriteAction | null;
-  readonly reject: string | null;
-  readonly batch_id: string | null;
-  readonly attempts: number;
-  readonly updated_at: string;
-}
+/**
+ * An entry row as an array, in the order of {@link ENTRY_COLUMNS} (read with better-sqlite3's
+ * `raw` mode: no object with named keys per row, measurably cheaper over a run's 100,000 rows).
+ * `payload` is NULL once the entry is settled: its values were dropped.
+ */
+type EntryRow = [
+  runId: string,
+  seq: number,
+  localKey: string,
+  syncKey: string | null,
+  mode: WriteMode,
+  crmId: string | null,
+  payload: string | null,
+  state: JournalState,
+  action: WriteAction | null,
+  reject: string | null,
+  batchId: string | null,
+  attempts: number,
+  updatedAt: string,
+];
 
 const JOURNAL_STATES: readonly JournalState[] = ['pending', 'sent', 'committed', 'rejected', 'unknown'];
 const RUN_COLUMNS = 'run_id, job_id, status, started_at, finished_at, summary';
@@ -389,7 +393,7 @@ export class SqliteExportJournal implements ExportJournal {
       // Few distinct shapes (states subsets, with or without a limit), each prepared once.
       let statement = this.listStatements.get(sql);
       if (statement === undefined) {
-        statement = this.db.prepare<(string | number)[], EntryRow>(sql);
+        statement = this.db.prepare<(string | number)[], EntryRow>(sql).raw(true);
         this.listStatements.set(sql, statement);
       }
       const rows = statement.all(...params);
@@ -520,23 +524,15 @@ function toRun(row: RunRow): JournalRun {
 }
 
 function toEntry(row: EntryRow): JournalEntry {
-  const where = `journal_entries of run "${row.run_id}" seq ${row.seq}`;
+  const [runId, seq, localKey, syncKey, mode, crmId, payloadText, state, action, rejectText, batchId, attempts, updatedAt] = row;
+  const where = (column: string): string => `journal_entries of run "${runId}" seq ${seq} (${column})`;
   // A settled entry of a closed run has no payload row: its values were dropped on purpose.
-  const payload = fromJsonColumn<Record<string, FieldValue>>(row.payload, `${where} (payload)`) ?? {};
-  const reject = fromJsonColumn<Reject>(row.reject, `${where} (reject)`);
-  return {
-    runId: row.run_id,
-    seq: row.seq,
-    localKey: row.local_key,
-    ...(row.sync_key === null ? {} : { syncKey: row.sync_key }),
-    mode: row.mode,
-    ...(row.crm_id === null ? {} : { crmId: row.crm_id }),
-    payload,
-    state: row.state,
-    ...(row.action === null ? {} : { action: row.action }),
-    ...(reject === undefined ? {} : { reject }),
-    ...(row.batch_id === null ? {} : { batchId: row.batch_id }),
-    attempts: row.attempts,
-    updatedAt: row.updated_at,
-  };
+  const payload = payloadText === null ? {} : (fromJsonColumn<Record<string, FieldValue>>(payloadText, () => where('payload')) ?? {});
+  const entry: { -readonly [K in keyof JournalEntry]: JournalEntry[K] } = { runId, seq, localKey, mode, payload, state, attempts, updatedAt };
+  if (syncKey !== null) entry.syncKey = syncKey;
+  if (crmId !== null) entry.crmId = crmId;
+  if (action !== null) entry.action = action;
+  if (rejectText !== null) entry.reject = fromJsonColumn<Reject>(rejectText, () => where('reject'))!;
+  if (batchId !== null) entry.batchId = batchId;
+  return entry;
 }
