@@ -4,6 +4,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { runCli } from '../src/program.js';
 import type { CliIo } from '../src/io.js';
 
@@ -52,3 +53,20 @@ account: demo
 object: contact
 local: { table: contacts }
 `;
+
+/** Deletes every key under `prefixes` (queues, schedules, done marks, heartbeats, the accounts set). */
+export async function dropRedisPrefixes(url: string, prefixes: readonly string[]): Promise<void> {
+  const client = new Redis(url, { maxRetriesPerRequest: 1 });
+  try {
+    for (const each of prefixes) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await client.scan(cursor, 'MATCH', `${each}:*`, 'COUNT', 500);
+        cursor = next;
+        if (keys.length > 0) await client.del(...keys);
+      } while (cursor !== '0');
+    }
+  } finally {
+    client.disconnect();
+  }
+}

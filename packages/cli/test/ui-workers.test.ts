@@ -15,7 +15,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { uiCommand, type UiCommandOptions } from '../src/commands/ui-command.js';
 import { ExitCode } from '../src/exit-codes.js';
 import type { CliIo } from '../src/io.js';
-import { tempDir } from './helpers.js';
+import { dropRedisPrefixes, tempDir } from './helpers.js';
 
 const redisUrl = await requireService(REDIS_SERVICE);
 const prefix = `t-cli-uiworkers-${randomBytes(4).toString('hex')}`;
@@ -67,6 +67,7 @@ describe.skipIf(redisUrl === undefined)('crm-sync ui with the distributed worker
   const redis = redisUrl!;
   afterAll(async () => {
     await removeSchedule('ui-nightly', { redis, prefix });
+    await dropRedisPrefixes(redis, [prefix]);
   });
 
   it('shows the queue with its counts and the schedule with its next fire time', async () => {

@@ -3,7 +3,11 @@
 // environment, as a real worker's come from its accounts file: the queued payload carries only the
 // job (an SDK job as JSON) and the account's name. Prints `ready` once serving, one JSON line per
 // finished delivery, and `closed` after a SIGTERM shutdown.
-// Plain JavaScript so that a bare `node` runs it against the built packages.
+// Plain JavaScript so that a bare `node` runs it against the built packages; the scale-out
+// benchmark (bench/scenarios/9-scale-out.mjs) spawns this same file.
+// Settings (WORKER_SETTINGS, JSON): redis, prefix, db (with ?schema=), accounts { name: { connector,
+// url, token | config, cap?, callsInFlight? } }, and the worker's options: concurrency, capacity,
+// leaseTtlMs, lockDurationMs, stalledIntervalMs, graceMs.
 import { ok } from 'neverthrow';
 import { openPostgresStore } from '@crm-sync/store-postgres';
 import { startSyncWorker } from '@crm-sync/worker-bullmq';
@@ -18,7 +22,7 @@ async function connectorOf(account) {
   const entry = settings.accounts[account];
   if (entry.connector === 'salesforce') {
     const { SalesforceConnector } = await import('@crm-sync/connector-salesforce');
-    return new SalesforceConnector({ instanceUrl: entry.url, auth: { kind: 'access-token', accessToken: entry.token } });
+    return new SalesforceConnector({ instanceUrl: entry.url, auth: { kind: 'access-token', accessToken: entry.token }, ...(entry.callsInFlight ? { concurrency: entry.callsInFlight } : {}) });
   }
   const { DynamicsConnector } = await import('@crm-sync/connector-dynamics');
   const { loopbackNetworkClient } = await import('@crm-sync/connector-dynamics/emulator');
@@ -31,6 +35,7 @@ const worker = await startSyncWorker({
   store,
   accounts: Object.entries(settings.accounts).map(([name, entry]) => ({ name, connector: entry.connector, ...(entry.cap ? { concurrencyCap: entry.cap } : {}) })),
   concurrency: settings.concurrency ?? 4,
+  ...(settings.capacity ? { capacity: settings.capacity } : {}),
   leaseTtlMs: settings.leaseTtlMs ?? 3_000,
   lockDurationMs: settings.lockDurationMs ?? 2_000,
   stalledIntervalMs: settings.stalledIntervalMs ?? 1_000,
