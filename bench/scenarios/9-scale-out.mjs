@@ -33,7 +33,7 @@ const ACCOUNTS = QUICK ? 4 : 8;
 const RECORDS = size(5_000);
 const LATENCY_MS = 25;
 /** Jobs one worker process runs at once, over all its accounts. The same for every worker. */
-const CAPACITY = Number(process.env.BENCH_SCALE_CAPACITY ?? 2);
+const CAPACITY = Number(process.env.BENCH_SCALE_CAPACITY ?? 1);
 /** Requests one job keeps in flight (the Salesforce connector's `concurrency`). */
 const CALLS_IN_FLIGHT = Number(process.env.BENCH_SCALE_CALLS ?? 1);
 const WORKERS = 4;
