@@ -40,7 +40,7 @@ const WORKERS = 4;
 const TARGET = 3;
 const REDIS_URL = process.env.CRM_SYNC_REDIS_URL || 'redis://127.0.0.1:6379';
 const WORKER = fileURLToPath(new URL('../../packages/worker-bullmq/test/support/worker-child.mjs', import.meta.url));
-const title = `9. Scale-out: ${JOBS} export jobs x ${RECORDS.toLocaleString('en-US')} records over ${ACCOUNTS} accounts (25 ms latency), ${WORKERS} worker processes vs 1, ${CAPACITY} jobs per worker`;
+const title = `9. Scale-out: ${JOBS} export jobs x ${RECORDS.toLocaleString('en-US')} records over ${ACCOUNTS} accounts (25 ms latency), ${WORKERS} worker processes vs 1, ${CAPACITY} job${CAPACITY === 1 ? '' : 's'} at a time per worker`;
 await requirePostgres('scale-out', title, String(TARGET));
 {
   const probe = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, lazyConnect: true, retryStrategy: () => null });
@@ -169,7 +169,7 @@ async function runWith(workers) {
 let one;
 let four;
 try {
-  log(`1 worker process (capacity ${CAPACITY} jobs, ${CALLS_IN_FLIGHT} call(s) in flight per job)`);
+  log(`1 worker process (capacity ${CAPACITY}, ${CALLS_IN_FLIGHT} request(s) in flight per job)`);
   one = await runWith(1);
   log(`1 worker: ${formatMs(one.elapsedMs)}; ${WORKERS} worker processes`);
   four = await runWith(WORKERS);
@@ -188,7 +188,7 @@ report({
   met,
   rows: [
     {
-      scenario: `9. ${JOBS} exports x ${RECORDS.toLocaleString('en-US')} over ${ACCOUNTS} accounts, ${WORKERS} workers vs 1 (${CAPACITY} jobs per worker)`,
+      scenario: `9. ${JOBS} exports x ${RECORDS.toLocaleString('en-US')} over ${ACCOUNTS} accounts, ${WORKERS} workers vs 1 (${CAPACITY} job${CAPACITY === 1 ? '' : 's'} at a time per worker)`,
       crmSync: `${WORKERS} workers: ${formatMs(four.elapsedMs)} (${formatRate(total, four.elapsedMs)})`,
       baseline: `1 worker: ${formatMs(one.elapsedMs)} (${formatRate(total, one.elapsedMs)})`,
       ratio: formatRatio(ratio),
