@@ -52,6 +52,14 @@ describe('crm-sync worker refuses what cannot work', () => {
     }
   });
 
+  it('refuses a --capacity below 1', async () => {
+    const dir = tempDir();
+    writeFiles(dir, { 'crm-sync.accounts.yaml': MOCK_ACCOUNTS });
+    const run = await cli(dir, ['worker', '--db', 'postgres://nobody@127.0.0.1:1/none', '--capacity', '0']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--capacity');
+  });
+
   it('reports an unreachable Redis without its password', async () => {
     const run = await cli(tempDir(), ['workers', 'status', '--redis', 'redis://:pa55-word@127.0.0.1:1']);
     expect(run.code).toBe(1);
