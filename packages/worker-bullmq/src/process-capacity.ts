@@ -33,11 +33,6 @@ export class ProcessSlots {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`[crm-sync] [worker] capacity must be a whole number >= 1, got ${capacity}`);
   }
 
-  /** Slots in use now. */
-  get inUse(): number {
-    return this.used;
-  }
-
   /** Takes a slot when one is free now; false otherwise. */
   tryAcquire(): boolean {
     if (this.used >= this.capacity) return false;
@@ -48,10 +43,7 @@ export class ProcessSlots {
   /** Resolves true with a slot taken, or false (no slot) once `signal` fires. */
   acquire(signal: AbortSignal): Promise<boolean> {
     if (signal.aborted) return Promise.resolve(false);
-    if (this.used < this.capacity) {
-      this.used += 1;
-      return Promise.resolve(true);
-    }
+    if (this.tryAcquire()) return Promise.resolve(true);
     return new Promise((resolve) => {
       const grant = (): void => {
         signal.removeEventListener('abort', give);
