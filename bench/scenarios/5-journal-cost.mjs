@@ -94,7 +94,7 @@ report({
     `With synchronous = NORMAL (no fsync per commit; may lose the last commits on power loss, never on a process kill) the runs take ${sqliteNormal.runs.join(', ')} ms: the difference to FULL is the fsyncs.`,
     'The SQLite journal runs with its default synchronous = FULL in WAL mode (an fsync per transaction; one transaction per batch step), on a fresh file in the OS temp directory per run.',
     "The in-memory journal (MemoryExportJournal of @crm-sync/sdk) pages by a sorted index since the fix this benchmark prompted (it used to copy, filter and sort the whole run on every listEntries call, which made 100,000-record exports quadratic). The SQLite journal's extra cost is the three durable writes per record (pending, sent, outcome) and their transactions; the synchronous NORMAL row shows that the fsyncs are not what bounds it.",
-    'Bounded by CPU and fsync latency: every record is written to the journal as pending, marked sent, then given its outcome (three statements per record, batched per transaction); the mock CRM answers at once, so nothing hides the journal cost.',
+    'Bounded by CPU: every record is written to the journal as pending, marked sent, then given its outcome; the steps of the batches in flight share one transaction (group commit), so the fsyncs are about one per send window, not one per step; the mock CRM answers at once, so nothing hides the journal cost.',
     `API calls: 1 describe + ceil(N / 200) upsert batches = ${lowerBound}.`,
   ],
 });

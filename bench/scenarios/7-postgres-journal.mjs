@@ -74,7 +74,7 @@ report({
   details: { records: N, postgres, memory },
   notes: [
     `Ratio = in-memory journal median time / PostgreSQL journal median time (${reps} interleaved runs each after a warm-up). PostgreSQL runs ${postgres.runs.join(', ')} ms; in-memory runs ${memory.runs.join(', ')} ms.`,
-    'The PostgreSQL journal writes each batch step (pending, sent, outcomes) as one transaction with one statement over the whole batch (unnest of arrays), on a fresh schema per run (its creation and drop not timed), as named prepared statements, over a local TCP connection with the server default synchronous_commit = on (a WAL flush per commit).',
+    'The PostgreSQL journal writes each batch step (pending, sent, outcomes) as one statement over the whole batch (unnest of arrays), the steps of one kind issued together by the batches in flight as ONE statement, on a fresh schema per run (its creation and drop not timed), as named prepared statements, over a local TCP connection with the server default synchronous_commit = on (a WAL flush per commit).',
     `API calls: 1 describe + ceil(N / 200) upsert batches = ${lowerBound}.`,
   ],
 });

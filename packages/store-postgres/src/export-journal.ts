@@ -69,6 +69,9 @@ const RUN_COLUMNS = 'run_id, job_id, status, started_at, finished_at, summary';
 export class PostgresExportJournal implements ExportJournal {
   private readonly runs: string;
   private readonly entries: string;
+  /** Batch steps waiting for the next group write, by kind, run and fence. */
+  private readonly groups = new Map<string, StepGroup>();
+  private flushScheduled = false;
 
   /** `now` stamps `updated_at`, `started_at` and `finished_at`; closing a run prunes the closed runs older than `retention`. */
   constructor(
@@ -172,55 +175,140 @@ export class PostgresExportJournal implements ExportJournal {
   async markSent(runId: string, seqs: readonly number[], batchId: string, fence?: Fence): Promise<void> {
     const updatedAt = this.now().toISOString();
     if (seqs.length === 0) return this.touchRun(`Marking 0 entries of export run "${runId}" as sent`, runId, fence);
-    // A seq listed twice counts two attempts, as one update per seq would.
-    const found = await this.db.guardedWrite(
-      `Marking ${seqs.length} entries of export run "${runId}" as sent`,
-      { runTable: this.runs, runId, fence },
-      (guard) =>
-        `UPDATE ${this.entries} e SET state = 'sent', batch_id = $1, attempts = e.attempts + s.n, updated_at = $2
-         FROM (SELECT seq, count(*)::integer AS n FROM unnest($4::integer[]) AS seq GROUP BY seq) s
-         WHERE e.run_id = $3 AND e.seq = s.seq AND ${guard}`,
-      [batchId, updatedAt, runId, seqs],
-    );
-    if (!found.runFound) throw runNotFound(runId);
+    return this.coalesced('sent', runId, fence, `Marking ${seqs.length} entries of export run "${runId}" as sent`, { kind: 'sent', seqs, batchId, updatedAt });
   }
 
   /** Records outcomes in one statement and transaction. A `crmId` in an outcome replaces the known one. */
   async recordOutcomes(runId: string, outcomes: readonly JournalOutcome[], fence?: Fence): Promise<void> {
     const updatedAt = this.now().toISOString();
+    if (outcomes.length === 0) return this.touchRun(`Recording 0 outcomes of export run "${runId}"`, runId, fence);
+    return this.coalesced('outcomes', runId, fence, `Recording ${outcomes.length} outcomes of export run "${runId}"`, { kind: 'outcomes', outcomes, updatedAt });
+  }
+
+  /**
+   * Queues a batch step for the next group write: the steps of one kind, run and fence issued in
+   * one turn of the event loop (the send loop's concurrent batches) go to the server as ONE
+   * statement, applied in the order they were issued, instead of one statement, round trip and
+   * commit each. Every step's promise settles with that statement: each resolves only once it is
+   * committed, and a failure (stale fence, lost connection) rejects them all with nothing of any
+   * written, as it would have rejected each. Only on the store's own pool: on a client shared with
+   * the application a deferred step could land inside a transaction the application opened after
+   * it was issued, so there each step is written at once.
+   */
+  private coalesced(kind: StepGroup['kind'], runId: string, fence: Fence | undefined, operation: string, step: QueuedStep): Promise<void> {
+    const group = this.takeGroup(kind, runId, fence);
+    return new Promise<void>((resolve, reject) => {
+      group.steps.push(step);
+      group.operations.push(operation);
+      group.waiters.push({ resolve, reject });
+      if (this.db.connection.kind !== 'pool') this.writeGroup(this.releaseGroup(group));
+      else if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flushGroups());
+      }
+    });
+  }
+
+  private takeGroup(kind: StepGroup['kind'], runId: string, fence: Fence | undefined): StepGroup {
+    const key = `${kind}\u0000${runId}\u0000${fence === undefined ? '' : `${fence.key}\u0000${fence.token}`}`;
+    let group = this.groups.get(key);
+    if (group === undefined) {
+      group = { key, kind, runId, fence, steps: [], operations: [], waiters: [] };
+      this.groups.set(key, group);
+    }
+    return group;
+  }
+
+  private releaseGroup(group: StepGroup): StepGroup {
+    this.groups.delete(group.key);
+    return group;
+  }
+
+  private flushGroups(): void {
+    this.flushScheduled = false;
+    const groups = [...this.groups.values()];
+    this.groups.clear();
+    for (const group of groups) this.writeGroup(group);
+  }
+
+  /** Writes one group as one statement and settles its steps' promises. */
+  private writeGroup(group: StepGroup): void {
+    const operation = group.operations.length === 1 ? group.operations[0]! : `${group.operations[0]!} (and ${group.operations.length - 1} more steps written with it)`;
+    const written = group.kind === 'sent' ? this.writeSent(group, operation) : this.writeOutcomes(group, operation);
+    written.then(
+      () => {
+        for (const waiter of group.waiters) waiter.resolve();
+      },
+      (error: unknown) => {
+        for (const waiter of group.waiters) waiter.reject(error);
+      },
+    );
+  }
+
+  private async writeSent(group: StepGroup, operation: string): Promise<void> {
+    // Per seq: how often it was listed (each listing counts an attempt, as one update per seq
+    // would) and the batch and time of the last step that listed it.
+    const bySeq = new Map<number, { n: number; batchId: string; updatedAt: string }>();
+    for (const step of group.steps) {
+      if (step.kind !== 'sent') continue;
+      for (const seq of step.seqs) {
+        const earlier = bySeq.get(seq);
+        bySeq.set(seq, { n: (earlier?.n ?? 0) + 1, batchId: step.batchId, updatedAt: step.updatedAt });
+      }
+    }
+    const rows = [...bySeq];
+    const found = await this.db.guardedWrite(
+      operation,
+      { runTable: this.runs, runId: group.runId, fence: group.fence },
+      (guard) =>
+        `UPDATE ${this.entries} e SET state = 'sent', batch_id = s.batch_id, attempts = e.attempts + s.n, updated_at = s.updated_at
+         FROM unnest($1::integer[], $2::integer[], $3::text[], $4::text[]) AS s(seq, n, batch_id, updated_at)
+         WHERE e.run_id = $5 AND e.seq = s.seq AND ${guard}`,
+      [rows.map(([seq]) => seq), rows.map(([, row]) => row.n), rows.map(([, row]) => row.batchId), rows.map(([, row]) => row.updatedAt), group.runId],
+    );
+    if (!found.runFound) throw runNotFound(group.runId);
+  }
+
+  private async writeOutcomes(group: StepGroup, operation: string): Promise<void> {
     // One row per seq, the last outcome winning, as sequential updates would leave it... except that
     // COALESCE keeps an earlier crm id when the last outcome carries none.
-    const bySeq = new Map<number, { seq: number; state: string; crm_id: string | null; action: string | null; reject: Reject | null }>();
-    for (const outcome of outcomes) {
-      const earlier = bySeq.get(outcome.seq);
-      bySeq.set(outcome.seq, {
-        seq: outcome.seq,
-        state: outcome.state,
-        crm_id: outcome.crmId ?? earlier?.crm_id ?? null,
-        action: outcome.action ?? null,
-        reject: outcome.reject ?? null,
-      });
+    // `forget`: some outcome of the group committed it, so its values go even if a later one sent it back.
+    const bySeq = new Map<number, { state: string; crm_id: string | null; action: string | null; reject: string | null; updated_at: string; forget: boolean }>();
+    for (const step of group.steps) {
+      if (step.kind !== 'outcomes') continue;
+      for (const outcome of step.outcomes) {
+        const earlier = bySeq.get(outcome.seq);
+        bySeq.set(outcome.seq, {
+          state: outcome.state,
+          crm_id: outcome.crmId ?? earlier?.crm_id ?? null,
+          action: outcome.action ?? null,
+          reject: outcome.reject === undefined ? null : JSON.stringify(outcome.reject),
+          updated_at: step.updatedAt,
+          forget: outcome.state === 'committed' || earlier?.forget === true,
+        });
+      }
     }
-    if (bySeq.size === 0) return this.touchRun(`Recording 0 outcomes of export run "${runId}"`, runId, fence);
+    const rows = [...bySeq];
     const found = await this.db.guardedWrite(
-      `Recording ${outcomes.length} outcomes of export run "${runId}"`,
-      { runTable: this.runs, runId, fence },
+      operation,
+      { runTable: this.runs, runId: group.runId, fence: group.fence },
       (guard) =>
-        `UPDATE ${this.entries} e SET state = x.state, crm_id = COALESCE(x.crm_id, e.crm_id), action = x.action, reject = x.reject::jsonb, updated_at = $1,
-           payload = CASE WHEN x.state = 'committed' THEN '{}'::jsonb ELSE e.payload END
-         FROM unnest($3::integer[], $4::text[], $5::text[], $6::text[], $7::text[]) AS x(seq, state, crm_id, action, reject)
-         WHERE e.run_id = $2 AND e.seq = x.seq AND ${guard}`,
+        `UPDATE ${this.entries} e SET state = x.state, crm_id = COALESCE(x.crm_id, e.crm_id), action = x.action, reject = x.reject::jsonb, updated_at = x.updated_at,
+           payload = CASE WHEN x.forget THEN '{}'::jsonb ELSE e.payload END
+         FROM unnest($1::integer[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::boolean[]) AS x(seq, state, crm_id, action, reject, updated_at, forget)
+         WHERE e.run_id = $8 AND e.seq = x.seq AND ${guard}`,
       [
-        updatedAt,
-        runId,
-        [...bySeq.values()].map((row) => row.seq),
-        [...bySeq.values()].map((row) => row.state),
-        [...bySeq.values()].map((row) => row.crm_id),
-        [...bySeq.values()].map((row) => row.action),
-        [...bySeq.values()].map((row) => (row.reject === null ? null : JSON.stringify(row.reject))),
+        rows.map(([seq]) => seq),
+        rows.map(([, row]) => row.state),
+        rows.map(([, row]) => row.crm_id),
+        rows.map(([, row]) => row.action),
+        rows.map(([, row]) => row.reject),
+        rows.map(([, row]) => row.updated_at),
+        rows.map(([, row]) => row.forget),
+        group.runId,
       ],
     );
-    if (!found.runFound) throw runNotFound(runId);
+    if (!found.runFound) throw runNotFound(group.runId);
   }
 
   /** Entries in `seq` order, optionally only some states, paged by `afterSeq` + `limit`. */
@@ -326,6 +414,22 @@ export class PostgresExportJournal implements ExportJournal {
   private async touchRun(operation: string, runId: string, fence: Fence | undefined): Promise<void> {
     await this.db.transaction(operation, (client) => this.requireRun(client, runId), fence);
   }
+}
+
+/** A batch step waiting for its group write. */
+type QueuedStep =
+  | { readonly kind: 'sent'; readonly seqs: readonly number[]; readonly batchId: string; readonly updatedAt: string }
+  | { readonly kind: 'outcomes'; readonly outcomes: readonly JournalOutcome[]; readonly updatedAt: string };
+
+/** The steps of one kind, run and fence written together. */
+interface StepGroup {
+  readonly key: string;
+  readonly kind: QueuedStep['kind'];
+  readonly runId: string;
+  readonly fence: Fence | undefined;
+  readonly steps: QueuedStep[];
+  readonly operations: string[];
+  readonly waiters: { readonly resolve: () => void; readonly reject: (error: unknown) => void }[];
 }
 
 function runNotFound(runId: string): PostgresStoreError {

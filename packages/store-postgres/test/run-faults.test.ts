@@ -120,10 +120,14 @@ describe.skipIf(pgUrl === undefined)('runs on PostgreSQL with the connection kil
        FROM generate_series(1, 2999) AS i`,
       [new Date().toISOString()],
     );
-    const orchestrator = new Orchestrator({ connector: new MockConnector(crm), options: store.options, journal: store.journal, sink: store.records, source: store.records, leases: store.leases });
+    // Small batches answered after 10 ms: the export takes several send windows (8 batches of
+    // 50), so the lock below lands while most records are still to be sent, however fast the
+    // journal's steps are (concurrent steps are written together).
+    const connector = new MockConnector(crm, { latencyMs: 10 });
+    const orchestrator = new Orchestrator({ connector, options: store.options, journal: store.journal, sink: store.records, source: store.records, leases: store.leases });
     // Arm once some records reached the CRM: the kill hits a later journal transaction.
     const killed = terminateWhenBlocked('crm-sync-run-fault-export', `"${store.schema}"."journal_entries"`, () => crm.count('contact') >= 400);
-    const failed = await orchestrator.runExport(EXPORT);
+    const failed = await orchestrator.runExport({ ...EXPORT, batchSize: 50 });
     expect(await killed).toBe(true);
     expect(failed.isErr()).toBe(true);
     expect(failed._unsafeUnwrapErr()).toMatchObject({ kind: 'store' });
@@ -131,7 +135,7 @@ describe.skipIf(pgUrl === undefined)('runs on PostgreSQL with the connection kil
     const open1 = await store.journal.findOpenRun('default/exportContacts');
     expect(open1, 'the interrupted run stays open to resume').toBeDefined();
 
-    const resumed = (await orchestrator.runExport(EXPORT))._unsafeUnwrap();
+    const resumed = (await orchestrator.runExport({ ...EXPORT, batchSize: 50 }))._unsafeUnwrap();
     expect(resumed.rejected).toBe(0);
     const keys = crm.records('contact').map((record) => String(record.values['externalKey']));
     expect(keys).toHaveLength(3_000);

@@ -10,12 +10,15 @@ export function toJsonColumn(value: unknown): string | null {
   return value === undefined ? null : JSON.stringify(value);
 }
 
-/** Parses a JSON column; SQL NULL becomes `undefined`. `where` names the cell for the error. */
-export function fromJsonColumn<T>(text: string | null, where: string): T | undefined {
+/**
+ * Parses a JSON column; SQL NULL becomes `undefined`. `where` names the cell for the error (a
+ * function when building the name per row would cost more than the parse: called only on error).
+ */
+export function fromJsonColumn<T>(text: string | null, where: string | (() => string)): T | undefined {
   if (text === null) return undefined;
   try {
     return JSON.parse(text) as T;
   } catch {
-    throw new Error(`${where} holds text that is not JSON; fix or delete that row`);
+    throw new Error(`${typeof where === 'string' ? where : where()} holds text that is not JSON; fix or delete that row`);
   }
 }

@@ -190,15 +190,20 @@ export function openSqliteStore(
   const now = options.now ?? (() => new Date());
   const optionWriter = new OptionWriter(database, now);
   const leases = new SqliteLeaseStore(database, now);
+  // Group commit only on crm-sync's own connection: on the application's, a deferred step could
+  // land inside a transaction the application opened after the step was issued.
+  const journal = new SqliteExportJournal(database, now, leases, journalRetention, !shared);
   return ok({
     path,
     synchronous,
     options: new SqliteOptionStore(database, optionWriter, leases),
-    journal: new SqliteExportJournal(database, now, leases, journalRetention),
+    journal,
     records: new SqliteLocalTables(database, optionWriter, now, leases),
     leases,
     history: new SqliteRunHistory(database, leases),
     close: () => {
+      // Steps issued and not yet committed are committed first (their callers are still waiting).
+      if (database.open) journal.flush();
       if (!shared && database.open) database.close();
     },
   });

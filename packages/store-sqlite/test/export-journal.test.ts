@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NewJournalEntry } from '@crm-sync/sdk';
 import { SqliteStoreError, type SqliteStore } from '../src/index.js';
-import { openOrThrow, steppingClock } from './helpers.js';
+import { join } from 'node:path';
+import { makeTempDir, openOrThrow, steppingClock } from './helpers.js';
 
 function entries(from: number, count: number): NewJournalEntry[] {
   return Array.from({ length: count }, (_, i) => ({
@@ -112,5 +113,27 @@ describe('SQLite export journal', () => {
     await store.journal.addPending(run.runId, entries(0, 100_000));
     await store.journal.recordOutcomes(run.runId, Array.from({ length: 100_000 }, (_, seq) => ({ seq, state: 'committed' as const, action: 'created' as const })));
     expect(await store.journal.countByState(run.runId)).toMatchObject({ pending: 0, committed: 100_000 });
+  });
+
+  it('steps issued without awaiting, then the store closed, are committed before the file closes and read back', async () => {
+    const temp = makeTempDir();
+    try {
+      const path = join(temp.dir, 'journal.db');
+      const first = openOrThrow(path);
+      const run = await first.journal.startRun('job');
+      await first.journal.addPending(run.runId, entries(0, 4));
+      const sent = first.journal.markSent(run.runId, [0, 1], 'b1');
+      const outcomes = first.journal.recordOutcomes(run.runId, [{ seq: 2, state: 'rejected', reject: { code: 'validation', message: 'no', fields: [], retryable: false } }]);
+      first.close();
+      await expect(Promise.all([sent, outcomes])).resolves.toBeDefined();
+      const again = openOrThrow(path);
+      try {
+        expect(await again.journal.countByState(run.runId)).toEqual({ pending: 1, sent: 2, committed: 0, rejected: 1, unknown: 0 });
+      } finally {
+        again.close();
+      }
+    } finally {
+      temp.remove();
+    }
   });
 });

@@ -37,6 +37,8 @@ interface ExportStores {
 
 /** Journal entries read per step of the send loop. */
 const SEND_WINDOW_BATCHES = 8;
+/** Entries journaled as pending in one step while the source is loaded (source batches are gathered up to it). */
+const LOAD_JOURNAL_ENTRIES = 5_000;
 /** Sends of one record within a run, the first included: lost answers and retryable rejects. */
 const MAX_SEND_ATTEMPTS = 3;
 /** Wait before resending records refused with a retryable reject, times the pass number. */
@@ -254,9 +256,9 @@ async function exportRun(run: ExportRun, source: SourceBatches, first: readonly 
   if (open > 0) {
     return err(context.fail('in-doubt', `${open} records of run ${runId} are still unsettled; run the job again to resume`));
   }
-  const conflicts = await linkCreated(run);
+  const settledCounts = await linkCreatedAndCount(run);
   await context.flushRejects();
-  await countFromJournal(run, conflicts);
+  await countFromJournal(run, settledCounts);
   const summary = context.summary({ runId });
   await stores.journal.closeRun(runId, 'finished', { ...summary, notes: [...summary.notes] } as unknown as Record<string, unknown>, context.fence);
   context.progress('done');
@@ -275,10 +277,26 @@ async function load(run: ExportRun, batches: AsyncIterable<readonly SourceRecord
     afterSeq = page[page.length - 1]!.seq;
     nextSeq = afterSeq + 1;
   }
+  // Source batches are journaled together, up to LOAD_JOURNAL_ENTRIES entries per step (fewer,
+  // larger durable writes: one commit each), and each step runs while the next one is read and
+  // built (the journal write is I/O, on a database server another process's CPU); the steps
+  // themselves stay in order, one at a time.
+  let writing: Promise<Result<void, RunError>> | undefined;
+  let entries: NewJournalEntry[] = [];
+  let refused: LoadReject[] = [];
+  const journalGathered = async (): Promise<Result<void, RunError>> => {
+    if (writing !== undefined) {
+      const written = await writing;
+      if (written.isErr()) return written;
+    }
+    writing = journalLoaded(run, entries, refused);
+    // Awaited with the next step; marked handled so that a failure while the source is read is not reported as unhandled.
+    writing.catch(() => undefined);
+    entries = [];
+    refused = [];
+    return ok(undefined);
+  };
   for await (const batch of batches) {
-    const entries: NewJournalEntry[] = [];
-    const rejects: JournalOutcome[] = [];
-    const settled: ExportRecordOutcome[] = [];
     for (const record of batch) {
       context.counts.read += 1;
       if (known.has(record.key)) continue;
@@ -286,18 +304,38 @@ async function load(run: ExportRun, batches: AsyncIterable<readonly SourceRecord
       const seq = nextSeq++;
       const built = buildEntry(run, record, seq);
       entries.push(built.entry);
-      if (built.reject) {
-        rejects.push({ seq, state: 'rejected', reject: built.reject });
-        const where = { localKey: record.key, ...(record.crmId === undefined ? {} : { crmId: record.crmId }) };
-        settled.push({ key: record.key, ...(record.crmId === undefined ? {} : { crmId: record.crmId }), outcome: 'rejected', reject: context.reject(built.reject, where) });
-      }
+      if (built.reject) refused.push({ seq, record, reject: built.reject });
     }
-    await stores.journal.addPending(runId, entries, context.fence);
-    if (rejects.length > 0) await stores.journal.recordOutcomes(runId, rejects, context.fence);
-    const delivered = await deliver(run, settled);
-    if (delivered.isErr()) return delivered;
+    if (entries.length >= LOAD_JOURNAL_ENTRIES) {
+      const gathered = await journalGathered();
+      if (gathered.isErr()) return gathered;
+    }
   }
-  return ok(undefined);
+  if (entries.length > 0) {
+    const gathered = await journalGathered();
+    if (gathered.isErr()) return gathered;
+  }
+  return writing === undefined ? ok(undefined) : await writing;
+}
+
+/** A record refused before sending (a value that does not convert, an update without a CRM id). */
+interface LoadReject {
+  readonly seq: number;
+  readonly record: SourceRecord;
+  readonly reject: Reject;
+}
+
+/** Journals one loaded batch: its entries as pending, the refused ones rejected, and delivers those. */
+async function journalLoaded(run: ExportRun, entries: readonly NewJournalEntry[], refused: readonly LoadReject[]): Promise<Result<void, RunError>> {
+  const { context, stores, runId } = run;
+  await stores.journal.addPending(runId, entries, context.fence);
+  if (refused.length === 0) return ok(undefined);
+  await stores.journal.recordOutcomes(runId, refused.map(({ seq, reject }) => ({ seq, state: 'rejected', reject })), context.fence);
+  const settled = refused.map(({ record, reject }): ExportRecordOutcome => {
+    const crmId = record.crmId === undefined ? {} : { crmId: record.crmId };
+    return { key: record.key, ...crmId, outcome: 'rejected', reject: context.reject(reject, { localKey: record.key, ...crmId }) };
+  });
+  return deliver(run, settled);
 }
 
 /**
@@ -365,18 +403,24 @@ async function redeliver(run: ExportRun): Promise<Result<void, RunError>> {
   return ok(undefined);
 }
 
+/** What one pass over a run's committed entries found: actions by kind, and links refused. */
+interface CommittedCounts {
+  readonly created: number;
+  readonly updated: number;
+  readonly unchanged: number;
+  readonly linkConflicts: number;
+}
+
 /**
  * Sets the run's created / updated / unchanged / rejected counts from its journal, so that they
  * say what happened to each record whichever invocation settled it (a settled in-flight insert is
- * created, an earlier reject stays rejected). `linkConflicts` are rejects found after the CRM write.
+ * created, an earlier reject stays rejected). `committed.linkConflicts` are rejects found after
+ * the CRM write.
  */
-async function countFromJournal(run: ExportRun, linkConflicts: number): Promise<void> {
-  const counts = { created: 0, updated: 0, unchanged: 0 };
-  for await (const page of entriesIn(run.stores.journal, run.runId, ['committed'])) {
-    for (const entry of page) counts[committedAction(entry)] += 1;
-  }
+async function countFromJournal(run: ExportRun, committed: CommittedCounts): Promise<void> {
   const states = await run.stores.journal.countByState(run.runId);
-  Object.assign(run.context.counts, counts, { rejected: states.rejected + linkConflicts, skipped: 0 });
+  const { created, updated, unchanged, linkConflicts } = committed;
+  Object.assign(run.context.counts, { created, updated, unchanged }, { rejected: states.rejected + linkConflicts, skipped: 0 });
 }
 
 function buildEntry(run: ExportRun, record: SourceRecord, seq: number): { entry: NewJournalEntry; reject?: Reject } {
@@ -496,30 +540,61 @@ async function settle(run: ExportRun, includeRejected: boolean): Promise<Result<
   return ok(undefined);
 }
 
-/** Sends every pending entry in batches, several in flight. */
+/**
+ * Sends every pending entry in batches, up to the connector's concurrency in flight. A batch holds
+ * a CRM slot while it is marked sent and sent; its outcomes are journaled after the slot is free,
+ * so the next window's batches go out while the last window's outcomes are written (a journal on
+ * a database server then works while the CRM does). At most two windows are open at once: a
+ * window starts only when every outcome of the one before it is journaled.
+ */
 async function sendPending(run: ExportRun): Promise<Result<void, RunError>> {
   const { context, stores, runId, batchSize } = run;
   const { connector } = context.deps;
-  const queue = new PQueue({ concurrency: Math.max(1, connector.capabilities.concurrency) });
+  const crmSlots = new PQueue({ concurrency: Math.max(1, connector.capabilities.concurrency) });
   let failure: RunError | undefined;
   let batchNumber = 0;
-  for await (const page of entriesIn(stores.journal, runId, ['pending'], batchSize * SEND_WINDOW_BATCHES)) {
-    if (failure) break;
+  /** The window before: its batches, until each has journaled its outcomes. */
+  let settling: Promise<void>[] = [];
+  // The next window's entries are read while this one is sent: they all come after it (seq >
+  // afterSeq), so nothing this window does to its own entries can change that page.
+  const limit = batchSize * SEND_WINDOW_BATCHES;
+  let next = stores.journal.listEntries(runId, { states: ['pending'], afterSeq: -1, limit });
+  for (;;) {
+    const page = await next;
+    if (page.length === 0 || failure) break;
     const stopped = context.aborted();
-    if (stopped) return err(stopped);
+    if (stopped) {
+      await Promise.all(settling);
+      return err(stopped);
+    }
+    const window: Promise<void>[] = [];
     for (const batch of batchesOf(run, page)) {
       batchNumber += 1;
       const number = batchNumber;
-      void queue.add(async () => {
-        if (failure) return;
-        const result = await sendBatch(run, batch, number);
-        if (result.isErr()) failure ??= result.error;
-      });
+      window.push(
+        (async () => {
+          const sent = await crmSlots.add(async () => {
+            if (failure) return undefined;
+            const answered = await sendBatch(run, batch, number);
+            // Known before the slot is free, so no batch of the next window leaves after it.
+            failure ??= runStopper(batch, answered);
+            return answered;
+          });
+          if (sent === undefined) return;
+          const result = await journalOutcomes(run, batch, number, sent);
+          if (result.isErr()) failure ??= result.error;
+        })(),
+      );
     }
-    await queue.onIdle();
+    next = stores.journal.listEntries(runId, { states: ['pending'], afterSeq: page[page.length - 1]!.seq, limit });
+    // Awaited at the top of the loop; marked handled so that a failure during this window is not reported as unhandled.
+    next.catch(() => undefined);
+    await crmSlots.onIdle();
+    await Promise.all(settling);
+    settling = window;
     context.progress('write');
   }
-  await queue.onIdle();
+  await Promise.all(settling);
   return failure ? err(failure) : ok(undefined);
 }
 
@@ -549,7 +624,13 @@ function batchesOf(run: ExportRun, entries: readonly JournalEntry[]): Batch[] {
   return batches;
 }
 
-async function sendBatch(run: ExportRun, batch: Batch, number: number): Promise<Result<void, RunError>> {
+/** What came back for a batch marked sent: the CRM's answer, or a failure before or while sending. */
+type SentBatch =
+  | { readonly kind: 'answered'; readonly result: Result<readonly WriteOutcome[], RunError> }
+  | { readonly kind: 'failed'; readonly error: RunError };
+
+/** Marks a batch sent, then sends it (the part that holds a CRM slot). */
+async function sendBatch(run: ExportRun, batch: Batch, number: number): Promise<SentBatch> {
   const { context, stores, job, plan, runId } = run;
   const { connector } = context.deps;
   const batchId = `${runId}-b${number}-${batch.entries[0]!.seq}`;
@@ -566,8 +647,30 @@ async function sendBatch(run: ExportRun, batch: Batch, number: number): Promise<
   try {
     // The journal says "sent" before the batch leaves: a crash from here on is settled on restart.
     await stores.journal.markSent(runId, seqs, batchId, context.fence);
-    // A lost answer to an insert batch must not be retried blindly: it is settled by the sync key.
-    const result = await context.call(`batch ${number}`, () => connector.upsertBatch(request), (error) => !(error.inDoubt && batch.mode === 'insert'));
+  } catch (error) {
+    return { kind: 'failed', error: storeFailure(context, error, `journaling batch ${number}`) };
+  }
+  // A lost answer to an insert batch must not be retried blindly: it is settled by the sync key.
+  const result = await context.call(`batch ${number}`, () => connector.upsertBatch(request), (error) => !(error.inDoubt && batch.mode === 'insert'));
+  return { kind: 'answered', result };
+}
+
+/** The error that ends the send loop once this batch is journaled, if its send failed for good. */
+function runStopper(batch: Batch, sent: SentBatch): RunError | undefined {
+  if (sent.kind === 'failed') return sent.error;
+  if (sent.result.isOk()) return undefined;
+  const inDoubt = sent.result.error.crmError?.inDoubt === true && batch.mode === 'insert';
+  return inDoubt ? undefined : sent.result.error;
+}
+
+/** Journals what became of a batch sent (outside its CRM slot) and delivers the settled outcomes. */
+async function journalOutcomes(run: ExportRun, batch: Batch, number: number, sent: SentBatch): Promise<Result<void, RunError>> {
+  const { context, stores, runId } = run;
+  const { connector } = context.deps;
+  if (sent.kind === 'failed') return err(sent.error);
+  const seqs = batch.entries.map((entry) => entry.seq);
+  const result = sent.result;
+  try {
     if (result.isErr()) {
       const inDoubt = result.error.crmError?.inDoubt === true && batch.mode === 'insert';
       await stores.journal.recordOutcomes(runId, seqs.map((seq) => ({ seq, state: inDoubt ? 'unknown' : 'pending' })), context.fence);
@@ -583,9 +686,9 @@ async function sendBatch(run: ExportRun, batch: Batch, number: number): Promise<
       return err(context.fail('crm', `batch ${number}: connector "${connector.id}" returned ${outcomes.length} outcomes for ${batch.entries.length} records; outcomes must match records one to one, in order`));
     }
     const results = batch.entries.map((entry, index) => outcomeOf(run, entry, batch.mode, outcomes[index]!));
-    await stores.journal.recordOutcomes(runId, results.map((result) => result.journal), context.fence);
+    await stores.journal.recordOutcomes(runId, results.map((recorded) => recorded.journal), context.fence);
     await context.flushRejects();
-    return await deliver(run, results.flatMap((result) => (result.settled === undefined ? [] : [result.settled])));
+    return await deliver(run, results.flatMap((recorded) => (recorded.settled === undefined ? [] : [recorded.settled])));
   } catch (error) {
     return err(storeFailure(context, error, `journaling batch ${number}`));
   }
@@ -632,24 +735,27 @@ function outcomeOf(run: ExportRun, entry: JournalEntry, mode: WriteMode, outcome
 }
 
 /**
- * Links local rows to the CRM ids the run created, so the next export updates them. A CRM id
+ * Links local rows to the CRM ids the run created, so the next export updates them, and counts
+ * what each committed entry did: one pass over the committed entries serves both. A CRM id
  * another local row already holds is not linked and no row is removed: it is reported as a reject
  * naming both local keys.
  */
-async function linkCreated(run: ExportRun): Promise<number> {
+async function linkCreatedAndCount(run: ExportRun): Promise<CommittedCounts> {
   const { context, stores, job, runId } = run;
-  let conflicts = 0;
-  if (!stores.source.linkCrmIds) return conflicts;
+  const counts = { created: 0, updated: 0, unchanged: 0, linkConflicts: 0 };
+  const linkCrmIds = stores.source.linkCrmIds?.bind(stores.source);
   // Linked in canonical form, so that the store finds the row again by the id the CRM reports.
   const normalize = idNormalizer(run.context.deps.connector, job.object);
   for await (const page of entriesIn(stores.journal, runId, ['committed'])) {
+    for (const entry of page) counts[committedAction(entry)] += 1;
+    if (linkCrmIds === undefined) continue;
     const links = page
       .filter((entry) => entry.crmId !== undefined && entry.mode !== 'update')
       .map((entry) => ({ key: entry.localKey, crmId: normalize(entry.crmId!) }));
     if (links.length === 0) continue;
-    const linked = await stores.source.linkCrmIds(job.table, links, context.fence);
+    const linked = await linkCrmIds(job.table, links, context.fence);
     for (const conflict of linked?.conflicts ?? []) {
-      conflicts += 1;
+      counts.linkConflicts += 1;
       context.reject(
         {
           code: 'duplicate',
@@ -660,5 +766,5 @@ async function linkCreated(run: ExportRun): Promise<number> {
       );
     }
   }
-  return conflicts;
+  return counts;
 }

@@ -92,7 +92,8 @@ describe('run lease', () => {
     it(
       `a second export of a running job is refused at once, naming the holder, never "in doubt" (${factory.name}, no sync key)`,
       withHarness(factory, async (harness) => {
-        const first = leasedRig(harness, { connector: slowUpserts(harness.connector, 30) });
+        // Answers held 250 ms: the first run is surely still running 50 ms in (30 ms raced it).
+        const first = leasedRig(harness, { connector: slowUpserts(harness.connector, 250) });
         const second = leasedRig(harness, {}, first);
         seed(first, 100);
         const running = first.orchestrator.runExport(exportJob(harness));

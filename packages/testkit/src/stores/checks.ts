@@ -265,6 +265,35 @@ function coreChecks(): readonly StoreCheck[] {
     },
   },
   {
+    // The send loop issues several batches' steps at once; a store may write them together
+    // (group commit), but each must land as if applied alone, in the order issued.
+    name: 'batch steps issued together, without awaiting each other, are each applied in the order issued',
+    needs: 'journal',
+    async run({ journal }) {
+      const { runId } = await journal.startRun('j');
+      await journal.addPending(runId, [entry(0), entry(1), entry(2), entry(3), entry(4)]);
+      await Promise.all([
+        journal.markSent(runId, [0, 1], 'b1'),
+        journal.markSent(runId, [2, 3], 'b2'),
+        journal.markSent(runId, [1], 'b3'),
+      ]);
+      await Promise.all([
+        journal.recordOutcomes(runId, [{ seq: 0, state: 'committed', crmId: 'c0', action: 'created' }]),
+        journal.recordOutcomes(runId, [{ seq: 1, state: 'unknown' }, { seq: 2, state: 'committed', crmId: 'c2', action: 'created' }]),
+        journal.recordOutcomes(runId, [{ seq: 1, state: 'committed', crmId: 'c1', action: 'updated' }]),
+        journal.recordOutcomes(runId, [{ seq: 2, state: 'pending' }]),
+      ]);
+      const [e0, e1, e2, e3, e4] = await journal.listEntries(runId);
+      assert.deepEqual([e0?.state, e0?.crmId, e0?.batchId, e0?.attempts], ['committed', 'c0', 'b1', 1]);
+      assert.deepEqual([e1?.state, e1?.crmId, e1?.action, e1?.batchId, e1?.attempts], ['committed', 'c1', 'updated', 'b3', 2]);
+      // Committed, then sent back to pending: the CRM id stays, and the values forgotten on commit stay forgotten.
+      assert.deepEqual([e2?.state, e2?.crmId, e2?.payload], ['pending', 'c2', {}]);
+      assert.deepEqual([e3?.state, e3?.batchId, e3?.attempts, e3?.payload], ['sent', 'b2', 1, entry(3).payload]);
+      assert.deepEqual([e4?.state, e4?.attempts], ['pending', 0]);
+      assert.deepEqual(await journal.countByState(runId), { pending: 2, sent: 1, committed: 2, rejected: 0, unknown: 0 });
+    },
+  },
+  {
     name: 'listEntries filters by state and pages by afterSeq and limit, in seq order',
     needs: 'journal',
     async run({ journal }) {
@@ -598,6 +627,31 @@ function coreChecks(): readonly StoreCheck[] {
       // A released lease fences off its own late writes too.
       await store.releaseLease(holder);
       await refused(() => options.setOption('after-release', 'x', undefined, holder), 'setOption after release');
+    },
+  },
+  {
+    name: "lease: a zombie's batch steps issued together with the holder's are refused alone; the holder's are applied",
+    needs: 'leases',
+    async run(stores) {
+      const store = leases(stores);
+      const { journal } = stores;
+      const run = await journal.startRun(JOB);
+      await journal.addPending(run.runId, [entry(0), entry(1), entry(2)]);
+      const { zombie, holder } = await zombieAndHolder(store);
+      const settled = await Promise.allSettled([
+        journal.markSent(run.runId, [0], 'b1', holder),
+        journal.markSent(run.runId, [1], 'zombie-batch', zombie),
+        journal.recordOutcomes(run.runId, [{ seq: 2, state: 'rejected', reject: { code: 'validation', message: 'no', fields: [], retryable: false } }], holder),
+        journal.recordOutcomes(run.runId, [{ seq: 0, state: 'committed', crmId: 'Z', action: 'created' }], zombie),
+      ]);
+      assert.deepEqual(settled.map((result) => result.status), ['fulfilled', 'rejected', 'fulfilled', 'rejected']);
+      for (const result of settled) {
+        if (result.status === 'rejected') await refused(() => Promise.reject(result.reason), 'a zombie step issued with the holder\'s');
+      }
+      const [e0, e1, e2] = await journal.listEntries(run.runId);
+      assert.deepEqual([e0?.state, e0?.batchId, e0?.crmId], ['sent', 'b1', undefined]);
+      assert.deepEqual([e1?.state, e1?.attempts], ['pending', 0]);
+      assert.equal(e2?.state, 'rejected');
     },
   },
   {
