@@ -353,10 +353,11 @@ function buildProgram(io: CliIo, setExitCode: (code: ExitCodeValue) => void): Co
     .addOption(accountsOption())
     .addOption(prefixOption())
     .option('--concurrency <n>', 'jobs of one account this process runs at once (default 4)', wholeNumberAtLeast(1))
+    .option('--capacity <n>', 'jobs this process runs at once over all its accounts (default: no limit beyond --concurrency per account); at capacity it leaves jobs to other workers', wholeNumberAtLeast(1))
     .option('--grace <duration>', 'on SIGTERM, how long running jobs may take to finish before they stop at a safe point and go back on the queue (default 30s)', durationOption)
     .addOption(logFormatOption())
     .option('--verbose', 'debug logs')
-    .action(async (flags: { redis?: string; db?: string; accounts?: string; prefix?: string; concurrency?: number; grace?: number; logFormat: LogFormat; verbose?: boolean }) => {
+    .action(async (flags: { redis?: string; db?: string; accounts?: string; prefix?: string; concurrency?: number; capacity?: number; grace?: number; logFormat: LogFormat; verbose?: boolean }) => {
       setExitCode(await workerCommand(io, flags));
     });
 

@@ -4,6 +4,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { runCli } from '../src/program.js';
 import type { CliIo } from '../src/io.js';
 
@@ -53,18 +54,19 @@ object: contact
 local: { table: contacts }
 `;
 
-/** The part of an ioredis client {@link deleteRedisKeys} uses. */
-interface RedisKeys {
-  scan(cursor: string, match: 'MATCH', pattern: string, count: 'COUNT', n: number): Promise<[string, string[]]>;
-  del(...keys: string[]): Promise<number>;
-}
-
-/** Deletes every Redis key under a test's own `prefix` (BullMQ's queues, heartbeats, pauses). */
-export async function deleteRedisKeys(redis: RedisKeys, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
+/** Deletes every key under `prefixes` (queues, schedules, done marks, heartbeats, the accounts set). */
+export async function dropRedisPrefixes(url: string, prefixes: readonly string[]): Promise<void> {
+  const client = new Redis(url, { maxRetriesPerRequest: 1 });
+  try {
+    for (const each of prefixes) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await client.scan(cursor, 'MATCH', `${each}:*`, 'COUNT', 500);
+        cursor = next;
+        if (keys.length > 0) await client.del(...keys);
+      } while (cursor !== '0');
+    }
+  } finally {
+    client.disconnect();
+  }
 }

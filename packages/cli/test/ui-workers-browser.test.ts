@@ -23,7 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uiCommand } from '../src/commands/ui-command.js';
 import { workerCommand } from '../src/commands/worker-command.js';
 import type { CliIo } from '../src/io.js';
-import { cli, deleteRedisKeys, IMPORT_HEAD, MOCK_ACCOUNTS, tempDir, writeFiles } from './helpers.js';
+import { cli, dropRedisPrefixes, IMPORT_HEAD, MOCK_ACCOUNTS, tempDir, writeFiles } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const present = existsSync(CHROMIUM);
@@ -86,10 +86,8 @@ describe.runIf(present && pgUrl !== undefined && redisUrl !== undefined)('the wo
     await ui;
     stopWorker?.abort();
     await worker;
-    if (redis !== undefined) {
-      await deleteRedisKeys(redis, prefix);
-      redis.disconnect();
-    }
+    redis?.disconnect();
+    if (redisUrl !== undefined) await dropRedisPrefixes(redisUrl, [prefix]);
     if (pgUrl !== undefined) await dropPostgresSchema(pgUrl, schema);
   }, 60_000);
 

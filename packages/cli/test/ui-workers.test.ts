@@ -11,12 +11,11 @@ import { join } from 'node:path';
 import type { UiServer } from '@crm-sync/ui';
 import { enqueueSyncJob, removeSchedule, upsertSchedule } from '@crm-sync/worker-bullmq';
 import { REDIS_SERVICE, requireService } from '@crm-sync/testkit';
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { uiCommand, type UiCommandOptions } from '../src/commands/ui-command.js';
 import { ExitCode } from '../src/exit-codes.js';
 import type { CliIo } from '../src/io.js';
-import { deleteRedisKeys, tempDir } from './helpers.js';
+import { dropRedisPrefixes, tempDir } from './helpers.js';
 
 const redisUrl = await requireService(REDIS_SERVICE);
 const prefix = `t-cli-uiworkers-${randomBytes(4).toString('hex')}`;
@@ -68,12 +67,7 @@ describe.skipIf(redisUrl === undefined)('crm-sync ui with the distributed worker
   const redis = redisUrl!;
   afterAll(async () => {
     await removeSchedule('ui-nightly', { redis, prefix });
-    const client = new Redis(redis, { maxRetriesPerRequest: 1 });
-    try {
-      await deleteRedisKeys(client, prefix);
-    } finally {
-      client.disconnect();
-    }
+    await dropRedisPrefixes(redis, [prefix]);
   });
 
   it('shows the queue with its counts and the schedule with its next fire time', async () => {

@@ -17,7 +17,8 @@
  *   retryable; otherwise it fails at once (`UnrecoverableError`), its message in the run history;
  * - a 429 / service-protection answer pauses the account on every worker ({@link AccountPause});
  *   at most `concurrencyCap` jobs of one account run at once across all workers (BullMQ global
- *   concurrency per queue);
+ *   concurrency per queue); with a `capacity`, at most that many jobs run in the process over all
+ *   its accounts, and a process at capacity leaves jobs to the others ({@link CappedWorker});
  * - {@link SyncWorker.close} stops taking jobs, lets running ones finish within a grace period,
  *   then aborts them (they stop at their next safe point: a committed page or a settled batch) and
  *   puts them back for another worker; the journal keeps what they did.
@@ -50,6 +51,7 @@ import type { Redis } from 'ioredis';
 import type { Result } from 'neverthrow';
 import { AccountPause, pausedConnector } from './account-pause.js';
 import { payloadProblem, type SyncJobPayload } from './payload.js';
+import { CappedWorker, ProcessSlots } from './process-capacity.js';
 import { accountQueueName, accountsKey, checkPrefix, DEFAULT_PREFIX, doneKey, heartbeatKey } from './queue-names.js';
 import { openRedis, redisOptions } from './redis-connection.js';
 import { exitCodeOf, failureHandling, type RunOutcome } from './run-outcome.js';
@@ -139,6 +141,12 @@ export interface SyncWorkerOptions {
   readonly prepareRun: PrepareRun;
   /** Jobs of one account this process runs at once; default {@link DEFAULT_WORKER_CONCURRENCY}. */
   readonly concurrency?: number;
+  /**
+   * Jobs this process runs at once over all its accounts together; default none (each account
+   * queue runs up to `concurrency`). A process at capacity takes no job: waiting jobs stay in
+   * Redis for a process with room, so N workers of capacity C run N x C jobs at once.
+   */
+  readonly capacity?: number;
   /** The run lease's TTL (ms); default the SDK's 30 s. */
   readonly leaseTtlMs?: number;
   /** BullMQ's job lock (ms): a killed worker's job is re-delivered this long after its last renewal. Default 30 s. */
@@ -252,6 +260,7 @@ export async function startSyncWorker(options: SyncWorkerOptions): Promise<SyncW
   const queues: Queue[] = [];
   const caps: number[] = [];
   const workers: Worker[] = [];
+  const slots = options.capacity === undefined ? undefined : new ProcessSlots(options.capacity);
 
   for (const account of options.accounts) {
     const name = accountQueueName(account.name);
@@ -262,7 +271,8 @@ export async function startSyncWorker(options: SyncWorkerOptions): Promise<SyncW
     await queue.setGlobalConcurrency(cap);
     await redis.sadd(accountsKey(prefix), name);
     const pause = new AccountPause(redis, prefix, account.name, queue);
-    const worker = new Worker<SyncJobPayload, RunOutcome>(name, (job, token, signal) => processDelivery(job, token, signal, pause), {
+    const processor = (job: Job<SyncJobPayload, RunOutcome>, token: string | undefined, signal: AbortSignal | undefined): Promise<RunOutcome> => processDelivery(job, token, signal, pause);
+    const workerOptions = {
       connection,
       prefix,
       concurrency,
@@ -273,7 +283,8 @@ export async function startSyncWorker(options: SyncWorkerOptions): Promise<SyncW
       maxStalledCount: options.maxStalledCount ?? 20,
       // Queue.rateLimit only holds a queue back when the worker has a limiter; this one never limits by itself.
       limiter: { max: 1_000_000, duration: 1_000 },
-    });
+    };
+    const worker = slots === undefined ? new Worker<SyncJobPayload, RunOutcome>(name, processor, workerOptions) : new CappedWorker<SyncJobPayload, RunOutcome>(name, processor, workerOptions, slots, (marker) => redis.zadd(marker, 0, '0'));
     worker.on('error', (error) => logger.warn({ error: redactText(String(error)) }, `[crm-sync] [worker] queue ${name}: ${redactText(error.message)}`));
     queues.push(queue);
     caps.push(cap);

@@ -1,10 +1,11 @@
 /**
  * The parts of worker-bullmq that need no service: queue names, what BullMQ is told to do with each
- * kind of run failure, and Redis URLs (parsed, redacted, refused with a reason).
+ * kind of run failure, Redis URLs (parsed, redacted, refused with a reason) and a process's slots.
  */
 import type { RunError } from '@crm-sync/sdk';
 import { describe, expect, it } from 'vitest';
 import { accountOfQueue, accountQueueName, checkRedis, exitCodeOf, failureHandling, payloadProblem, redactRedisUrl } from '../src/index.js';
+import { ProcessSlots } from '../src/process-capacity.js';
 import { redisOptions } from '../src/redis-connection.js';
 
 const runError = (kind: RunError['kind'], retryable?: boolean): RunError =>
@@ -52,5 +53,37 @@ describe('Redis URLs', () => {
     const message = await checkRedis('redis://:t0p-secret@127.0.0.1:1', 1_000);
     expect(message).toMatch(/unreachable/);
     expect(message).not.toContain('t0p-secret');
+  });
+});
+
+describe('a process\'s slots', () => {
+  it('give at most the capacity at once, and a freed slot to the longest waiter first', async () => {
+    const slots = new ProcessSlots(1);
+    const never = new AbortController().signal;
+    expect(slots.tryAcquire()).toBe(true);
+    expect(slots.tryAcquire()).toBe(false);
+    const order: string[] = [];
+    const first = slots.acquire(never).then((got) => order.push(`first ${got}`));
+    const second = slots.acquire(never).then((got) => order.push(`second ${got}`));
+    slots.release();
+    await first;
+    expect(order).toEqual(['first true']);
+    slots.release();
+    await second;
+    expect(order).toEqual(['first true', 'second true']);
+    slots.release();
+    expect(slots.tryAcquire()).toBe(true);
+  });
+
+  it('answer a waiter "no slot" when its signal fires, and do not count it', async () => {
+    const slots = new ProcessSlots(1);
+    slots.tryAcquire();
+    const stop = new AbortController();
+    const waiting = slots.acquire(stop.signal);
+    stop.abort();
+    expect(await waiting).toBe(false);
+    slots.release();
+    expect(slots.tryAcquire()).toBe(true);
+    expect(() => new ProcessSlots(0)).toThrow(/capacity must be a whole number >= 1/);
   });
 });

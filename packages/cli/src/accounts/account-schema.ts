@@ -6,9 +6,25 @@
  */
 import { z } from 'zod';
 
+/**
+ * `maxConcurrentJobs`: jobs of this account running at once across all `crm-sync worker`
+ * processes together (the account queue's global concurrency in BullMQ). Without it: 25 for
+ * Salesforce (long-running requests per org), 52 for Dynamics (concurrent requests per user), 10
+ * for other connectors. Used by workers only; `crm-sync run` ignores it.
+ */
+export const maxConcurrentJobsSchema = z
+  .number({ error: 'expected a whole number >= 1: the jobs of this account running at once across all workers' })
+  .int({ error: 'expected a whole number >= 1: the jobs of this account running at once across all workers' })
+  .min(1, { error: 'must be at least 1: the jobs of this account running at once across all workers (remove the key for the connector\'s default)' })
+  .max(10_000, { error: 'must be at most 10000 jobs at once' });
+
+/** The accounts-file keys every account may have, whatever its connector. */
+const commonAccountKeys = { maxConcurrentJobs: maxConcurrentJobsSchema.optional() };
+
 /** A mock CRM account: where its data comes from and, optionally, where it persists. */
 export const mockAccountSchema = z.strictObject({
   connector: z.literal('mock'),
+  ...commonAccountKeys,
   mock: z
     .strictObject({
       /** `demo`: generated sample contacts and accounts; `empty`: no records. */
@@ -26,6 +42,7 @@ export const mockAccountSchema = z.strictObject({
 /** A Salesforce account: one of the four ways to sign in (see docs/cli.md). */
 export const salesforceAccountSchema = z.strictObject({
   connector: z.literal('salesforce'),
+  ...commonAccountKeys,
   instanceUrl: z.string().url().optional(),
   loginUrl: z.string().url().optional(),
   apiVersion: z.string().regex(/^\d+\.\d$/, { message: 'expected an API version such as 62.0' }).optional(),
@@ -42,6 +59,7 @@ export const salesforceAccountSchema = z.strictObject({
 /** A Dynamics 365 / Dataverse account: an Entra ID application with a secret or a certificate. */
 export const dynamicsAccountSchema = z.strictObject({
   connector: z.literal('dynamics'),
+  ...commonAccountKeys,
   orgUrl: z.string().url(),
   tenantId: z.string().min(1),
   clientId: z.string().min(1),
@@ -58,7 +76,7 @@ export const accountSchema = z.union([
   mockAccountSchema,
   salesforceAccountSchema,
   dynamicsAccountSchema,
-  z.looseObject({ connector: z.string().min(1).refine((id) => !['mock', 'salesforce', 'dynamics'].includes(id)) }),
+  z.looseObject({ connector: z.string().min(1).refine((id) => !['mock', 'salesforce', 'dynamics'].includes(id)), ...commonAccountKeys }),
 ]);
 
 /** A mock account. */

@@ -103,7 +103,7 @@ function mergeEnvironment(base: Record<string, unknown>, name: string, env: Node
       mock[inner.charAt(0).toLowerCase() + inner.slice(1)] = inner === 'Contacts' || inner === 'LatencyMs' ? Number(value) : value;
       merged.mock = mock;
     } else {
-      merged[settingKey] = value;
+      merged[settingKey] = settingKey === 'maxConcurrentJobs' && value.trim() !== '' ? Number(value) : value;
     }
     used = true;
   }

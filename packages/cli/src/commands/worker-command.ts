@@ -33,6 +33,8 @@ export interface WorkerCommandOptions {
   readonly accounts?: string;
   readonly prefix?: string;
   readonly concurrency?: number;
+  /** Jobs at once in this process over all its accounts. */
+  readonly capacity?: number;
   /** Grace period on SIGTERM, ms. */
   readonly grace?: number;
   readonly logFormat?: LogFormat;
@@ -68,7 +70,7 @@ export function sharedDatabase(io: CliIo, option: string | undefined, accounts: 
   return ok(location);
 }
 
-/** The accounts the worker serves: every account of the accounts file, with its connector. */
+/** The accounts the worker serves: every account of the accounts file, with its connector and its `maxConcurrentJobs`. */
 function accountQueues(io: CliIo, file: string | undefined): Result<AccountQueue[], CliError> {
   const named = file ?? (io.env.CRM_SYNC_ACCOUNTS !== undefined && io.env.CRM_SYNC_ACCOUNTS !== '' ? io.env.CRM_SYNC_ACCOUNTS : DEFAULT_ACCOUNTS_FILE);
   const path = resolve(io.cwd, named);
@@ -83,7 +85,8 @@ function accountQueues(io: CliIo, file: string | undefined): Result<AccountQueue
   for (const name of Object.keys(accounts)) {
     const account = loadAccount(name, { env: io.env, cwd: io.cwd, file: path });
     if (account.isErr()) return err(account.error);
-    queues.push({ name, connector: account.value.settings.connector });
+    const cap = account.value.settings.maxConcurrentJobs;
+    queues.push({ name, connector: account.value.settings.connector, ...(typeof cap === 'number' ? { concurrencyCap: cap } : {}) });
   }
   return ok(queues);
 }
@@ -116,6 +119,7 @@ export async function workerCommand(io: CliIo, options: WorkerCommandOptions): P
       prepareRun,
       logger,
       ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+      ...(options.capacity === undefined ? {} : { capacity: options.capacity }),
     });
     eprintln(io, `crm-sync worker ${worker.id}: serving ${accounts.value.map((account) => account.name).join(', ')} on ${redactRedisUrl(redis)}, store ${shownDatabase(database.value)}. Stop with SIGTERM (Ctrl-C).`);
     await new Promise<void>((done) => (stop.signal.aborted ? done() : stop.signal.addEventListener('abort', () => done(), { once: true })));

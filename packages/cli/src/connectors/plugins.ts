@@ -192,7 +192,8 @@ export async function openPluginConnector(loaded: LoadedPlugin, context: Connect
   const { definition } = loaded;
   const { account } = context;
   const where = `[${definition.id}] account "${account.name}" (${account.origin})`;
-  const { connector: _connector, ...settings } = account.settings;
+  // maxConcurrentJobs is crm-sync's (for its workers), not the connector's.
+  const { connector: _connector, maxConcurrentJobs: _maxConcurrentJobs, ...settings } = account.settings;
   for (const key of definition.secretSettings ?? []) {
     const value = settings[key];
     if (typeof value === 'string' && value !== '') registerSecret(value);

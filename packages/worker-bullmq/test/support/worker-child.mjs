@@ -3,7 +3,11 @@
 // environment, as a real worker's come from its accounts file: the queued payload carries only the
 // job (an SDK job as JSON) and the account's name. Prints `ready` once serving, one JSON line per
 // finished delivery, and `closed` after a SIGTERM shutdown.
-// Plain JavaScript so that a bare `node` runs it against the built packages.
+// Plain JavaScript so that a bare `node` runs it against the built packages; the scale-out
+// benchmark (bench/scenarios/9-scale-out.mjs) spawns this same file.
+// Settings (WORKER_SETTINGS, JSON): redis, prefix, db (with ?schema=), accounts { name: { connector,
+// url, token | config, cap?, callsInFlight? } }, and the worker's options: concurrency, capacity,
+// leaseTtlMs, lockDurationMs, stalledIntervalMs, graceMs.
 import { ok } from 'neverthrow';
 import { openPostgresStore } from '@crm-sync/store-postgres';
 import { startSyncWorker } from '@crm-sync/worker-bullmq';
@@ -14,14 +18,19 @@ const schema = url.searchParams.get('schema');
 url.searchParams.delete('schema');
 const store = (await openPostgresStore(url.toString(), { schema, poolSize: 6 }))._unsafeUnwrap();
 
+// The accounts' connector modules are loaded before `ready`, as a long-running worker has them
+// after its first job: start-up is not part of what the scale-out benchmark times.
+const kinds = new Set(Object.values(settings.accounts).map((entry) => entry.connector));
+const salesforce = kinds.has('salesforce') ? await import('@crm-sync/connector-salesforce') : undefined;
+const dynamics = kinds.has('dynamics') ? { ...(await import('@crm-sync/connector-dynamics')), ...(await import('@crm-sync/connector-dynamics/emulator')) } : undefined;
+
 async function connectorOf(account) {
   const entry = settings.accounts[account];
   if (entry.connector === 'salesforce') {
-    const { SalesforceConnector } = await import('@crm-sync/connector-salesforce');
-    return new SalesforceConnector({ instanceUrl: entry.url, auth: { kind: 'access-token', accessToken: entry.token } });
+    const { SalesforceConnector } = salesforce;
+    return new SalesforceConnector({ instanceUrl: entry.url, auth: { kind: 'access-token', accessToken: entry.token }, ...(entry.callsInFlight ? { concurrency: entry.callsInFlight } : {}) });
   }
-  const { DynamicsConnector } = await import('@crm-sync/connector-dynamics');
-  const { loopbackNetworkClient } = await import('@crm-sync/connector-dynamics/emulator');
+  const { DynamicsConnector, loopbackNetworkClient } = dynamics;
   return new DynamicsConnector({ ...entry.config, networkClient: loopbackNetworkClient() });
 }
 
@@ -31,6 +40,7 @@ const worker = await startSyncWorker({
   store,
   accounts: Object.entries(settings.accounts).map(([name, entry]) => ({ name, connector: entry.connector, ...(entry.cap ? { concurrencyCap: entry.cap } : {}) })),
   concurrency: settings.concurrency ?? 4,
+  ...(settings.capacity ? { capacity: settings.capacity } : {}),
   leaseTtlMs: settings.leaseTtlMs ?? 3_000,
   lockDurationMs: settings.lockDurationMs ?? 2_000,
   stalledIntervalMs: settings.stalledIntervalMs ?? 1_000,
