@@ -96,8 +96,15 @@ export async function waitForSyncJob(account: string, bullJobId: string, options
         return { ok: false, bullJobId, message: `[crm-sync] [worker] job ${bullJobId} is not on queue ${name} (removed, or never queued with this --prefix)`, exitCode: 1, attempts: 0 };
       }
       const state = await job.getState();
+      // `job` was read before its state: a job that completed or failed in between still holds its
+      // old hash (no return value, no failure reason). BullMQ writes those in the same script that
+      // moves the job, so a read after the state settles the race.
+      const settled = state === 'completed' || state === 'failed' ? ((await queue.getJob(bullJobId)) as Job<SyncJobPayload, RunOutcome> | undefined) : job;
+      if (settled === undefined) {
+        return { ok: false, bullJobId, message: `[crm-sync] [worker] job ${bullJobId} was removed from queue ${name} as it ended`, exitCode: 1, attempts: 0 };
+      }
       if (state === 'completed') {
-        const outcome = job.returnvalue;
+        const outcome = settled.returnvalue;
         return {
           ok: true,
           bullJobId,
@@ -107,13 +114,13 @@ export async function waitForSyncJob(account: string, bullJobId: string, options
         };
       }
       if (state === 'failed') {
-        const progress = (typeof job.progress === 'object' && job.progress !== null ? job.progress : {}) as { exitCode?: number; kind?: string };
+        const progress = (typeof settled.progress === 'object' && settled.progress !== null ? settled.progress : {}) as { exitCode?: number; kind?: string };
         return {
           ok: false,
           bullJobId,
-          message: job.failedReason,
+          message: settled.failedReason,
           exitCode: progress.exitCode ?? 1,
-          attempts: job.attemptsMade,
+          attempts: settled.attemptsMade,
           ...(progress.kind === undefined ? {} : { kind: progress.kind }),
         };
       }
