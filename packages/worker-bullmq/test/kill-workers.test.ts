@@ -10,7 +10,7 @@
 import { exportJobId } from '@crm-sync/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enqueueSyncJobs, readWorkersStatus, type WorkersStatus } from '../src/index.js';
-import { emulatedAccount, exportJob, IMPORT_SAFETY_LAG_MS, importJob, until, WorkerCluster, type EmulatedAccount } from './support/cluster.js';
+import { emulatedAccount, exportJob, importJob, until, untilImportsCoverEveryRecord, WorkerCluster, type EmulatedAccount } from './support/cluster.js';
 import { buildForChildren, freshPrefix, freshStore, redisUrl, servicesUp } from './support/services.js';
 
 const SOAK = process.env['CRM_SYNC_SOAK'] === '1';
@@ -89,7 +89,7 @@ describe.skipIf(!servicesUp)('kill -9 across workers', () => {
     await until(async () => finishedJobs(await readWorkersStatus({ redis: redisUrl!, prefix })) >= queued, `all ${queued} jobs finished`, 120_000);
     // A last import per account, with no kill: it must hold every record of its CRM (once the
     // safety lag has passed the last export's writes).
-    await new Promise((done) => setTimeout(done, IMPORT_SAFETY_LAG_MS + 500));
+    await untilImportsCoverEveryRecord(accounts);
     await enqueueSyncJobs(accounts.map((account) => {
       const job = importJob(account, `import_${account.name}`, `imported_${account.name}`);
       return { account: account.name, jobKey: exportJobId(job), definition: job, activity: job.activity, operation: job.kind };

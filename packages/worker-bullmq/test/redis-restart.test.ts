@@ -17,7 +17,7 @@ import { exportJobId } from '@crm-sync/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import { accountQueueName, enqueueSyncJobs, readWorkersStatus } from '../src/index.js';
-import { emulatedAccount, exportJob, IMPORT_SAFETY_LAG_MS, importJob, until, WorkerCluster, type EmulatedAccount } from './support/cluster.js';
+import { emulatedAccount, exportJob, importJob, until, untilImportsCoverEveryRecord, WorkerCluster, type EmulatedAccount } from './support/cluster.js';
 import { buildForChildren, freshStore, pgUrl } from './support/services.js';
 
 const REDIS_SERVER = '/usr/bin/redis-server';
@@ -147,7 +147,7 @@ describe.skipIf(!up)('Redis restart during a run', () => {
     const finished = async (): Promise<number> => (await readWorkersStatus({ redis: redis!.url, prefix })).queues.reduce((sum, queue) => sum + queue.completed + queue.failed, 0);
     await until(async () => (await finished()) >= queuedKeys.length, `all ${queuedKeys.length} jobs finished`, 25_000);
     // A last import per account, once the safety lag has passed the exports' writes.
-    await new Promise((done) => setTimeout(done, IMPORT_SAFETY_LAG_MS + 300));
+    await untilImportsCoverEveryRecord(accounts);
     await enqueue(accounts.map((account) => ({ account, job: importJob(account, `import_${account.name}`, `imported_${account.name}`) })));
     await until(async () => (await finished()) >= queuedKeys.length, 'the last imports finished', 15_000);
 

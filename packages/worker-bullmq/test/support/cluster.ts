@@ -66,6 +66,32 @@ export function exportJob(account: EmulatedAccount, activity: string, table: str
  */
 export const IMPORT_SAFETY_LAG_MS = 1_500;
 
+/** The change-time fields the emulators stamp (Salesforce, Dataverse). */
+const CHANGE_FIELDS = ['SystemModstamp', 'LastModifiedDate', 'modifiedon'];
+
+/**
+ * Waits until an import started from now on has a window that ends after every record the
+ * accounts' CRMs hold, so a last import must hold them all. A fixed wait of the safety lag is not
+ * enough: the connectors read the CRM's time from the HTTP `Date` header, in whole seconds (and
+ * Node's server refreshes that header by a timer, late when its event loop is busy), so a window
+ * ends up to a second and more before `now - lag`. A record stamped just before the last job
+ * finished then falls in the next import's window, not this one (CI saw a last import miss the
+ * 100 records of the last export this way).
+ */
+export async function untilImportsCoverEveryRecord(accounts: readonly EmulatedAccount[]): Promise<void> {
+  let last = 0;
+  for (const account of accounts) {
+    for (const record of account.crm.records(account.object)) {
+      for (const field of CHANGE_FIELDS) {
+        const value = record.values[field];
+        if (typeof value === 'string') last = Math.max(last, Date.parse(value));
+      }
+    }
+  }
+  // 500 ms for a Date header refreshed late; then the header's second, minus the lag, is past `last`.
+  await until(() => Math.floor((Date.now() - 500) / 1_000) * 1_000 - IMPORT_SAFETY_LAG_MS > last, `an import window ends after the last record's change time (${new Date(last).toISOString()})`, 30_000);
+}
+
 /** An incremental import of `account`'s contacts into `table`. */
 export function importJob(account: EmulatedAccount, activity: string, table: string): ImportJob {
   return {
