@@ -237,7 +237,14 @@ export class RuntimeConnector implements CrmConnector {
       let outcome: Result<T, CrmError> | typeof PAUSED;
       try {
         outcome = await this.queue.add<Result<T, CrmError> | typeof PAUSED>(
-          async () => (this.now() < this.pausedUntil ? PAUSED : this.attempt(spec, signal, invoke, attempt + 1)),
+          async () => {
+            // A slot frees when an answer is read; a 429 that reached the process in the same turn
+            // of the event loop (another socket's data in the same poll) is read only after it.
+            // Looking at the pause once that turn is over keeps a queued call from leaving inside
+            // a Retry-After window the process already holds the answer for.
+            await new Promise<void>((resolve) => setImmediate(resolve));
+            return this.now() < this.pausedUntil ? PAUSED : this.attempt(spec, signal, invoke, attempt + 1);
+          },
           signal ? { signal } : {},
         );
       } catch {

@@ -1,4 +1,4 @@
-import { errAsync, okAsync, ResultAsync } from 'neverthrow';
+import { err, errAsync, ok, okAsync, ResultAsync } from 'neverthrow';
 import { describe, expect, it } from 'vitest';
 import {
   clearRegisteredSecrets,
@@ -144,7 +144,10 @@ describe('RuntimeConnector', () => {
       clock.now = time;
       for (const sleeper of sleeping.splice(0)) sleeper.until <= time ? sleeper.resolve() : sleeping.push(sleeper);
     };
-    const tick = () => new Promise((resolve) => setImmediate(resolve));
+    // A call leaves one turn of the event loop after its slot is free: two turns settle a step.
+    const tick = async () => {
+      for (let turn = 0; turn < 2; turn += 1) await new Promise((resolve) => setImmediate(resolve));
+    };
     const windows: RuntimeEvents['rate-limit'][] = [];
     runtime.on('rate-limit', (event) => windows.push(event));
     inner.queryHandler = (call) =>
@@ -165,6 +168,22 @@ describe('RuntimeConnector', () => {
     expect(inner.requests.map((r) => r.at)).toEqual([0, 1_000, 1_000]);
     // The first call waited its Retry-After (1 000 ms); the second the rest of the window (600 ms).
     expect(runtime.stats.rateLimitWaitMs).toBe(1_600);
+  });
+
+  it('starts no queued call in the turn a slot frees while a 429 answer is waiting to be read', async () => {
+    // Two answers reach the process in one turn of the event loop, a success first and the 429
+    // second, as two sockets' data in one poll. The success frees a slot; the call waiting for it
+    // must not leave before the 429 is read, or it lands inside the Retry-After window.
+    const { inner, runtime, clock } = setup({ concurrency: 2 }, 8);
+    inner.queryHandler = (call) => {
+      if (call === 1) return new ResultAsync(new Promise((resolve) => setTimeout(() => resolve(ok<RecordPage, CrmError>({ records: [] })), 5)));
+      if (call === 2) return new ResultAsync(new Promise((resolve) => setTimeout(() => resolve(err<RecordPage, CrmError>(crmError('rate-limited', 'scripted', '429', { retryAfterMs: 1_000 }))), 5)));
+      return okAsync({ records: [] });
+    };
+    const results = await Promise.all([runtime.query(request), runtime.query(request), runtime.query(request)]);
+    expect(results.every((result) => result.isOk())).toBe(true);
+    expect(inner.requests.map((r) => r.at), 'the third call waited for the window to end').toEqual([0, 0, 1_000, 1_000]);
+    expect(clock.now).toBe(1_000);
   });
 
   it('fails at once when Retry-After is longer than allowed, or the quota is exhausted', async () => {
@@ -330,7 +349,7 @@ describe('RuntimeConnector', () => {
     let release!: () => void;
     inner.queryHandler = () => new ResultAsync(new Promise((resolve) => (release = () => resolve(okAsync({ records: [] }) as never))));
     const pending = runtime.query(request);
-    await new Promise((resolve) => setImmediate(resolve));
+    while (inner.requests.length === 0) await new Promise((resolve) => setImmediate(resolve));
     const closing = runtime.close();
     expect(inner.closed).toBe(0);
     release();
