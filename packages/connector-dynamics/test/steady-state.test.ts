@@ -7,7 +7,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { InMemoryCrm, ManualClock } from '@crm-sync/connector-mock';
-import { MemoryExportJournal, MemoryOptionStore, MemoryRecordStore, Orchestrator, type ImportJob } from '@crm-sync/sdk';
+import type { ImportJob } from '@crm-sync/sdk';
+import { measureSteadyStateImports } from '@crm-sync/testkit';
 import { dataverseSchemas, startDataverseEmulator, type DataverseEmulator } from '../src/emulator/index.js';
 import { DynamicsConnector } from '../src/index.js';
 
@@ -48,28 +49,22 @@ describe('steady-state incremental imports', () => {
     emulator = await startDataverseEmulator({ crm });
     // One configuration for every run, as an application builds it once.
     const config = emulator.connectorConfig();
-    const options = new MemoryOptionStore();
-    const records = new MemoryRecordStore();
-    const perRun: Record<string, number>[] = [];
-    const changes = [3, 0, 2, 250, 1];
-    let inserted = 0;
-    for (const count of changes) {
-      for (let i = 0; i < count; i += 1) {
-        const outcome = crm.insert('contact', { lastname: `Last${inserted}`, emailaddress1: `c${inserted}@example.com` });
-        expect(outcome.ok).toBe(true);
-        inserted += 1;
+    const log = emulator.requestLog;
+    const { perRun, read, rows } = await measureSteadyStateImports({
+      job,
+      changes: [3, 0, 2, 250, 1],
+      insert: (n) => {
+        const outcome = crm.insert('contact', { lastname: `Last${n}`, emailaddress1: `c${n}@example.com` });
+        if (!outcome.ok) throw new Error(outcome.reject.message);
         clock.advance(1);
-      }
-      clock.advance(60_000);
-      const from = emulator.requestLog.length;
-      const connector = new DynamicsConnector(config);
-      const orchestrator = new Orchestrator({ connector, options, journal: new MemoryExportJournal(), sink: records, source: records });
-      const summary = (await orchestrator.runImport(job))._unsafeUnwrap();
-      await connector.close();
-      expect(summary.read).toBe(count);
-      perRun.push(kindsSince(emulator.requestLog, from));
-    }
-    expect(records.rows('contacts')).toHaveLength(inserted);
+      },
+      beforeRun: () => clock.advance(60_000),
+      connector: () => new DynamicsConnector(config),
+      requestCount: () => log.length,
+      requestsSince: (from) => kindsSince(log, from),
+    });
+    expect(read).toEqual([3, 0, 2, 250, 1]);
+    expect(rows).toBe(256);
     // The first run gets a token, sends the four metadata GETs of a describe and WhoAmI.
     expect(perRun[0]).toEqual({ token: 1, metadata: 4, whoami: 1, data: 1 });
     // Then: the data pages (two for 250 records at pages of 200) + WhoAmI, nothing else.

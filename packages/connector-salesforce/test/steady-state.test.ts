@@ -6,7 +6,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { InMemoryCrm, ManualClock } from '@crm-sync/connector-mock';
-import { MemoryExportJournal, MemoryOptionStore, MemoryRecordStore, Orchestrator, type ImportJob } from '@crm-sync/sdk';
+import type { ImportJob } from '@crm-sync/sdk';
+import { measureSteadyStateImports } from '@crm-sync/testkit';
 import { salesforceEmulatorSchemas, startSalesforceEmulator, type SalesforceEmulator } from '../src/emulator/index.js';
 import { SalesforceConnector, type SalesforceConnectorConfig } from '../src/index.js';
 import { CREDENTIALS } from './harness.js';
@@ -43,28 +44,22 @@ describe('steady-state incremental imports', () => {
     const crm = new InMemoryCrm({ clock, schemas: salesforceEmulatorSchemas() });
     emulator = await startSalesforceEmulator({ crm, credentials: CREDENTIALS });
     const config: SalesforceConnectorConfig = { loginUrl: emulator.url, auth: { kind: 'password', ...CREDENTIALS } };
-    const options = new MemoryOptionStore();
-    const records = new MemoryRecordStore();
-    const perRun: Record<string, number>[] = [];
-    const changes = [3, 0, 2, 250, 1];
-    let inserted = 0;
-    for (const count of changes) {
-      for (let i = 0; i < count; i += 1) {
-        const outcome = crm.insert('Contact', { LastName: `Last${inserted}`, Email: `c${inserted}@example.com` });
-        expect(outcome.ok).toBe(true);
-        inserted += 1;
+    const log = emulator.requestLog;
+    const { perRun, read, rows } = await measureSteadyStateImports({
+      job,
+      changes: [3, 0, 2, 250, 1],
+      insert: (n) => {
+        const outcome = crm.insert('Contact', { LastName: `Last${n}`, Email: `c${n}@example.com` });
+        if (!outcome.ok) throw new Error(outcome.reject.message);
         clock.advance(1);
-      }
-      clock.advance(60_000);
-      const from = emulator.requestLog.length;
-      const connector = new SalesforceConnector(config);
-      const orchestrator = new Orchestrator({ connector, options, journal: new MemoryExportJournal(), sink: records, source: records });
-      const summary = (await orchestrator.runImport(job))._unsafeUnwrap();
-      await connector.close();
-      expect(summary.read).toBe(count);
-      perRun.push(routesSince(emulator.requestLog, from));
-    }
-    expect(records.rows('contacts')).toHaveLength(inserted);
+      },
+      beforeRun: () => clock.advance(60_000),
+      connector: () => new SalesforceConnector(config),
+      requestCount: () => log.length,
+      requestsSince: (from) => routesSince(log, from),
+    });
+    expect(read).toEqual([3, 0, 2, 250, 1]);
+    expect(rows).toBe(256);
     // The first run signs in, describes and reads the server time.
     expect(perRun[0]).toEqual({ token: 1, describe: 1, limits: 1, query: 1 });
     // Then: one query page (two for 250 records at pages of 200) + the server time, nothing else.

@@ -11,3 +11,4 @@ export * from './suites/describe-contract.js';
 export { describeContractGroup, describeKnownDeviationIds } from './suites/describe-group.js';
 export * from './stores/index.js';
 export * from './services.js';
+export * from './steady-state.js';
