@@ -31,6 +31,7 @@ import type {
   SourceReadOptions,
   SourceRecord,
 } from '@crm-sync/sdk';
+import { copyFrom, copyJson, copyText } from './copy.js';
 import { prepared, type Database } from './database.js';
 import { PostgresStoreError, toStoreError } from './errors.js';
 import type { OptionWriter } from './option-store.js';
@@ -123,23 +124,15 @@ export class PostgresLocalTables implements RecordSink, RecordSource, LocalTable
     const operation = `Writing ${records.length} records to local table "${String(table)}"`;
     const name = await this.ensureTable(table, operation);
     const batch = mergeByCrmId(records, String(table));
-    // The page travels as one JSON text, made by one JSON.stringify: a text[] parameter per column
-    // costs the client an escaping pass per element (pg's array literal) and most of its time.
-    const page = batch.length > 0 ? JSON.stringify(batch) : undefined;
-    if (page !== undefined && !this.merging.has(name)) {
+    if (batch.length > 0 && !this.merging.has(name)) {
+      const rows = copyRows(batch);
       let existing = false;
       try {
         await this.db.transaction(
           operation,
           async (client) => {
             try {
-              await client.query(
-                prepared(
-                  `INSERT INTO ${this.db.table(name)} (key, crm_id, data, crm_changed_at)
-                   SELECT x.i, x.i, x.d, x.c FROM jsonb_to_recordset($1::jsonb) AS x(i text, c text, d jsonb)`,
-                  [page],
-                ),
-              );
+              await copyFrom(client, `COPY ${this.db.table(name)} (key, crm_id, data, crm_changed_at) FROM STDIN`, rows);
             } catch (error) {
               // 23505: unique violation (the key or the CRM id is taken).
               existing = (error as { code?: unknown } | null)?.code === '23505';
@@ -156,6 +149,9 @@ export class PostgresLocalTables implements RecordSink, RecordSource, LocalTable
         this.merging.add(name);
       }
     }
+    // The merging way reads the page as one JSON text, made by one JSON.stringify: a text[]
+    // parameter per column costs the client an escaping pass per element (pg's array literal).
+    const page = batch.length > 0 ? JSON.stringify(batch) : undefined;
     const allNew = await this.db.transaction(
       operation,
       async (client) => {
@@ -522,6 +518,20 @@ function mergeByCrmId(records: readonly LocalRecord[], table: string): PageRecor
     page.push(item);
   }
   return page;
+}
+
+/**
+ * A page of new rows in COPY's text format: key and CRM id (both the CRM id), the values as JSON,
+ * the change time or `\N` (null), one line per record.
+ */
+function copyRows(batch: readonly PageRecord[]): Buffer {
+  const lines = new Array<string>(batch.length);
+  for (let index = 0; index < batch.length; index++) {
+    const record = batch[index]!;
+    const id = copyText(record.i);
+    lines[index] = `${id}\t${id}\t${copyJson(JSON.stringify(record.d))}\t${record.c === null ? '\\N' : copyText(record.c)}\n`;
+  }
+  return Buffer.from(lines.join(''), 'utf8');
 }
 
 function toSourceRecord(row: LocalTableRow): SourceRecord {
