@@ -9,9 +9,9 @@
  * ISO-8601 UTC text, exactly as the SDK passes them, so they round-trip unchanged and sort
  * correctly. Keys use the `"C"` collation: byte order, as in SQLite, whatever the database's locale.
  *
- * Every batch write is a fixed number of statements over the whole batch (the page as one JSON
- * text through `jsonb_to_recordset`, `unnest` of text arrays), in one transaction with its
- * checkpoint and fence check.
+ * Every batch write is a fixed number of statements over the whole batch (a page of new rows as
+ * one `COPY ... FROM STDIN`, a page to merge as one JSON text through `jsonb_to_recordset`,
+ * `unnest` of text arrays), in one transaction with its checkpoint and fence check.
  *
  * @module
  */
@@ -113,7 +113,8 @@ export class PostgresLocalTables implements RecordSink, RecordSource, LocalTable
    * `deleted_at`. A stale `fence` writes nothing.
    *
    * Two ways, the same outcome. While a table's pages hold only records it does not have yet (a
-   * first import), a page is one plain `INSERT` (no lookup, no `ON CONFLICT` arbiter work): when a
+   * first import), a page is one `COPY ... FROM STDIN` (no lookup, no `ON CONFLICT` arbiter work,
+   * each record's JSON parsed once, multi-row heap inserts): when a
    * row of the page exists after all, the server refuses it with a unique violation, the
    * transaction rolls back whole, and the page runs again the merging way. The merging way (one
    * lookup of the linked CRM ids, an `UPDATE` of those rows, an `INSERT ... ON CONFLICT` that
