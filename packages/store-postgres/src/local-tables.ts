@@ -126,14 +126,24 @@ export class PostgresLocalTables implements RecordSink, RecordSource, LocalTable
     const name = await this.ensureTable(table, operation);
     const batch = mergeByCrmId(records, String(table));
     if (batch.length > 0 && !this.merging.has(name)) {
-      const rows = copyRows(batch);
       let existing = false;
       try {
         await this.db.transaction(
           operation,
           async (client) => {
             try {
-              await copyFrom(client, `COPY ${this.db.table(name)} (key, crm_id, data, crm_changed_at) FROM STDIN`, rows);
+              if (isPipelined(client)) {
+                // node-postgres refuses a COPY on a client in pipeline mode (an application's): the same rows as one INSERT.
+                await client.query(
+                  prepared(
+                    `INSERT INTO ${this.db.table(name)} (key, crm_id, data, crm_changed_at)
+                     SELECT x.i, x.i, x.d, x.c FROM jsonb_to_recordset($1::jsonb) AS x(i text, c text, d jsonb)`,
+                    [JSON.stringify(batch)],
+                  ),
+                );
+              } else {
+                await copyFrom(client, `COPY ${this.db.table(name)} (key, crm_id, data, crm_changed_at) FROM STDIN`, copyRows(batch));
+              }
             } catch (error) {
               // 23505: unique violation (the key or the CRM id is taken).
               existing = (error as { code?: unknown } | null)?.code === '23505';
@@ -525,6 +535,11 @@ function mergeByCrmId(records: readonly LocalRecord[], table: string): PageRecor
  * A page of new rows in COPY's text format: key and CRM id (both the CRM id), the values as JSON,
  * the change time or `\N` (null), one line per record.
  */
+/** True for a node-postgres client in pipeline mode (`new pg.Client({ pipeline: true })`). */
+function isPipelined(client: PoolClient): boolean {
+  return (client as { pipeline?: unknown }).pipeline === true;
+}
+
 function copyRows(batch: readonly PageRecord[]): Buffer {
   const lines = new Array<string>(batch.length);
   for (let index = 0; index < batch.length; index++) {
