@@ -84,7 +84,7 @@ report({
   details: { records: N, pageSize: PAGE_SIZE, postgres, memory },
   notes: [
     `Ratio = in-memory sink median time / PostgreSQL median time (${reps} interleaved runs each, the in-memory one after a warm-up; every PostgreSQL run imports into a fresh schema, whose creation and drop are not timed). PostgreSQL runs ${postgres.runs.join(', ')} ms; in-memory runs ${memory.runs.join(', ')} ms.`,
-    'Each page of 2,000 records is one transaction (fence check, records, the checkpoint when the job has one): the page is one JSON text read by jsonb_to_recordset; a page of rows the table does not have yet is one plain INSERT ... SELECT (a page that meets existing rows rolls back and merges them with a lookup, an UPDATE and an INSERT ... ON CONFLICT); the orchestrator converts the next page while this one is written; each statement a named prepared statement; the server runs on the same machine (local TCP).',
+    'Each page of 2,000 records is one transaction (fence check, records, the checkpoint when the job has one): a page of rows the table does not have yet is one COPY ... FROM STDIN (a page that meets existing rows rolls back and merges them, read as one JSON text by jsonb_to_recordset, with a lookup, an UPDATE and an INSERT ... ON CONFLICT); the orchestrator converts the next page while this one is written; every other statement a named prepared statement; the server runs on the same machine (local TCP).',
     `API calls: 1 describe + ceil(N / ${PAGE_SIZE}) query pages = ${lowerBound}.`,
   ],
 });

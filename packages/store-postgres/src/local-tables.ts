@@ -9,9 +9,9 @@
  * ISO-8601 UTC text, exactly as the SDK passes them, so they round-trip unchanged and sort
  * correctly. Keys use the `"C"` collation: byte order, as in SQLite, whatever the database's locale.
  *
- * Every batch write is a fixed number of statements over the whole batch (the page as one JSON
- * text through `jsonb_to_recordset`, `unnest` of text arrays), in one transaction with its
- * checkpoint and fence check.
+ * Every batch write is a fixed number of statements over the whole batch (a page of new rows as
+ * one `COPY ... FROM STDIN`, a page to merge as one JSON text through `jsonb_to_recordset`,
+ * `unnest` of text arrays), in one transaction with its checkpoint and fence check.
  *
  * @module
  */
@@ -31,6 +31,7 @@ import type {
   SourceReadOptions,
   SourceRecord,
 } from '@crm-sync/sdk';
+import { copyFrom, copyJson, copyText } from './copy.js';
 import { prepared, type Database } from './database.js';
 import { PostgresStoreError, toStoreError } from './errors.js';
 import type { OptionWriter } from './option-store.js';
@@ -112,7 +113,8 @@ export class PostgresLocalTables implements RecordSink, RecordSource, LocalTable
    * `deleted_at`. A stale `fence` writes nothing.
    *
    * Two ways, the same outcome. While a table's pages hold only records it does not have yet (a
-   * first import), a page is one plain `INSERT` (no lookup, no `ON CONFLICT` arbiter work): when a
+   * first import), a page is one `COPY ... FROM STDIN` (no lookup, no `ON CONFLICT` arbiter work,
+   * each record's JSON parsed once, multi-row heap inserts): when a
    * row of the page exists after all, the server refuses it with a unique violation, the
    * transaction rolls back whole, and the page runs again the merging way. The merging way (one
    * lookup of the linked CRM ids, an `UPDATE` of those rows, an `INSERT ... ON CONFLICT` that
@@ -123,23 +125,25 @@ export class PostgresLocalTables implements RecordSink, RecordSource, LocalTable
     const operation = `Writing ${records.length} records to local table "${String(table)}"`;
     const name = await this.ensureTable(table, operation);
     const batch = mergeByCrmId(records, String(table));
-    // The page travels as one JSON text, made by one JSON.stringify: a text[] parameter per column
-    // costs the client an escaping pass per element (pg's array literal) and most of its time.
-    const page = batch.length > 0 ? JSON.stringify(batch) : undefined;
-    if (page !== undefined && !this.merging.has(name)) {
+    if (batch.length > 0 && !this.merging.has(name)) {
       let existing = false;
       try {
         await this.db.transaction(
           operation,
           async (client) => {
             try {
-              await client.query(
-                prepared(
-                  `INSERT INTO ${this.db.table(name)} (key, crm_id, data, crm_changed_at)
-                   SELECT x.i, x.i, x.d, x.c FROM jsonb_to_recordset($1::jsonb) AS x(i text, c text, d jsonb)`,
-                  [page],
-                ),
-              );
+              if (isPipelined(client)) {
+                // node-postgres refuses a COPY on a client in pipeline mode (an application's): the same rows as one INSERT.
+                await client.query(
+                  prepared(
+                    `INSERT INTO ${this.db.table(name)} (key, crm_id, data, crm_changed_at)
+                     SELECT x.i, x.i, x.d, x.c FROM jsonb_to_recordset($1::jsonb) AS x(i text, c text, d jsonb)`,
+                    [JSON.stringify(batch)],
+                  ),
+                );
+              } else {
+                await copyFrom(client, `COPY ${this.db.table(name)} (key, crm_id, data, crm_changed_at) FROM STDIN`, copyRows(batch));
+              }
             } catch (error) {
               // 23505: unique violation (the key or the CRM id is taken).
               existing = (error as { code?: unknown } | null)?.code === '23505';
@@ -156,6 +160,9 @@ export class PostgresLocalTables implements RecordSink, RecordSource, LocalTable
         this.merging.add(name);
       }
     }
+    // The merging way reads the page as one JSON text, made by one JSON.stringify: a text[]
+    // parameter per column costs the client an escaping pass per element (pg's array literal).
+    const page = batch.length > 0 ? JSON.stringify(batch) : undefined;
     const allNew = await this.db.transaction(
       operation,
       async (client) => {
@@ -522,6 +529,25 @@ function mergeByCrmId(records: readonly LocalRecord[], table: string): PageRecor
     page.push(item);
   }
   return page;
+}
+
+/**
+ * A page of new rows in COPY's text format: key and CRM id (both the CRM id), the values as JSON,
+ * the change time or `\N` (null), one line per record.
+ */
+/** True for a node-postgres client in pipeline mode (`new pg.Client({ pipeline: true })`). */
+function isPipelined(client: PoolClient): boolean {
+  return (client as { pipeline?: unknown }).pipeline === true;
+}
+
+function copyRows(batch: readonly PageRecord[]): Buffer {
+  const lines = new Array<string>(batch.length);
+  for (let index = 0; index < batch.length; index++) {
+    const record = batch[index]!;
+    const id = copyText(record.i);
+    lines[index] = `${id}\t${id}\t${copyJson(JSON.stringify(record.d))}\t${record.c === null ? '\\N' : copyText(record.c)}\n`;
+  }
+  return Buffer.from(lines.join(''), 'utf8');
 }
 
 function toSourceRecord(row: LocalTableRow): SourceRecord {

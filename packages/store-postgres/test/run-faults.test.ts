@@ -3,7 +3,7 @@
 // The run fails cleanly (a store error), the watermark never moves past records that did not
 // commit, and running again loses nothing and duplicates nothing.
 import pg from 'pg';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { InMemoryCrm, ManualClock, MockConnector } from '@crm-sync/connector-mock';
 import { Orchestrator, type ExportJob, type ImportJob } from '@crm-sync/sdk';
 import type { PostgresStore } from '../src/index.js';
@@ -44,13 +44,14 @@ const EXPORT: ExportJob = {
  * Locks `table` from another connection once `armed()` says so, waits for the store's connection
  * to block on it (inside a transaction), terminates that backend, and releases the lock.
  */
-async function terminateWhenBlocked(applicationName: string, table: string, armed: () => boolean): Promise<boolean> {
+async function terminateWhenBlocked(applicationName: string, table: string, armed: () => boolean, onLocked: () => void = () => undefined): Promise<boolean> {
   while (!armed()) await new Promise((resolve) => setTimeout(resolve, 2));
   const locker = new pg.Client({ connectionString: pgUrl });
   await locker.connect();
   try {
     await locker.query('BEGIN');
     await locker.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
+    onLocked();
     for (let i = 0; i < 400; i++) {
       const rows = await adminQuery<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'", [applicationName]);
       if (rows[0] !== undefined) {
@@ -78,18 +79,27 @@ describe.skipIf(pgUrl === undefined)('runs on PostgreSQL with the connection kil
     const store = await openTestStore({ applicationName: 'crm-sync-run-fault-import' });
     open.push(store);
     const orchestrator = new Orchestrator({ connector: new MockConnector(crm), options: store.options, journal: store.journal, sink: store.records, source: store.records, leases: store.leases });
-    // Arm once the first page (2,000 rows) has committed: the kill hits the second page's transaction.
-    let firstPageDone = false;
-    const watcher = (async () => {
-      for (;;) {
-        if ((await store.records.countLocal('contacts').catch(() => 0)) >= 2_000) break;
-        await new Promise((resolve) => setTimeout(resolve, 5));
+    // The second page's write (the first one is committed by then: one write at a time) waits
+    // until the table is locked, so the kill hits its transaction however fast the pages go.
+    let secondPage = false;
+    let lockHeld!: () => void;
+    const locked = new Promise<void>((resolve) => {
+      lockHeld = resolve;
+    });
+    const write = store.records.write.bind(store.records);
+    let writes = 0;
+    const gate = vi.spyOn(store.records, 'write').mockImplementation(async (...args) => {
+      writes += 1;
+      if (writes === 2) {
+        expect(await store.records.countLocal('contacts')).toBe(2_000);
+        secondPage = true;
+        await locked;
       }
-      firstPageDone = true;
-    })();
-    const killed = terminateWhenBlocked('crm-sync-run-fault-import', `"${store.schema}"."contacts"`, () => firstPageDone);
+      return write(...args);
+    });
+    const killed = terminateWhenBlocked('crm-sync-run-fault-import', `"${store.schema}"."contacts"`, () => secondPage, lockHeld);
     const failed = await orchestrator.runImport(IMPORT);
-    await watcher;
+    gate.mockRestore();
     expect(await killed).toBe(true);
     expect(failed.isErr()).toBe(true);
     expect(failed._unsafeUnwrapErr()).toMatchObject({ kind: 'store' });

@@ -25,6 +25,22 @@ describe.runIf(pgUrl !== undefined)('openPostgresStore on a shared connection', 
 
   const customers = async (): Promise<number> => Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".customers`)).rows[0]!.n);
 
+  it('writes a page of new records on an application client in pipeline mode (no COPY there: one INSERT)', async () => {
+    const pipelined = new pg.Client({ connectionString: pgUrl, pipeline: true } as pg.ClientConfig);
+    await pipelined.connect();
+    const pipeSchema = freshSchema();
+    const piped = (await openPostgresStore(pipelined, { schema: pipeSchema }))._unsafeUnwrap();
+    try {
+      await piped.records.write('contacts', [{ crmId: '003P', values: { email: 'p@x.test', n: 1 } }], { optionName: 'LASTIMPORT_app_piped', value: '2024/06/03 00:00:00' });
+      expect(await piped.records.getLocal('contacts', '003P')).toMatchObject({ crmId: '003P', values: { email: 'p@x.test', n: 1 } });
+      expect((await piped.options.getOption('LASTIMPORT_app_piped'))?.value).toBe('2024/06/03 00:00:00');
+    } finally {
+      await piped.close();
+      await pipelined.query(`DROP SCHEMA "${pipeSchema}" CASCADE`).catch(() => undefined);
+      await pipelined.end();
+    }
+  });
+
   it("commits the application's write and the watermark together", async () => {
     await client.query('BEGIN');
     await client.query(`INSERT INTO "${schema}".customers (name) VALUES ('Ada')`);

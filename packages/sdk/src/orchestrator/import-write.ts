@@ -35,12 +35,12 @@ export interface ConvertedPage {
  * Converts a page without reporting anything, so that it can run while the previous page is still
  * being written; {@link reportConversion} later counts, logs and queues its rejects and skips.
  */
-export function convertPage(plan: PreparedImport, records: readonly CrmRecord[], skip: (record: CrmRecord) => boolean): ConvertedPage {
+export function convertPage(plan: PreparedImport, records: readonly CrmRecord[], skip?: (record: CrmRecord) => boolean): ConvertedPage {
   const local: LocalRecord[] = [];
   const rejects: { crmId: string; field: string; message: string }[] = [];
   let skipped = 0;
   for (const record of records) {
-    if (skip(record)) {
+    if (skip !== undefined && skip(record)) {
       skipped += 1;
       continue;
     }

@@ -21,7 +21,7 @@ import type { OptionStore } from '../stores/types.js';
 import { describeObject, invalidateDescription, isUnknownFieldError } from './describe-cache.js';
 import { flushRejectsOrFail, storeFailure, type RunContext } from './context.js';
 import { importByIds } from './import-by-ids.js';
-import { convertPage, reportConversion, writePage, type ImportStores } from './import-write.js';
+import { convertPage, reportConversion, writePage, type ConvertedPage, type ImportStores } from './import-write.js';
 import { defaultWatermarkOption, type ImportJob } from './job.js';
 import type { RunError, RunPlan, RunSummary, RunWindow } from './types.js';
 import { prepareImport, type PreparedImport } from './validate.js';
@@ -274,6 +274,13 @@ function isAfter(at: Instant, id: string | undefined, other: Watermark | undefin
   return id === undefined || id > other.id;
 }
 
+/** A fetched page once converted: what the loop keeps of it. */
+interface TakenPage {
+  readonly converted: ConvertedPage;
+  readonly checkpoint: Watermark | undefined;
+  readonly read: number;
+}
+
 async function readAll(
   context: RunContext,
   stores: ImportStores,
@@ -312,58 +319,76 @@ async function readAll(
     return ok(undefined);
   };
 
+  const changeField = incremental?.changeField;
+  const skip =
+    changeField === undefined || (incremental?.overlapMs ?? 0) <= 0
+      ? undefined
+      : (record: CrmRecord): boolean => {
+          const at = changedAtOf(record, changeField);
+          return at !== undefined && recent.has(record.id, at);
+        };
+  /**
+   * Takes a fetched page: prefetches the next one, converts this one and works out its checkpoint.
+   * Synchronous and separate from the loop on purpose: an async function keeps the locals of its
+   * loop body alive across an await, so a raw page held there would stay reachable for another
+   * page's worth of work (and be copied by every minor GC meanwhile); only its converted form
+   * leaves this function.
+   */
+  const takePage = (fetched: Result<RecordPage, RunError>): Result<TakenPage, RunError> => {
+    if (fetched.isErr()) return err(fetched.error);
+    const stopped = context.aborted();
+    if (stopped) return err(stopped);
+    const page: RecordPage = fetched.value;
+    // Prefetch: the next page travels while this one converts and sinks.
+    pending = page.nextCursor !== undefined ? fetchPage(page.nextCursor, pageNumber + 1) : undefined;
+    // Whatever happens below, a prefetched page that is never awaited must not surface as an unhandled rejection.
+    pending?.catch(() => undefined);
+    if (page.safeUpperBound !== undefined) safeUpperBound = minInstant(page.safeUpperBound, safeUpperBound);
+
+    // Converted while the previous page may still be writing; its rejects are reported after that write.
+    const converted = convertPage(plan, page.records, skip);
+    let checkpoint: Watermark | undefined;
+    if (incremental !== undefined && changeField !== undefined) {
+      if (incremental.overlapMs > 0) {
+        for (const record of page.records) {
+          const at = changedAtOf(record, changeField);
+          if (at !== undefined) recent.add(record.id, at);
+        }
+      }
+      const last = page.records[page.records.length - 1];
+      const lastAt = last === undefined ? undefined : changedAtOf(last, changeField);
+      // Mid-window checkpoints need the keyset order, must move forward (past the one in flight
+      // too), and never pass what the CRM says is visible.
+      const latest = inFlight?.checkpoint ?? committed;
+      if (keyset && last !== undefined && lastAt !== undefined && isAfter(lastAt, last.id, latest) && (safeUpperBound === undefined || lastAt < safeUpperBound)) {
+        checkpoint = { at: lastAt, id: last.id, recent: recent.list(lastAt) };
+      }
+    }
+    return ok({ converted, checkpoint, read: page.records.length });
+  };
+
+  /** Starts a taken page's write once the page before it is settled (the page itself then lives on in the write only). */
+  const startWrite = ({ converted, checkpoint, read }: TakenPage): void => {
+    // Counted once the page before it is settled, so each progress event covers the pages written.
+    context.counts.read += read;
+    const local = reportConversion(context, converted);
+    inFlight = { write: writePage(context, stores, job.table, local, incremental, checkpoint), checkpoint };
+  };
+
   let pending: Promise<Result<RecordPage, RunError>> | undefined = fetchPage(undefined, 1);
   try {
     while (pending !== undefined) {
       pageNumber += 1;
-      const fetched: Result<RecordPage, RunError> = await pending;
-      if (fetched.isErr()) {
-        // The page before it may still be writing: it commits (or fails) first.
+      let taken: Result<TakenPage, RunError> | undefined = takePage(await pending);
+      if (taken.isErr()) {
+        // A failed fetch or an abort: the page before it may still be writing; it commits (or fails) first.
         const settled = await settle();
-        return err(settled.isErr() ? settled.error : fetched.error);
-      }
-      const stopped = context.aborted();
-      if (stopped) {
-        const settled = await settle();
-        return err(settled.isErr() ? settled.error : stopped);
-      }
-      const page: RecordPage = fetched.value;
-      // Prefetch: the next page travels while this one converts and sinks.
-      pending = page.nextCursor !== undefined ? fetchPage(page.nextCursor, pageNumber + 1) : undefined;
-      // Whatever happens below, a prefetched page that is never awaited must not surface as an unhandled rejection.
-      pending?.catch(() => undefined);
-      if (page.safeUpperBound !== undefined) safeUpperBound = minInstant(page.safeUpperBound, safeUpperBound);
-
-      const changeField = incremental?.changeField;
-      // Converted while the previous page may still be writing; its rejects are reported after that write.
-      const converted = convertPage(plan, page.records, (record) => {
-        if (changeField === undefined) return false;
-        const at = changedAtOf(record, changeField);
-        return at !== undefined && recent.has(record.id, at);
-      });
-      let checkpoint: Watermark | undefined;
-      if (incremental !== undefined && changeField !== undefined) {
-        if (incremental.overlapMs > 0) {
-          for (const record of page.records) {
-            const at = changedAtOf(record, changeField);
-            if (at !== undefined) recent.add(record.id, at);
-          }
-        }
-        const last = page.records[page.records.length - 1];
-        const lastAt = last === undefined ? undefined : changedAtOf(last, changeField);
-        // Mid-window checkpoints need the keyset order, must move forward (past the one in flight
-        // too), and never pass what the CRM says is visible.
-        const latest = inFlight?.checkpoint ?? committed;
-        if (keyset && last !== undefined && lastAt !== undefined && isAfter(lastAt, last.id, latest) && (safeUpperBound === undefined || lastAt < safeUpperBound)) {
-          checkpoint = { at: lastAt, id: last.id, recent: recent.list(lastAt) };
-        }
+        return err(settled.isErr() ? settled.error : taken.error);
       }
       const settled = await settle();
       if (settled.isErr()) return err(settled.error);
-      // Counted once the page before it is settled, so each progress event covers the pages written.
-      context.counts.read += page.records.length;
-      const local = reportConversion(context, converted);
-      inFlight = { write: writePage(context, stores, job.table, local, incremental, checkpoint), checkpoint };
+      startWrite(taken.value);
+      taken = undefined;
     }
     const settled = await settle();
     if (settled.isErr()) return err(settled.error);
