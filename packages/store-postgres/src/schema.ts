@@ -13,7 +13,7 @@ import { PostgresStoreError } from './errors.js';
  * Names crm-sync uses for its own tables in the schema. A local table may not take one of them,
  * nor start with `crm_sync_` or `pg_`.
  */
-export const RESERVED_TABLE_NAMES: readonly string[] = ['options', 'journal_runs', 'journal_entries', 'local_tables'];
+export const RESERVED_TABLE_NAMES: readonly string[] = ['options', 'journal_runs', 'journal_entries', 'journal_chunks', 'local_tables'];
 
 /** One step of the schema. */
 interface Migration {
@@ -133,6 +133,49 @@ CREATE TABLE $S.crm_sync_run_rejects (
   crm_id    text,
   PRIMARY KEY (run_id, seq)
 );
+`,
+  },
+  {
+    version: 3,
+    description: 'export journal entries stored by chunk (journal_chunks) instead of one row each',
+    // Each run's entries are regrouped 200 by seq into chunk rows (layout: journal-chunks.ts):
+    // absent fields stay absent; an emptied payload ({}) of a settled entry is marked dropped.
+    sql: `
+CREATE TABLE $S.journal_chunks (
+  run_id    text NOT NULL REFERENCES $S.journal_runs (run_id),
+  first_seq integer NOT NULL,
+  last_seq  integer NOT NULL,
+  entries   text NOT NULL,
+  payloads  text NOT NULL,
+  pending   integer NOT NULL,
+  sent      integer NOT NULL,
+  committed integer NOT NULL,
+  rejected  integer NOT NULL,
+  unknown   integer NOT NULL,
+  PRIMARY KEY (run_id, first_seq),
+  CHECK (first_seq <= last_seq)
+);
+
+INSERT INTO $S.journal_chunks (run_id, first_seq, last_seq, entries, payloads, pending, sent, committed, rejected, unknown)
+SELECT run_id, min(seq), max(seq),
+  jsonb_object_agg(seq::text,
+    jsonb_build_object('k', local_key, 'm', mode, 's', state, 'a', attempts, 'u', updated_at)
+    || CASE WHEN sync_key IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('y', sync_key) END
+    || CASE WHEN crm_id IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('c', crm_id) END
+    || CASE WHEN action IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('x', action) END
+    || CASE WHEN reject IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('r', reject) END
+    || CASE WHEN batch_id IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('b', batch_id) END
+    || CASE WHEN payload = '{}'::jsonb AND state IN ('committed', 'rejected') THEN jsonb_build_object('d', 1) ELSE '{}'::jsonb END)::text,
+  COALESCE(jsonb_object_agg(seq::text, payload) FILTER (WHERE NOT (payload = '{}'::jsonb AND state IN ('committed', 'rejected'))), '{}'::jsonb)::text,
+  count(*) FILTER (WHERE state = 'pending'),
+  count(*) FILTER (WHERE state = 'sent'),
+  count(*) FILTER (WHERE state = 'committed'),
+  count(*) FILTER (WHERE state = 'rejected'),
+  count(*) FILTER (WHERE state = 'unknown')
+FROM $S.journal_entries
+GROUP BY run_id, seq / 200;
+
+DROP TABLE $S.journal_entries;
 `,
   },
 ];
