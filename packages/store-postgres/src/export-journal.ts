@@ -42,9 +42,13 @@ import {
   JOURNAL_STATES,
   keptPayloads,
   newChunks,
+  parseStates,
   stateCounts,
+  stateOf,
+  stringifyStates,
   toEntry,
-  type StoredEntries,
+  type ChunkStates,
+  type StoredKeys,
   type StoredPayloads,
 } from './journal-chunks.js';
 
@@ -66,7 +70,8 @@ interface RunRow {
 interface ChunkRow {
   readonly first_seq: number;
   readonly last_seq: number;
-  readonly entries: string;
+  readonly entries?: string;
+  readonly states: string;
   readonly payloads?: string;
 }
 
@@ -167,22 +172,22 @@ export class PostgresExportJournal implements ExportJournal {
         const seqs = entries.map((entry) => entry.seq);
         const held = new Set<number>();
         const overlapping = await client.query<ChunkRow>(
-          prepared(`SELECT first_seq, last_seq, entries FROM ${this.chunks} WHERE run_id = $1 AND first_seq <= $2 AND last_seq >= $3`, [runId, Math.max(...seqs), Math.min(...seqs)]),
+          prepared(`SELECT first_seq, last_seq, states FROM ${this.chunks} WHERE run_id = $1 AND first_seq <= $2 AND last_seq >= $3`, [runId, Math.max(...seqs), Math.min(...seqs)]),
         );
-        for (const row of overlapping.rows) for (const seq of Object.keys(JSON.parse(row.entries) as StoredEntries)) held.add(Number(seq));
+        for (const row of overlapping.rows) for (const seq of Object.keys(parseStates(row.states).e)) held.add(Number(seq));
         const fresh = entries.filter((entry) => !held.has(entry.seq) && held.add(entry.seq) !== undefined);
         if (fresh.length === 0) return;
         // One parameter per JSON text (not text arrays, whose every quote the driver would escape).
         for (const chunks of slices(newChunks(fresh, updatedAt), ROWS_PER_STATEMENT)) {
           const params: unknown[] = [runId];
           const rows = chunks.map((chunk) => {
-            params.push(chunk.firstSeq, chunk.lastSeq, chunk.entries, chunk.payloads, chunk.count);
-            const at = params.length - 5;
-            return `($${at + 1}::integer, $${at + 2}::integer, $${at + 3}::text, $${at + 4}::text, $${at + 5}::integer)`;
+            params.push(chunk.firstSeq, chunk.lastSeq, chunk.entries, chunk.states, chunk.payloads, chunk.count);
+            const at = params.length - 6;
+            return `($${at + 1}::integer, $${at + 2}::integer, $${at + 3}::text, $${at + 4}::text, $${at + 5}::text, $${at + 6}::integer)`;
           });
           await client.query(
-            `INSERT INTO ${this.chunks} (run_id, first_seq, last_seq, entries, payloads, ${COUNT_COLUMNS})
-             SELECT $1, x.first_seq, x.last_seq, x.entries, x.payloads, x.n, 0, 0, 0, 0 FROM (VALUES ${rows.join(', ')}) AS x(first_seq, last_seq, entries, payloads, n)`,
+            `INSERT INTO ${this.chunks} (run_id, first_seq, last_seq, entries, states, payloads, ${COUNT_COLUMNS})
+             SELECT $1, x.first_seq, x.last_seq, x.entries, x.states, x.payloads, x.n, 0, 0, 0, 0 FROM (VALUES ${rows.join(', ')}) AS x(first_seq, last_seq, entries, states, payloads, n)`,
             params,
           );
         }
@@ -283,7 +288,7 @@ export class PostgresExportJournal implements ExportJournal {
     }
     const rows = (
       await client.query<ChunkRow>(
-        prepared(`SELECT first_seq, last_seq, entries FROM ${this.chunks} WHERE run_id = $1 AND first_seq <= $2 AND last_seq >= $3 ORDER BY first_seq FOR UPDATE`, [
+        prepared(`SELECT first_seq, last_seq, states FROM ${this.chunks} WHERE run_id = $1 AND first_seq <= $2 AND last_seq >= $3 ORDER BY first_seq FOR UPDATE`, [
           group.runId,
           high,
           low,
@@ -291,10 +296,10 @@ export class PostgresExportJournal implements ExportJournal {
       )
     ).rows;
     if (rows.length === 0) return this.requireRun(client, group.runId);
-    const changed: { firstSeq: number; entries: StoredEntries; payloads: string | null }[] = [];
+    const changed: { firstSeq: number; entries: ChunkStates; payloads: string | null }[] = [];
     const rereadPayloads: number[] = [];
     for (const row of rows) {
-      const entries = JSON.parse(row.entries) as StoredEntries;
+      const entries = parseStates(row.states);
       let touched = false;
       let dropped = false;
       for (const step of group.steps) {
@@ -324,19 +329,19 @@ export class PostgresExportJournal implements ExportJournal {
   }
 
   /** Writes back changed chunks in one statement: their entries and counts, and their payloads when not null. */
-  private async writeChunks(client: PoolClient, runId: string, chunks: readonly { readonly firstSeq: number; readonly entries: StoredEntries; readonly payloads: string | null }[]): Promise<void> {
+  private async writeChunks(client: PoolClient, runId: string, chunks: readonly { readonly firstSeq: number; readonly entries: ChunkStates; readonly payloads: string | null }[]): Promise<void> {
     if (chunks.length === 0) return;
     for (const part of slices(chunks, ROWS_PER_STATEMENT)) {
       // One parameter per JSON text (not text arrays, whose every quote the driver would escape).
       const params: unknown[] = [runId];
       const rows = part.map((chunk) => {
-        params.push(chunk.firstSeq, JSON.stringify(chunk.entries), chunk.payloads, ...stateCounts(chunk.entries));
+        params.push(chunk.firstSeq, stringifyStates(chunk.entries), chunk.payloads, ...stateCounts(chunk.entries));
         const at = params.length - 8;
         return `($${at + 1}::integer, $${at + 2}::text, $${at + 3}::text, ${JOURNAL_STATES.map((_, index) => `$${at + 4 + index}::integer`).join(', ')})`;
       });
-      const sql = `UPDATE ${this.chunks} c SET entries = x.entries, payloads = COALESCE(x.payloads, c.payloads),
+      const sql = `UPDATE ${this.chunks} c SET states = x.states, payloads = COALESCE(x.payloads, c.payloads),
            pending = x.pending, sent = x.sent, committed = x.committed, rejected = x.rejected, unknown = x.unknown
-         FROM (VALUES ${rows.join(', ')}) AS x(first_seq, entries, payloads, ${COUNT_COLUMNS})
+         FROM (VALUES ${rows.join(', ')}) AS x(first_seq, states, payloads, ${COUNT_COLUMNS})
          WHERE c.run_id = $1 AND c.first_seq = x.first_seq`;
       // A step's usual few chunks: prepared, one statement per count of rows (a bounded few per connection).
       await client.query(part.length <= PREPARED_ROWS ? prepared(sql, params) : { text: sql, values: params });
@@ -369,7 +374,7 @@ export class PostgresExportJournal implements ExportJournal {
     for (let afterFirst: number | null = null; ; ) {
       const rows: ChunkRow[] = await this.db.query<ChunkRow>(
         operation,
-        `SELECT first_seq, last_seq, entries, payloads FROM ${this.chunks}
+        `SELECT first_seq, last_seq, entries, states, payloads FROM ${this.chunks}
          WHERE run_id = $1 AND last_seq > $2 AND ($3::integer IS NULL OR first_seq > $3) ORDER BY first_seq LIMIT $4`,
         [runId, afterSeq, afterFirst, perRead],
         { prepared: true },
@@ -380,13 +385,15 @@ export class PostgresExportJournal implements ExportJournal {
           found.length = limit;
           if (row.first_seq > found[found.length - 1]!.seq) return found;
         }
-        const entries = JSON.parse(row.entries) as StoredEntries;
+        let keys: StoredKeys | undefined;
         let payloads: StoredPayloads | undefined;
-        for (const [key, stored] of Object.entries(entries)) {
+        const chunk = parseStates(row.states);
+        for (const [key, tuple] of Object.entries(chunk.e)) {
           const seq = Number(key);
-          if (seq <= afterSeq || (states !== undefined && !states.has(stored.s))) continue;
+          if (seq <= afterSeq || (states !== undefined && !states.has(stateOf(tuple)))) continue;
+          keys ??= JSON.parse(row.entries!) as StoredKeys;
           payloads ??= JSON.parse(row.payloads!) as StoredPayloads;
-          found.push(toEntry(runId, seq, stored, payloads));
+          found.push(toEntry(runId, seq, keys[key]!, chunk, tuple, payloads));
         }
       }
       if (rows.length < perRead) break;
@@ -423,12 +430,12 @@ export class PostgresExportJournal implements ExportJournal {
         ]);
         // Only chunks that still keep payloads and hold a settled entry (none, when every entry committed).
         const settled = await client.query<ChunkRow>(
-          `SELECT first_seq, last_seq, entries, payloads FROM ${this.chunks} WHERE run_id = $1 AND payloads <> '{}' AND committed + rejected > 0 ORDER BY first_seq FOR UPDATE`,
+          `SELECT first_seq, last_seq, states, payloads FROM ${this.chunks} WHERE run_id = $1 AND payloads <> '{}' AND committed + rejected > 0 ORDER BY first_seq FOR UPDATE`,
           [runId],
         );
         const changed = [];
         for (const row of settled.rows) {
-          const entries = JSON.parse(row.entries) as StoredEntries;
+          const entries = parseStates(row.states);
           if (!dropSettledPayloads(entries)) continue;
           changed.push({ firstSeq: row.first_seq, entries, payloads: JSON.stringify(keptPayloads(entries, JSON.parse(row.payloads!) as StoredPayloads)) });
         }

@@ -146,6 +146,7 @@ CREATE TABLE $S.journal_chunks (
   first_seq integer NOT NULL,
   last_seq  integer NOT NULL,
   entries   text NOT NULL,
+  states    text NOT NULL,
   payloads  text NOT NULL,
   pending   integer NOT NULL,
   sent      integer NOT NULL,
@@ -156,16 +157,12 @@ CREATE TABLE $S.journal_chunks (
   CHECK (first_seq <= last_seq)
 );
 
-INSERT INTO $S.journal_chunks (run_id, first_seq, last_seq, entries, payloads, pending, sent, committed, rejected, unknown)
+INSERT INTO $S.journal_chunks (run_id, first_seq, last_seq, entries, states, payloads, pending, sent, committed, rejected, unknown)
 SELECT run_id, min(seq), max(seq),
-  jsonb_object_agg(seq::text,
-    jsonb_build_object('k', local_key, 'm', mode, 's', state, 'a', attempts, 'u', updated_at)
-    || CASE WHEN sync_key IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('y', sync_key) END
-    || CASE WHEN crm_id IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('c', crm_id) END
-    || CASE WHEN action IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('x', action) END
-    || CASE WHEN reject IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('r', reject) END
-    || CASE WHEN batch_id IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('b', batch_id) END
-    || CASE WHEN payload = '{}'::jsonb AND state IN ('committed', 'rejected') THEN jsonb_build_object('d', 1) ELSE '{}'::jsonb END)::text,
+  jsonb_object_agg(seq::text, CASE WHEN sync_key IS NULL THEN jsonb_build_array(local_key, mode) ELSE jsonb_build_array(local_key, mode, sync_key) END)::text,
+  jsonb_build_object('e', jsonb_object_agg(seq::text, jsonb_build_array(
+    array_position(ARRAY['pending', 'sent', 'committed', 'rejected', 'unknown'], state) - 1, attempts, updated_at, batch_id, crm_id, action, reject,
+    CASE WHEN payload = '{}'::jsonb AND state IN ('committed', 'rejected') THEN 1 END)))::text,
   COALESCE(jsonb_object_agg(seq::text, payload) FILTER (WHERE NOT (payload = '{}'::jsonb AND state IN ('committed', 'rejected'))), '{}'::jsonb)::text,
   count(*) FILTER (WHERE state = 'pending'),
   count(*) FILTER (WHERE state = 'sent'),

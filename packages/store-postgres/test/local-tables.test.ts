@@ -111,7 +111,7 @@ describe.skipIf(pgUrl === undefined)('PostgreSQL local tables', () => {
     for (const page of [0, 1, 2]) await s.records.write('contacts', [{ crmId: `C${page}`, values: { page } }], { optionName: 'LASTIMPORT_x', value: String(page) });
     const prepared = (await s.pool.query<{ name: string; statement: string }>('SELECT name, statement FROM pg_prepared_statements')).rows;
     const named = (pattern: RegExp): string[] => prepared.filter((row) => pattern.test(row.statement)).map((row) => row.name);
-    expect(named(/UPDATE .*"journal_chunks" c SET entries/)).toHaveLength(1);
+    expect(named(/UPDATE .*"journal_chunks" c SET states/)).toHaveLength(1);
     expect(named(/INSERT INTO .*"contacts" \(key/)).toHaveLength(1);
     expect(named(/INSERT INTO .*"options"/)).toHaveLength(1);
     for (const row of prepared) expect(row.name).toMatch(/^crm_sync_[0-9a-f]{24}$/);
