@@ -88,7 +88,7 @@ const PREPARED_ROWS = 16;
 export class PostgresExportJournal implements ExportJournal {
   private readonly runs: string;
   private readonly chunks: string;
-  /** Batch steps waiting for the next group write, by kind, run and fence. */
+  /** Batch steps waiting for the next group write, by run and fence. */
   private readonly groups = new Map<string, StepGroup>();
   private flushScheduled = false;
 
@@ -200,18 +200,18 @@ export class PostgresExportJournal implements ExportJournal {
   async markSent(runId: string, seqs: readonly number[], batchId: string, fence?: Fence): Promise<void> {
     const updatedAt = this.now().toISOString();
     if (seqs.length === 0) return this.touchRun(`Marking 0 entries of export run "${runId}" as sent`, runId, fence);
-    return this.coalesced('sent', runId, fence, `Marking ${seqs.length} entries of export run "${runId}" as sent`, { kind: 'sent', seqs, batchId, updatedAt });
+    return this.coalesced(runId, fence, `Marking ${seqs.length} entries of export run "${runId}" as sent`, { kind: 'sent', seqs, batchId, updatedAt });
   }
 
   /** Records outcomes in one transaction. A `crmId` in an outcome replaces the known one. */
   async recordOutcomes(runId: string, outcomes: readonly JournalOutcome[], fence?: Fence): Promise<void> {
     const updatedAt = this.now().toISOString();
     if (outcomes.length === 0) return this.touchRun(`Recording 0 outcomes of export run "${runId}"`, runId, fence);
-    return this.coalesced('outcomes', runId, fence, `Recording ${outcomes.length} outcomes of export run "${runId}"`, { kind: 'outcomes', outcomes, updatedAt });
+    return this.coalesced(runId, fence, `Recording ${outcomes.length} outcomes of export run "${runId}"`, { kind: 'outcomes', outcomes, updatedAt });
   }
 
   /**
-   * Queues a batch step for the next group write: the steps of one kind, run and fence issued in
+   * Queues a batch step for the next group write: the steps (of both kinds) of one run and fence issued in
    * one turn of the event loop (the send loop's concurrent batches) go to the server as ONE
    * transaction, applied in the order they were issued, instead of one transaction and commit
    * each. Every step's promise settles with that transaction: each resolves only once it is
@@ -220,8 +220,8 @@ export class PostgresExportJournal implements ExportJournal {
    * the application a deferred step could land inside a transaction the application opened after
    * it was issued, so there each step is written at once.
    */
-  private coalesced(kind: StepGroup['kind'], runId: string, fence: Fence | undefined, operation: string, step: QueuedStep): Promise<void> {
-    const group = this.takeGroup(kind, runId, fence);
+  private coalesced(runId: string, fence: Fence | undefined, operation: string, step: QueuedStep): Promise<void> {
+    const group = this.takeGroup(runId, fence);
     return new Promise<void>((resolve, reject) => {
       group.steps.push(step);
       group.operations.push(operation);
@@ -234,11 +234,11 @@ export class PostgresExportJournal implements ExportJournal {
     });
   }
 
-  private takeGroup(kind: StepGroup['kind'], runId: string, fence: Fence | undefined): StepGroup {
-    const key = `${kind}\u0000${runId}\u0000${fence === undefined ? '' : `${fence.key}\u0000${fence.token}`}`;
+  private takeGroup(runId: string, fence: Fence | undefined): StepGroup {
+    const key = `${runId}\u0000${fence === undefined ? '' : `${fence.key}\u0000${fence.token}`}`;
     let group = this.groups.get(key);
     if (group === undefined) {
-      group = { key, kind, runId, fence, steps: [], operations: [], waiters: [] };
+      group = { key, runId, fence, steps: [], operations: [], waiters: [] };
       this.groups.set(key, group);
     }
     return group;
@@ -494,10 +494,9 @@ type QueuedStep =
   | { readonly kind: 'sent'; readonly seqs: readonly number[]; readonly batchId: string; readonly updatedAt: string }
   | { readonly kind: 'outcomes'; readonly outcomes: readonly JournalOutcome[]; readonly updatedAt: string };
 
-/** The steps of one kind, run and fence written together. */
+/** The steps of one run and fence written together, in the order issued. */
 interface StepGroup {
   readonly key: string;
-  readonly kind: QueuedStep['kind'];
   readonly runId: string;
   readonly fence: Fence | undefined;
   readonly steps: QueuedStep[];
