@@ -256,7 +256,6 @@ export class PostgresExportJournal implements ExportJournal {
     for (const group of groups) this.writeGroup(group);
   }
 
-  /** Writes one group as one statement and settles its steps' promises. */
   /** Writes one group in one transaction and settles its steps' promises. */
   private writeGroup(group: StepGroup): void {
     const operation = group.operations.length === 1 ? group.operations[0]! : `${group.operations[0]!} (and ${group.operations.length - 1} more steps written with it)`;
