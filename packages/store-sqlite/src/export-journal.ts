@@ -86,7 +86,8 @@ export class SqliteExportJournal implements ExportJournal {
   private readonly selectRunsOfJob: Statement<[string], RunRow>;
   private readonly insertRun: Statement<[string, string, string]>;
   private readonly updateRunClosed: Statement<[string, string, string | null, string]>;
-  private readonly selectChunksInRange: Statement<[string, number, number], ChunkRow>;
+  private readonly selectChunksInRange: Statement<[string, number, number], Pick<ChunkRow, 'first_seq' | 'states'>>;
+  private readonly selectChunkPayloads: Statement<[string, number], Pick<ChunkRow, 'payloads'>>;
   private readonly selectChunksAfter: Statement<[string, number, number, number], ChunkRow>;
   private readonly selectSettledChunks: Statement<[string], ChunkRow>;
   private readonly insertChunk: Statement<[string, number, number, string, string, string, number]>;
@@ -129,8 +130,9 @@ export class SqliteExportJournal implements ExportJournal {
       'UPDATE journal_runs SET status = ?, finished_at = ?, summary = ? WHERE run_id = ?',
     );
     this.selectChunksInRange = db.prepare(
-      'SELECT first_seq, last_seq, entries, states, payloads FROM journal_chunks WHERE run_id = ? AND first_seq <= ? AND last_seq >= ? ORDER BY first_seq',
+      'SELECT first_seq, states FROM journal_chunks WHERE run_id = ? AND first_seq <= ? AND last_seq >= ? ORDER BY first_seq',
     );
+    this.selectChunkPayloads = db.prepare('SELECT payloads FROM journal_chunks WHERE run_id = ? AND first_seq = ?');
     this.selectChunksAfter = db.prepare(
       'SELECT first_seq, last_seq, entries, states, payloads FROM journal_chunks WHERE run_id = ? AND last_seq > ? AND first_seq > ? ORDER BY first_seq LIMIT ?',
     );
@@ -294,7 +296,7 @@ export class SqliteExportJournal implements ExportJournal {
       const states = parseStates(row.states);
       const { changed, dropped } = change(states);
       if (!changed) continue;
-      const payloads = !dropped ? null : allPayloadsDropped(states) ? '{}' : JSON.stringify(keptPayloads(states, JSON.parse(row.payloads) as StoredPayloads));
+      const payloads = !dropped ? null : allPayloadsDropped(states) ? '{}' : JSON.stringify(keptPayloads(states, JSON.parse(this.selectChunkPayloads.get(runId, row.first_seq)!.payloads) as StoredPayloads));
       this.writeChunk(runId, row.first_seq, states, payloads);
     }
   }

@@ -60,9 +60,13 @@ CREATE TABLE IF NOT EXISTS journal_chunks (
   sent      INTEGER NOT NULL,
   committed INTEGER NOT NULL,
   rejected  INTEGER NOT NULL,
-  unknown   INTEGER NOT NULL,
-  PRIMARY KEY (run_id, first_seq)
-) WITHOUT ROWID;
+  unknown   INTEGER NOT NULL
+);
+-- A rowid table with a covering index of the seq ranges: finding the chunks of a range scans the
+-- index only (in a WITHOUT ROWID table each row visited is read whole, JSON included: 7 ms per
+-- lookup at 500 chunks). A run's chunks start at distinct seqs (a new chunk starts at a seq the run
+-- did not hold).
+CREATE UNIQUE INDEX IF NOT EXISTS journal_chunks_by_seq ON journal_chunks (run_id, first_seq, last_seq);
 
 -- One row per job: the run lease. Kept after release, so a token is never reused.
 CREATE TABLE IF NOT EXISTS crm_sync_leases (
