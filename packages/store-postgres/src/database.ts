@@ -169,57 +169,6 @@ export class Database {
     }
   }
 
-  /**
-   * One data-modifying statement of a journal batch step, in one round trip: it writes only when
-   * the export run `runId` exists and (with a fence) the fence's token is the current unreleased
-   * one, checked in the same statement with the lease row locked `FOR SHARE`; a single statement
-   * commits or rolls back as a whole, like a transaction. `write(guard)` returns the statement
-   * with `guard` (a boolean SQL expression) in its `WHERE`; its own parameters are `params`.
-   * Returns whether the run exists; throws {@link StaleFenceError} when the fence is stale
-   * (nothing written). Retried on a serialization failure or deadlock.
-   */
-  async guardedWrite(
-    operation: string,
-    guardOn: { readonly runTable: string; readonly runId: string; readonly fence?: Fence | undefined },
-    write: (guard: string) => string,
-    params: readonly unknown[],
-  ): Promise<{ readonly runFound: boolean }> {
-    this.assertOpen(operation);
-    const values = [...params, guardOn.runId];
-    let ctes = `run AS (SELECT 1 FROM ${guardOn.runTable} WHERE run_id = $${values.length})`;
-    let guard = 'EXISTS (SELECT 1 FROM run)';
-    let select = 'EXISTS (SELECT 1 FROM run) AS run_found';
-    const fence = guardOn.fence;
-    if (fence !== undefined) {
-      values.push(fence.key, fence.token);
-      ctes += `, fence AS (SELECT token, released FROM ${this.table('crm_sync_leases')} WHERE key = $${values.length - 1} FOR SHARE)`;
-      guard += ` AND EXISTS (SELECT 1 FROM fence WHERE token = $${values.length}::bigint AND NOT released)`;
-      select += ', (SELECT token FROM fence) AS token, (SELECT released FROM fence) AS released';
-    }
-    const sql = `WITH ${ctes}, written AS (${write(guard)}) SELECT ${select}`;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        type GuardRow = { run_found: boolean; token?: string | null; released?: boolean | null };
-        const connection = this.connection;
-        const result =
-          connection.kind === 'pool'
-            ? await connection.pool.query<GuardRow>(prepared(sql, values))
-            : await this.withClient(operation, (client) => client.query<GuardRow>(prepared(sql, values)));
-        const row = result.rows[0]!;
-        if (fence !== undefined && (row.token === null || row.released === true || Number(row.token) !== fence.token)) {
-          throw new StaleFenceError(fence, row.token === null || row.released === true ? undefined : Number(row.token));
-        }
-        return { runFound: row.run_found };
-      } catch (error) {
-        if (isRetryable(error) && attempt < TRANSACTION_RETRIES) {
-          await pause(10 * 2 ** attempt + Math.random() * 10);
-          continue;
-        }
-        throw toStoreError(error, operation);
-      }
-    }
-  }
-
   /** Throws {@link StaleFenceError} unless `fence.token` is the current unreleased token (inside a transaction). */
   async checkFence(client: PoolClient | ClientBase, fence: Fence): Promise<void> {
     const rows = (

@@ -1,17 +1,18 @@
 /**
- * The durable export journal in `journal_runs` and `journal_entries`. Every method is one
- * transaction, so a kill -9 or a dropped connection leaves each call either fully applied or not at
- * all; batched calls (`addPending`, `markSent`, `recordOutcomes`) are ONE statement each over the
- * whole batch (`unnest` of arrays), one round trip, not one per entry: the statement
- * itself checks that the run exists and, given a fence, that its token is current (the lease row
- * locked `FOR SHARE`), and writes nothing otherwise; a stale token rejects with `StaleFenceError`.
+ * The durable export journal in `journal_runs` and `journal_chunks` (entries stored by chunk, see
+ * `journal-chunks.ts`: a batch step of 200 records rewrites one row, not 200). Every method is one
+ * transaction, so a kill -9 or a dropped connection leaves each call either fully applied or not
+ * at all. The batch steps (`markSent`, `recordOutcomes`) read their chunks `FOR UPDATE`, change
+ * them here and write them back in one statement; given a fence, the transaction first checks
+ * that its token is current (the lease row locked `FOR SHARE` until the commit) and writes nothing
+ * otherwise; a stale token rejects with `StaleFenceError`.
  *
- * The payload column holds the remote values sent to the CRM. The store cannot tell a credential
- * from a field value, so a job must never map a credential as a field. It is emptied once the
- * entry is settled: in the update that commits it (a committed entry is never sent again; the row
- * is rewritten by that update anyway, so this costs nothing), or when its run closes for a
- * rejected one (an open run may resend it with `resendRejected`). Closed runs go after the
- * retention (`journalRetentionDays`).
+ * The payloads hold the remote values sent to the CRM. The store cannot tell a credential from a
+ * field value, so a job must never map a credential as a field. An entry's payload is dropped once
+ * it is settled: by the step that commits it (a committed entry is never sent again; when that
+ * leaves no payload in its chunk, as when a batch is one chunk, the chunk's payloads are emptied
+ * without being read), or when its run closes for a rejected one (an open run may resend it with
+ * `resendRejected`). Closed runs go after the retention (`journalRetentionDays`).
  *
  * @module
  */
@@ -21,7 +22,6 @@ import {
   journalPruneCutoff,
   type ExportJournal,
   type Fence,
-  type FieldValue,
   type JournalEntry,
   type JournalOutcome,
   type JournalPruneOptions,
@@ -30,12 +30,27 @@ import {
   type JournalRun,
   type JournalState,
   type NewJournalEntry,
-  type Reject,
-  type WriteAction,
-  type WriteMode,
 } from '@crm-sync/sdk';
-import type { Database } from './database.js';
+import { prepared, type Database } from './database.js';
 import { PostgresStoreError } from './errors.js';
+import {
+  allPayloadsDropped,
+  applyOutcomes,
+  applySent,
+  CHUNK_ENTRIES,
+  dropSettledPayloads,
+  JOURNAL_STATES,
+  keptPayloads,
+  newChunks,
+  parseStates,
+  stateCounts,
+  stateOf,
+  stringifyStates,
+  toEntry,
+  type ChunkStates,
+  type StoredKeys,
+  type StoredPayloads,
+} from './journal-chunks.js';
 
 interface RunRow {
   readonly run_id: string;
@@ -46,30 +61,34 @@ interface RunRow {
   readonly summary: Record<string, unknown> | null;
 }
 
-interface EntryRow {
-  readonly run_id: string;
-  readonly seq: number;
-  readonly local_key: string;
-  readonly sync_key: string | null;
-  readonly mode: WriteMode;
-  readonly crm_id: string | null;
-  readonly payload: Record<string, FieldValue>;
-  readonly state: JournalState;
-  readonly action: WriteAction | null;
-  readonly reject: Reject | null;
-  readonly batch_id: string | null;
-  readonly attempts: number;
-  readonly updated_at: string;
+/**
+ * One entry inside a chunk's `entries` object, without its payload. Short keys: the object is
+ * rewritten by every step on its chunk. Absent keys are absent fields (never null).
+ */
+
+/** A chunk row as read for a step or a listing (the JSON columns as text). */
+interface ChunkRow {
+  readonly first_seq: number;
+  readonly last_seq: number;
+  readonly entries?: string;
+  readonly states: string;
+  readonly payloads?: string;
 }
 
-const JOURNAL_STATES: readonly JournalState[] = ['pending', 'sent', 'committed', 'rejected', 'unknown'];
+/** At most this many chunk rows read per query by `listEntries`. */
+const CHUNKS_PER_READ = 16;
 const RUN_COLUMNS = 'run_id, job_id, status, started_at, finished_at, summary';
+const COUNT_COLUMNS = JOURNAL_STATES.join(', ');
+/** Chunk rows per INSERT or UPDATE statement (8 parameters each, well under PostgreSQL's 65,535). */
+const ROWS_PER_STATEMENT = 1_000;
+/** Chunk updates of up to this many rows run as named prepared statements. */
+const PREPARED_ROWS = 16;
 
 /** {@link ExportJournal} over the journal tables of a PostgreSQL store. */
 export class PostgresExportJournal implements ExportJournal {
   private readonly runs: string;
-  private readonly entries: string;
-  /** Batch steps waiting for the next group write, by kind, run and fence. */
+  private readonly chunks: string;
+  /** Batch steps waiting for the next group write, by run and fence. */
   private readonly groups = new Map<string, StepGroup>();
   private flushScheduled = false;
 
@@ -81,7 +100,7 @@ export class PostgresExportJournal implements ExportJournal {
   ) {
     journalPruneCutoff(new Date(0), retention);
     this.runs = db.table('journal_runs');
-    this.entries = db.table('journal_entries');
+    this.chunks = db.table('journal_chunks');
   }
 
   /** The job's open run, if an interrupted export left one. */
@@ -136,67 +155,73 @@ export class PostgresExportJournal implements ExportJournal {
     return rows.map(toRun);
   }
 
-  /** Adds entries as `pending` in one statement and transaction; an existing `seq` is left as it is. */
+  /**
+   * Adds entries as `pending` in one transaction, as chunk rows of up to {@link CHUNK_ENTRIES}
+   * entries written in one statement; a `seq` the run holds is left as it is (of a seq repeated
+   * in the call, the first wins). The run row is locked, so two calls on one run do not both add a seq.
+   */
   async addPending(runId: string, entries: readonly NewJournalEntry[], fence?: Fence): Promise<void> {
     const updatedAt = this.now().toISOString();
-    const rows = entries.map((entry) => ({
-      seq: entry.seq,
-      local_key: entry.localKey,
-      sync_key: entry.syncKey ?? null,
-      mode: entry.mode,
-      crm_id: entry.crmId ?? null,
-      payload: entry.payload,
-    }));
-    if (rows.length === 0) return this.touchRun(`Adding 0 pending entries to export run "${runId}"`, runId, fence);
-    const found = await this.db.guardedWrite(
-      `Adding ${entries.length} pending entries to export run "${runId}"`,
-      { runTable: this.runs, runId, fence },
-      (guard) =>
-        `INSERT INTO ${this.entries} (run_id, seq, local_key, sync_key, mode, crm_id, payload, state, attempts, updated_at)
-         SELECT $1, x.seq, x.local_key, x.sync_key, x.mode, x.crm_id, x.payload::jsonb, 'pending', 0, $2
-         FROM unnest($3::integer[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) AS x(seq, local_key, sync_key, mode, crm_id, payload)
-         WHERE ${guard}
-         ON CONFLICT (run_id, seq) DO NOTHING`,
-      [
-        runId,
-        updatedAt,
-        rows.map((row) => row.seq),
-        rows.map((row) => row.local_key),
-        rows.map((row) => row.sync_key),
-        rows.map((row) => row.mode),
-        rows.map((row) => row.crm_id),
-        rows.map((row) => JSON.stringify(row.payload)),
-      ],
+    const operation = `Adding ${entries.length} pending entries to export run "${runId}"`;
+    await this.db.transaction(
+      operation,
+      async (client) => {
+        const run = await client.query(`SELECT 1 FROM ${this.runs} WHERE run_id = $1 FOR UPDATE`, [runId]);
+        if (run.rowCount === 0) throw runNotFound(runId);
+        if (entries.length === 0) return;
+        const seqs = entries.map((entry) => entry.seq);
+        const held = new Set<number>();
+        const overlapping = await client.query<ChunkRow>(
+          prepared(`SELECT first_seq, last_seq, states FROM ${this.chunks} WHERE run_id = $1 AND first_seq <= $2 AND last_seq >= $3`, [runId, Math.max(...seqs), Math.min(...seqs)]),
+        );
+        for (const row of overlapping.rows) for (const seq of Object.keys(parseStates(row.states).e)) held.add(Number(seq));
+        const fresh = entries.filter((entry) => !held.has(entry.seq) && held.add(entry.seq) !== undefined);
+        if (fresh.length === 0) return;
+        // One parameter per JSON text (not text arrays, whose every quote the driver would escape).
+        for (const chunks of slices(newChunks(fresh, updatedAt), ROWS_PER_STATEMENT)) {
+          const params: unknown[] = [runId];
+          const rows = chunks.map((chunk) => {
+            params.push(chunk.firstSeq, chunk.lastSeq, chunk.entries, chunk.states, chunk.payloads, chunk.count);
+            const at = params.length - 6;
+            return `($${at + 1}::integer, $${at + 2}::integer, $${at + 3}::text, $${at + 4}::text, $${at + 5}::text, $${at + 6}::integer)`;
+          });
+          await client.query(
+            `INSERT INTO ${this.chunks} (run_id, first_seq, last_seq, entries, states, payloads, ${COUNT_COLUMNS})
+             SELECT $1, x.first_seq, x.last_seq, x.entries, x.states, x.payloads, x.n, 0, 0, 0, 0 FROM (VALUES ${rows.join(', ')}) AS x(first_seq, last_seq, entries, states, payloads, n)`,
+            params,
+          );
+        }
+      },
+      fence,
     );
-    if (!found.runFound) throw runNotFound(runId);
   }
 
-  /** Marks entries `sent` in `batchId` and counts an attempt, in one statement and transaction. */
+  /** Marks entries `sent` in `batchId` and counts an attempt, in one transaction. */
   async markSent(runId: string, seqs: readonly number[], batchId: string, fence?: Fence): Promise<void> {
     const updatedAt = this.now().toISOString();
     if (seqs.length === 0) return this.touchRun(`Marking 0 entries of export run "${runId}" as sent`, runId, fence);
-    return this.coalesced('sent', runId, fence, `Marking ${seqs.length} entries of export run "${runId}" as sent`, { kind: 'sent', seqs, batchId, updatedAt });
+    return this.coalesced(runId, fence, `Marking ${seqs.length} entries of export run "${runId}" as sent`, { kind: 'sent', seqs, batchId, updatedAt });
   }
 
-  /** Records outcomes in one statement and transaction. A `crmId` in an outcome replaces the known one. */
+  /** Records outcomes in one transaction. A `crmId` in an outcome replaces the known one. */
   async recordOutcomes(runId: string, outcomes: readonly JournalOutcome[], fence?: Fence): Promise<void> {
     const updatedAt = this.now().toISOString();
     if (outcomes.length === 0) return this.touchRun(`Recording 0 outcomes of export run "${runId}"`, runId, fence);
-    return this.coalesced('outcomes', runId, fence, `Recording ${outcomes.length} outcomes of export run "${runId}"`, { kind: 'outcomes', outcomes, updatedAt });
+    return this.coalesced(runId, fence, `Recording ${outcomes.length} outcomes of export run "${runId}"`, { kind: 'outcomes', outcomes, updatedAt });
   }
 
   /**
-   * Queues a batch step for the next group write: the steps of one kind, run and fence issued in
+   * Queues a batch step for the next group write: the steps (of both kinds) of one run and fence issued in
    * one turn of the event loop (the send loop's concurrent batches) go to the server as ONE
-   * statement, applied in the order they were issued, instead of one statement, round trip and
-   * commit each. Every step's promise settles with that statement: each resolves only once it is
+   * transaction, applied in the order they were issued, instead of one transaction and commit
+   * each. Every step's promise settles with that transaction: each resolves only once it is
    * committed, and a failure (stale fence, lost connection) rejects them all with nothing of any
    * written, as it would have rejected each. Only on the store's own pool: on a client shared with
    * the application a deferred step could land inside a transaction the application opened after
    * it was issued, so there each step is written at once.
    */
-  private coalesced(kind: StepGroup['kind'], runId: string, fence: Fence | undefined, operation: string, step: QueuedStep): Promise<void> {
-    const group = this.takeGroup(kind, runId, fence);
+  private coalesced(runId: string, fence: Fence | undefined, operation: string, step: QueuedStep): Promise<void> {
+    const group = this.takeGroup(runId, fence);
     return new Promise<void>((resolve, reject) => {
       group.steps.push(step);
       group.operations.push(operation);
@@ -209,11 +234,11 @@ export class PostgresExportJournal implements ExportJournal {
     });
   }
 
-  private takeGroup(kind: StepGroup['kind'], runId: string, fence: Fence | undefined): StepGroup {
-    const key = `${kind}\u0000${runId}\u0000${fence === undefined ? '' : `${fence.key}\u0000${fence.token}`}`;
+  private takeGroup(runId: string, fence: Fence | undefined): StepGroup {
+    const key = `${runId}\u0000${fence === undefined ? '' : `${fence.key}\u0000${fence.token}`}`;
     let group = this.groups.get(key);
     if (group === undefined) {
-      group = { key, kind, runId, fence, steps: [], operations: [], waiters: [] };
+      group = { key, runId, fence, steps: [], operations: [], waiters: [] };
       this.groups.set(key, group);
     }
     return group;
@@ -231,10 +256,10 @@ export class PostgresExportJournal implements ExportJournal {
     for (const group of groups) this.writeGroup(group);
   }
 
-  /** Writes one group as one statement and settles its steps' promises. */
+  /** Writes one group in one transaction and settles its steps' promises. */
   private writeGroup(group: StepGroup): void {
     const operation = group.operations.length === 1 ? group.operations[0]! : `${group.operations[0]!} (and ${group.operations.length - 1} more steps written with it)`;
-    const written = group.kind === 'sent' ? this.writeSent(group, operation) : this.writeOutcomes(group, operation);
+    const written = this.db.transaction(operation, (client) => this.writeSteps(client, group), group.fence);
     written.then(
       () => {
         for (const waiter of group.waiters) waiter.resolve();
@@ -245,111 +270,147 @@ export class PostgresExportJournal implements ExportJournal {
     );
   }
 
-  private async writeSent(group: StepGroup, operation: string): Promise<void> {
-    // Per seq: how often it was listed (each listing counts an attempt, as one update per seq
-    // would) and the batch and time of the last step that listed it.
-    const bySeq = new Map<number, { n: number; batchId: string; updatedAt: string }>();
+  /**
+   * Inside the group's transaction: reads the chunks its seqs fall in `FOR UPDATE` (in `first_seq`
+   * order, so two groups lock shared chunks in one order), applies the steps in the order issued,
+   * and writes back the changed chunks in one statement. Payloads are read only for a chunk that
+   * drops some but not all of those it keeps.
+   */
+  private async writeSteps(client: PoolClient, group: StepGroup): Promise<void> {
+    let low = Infinity;
+    let high = -Infinity;
     for (const step of group.steps) {
-      if (step.kind !== 'sent') continue;
-      for (const seq of step.seqs) {
-        const earlier = bySeq.get(seq);
-        bySeq.set(seq, { n: (earlier?.n ?? 0) + 1, batchId: step.batchId, updatedAt: step.updatedAt });
+      for (const seq of step.kind === 'sent' ? step.seqs : step.outcomes.map((outcome) => outcome.seq)) {
+        low = Math.min(low, seq);
+        high = Math.max(high, seq);
       }
     }
-    const rows = [...bySeq];
-    const found = await this.db.guardedWrite(
-      operation,
-      { runTable: this.runs, runId: group.runId, fence: group.fence },
-      (guard) =>
-        `UPDATE ${this.entries} e SET state = 'sent', batch_id = s.batch_id, attempts = e.attempts + s.n, updated_at = s.updated_at
-         FROM unnest($1::integer[], $2::integer[], $3::text[], $4::text[]) AS s(seq, n, batch_id, updated_at)
-         WHERE e.run_id = $5 AND e.seq = s.seq AND ${guard}`,
-      [rows.map(([seq]) => seq), rows.map(([, row]) => row.n), rows.map(([, row]) => row.batchId), rows.map(([, row]) => row.updatedAt), group.runId],
-    );
-    if (!found.runFound) throw runNotFound(group.runId);
-  }
-
-  private async writeOutcomes(group: StepGroup, operation: string): Promise<void> {
-    // One row per seq, the last outcome winning, as sequential updates would leave it... except that
-    // COALESCE keeps an earlier crm id when the last outcome carries none.
-    // `forget`: some outcome of the group committed it, so its values go even if a later one sent it back.
-    const bySeq = new Map<number, { state: string; crm_id: string | null; action: string | null; reject: string | null; updated_at: string; forget: boolean }>();
-    for (const step of group.steps) {
-      if (step.kind !== 'outcomes') continue;
-      for (const outcome of step.outcomes) {
-        const earlier = bySeq.get(outcome.seq);
-        bySeq.set(outcome.seq, {
-          state: outcome.state,
-          crm_id: outcome.crmId ?? earlier?.crm_id ?? null,
-          action: outcome.action ?? null,
-          reject: outcome.reject === undefined ? null : JSON.stringify(outcome.reject),
-          updated_at: step.updatedAt,
-          forget: outcome.state === 'committed' || earlier?.forget === true,
-        });
+    const rows = (
+      await client.query<ChunkRow>(
+        prepared(`SELECT first_seq, last_seq, states FROM ${this.chunks} WHERE run_id = $1 AND first_seq <= $2 AND last_seq >= $3 ORDER BY first_seq FOR UPDATE`, [
+          group.runId,
+          high,
+          low,
+        ]),
+      )
+    ).rows;
+    if (rows.length === 0) return this.requireRun(client, group.runId);
+    const changed: { firstSeq: number; entries: ChunkStates; payloads: string | null }[] = [];
+    const rereadPayloads: number[] = [];
+    for (const row of rows) {
+      const entries = parseStates(row.states);
+      let touched = false;
+      let dropped = false;
+      for (const step of group.steps) {
+        if (step.kind === 'sent') touched = applySent(entries, step.seqs, step.batchId, step.updatedAt) || touched;
+        else {
+          const applied = applyOutcomes(entries, step.outcomes, step.updatedAt);
+          touched = applied.changed || touched;
+          dropped = applied.dropped || dropped;
+        }
       }
+      if (!touched) continue;
+      const payloads = !dropped ? null : allPayloadsDropped(entries) ? '{}' : undefined;
+      if (payloads === undefined) rereadPayloads.push(row.first_seq);
+      changed.push({ firstSeq: row.first_seq, entries, payloads: payloads ?? null });
     }
-    const rows = [...bySeq];
-    const found = await this.db.guardedWrite(
-      operation,
-      { runTable: this.runs, runId: group.runId, fence: group.fence },
-      (guard) =>
-        `UPDATE ${this.entries} e SET state = x.state, crm_id = COALESCE(x.crm_id, e.crm_id), action = x.action, reject = x.reject::jsonb, updated_at = x.updated_at,
-           payload = CASE WHEN x.forget THEN '{}'::jsonb ELSE e.payload END
-         FROM unnest($1::integer[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::boolean[]) AS x(seq, state, crm_id, action, reject, updated_at, forget)
-         WHERE e.run_id = $8 AND e.seq = x.seq AND ${guard}`,
-      [
-        rows.map(([seq]) => seq),
-        rows.map(([, row]) => row.state),
-        rows.map(([, row]) => row.crm_id),
-        rows.map(([, row]) => row.action),
-        rows.map(([, row]) => row.reject),
-        rows.map(([, row]) => row.updated_at),
-        rows.map(([, row]) => row.forget),
+    if (rereadPayloads.length > 0) {
+      const read = await client.query<{ first_seq: number; payloads: string }>(`SELECT first_seq, payloads FROM ${this.chunks} WHERE run_id = $1 AND first_seq = ANY($2::integer[])`, [
         group.runId,
-      ],
-    );
-    if (!found.runFound) throw runNotFound(group.runId);
+        rereadPayloads,
+      ]);
+      for (const row of read.rows) {
+        const chunk = changed.find((candidate) => candidate.firstSeq === row.first_seq)!;
+        chunk.payloads = JSON.stringify(keptPayloads(chunk.entries, JSON.parse(row.payloads) as StoredPayloads));
+      }
+    }
+    await this.writeChunks(client, group.runId, changed);
   }
 
-  /** Entries in `seq` order, optionally only some states, paged by `afterSeq` + `limit`. */
+  /** Writes back changed chunks in one statement: their entries and counts, and their payloads when not null. */
+  private async writeChunks(client: PoolClient, runId: string, chunks: readonly { readonly firstSeq: number; readonly entries: ChunkStates; readonly payloads: string | null }[]): Promise<void> {
+    if (chunks.length === 0) return;
+    for (const part of slices(chunks, ROWS_PER_STATEMENT)) {
+      // One parameter per JSON text (not text arrays, whose every quote the driver would escape).
+      const params: unknown[] = [runId];
+      const rows = part.map((chunk) => {
+        params.push(chunk.firstSeq, stringifyStates(chunk.entries), chunk.payloads, ...stateCounts(chunk.entries));
+        const at = params.length - 8;
+        return `($${at + 1}::integer, $${at + 2}::text, $${at + 3}::text, ${JOURNAL_STATES.map((_, index) => `$${at + 4 + index}::integer`).join(', ')})`;
+      });
+      const sql = `UPDATE ${this.chunks} c SET states = x.states, payloads = COALESCE(x.payloads, c.payloads),
+           pending = x.pending, sent = x.sent, committed = x.committed, rejected = x.rejected, unknown = x.unknown
+         FROM (VALUES ${rows.join(', ')}) AS x(first_seq, states, payloads, ${COUNT_COLUMNS})
+         WHERE c.run_id = $1 AND c.first_seq = x.first_seq`;
+      // A step's usual few chunks: prepared, one statement per count of rows (a bounded few per connection).
+      await client.query(part.length <= PREPARED_ROWS ? prepared(sql, params) : { text: sql, values: params });
+    }
+  }
+
+  /**
+   * Entries in `seq` order, optionally only some states, paged by `afterSeq` + `limit`. Reads the
+   * chunks after `afterSeq` in `first_seq` order, {@link CHUNKS_PER_READ} at a time at most, until
+   * the page is full and no chunk still to read can hold an entry before its last one.
+   */
   async listEntries(
     runId: string,
     options: { readonly states?: readonly JournalState[]; readonly afterSeq?: number; readonly limit?: number } = {},
   ): Promise<readonly JournalEntry[]> {
-    const states = options.states;
-    if (states !== undefined && states.length === 0) return [];
-    const where = ['run_id = $1'];
-    const params: unknown[] = [runId];
-    if (options.afterSeq !== undefined) {
-      params.push(options.afterSeq);
-      where.push(`seq > $${params.length}`);
+    const states = options.states === undefined ? undefined : new Set(options.states);
+    if (states !== undefined && states.size === 0) return [];
+    const limit = options.limit;
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) {
+      throw new PostgresStoreError('invalid-argument', `listEntries: limit must be a whole number >= 0, got ${limit}.`);
     }
-    if (states !== undefined) {
-      params.push(states);
-      where.push(`state = ANY($${params.length}::text[])`);
-    }
-    let sql = `SELECT run_id, seq, local_key, sync_key, mode, crm_id, payload, state, action, reject, batch_id, attempts, updated_at FROM ${this.entries} WHERE ${where.join(' AND ')} ORDER BY seq`;
-    if (options.limit !== undefined) {
-      if (!Number.isInteger(options.limit) || options.limit < 0) {
-        throw new PostgresStoreError('invalid-argument', `listEntries: limit must be a whole number >= 0, got ${options.limit}.`);
+    if (limit === 0) return [];
+    const afterSeq = options.afterSeq ?? -1;
+    const found: JournalEntry[] = [];
+    const operation = `Listing entries of export run "${runId}"`;
+    // Enough chunks for a full page in the usual case, and one more to show that it is full.
+    const perRead = limit === undefined ? CHUNKS_PER_READ : Math.min(CHUNKS_PER_READ, Math.ceil(limit / CHUNK_ENTRIES) + 1);
+    // A chunk's seq range may overlap a later chunk's (entries added out of order), so the page is
+    // complete only once the next chunk starts after its last seq.
+    for (let afterFirst: number | null = null; ; ) {
+      const rows: ChunkRow[] = await this.db.query<ChunkRow>(
+        operation,
+        `SELECT first_seq, last_seq, entries, states, payloads FROM ${this.chunks}
+         WHERE run_id = $1 AND last_seq > $2 AND ($3::integer IS NULL OR first_seq > $3) ORDER BY first_seq LIMIT $4`,
+        [runId, afterSeq, afterFirst, perRead],
+        { prepared: true },
+      );
+      for (const row of rows) {
+        if (limit !== undefined && found.length >= limit) {
+          found.sort((a, b) => a.seq - b.seq);
+          found.length = limit;
+          if (row.first_seq > found[found.length - 1]!.seq) return found;
+        }
+        let keys: StoredKeys | undefined;
+        let payloads: StoredPayloads | undefined;
+        const chunk = parseStates(row.states);
+        for (const [key, tuple] of Object.entries(chunk.e)) {
+          const seq = Number(key);
+          if (seq <= afterSeq || (states !== undefined && !states.has(stateOf(tuple)))) continue;
+          keys ??= JSON.parse(row.entries!) as StoredKeys;
+          payloads ??= JSON.parse(row.payloads!) as StoredPayloads;
+          found.push(toEntry(runId, seq, keys[key]!, chunk, tuple, payloads));
+        }
       }
-      params.push(options.limit);
-      sql += ` LIMIT $${params.length}`;
+      if (rows.length < perRead) break;
+      afterFirst = rows[rows.length - 1]!.first_seq;
     }
-    const rows = await this.db.query<EntryRow>(`Listing entries of export run "${runId}"`, sql, params, { prepared: true });
-    return rows.map(toEntry);
+    found.sort((a, b) => a.seq - b.seq);
+    if (limit !== undefined && found.length > limit) found.length = limit;
+    return found;
   }
 
-  /** Counts of entries per state; every state is present, zero when none. */
+  /** Counts of entries per state (from the chunks' count columns); every state is present, zero when none. */
   async countByState(runId: string): Promise<Readonly<Record<JournalState, number>>> {
-    const counts = Object.fromEntries(JOURNAL_STATES.map((state) => [state, 0])) as Record<JournalState, number>;
-    const rows = await this.db.query<{ state: JournalState; n: number }>(
+    const rows = await this.db.query<Record<JournalState, number | null>>(
       `Counting entries of export run "${runId}"`,
-      `SELECT state, count(*)::integer AS n FROM ${this.entries} WHERE run_id = $1 GROUP BY state`,
+      `SELECT ${JOURNAL_STATES.map((state) => `sum(${state})::integer AS ${state}`).join(', ')} FROM ${this.chunks} WHERE run_id = $1`,
       [runId],
     );
-    for (const row of rows) counts[row.state] = row.n;
-    return counts;
+    return Object.fromEntries(JOURNAL_STATES.map((state) => [state, rows[0]?.[state] ?? 0])) as Record<JournalState, number>;
   }
 
   /** Closes a run as `finished` or `failed`; it is kept for inspection. */
@@ -366,7 +427,18 @@ export class PostgresExportJournal implements ExportJournal {
           summary === undefined ? null : JSON.stringify(summary),
           runId,
         ]);
-        await client.query(`UPDATE ${this.entries} SET payload = '{}'::jsonb WHERE run_id = $1 AND state IN ('committed', 'rejected') AND payload <> '{}'::jsonb`, [runId]);
+        // Only chunks that still keep payloads and hold a settled entry (none, when every entry committed).
+        const settled = await client.query<ChunkRow>(
+          `SELECT first_seq, last_seq, states, payloads FROM ${this.chunks} WHERE run_id = $1 AND payloads <> '{}' AND committed + rejected > 0 ORDER BY first_seq FOR UPDATE`,
+          [runId],
+        );
+        const changed = [];
+        for (const row of settled.rows) {
+          const entries = parseStates(row.states);
+          if (!dropSettledPayloads(entries)) continue;
+          changed.push({ firstSeq: row.first_seq, entries, payloads: JSON.stringify(keptPayloads(entries, JSON.parse(row.payloads!) as StoredPayloads)) });
+        }
+        await this.writeChunks(client, runId, changed);
         if (cutoff !== undefined) await this.prune(client, cutoff, false);
       },
       fence,
@@ -389,8 +461,8 @@ export class PostgresExportJournal implements ExportJournal {
     const rows = (
       await client.query<{ run_id: string; in_doubt: boolean; entries: number }>(
         `SELECT r.run_id,
-           EXISTS (SELECT 1 FROM ${this.entries} e WHERE e.run_id = r.run_id AND e.state IN ('sent', 'unknown')) AS in_doubt,
-           (SELECT count(*)::integer FROM ${this.entries} e WHERE e.run_id = r.run_id) AS entries
+           EXISTS (SELECT 1 FROM ${this.chunks} c WHERE c.run_id = r.run_id AND c.sent + c.unknown > 0) AS in_doubt,
+           (SELECT COALESCE(sum(${JOURNAL_STATES.join(' + ')}), 0)::integer FROM ${this.chunks} c WHERE c.run_id = r.run_id) AS entries
          FROM ${this.runs} r WHERE r.status <> 'open' AND r.finished_at < $1 ORDER BY r.finished_at, r.created FOR UPDATE OF r`,
         [finishedBefore],
       )
@@ -399,7 +471,7 @@ export class PostgresExportJournal implements ExportJournal {
     const keptInDoubt = rows.filter((row) => row.in_doubt).map((row) => row.run_id);
     const entries = rows.filter((row) => !row.in_doubt).reduce((sum, row) => sum + row.entries, 0);
     if (!dryRun && runIds.length > 0) {
-      await client.query(`DELETE FROM ${this.entries} WHERE run_id = ANY($1::text[])`, [runIds]);
+      await client.query(`DELETE FROM ${this.chunks} WHERE run_id = ANY($1::text[])`, [runIds]);
       await client.query(`DELETE FROM ${this.runs} WHERE run_id = ANY($1::text[]) AND status <> 'open'`, [runIds]);
     }
     return { runIds, entries, keptInDoubt };
@@ -421,15 +493,20 @@ type QueuedStep =
   | { readonly kind: 'sent'; readonly seqs: readonly number[]; readonly batchId: string; readonly updatedAt: string }
   | { readonly kind: 'outcomes'; readonly outcomes: readonly JournalOutcome[]; readonly updatedAt: string };
 
-/** The steps of one kind, run and fence written together. */
+/** The steps of one run and fence written together, in the order issued. */
 interface StepGroup {
   readonly key: string;
-  readonly kind: QueuedStep['kind'];
   readonly runId: string;
   readonly fence: Fence | undefined;
   readonly steps: QueuedStep[];
   readonly operations: string[];
   readonly waiters: { readonly resolve: () => void; readonly reject: (error: unknown) => void }[];
+}
+
+function slices<T>(items: readonly T[], size: number): T[][] {
+  const parts: T[][] = [];
+  for (let start = 0; start < items.length; start += size) parts.push(items.slice(start, start + size));
+  return parts;
 }
 
 function runNotFound(runId: string): PostgresStoreError {
@@ -460,20 +537,3 @@ function toRun(row: RunRow): JournalRun {
   };
 }
 
-function toEntry(row: EntryRow): JournalEntry {
-  return {
-    runId: row.run_id,
-    seq: row.seq,
-    localKey: row.local_key,
-    ...(row.sync_key === null ? {} : { syncKey: row.sync_key }),
-    mode: row.mode,
-    ...(row.crm_id === null ? {} : { crmId: row.crm_id }),
-    payload: row.payload,
-    state: row.state,
-    ...(row.action === null ? {} : { action: row.action }),
-    ...(row.reject === null ? {} : { reject: row.reject }),
-    ...(row.batch_id === null ? {} : { batchId: row.batch_id }),
-    attempts: row.attempts,
-    updatedAt: row.updated_at,
-  };
-}

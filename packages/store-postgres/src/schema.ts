@@ -13,7 +13,7 @@ import { PostgresStoreError } from './errors.js';
  * Names crm-sync uses for its own tables in the schema. A local table may not take one of them,
  * nor start with `crm_sync_` or `pg_`.
  */
-export const RESERVED_TABLE_NAMES: readonly string[] = ['options', 'journal_runs', 'journal_entries', 'local_tables'];
+export const RESERVED_TABLE_NAMES: readonly string[] = ['options', 'journal_runs', 'journal_entries', 'journal_chunks', 'local_tables'];
 
 /** One step of the schema. */
 interface Migration {
@@ -135,6 +135,46 @@ CREATE TABLE $S.crm_sync_run_rejects (
 );
 `,
   },
+  {
+    version: 3,
+    description: 'export journal entries stored by chunk (journal_chunks) instead of one row each',
+    // Each run's entries are regrouped 200 by seq into chunk rows (layout: journal-chunks.ts):
+    // absent fields stay absent; an emptied payload ({}) of a settled entry is marked dropped.
+    sql: `
+CREATE TABLE $S.journal_chunks (
+  run_id    text NOT NULL REFERENCES $S.journal_runs (run_id),
+  first_seq integer NOT NULL,
+  last_seq  integer NOT NULL,
+  entries   text NOT NULL,
+  states    text NOT NULL,
+  payloads  text NOT NULL,
+  pending   integer NOT NULL,
+  sent      integer NOT NULL,
+  committed integer NOT NULL,
+  rejected  integer NOT NULL,
+  unknown   integer NOT NULL,
+  PRIMARY KEY (run_id, first_seq),
+  CHECK (first_seq <= last_seq)
+);
+
+INSERT INTO $S.journal_chunks (run_id, first_seq, last_seq, entries, states, payloads, pending, sent, committed, rejected, unknown)
+SELECT run_id, min(seq), max(seq),
+  jsonb_object_agg(seq::text, CASE WHEN sync_key IS NULL THEN jsonb_build_array(local_key, mode) ELSE jsonb_build_array(local_key, mode, sync_key) END)::text,
+  jsonb_build_object('e', jsonb_object_agg(seq::text, jsonb_build_array(
+    array_position(ARRAY['pending', 'sent', 'committed', 'rejected', 'unknown'], state) - 1, attempts, updated_at, batch_id, crm_id, action, reject,
+    CASE WHEN payload = '{}'::jsonb AND state IN ('committed', 'rejected') THEN 1 END)))::text,
+  COALESCE(jsonb_object_agg(seq::text, payload) FILTER (WHERE NOT (payload = '{}'::jsonb AND state IN ('committed', 'rejected'))), '{}'::jsonb)::text,
+  count(*) FILTER (WHERE state = 'pending'),
+  count(*) FILTER (WHERE state = 'sent'),
+  count(*) FILTER (WHERE state = 'committed'),
+  count(*) FILTER (WHERE state = 'rejected'),
+  count(*) FILTER (WHERE state = 'unknown')
+FROM $S.journal_entries
+GROUP BY run_id, seq / 200;
+
+DROP TABLE $S.journal_entries;
+`,
+  },
 ];
 
 /** The schema version this release writes; a newer schema is refused. */
@@ -144,8 +184,9 @@ export const SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]!.version
  * Creates the schema and applies the missing migrations, under a transaction-scoped advisory lock
  * so that several processes opening one database at once migrate it once. Throws a
  * {@link PostgresStoreError} with code `schema-too-new` when a newer release migrated it.
+ * `upTo` stops at an older version (tests of a migration build the schema an older release left).
  */
-export async function migrate(client: PoolClient, schema: string): Promise<void> {
+export async function migrate(client: PoolClient, schema: string, upTo: number = SCHEMA_VERSION): Promise<void> {
   const q = `"${schema}"`;
   await client.query('BEGIN');
   try {
@@ -165,7 +206,7 @@ export async function migrate(client: PoolClient, schema: string): Promise<void>
       );
     }
     for (const migration of MIGRATIONS) {
-      if (migration.version <= current) continue;
+      if (migration.version <= current || migration.version > upTo) continue;
       await client.query(migration.sql.replaceAll('$S', q));
       await client.query(`INSERT INTO ${q}.crm_sync_migrations (version, description) VALUES ($1, $2)`, [migration.version, migration.description]);
     }

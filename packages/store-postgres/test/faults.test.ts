@@ -80,7 +80,7 @@ describe.skipIf(pgUrl === undefined)('faults against a real PostgreSQL', () => {
     const entries = Array.from({ length: 500 }, (_, seq) => ({ seq, localKey: `k${seq}`, mode: 'upsert' as const, payload: { n: seq } }));
     await s.journal.addPending(run.runId, entries);
     const seqs = entries.map((entry) => entry.seq);
-    const error = await killMidTransaction('crm-sync-fault-journal', `"${s.schema}"."journal_entries"`, () => s.journal.markSent(run.runId, seqs, 'b1'));
+    const error = await killMidTransaction('crm-sync-fault-journal', `"${s.schema}"."journal_chunks"`, () => s.journal.markSent(run.runId, seqs, 'b1'));
     expect(error).toMatchObject({ code: 'connection-lost' });
     expect(await s.journal.countByState(run.runId)).toMatchObject({ pending: 500, sent: 0 });
     await s.journal.markSent(run.runId, seqs, 'b1');

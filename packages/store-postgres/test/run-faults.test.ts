@@ -136,7 +136,7 @@ describe.skipIf(pgUrl === undefined)('runs on PostgreSQL with the connection kil
     const connector = new MockConnector(crm, { latencyMs: 10 });
     const orchestrator = new Orchestrator({ connector, options: store.options, journal: store.journal, sink: store.records, source: store.records, leases: store.leases });
     // Arm once some records reached the CRM: the kill hits a later journal transaction.
-    const killed = terminateWhenBlocked('crm-sync-run-fault-export', `"${store.schema}"."journal_entries"`, () => crm.count('contact') >= 400);
+    const killed = terminateWhenBlocked('crm-sync-run-fault-export', `"${store.schema}"."journal_chunks"`, () => crm.count('contact') >= 400);
     const failed = await orchestrator.runExport({ ...EXPORT, batchSize: 50 });
     expect(await killed).toBe(true);
     expect(failed.isErr()).toBe(true);

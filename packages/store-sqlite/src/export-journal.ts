@@ -1,19 +1,19 @@
 /**
- * The durable export journal in `journal_runs`, `journal_entries` and `journal_payloads`. Every
+ * The durable export journal in `journal_runs` and `journal_chunks` (entries kept by chunk of up
+ * to 200, see `journal-chunks.ts`: a batch step of 200 records rewrites one row, not 200). Every
  * call is all or nothing across a kill -9: each runs in a transaction, and a batch step
  * (`addPending`, `markSent`, `recordOutcomes`) in a savepoint of a transaction it may share with
  * the other steps issued in the same turn of the event loop (group commit, see
  * {@link SqliteExportJournal.flush}): a step resolves only once that transaction is committed.
- * Inside a step: one reused prepared statement per entry for inserts and outcomes, one UPDATE per
- * range of consecutive seqs for `markSent` and for dropping committed values. The values sent
- * live in `journal_payloads`, written once; a step rewrites only the narrow entry row. A call
- * given a fence checks it first, inside its own savepoint: a stale token rejects with
- * `StaleFenceError` and writes nothing.
+ * Inside a step: the chunk rows it touches are read, changed here and written back. A call given a
+ * fence checks it first, inside its own savepoint: a stale token rejects with `StaleFenceError` and
+ * writes nothing.
  *
- * The payload column holds the remote values sent to the CRM. The store cannot tell a credential
- * from a field value, so a job must never map a credential as a field. The values of an entry are
- * deleted once it is settled: in the step that commits it (a committed entry is never sent
- * again), or when its run closes for a rejected one (an open run may resend it with
+ * The payloads hold the remote values sent to the CRM. The store cannot tell a credential from a
+ * field value, so a job must never map a credential as a field. The values of an entry are deleted
+ * once it is settled: in the step that commits it (a committed entry is never sent again; the
+ * chunk's payloads are rewritten without them, or emptied without being read when no entry of the
+ * chunk keeps any), or when its run closes for a rejected one (an open run may resend it with
  * `resendRejected`). Closed runs go after the retention (`journalRetentionDays`).
  *
  * @module
@@ -24,7 +24,6 @@ import {
   journalPruneCutoff,
   type ExportJournal,
   type Fence,
-  type FieldValue,
   type JournalEntry,
   type JournalOutcome,
   type JournalPruneOptions,
@@ -33,12 +32,27 @@ import {
   type JournalRun,
   type JournalState,
   type NewJournalEntry,
-  type Reject,
   StaleFenceError,
-  type WriteAction,
-  type WriteMode,
 } from '@crm-sync/sdk';
 import { SqliteStoreError, toStoreError } from './errors.js';
+import {
+  allPayloadsDropped,
+  applyOutcomes,
+  applySent,
+  CHUNK_ENTRIES,
+  dropSettledPayloads,
+  JOURNAL_STATES,
+  keptPayloads,
+  newChunks,
+  parseStates,
+  stateCounts,
+  stateOf,
+  stringifyStates,
+  toEntry,
+  type ChunkStates,
+  type StoredKeys,
+  type StoredPayloads,
+} from './journal-chunks.js';
 import { fromJsonColumn, toJsonColumn } from './json-column.js';
 import type { SqliteLeaseStore } from './lease-store.js';
 
@@ -51,32 +65,18 @@ interface RunRow {
   readonly summary: string | null;
 }
 
-/**
- * An entry row as an array, in the order of {@link ENTRY_COLUMNS} (read with better-sqlite3's
- * `raw` mode: no object with named keys per row, measurably cheaper over a run's 100,000 rows).
- * `payload` is NULL once the entry is settled: its values were dropped.
- */
-type EntryRow = [
-  runId: string,
-  seq: number,
-  localKey: string,
-  syncKey: string | null,
-  mode: WriteMode,
-  crmId: string | null,
-  payload: string | null,
-  state: JournalState,
-  action: WriteAction | null,
-  reject: string | null,
-  batchId: string | null,
-  attempts: number,
-  updatedAt: string,
-];
+/** A chunk row as read for a step or a listing (the JSON columns as text). */
+interface ChunkRow {
+  readonly first_seq: number;
+  readonly last_seq: number;
+  readonly entries: string;
+  readonly states: string;
+  readonly payloads: string;
+}
 
-const JOURNAL_STATES: readonly JournalState[] = ['pending', 'sent', 'committed', 'rejected', 'unknown'];
 const RUN_COLUMNS = 'run_id, job_id, status, started_at, finished_at, summary';
-
-const ENTRY_COLUMNS =
-  'e.run_id, e.seq, e.local_key, e.sync_key, e.mode, e.crm_id, p.payload, e.state, e.action, e.reject, e.batch_id, e.attempts, e.updated_at';
+/** At most this many chunk rows read per statement by `listEntries`. */
+const CHUNKS_PER_READ = 16;
 
 /** {@link ExportJournal} over the journal tables of a SQLite store. */
 export class SqliteExportJournal implements ExportJournal {
@@ -86,20 +86,16 @@ export class SqliteExportJournal implements ExportJournal {
   private readonly selectRunsOfJob: Statement<[string], RunRow>;
   private readonly insertRun: Statement<[string, string, string]>;
   private readonly updateRunClosed: Statement<[string, string, string | null, string]>;
-  private readonly insertEntry: Statement<[string, number, string, string | null, WriteMode, string | null, string]>;
-  private readonly insertPayload: Statement<[string, number, string]>;
-  private readonly updateSentRange: Statement<[string, string, string, number, number]>;
-
-  private readonly updateOutcome: Statement<[string, string | null, string | null, string | null, string, string, number]>;
-  private readonly deleteSettledPayloads: Statement<[string, string]>;
-  private readonly deleteCommittedPayloads: Statement<[string, number, number]>;
+  private readonly selectChunksInRange: Statement<[string, number, number], Pick<ChunkRow, 'first_seq' | 'states'>>;
+  private readonly selectChunkPayloads: Statement<[string, number], Pick<ChunkRow, 'payloads'>>;
+  private readonly selectChunksAfter: Statement<[string, number, number, number], ChunkRow>;
+  private readonly selectSettledChunks: Statement<[string], ChunkRow>;
+  private readonly insertChunk: Statement<[string, number, number, string, string, string, number]>;
+  private readonly updateChunk: Statement<[string, string | null, number, number, number, number, number, string, number]>;
   private readonly selectPrunable: Statement<[string], { readonly run_id: string; readonly in_doubt: number; readonly entries: number }>;
-  private readonly deleteRunEntries: Statement<[string]>;
-  private readonly deleteRunPayloads: Statement<[string]>;
+  private readonly deleteRunChunks: Statement<[string]>;
   private readonly deleteRun: Statement<[string]>;
-  private readonly countStates: Statement<[string], { readonly state: JournalState; readonly n: number }>;
-  /** listEntries statements by SQL text: a few shapes (states subsets, with or without a limit). */
-  private readonly listStatements = new Map<string, Statement<(string | number)[], EntryRow>>();
+  private readonly countStates: Statement<[string], Record<JournalState, number | null>>;
   /** Batch steps waiting for the next group commit (see {@link SqliteExportJournal.flush}). */
   private queued: QueuedStep[] = [];
   private flushScheduled = false;
@@ -133,47 +129,35 @@ export class SqliteExportJournal implements ExportJournal {
     this.updateRunClosed = db.prepare(
       'UPDATE journal_runs SET status = ?, finished_at = ?, summary = ? WHERE run_id = ?',
     );
-    // One reused prepared statement per row inside the step's one transaction: measured faster
-    // than one INSERT ... SELECT FROM json_each(?) per batch (0.67 s against 1.1 s for 100,000
-    // entries with their payloads), which pays for parsing the batch's JSON and extracting every
-    // column. A payload goes in only for an entry just added: one added again after it settled
-    // keeps its values forgotten, as the in-memory journal does.
-    this.insertEntry = db.prepare(
-      `INSERT INTO journal_entries (run_id, seq, local_key, sync_key, mode, crm_id, state, attempts, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?) ON CONFLICT (run_id, seq) DO NOTHING`,
+    this.selectChunksInRange = db.prepare(
+      'SELECT first_seq, states FROM journal_chunks WHERE run_id = ? AND first_seq <= ? AND last_seq >= ? ORDER BY first_seq',
     );
-    this.insertPayload = db.prepare('INSERT INTO journal_payloads (run_id, seq, payload) VALUES (?, ?, ?) ON CONFLICT (run_id, seq) DO NOTHING');
-    // Outcomes stay one prepared statement run per entry inside the step's one transaction: an
-    // UPDATE ... FROM json_each(...) join was planned as a scan of the run's entries per batch
-    // (quadratic over a run; measured 10x slower at 100,000 entries). A batch marked sent is a
-    // range of consecutive seqs (the send loop reads pending entries in seq order): one UPDATE
-    // per range, through the primary key.
-    this.updateSentRange = db.prepare(
-      `UPDATE journal_entries SET state = 'sent', batch_id = ?, attempts = attempts + 1, updated_at = ?
-       WHERE run_id = ? AND seq BETWEEN ? AND ?`,
+    this.selectChunkPayloads = db.prepare('SELECT payloads FROM journal_chunks WHERE run_id = ? AND first_seq = ?');
+    this.selectChunksAfter = db.prepare(
+      'SELECT first_seq, last_seq, entries, states, payloads FROM journal_chunks WHERE run_id = ? AND last_seq > ? AND first_seq > ? ORDER BY first_seq LIMIT ?',
     );
-    // COALESCE keeps a crm id known before sending (updates) when the outcome carries none.
-    this.updateOutcome = db.prepare(
-      `UPDATE journal_entries SET state = ?, crm_id = COALESCE(?, crm_id), action = ?, reject = ?, updated_at = ?
-       WHERE run_id = ? AND seq = ?`,
+    this.selectSettledChunks = db.prepare(
+      `SELECT first_seq, last_seq, entries, states, payloads FROM journal_chunks WHERE run_id = ? AND payloads <> '{}' AND committed + rejected > 0 ORDER BY first_seq`,
     );
-    // A committed entry is never sent again: its values go in the step that commits it, one
-    // DELETE per range of consecutive committed seqs (a whole batch, usually).
-    this.deleteCommittedPayloads = db.prepare('DELETE FROM journal_payloads WHERE run_id = ? AND seq BETWEEN ? AND ?');
-    this.deleteSettledPayloads = db.prepare(
-      `DELETE FROM journal_payloads WHERE run_id = ? AND seq IN
-         (SELECT seq FROM journal_entries WHERE run_id = ? AND state IN ('committed', 'rejected'))`,
+    this.insertChunk = db.prepare(
+      `INSERT INTO journal_chunks (run_id, first_seq, last_seq, entries, states, payloads, pending, sent, committed, rejected, unknown)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0)`,
+    );
+    this.updateChunk = db.prepare(
+      `UPDATE journal_chunks SET states = ?, payloads = COALESCE(?, payloads), pending = ?, sent = ?, committed = ?, rejected = ?, unknown = ?
+       WHERE run_id = ? AND first_seq = ?`,
     );
     this.selectPrunable = db.prepare(
       `SELECT r.run_id,
-         EXISTS (SELECT 1 FROM journal_entries e WHERE e.run_id = r.run_id AND e.state IN ('sent', 'unknown')) AS in_doubt,
-         (SELECT count(*) FROM journal_entries e WHERE e.run_id = r.run_id) AS entries
+         EXISTS (SELECT 1 FROM journal_chunks c WHERE c.run_id = r.run_id AND c.sent + c.unknown > 0) AS in_doubt,
+         (SELECT COALESCE(sum(pending + sent + committed + rejected + unknown), 0) FROM journal_chunks c WHERE c.run_id = r.run_id) AS entries
        FROM journal_runs r WHERE r.status <> 'open' AND r.finished_at < ? ORDER BY r.finished_at, r.rowid`,
     );
-    this.deleteRunEntries = db.prepare('DELETE FROM journal_entries WHERE run_id = ?');
-    this.deleteRunPayloads = db.prepare('DELETE FROM journal_payloads WHERE run_id = ?');
+    this.deleteRunChunks = db.prepare('DELETE FROM journal_chunks WHERE run_id = ?');
     this.deleteRun = db.prepare(`DELETE FROM journal_runs WHERE run_id = ? AND status <> 'open'`);
-    this.countStates = db.prepare('SELECT state, count(*) AS n FROM journal_entries WHERE run_id = ? GROUP BY state');
+    this.countStates = db.prepare(
+      `SELECT ${JOURNAL_STATES.map((state) => `sum(${state}) AS ${state}`).join(', ')} FROM journal_chunks WHERE run_id = ?`,
+    );
   }
 
   /** The job's open run, if an interrupted export left one. */
@@ -233,28 +217,33 @@ export class SqliteExportJournal implements ExportJournal {
     }
   }
 
-  /** Adds entries as `pending` in one transaction; an existing `seq` is left as it is. */
+  /**
+   * Adds entries as `pending` in one transaction, as chunk rows of up to 200 entries; a `seq` the
+   * run holds is left as it is (of a seq repeated in the call, the first wins).
+   */
   async addPending(runId: string, entries: readonly NewJournalEntry[], fence?: Fence): Promise<void> {
     const operation = `Adding ${entries.length} pending entries to export run "${runId}"`;
     let updatedAt: string;
-    let payloads: string[];
     try {
       updatedAt = this.now().toISOString();
-      payloads = entries.map((entry) => JSON.stringify(entry.payload));
     } catch (error) {
       throw toStoreError(error, operation);
     }
     return this.step(operation, () => {
       this.leases.check(fence);
       this.requireRun(runId);
-      entries.forEach((entry, index) => {
-        const added = this.insertEntry.run(runId, entry.seq, entry.localKey, entry.syncKey ?? null, entry.mode, entry.crmId ?? null, updatedAt);
-        if (added.changes > 0) this.insertPayload.run(runId, entry.seq, payloads[index]!);
-      });
+      if (entries.length === 0) return;
+      const seqs = entries.map((entry) => entry.seq);
+      const held = new Set<number>();
+      for (const row of this.selectChunksInRange.all(runId, Math.max(...seqs), Math.min(...seqs))) {
+        for (const seq of Object.keys(parseStates(row.states).e)) held.add(Number(seq));
+      }
+      const fresh = entries.filter((entry) => !held.has(entry.seq) && held.add(entry.seq) !== undefined);
+      for (const chunk of newChunks(fresh, updatedAt)) this.insertChunk.run(runId, chunk.firstSeq, chunk.lastSeq, chunk.entries, chunk.states, chunk.payloads, chunk.count);
     });
   }
 
-  /** Marks entries `sent` in `batchId` and counts an attempt: one statement per range of consecutive seqs, one transaction. */
+  /** Marks entries `sent` in `batchId` and counts an attempt, in one transaction. */
   async markSent(runId: string, seqs: readonly number[], batchId: string, fence?: Fence): Promise<void> {
     const operation = `Marking ${seqs.length} entries of export run "${runId}" as sent`;
     let updatedAt: string;
@@ -266,8 +255,7 @@ export class SqliteExportJournal implements ExportJournal {
     return this.step(operation, () => {
       this.leases.check(fence);
       this.requireRun(runId);
-      // A seq listed twice falls in two ranges and counts two attempts, as one update per seq would.
-      for (const [first, last] of consecutiveRanges(seqs)) this.updateSentRange.run(batchId, updatedAt, runId, first, last);
+      this.changeChunks(runId, seqs, (states) => ({ changed: applySent(states, seqs, batchId, updatedAt), dropped: false }));
     });
   }
 
@@ -275,29 +263,47 @@ export class SqliteExportJournal implements ExportJournal {
   async recordOutcomes(runId: string, outcomes: readonly JournalOutcome[], fence?: Fence): Promise<void> {
     const operation = `Recording ${outcomes.length} outcomes of export run "${runId}"`;
     let updatedAt: string;
-    let committed: [number, number][];
     try {
       updatedAt = this.now().toISOString();
-      committed = consecutiveRanges(outcomes.filter((outcome) => outcome.state === 'committed').map((outcome) => outcome.seq));
     } catch (error) {
       throw toStoreError(error, operation);
     }
     return this.step(operation, () => {
       this.leases.check(fence);
       this.requireRun(runId);
-      for (const outcome of outcomes) {
-        this.updateOutcome.run(
-          outcome.state,
-          outcome.crmId ?? null,
-          outcome.action ?? null,
-          toJsonColumn(outcome.reject),
-          updatedAt,
-          runId,
-          outcome.seq,
-        );
-      }
-      for (const [first, last] of committed) this.deleteCommittedPayloads.run(runId, first, last);
+      this.changeChunks(
+        runId,
+        outcomes.map((outcome) => outcome.seq),
+        (states) => applyOutcomes(states, outcomes, updatedAt),
+      );
     });
+  }
+
+  /**
+   * Inside a step: reads the chunks the seqs fall in, applies `change` to each, and writes back
+   * those it changed, with their counts; payloads rewritten without those dropped (emptied
+   * without being parsed when the chunk keeps none).
+   */
+  private changeChunks(runId: string, seqs: readonly number[], change: (states: ChunkStates) => { readonly changed: boolean; readonly dropped: boolean }): void {
+    if (seqs.length === 0) return;
+    let low = Infinity;
+    let high = -Infinity;
+    for (const seq of seqs) {
+      low = Math.min(low, seq);
+      high = Math.max(high, seq);
+    }
+    for (const row of this.selectChunksInRange.all(runId, high, low)) {
+      const states = parseStates(row.states);
+      const { changed, dropped } = change(states);
+      if (!changed) continue;
+      const payloads = !dropped ? null : allPayloadsDropped(states) ? '{}' : JSON.stringify(keptPayloads(states, JSON.parse(this.selectChunkPayloads.get(runId, row.first_seq)!.payloads) as StoredPayloads));
+      this.writeChunk(runId, row.first_seq, states, payloads);
+    }
+  }
+
+  private writeChunk(runId: string, firstSeq: number, states: ChunkStates, payloads: string | null): void {
+    const [pending, sent, committed, rejected, unknown] = stateCounts(states) as [number, number, number, number, number];
+    this.updateChunk.run(stringifyStates(states), payloads, pending, sent, committed, rejected, unknown, runId, firstSeq);
   }
 
   /**
@@ -362,54 +368,64 @@ export class SqliteExportJournal implements ExportJournal {
     });
   }
 
-  /** Entries in `seq` order, optionally only some states, paged by `afterSeq` + `limit`. */
+  /**
+   * Entries in `seq` order, optionally only some states, paged by `afterSeq` + `limit`. Reads the
+   * chunks after `afterSeq` in `first_seq` order until the page is full and no chunk still to read
+   * can hold an entry before its last one (a chunk's seq range may overlap a later chunk's when
+   * entries were added out of order).
+   */
   async listEntries(
     runId: string,
     options: { readonly states?: readonly JournalState[]; readonly afterSeq?: number; readonly limit?: number } = {},
   ): Promise<readonly JournalEntry[]> {
     try {
       this.flush();
-      const states = options.states;
-      if (states !== undefined && states.length === 0) return [];
-      const where = ['e.run_id = ?'];
-      const params: (string | number)[] = [runId];
-      if (options.afterSeq !== undefined) {
-        where.push('e.seq > ?');
-        params.push(options.afterSeq);
+      const states = options.states === undefined ? undefined : new Set(options.states);
+      if (states !== undefined && states.size === 0) return [];
+      const limit = options.limit;
+      if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) {
+        throw new SqliteStoreError('invalid-argument', `listEntries: limit must be a whole number >= 0, got ${limit}.`);
       }
-      if (states !== undefined) {
-        where.push(`e.state IN (${states.map(() => '?').join(', ')})`);
-        params.push(...states);
-      }
-      let sql = `SELECT ${ENTRY_COLUMNS} FROM journal_entries e LEFT JOIN journal_payloads p ON p.run_id = e.run_id AND p.seq = e.seq
-        WHERE ${where.join(' AND ')} ORDER BY e.seq`;
-      if (options.limit !== undefined) {
-        if (!Number.isInteger(options.limit) || options.limit < 0) {
-          throw new SqliteStoreError('invalid-argument', `listEntries: limit must be a whole number >= 0, got ${options.limit}.`);
+      if (limit === 0) return [];
+      const afterSeq = options.afterSeq ?? -1;
+      const perRead = limit === undefined ? CHUNKS_PER_READ : Math.min(CHUNKS_PER_READ, Math.ceil(limit / CHUNK_ENTRIES) + 1);
+      const found: JournalEntry[] = [];
+      for (let afterFirst = Number.MIN_SAFE_INTEGER; ; ) {
+        const rows = this.selectChunksAfter.all(runId, afterSeq, afterFirst, perRead);
+        for (const row of rows) {
+          if (limit !== undefined && found.length >= limit) {
+            found.sort((a, b) => a.seq - b.seq);
+            found.length = limit;
+            if (row.first_seq > found[found.length - 1]!.seq) return found;
+          }
+          const chunk = parseStates(row.states);
+          let keys: StoredKeys | undefined;
+          let payloads: StoredPayloads | undefined;
+          for (const [key, tuple] of Object.entries(chunk.e)) {
+            const seq = Number(key);
+            if (seq <= afterSeq || (states !== undefined && !states.has(stateOf(tuple)))) continue;
+            keys ??= JSON.parse(row.entries) as StoredKeys;
+            payloads ??= JSON.parse(row.payloads) as StoredPayloads;
+            found.push(toEntry(runId, seq, keys[key]!, chunk, tuple, payloads));
+          }
         }
-        sql += ' LIMIT ?';
-        params.push(options.limit);
+        if (rows.length < perRead) break;
+        afterFirst = rows[rows.length - 1]!.first_seq;
       }
-      // Few distinct shapes (states subsets, with or without a limit), each prepared once.
-      let statement = this.listStatements.get(sql);
-      if (statement === undefined) {
-        statement = this.db.prepare<(string | number)[], EntryRow>(sql).raw(true);
-        this.listStatements.set(sql, statement);
-      }
-      const rows = statement.all(...params);
-      return rows.map(toEntry);
+      found.sort((a, b) => a.seq - b.seq);
+      if (limit !== undefined && found.length > limit) found.length = limit;
+      return found;
     } catch (error) {
       throw toStoreError(error, `Listing entries of export run "${runId}"`);
     }
   }
 
-  /** Counts of entries per state; every state is present, zero when none. */
+  /** Counts of entries per state (from the chunks' count columns); every state is present, zero when none. */
   async countByState(runId: string): Promise<Readonly<Record<JournalState, number>>> {
     try {
       this.flush();
-      const counts = Object.fromEntries(JOURNAL_STATES.map((state) => [state, 0])) as Record<JournalState, number>;
-      for (const row of this.countStates.all(runId)) counts[row.state] = row.n;
-      return counts;
+      const row = this.countStates.get(runId);
+      return Object.fromEntries(JOURNAL_STATES.map((state) => [state, row?.[state] ?? 0])) as Record<JournalState, number>;
     } catch (error) {
       throw toStoreError(error, `Counting entries of export run "${runId}"`);
     }
@@ -430,7 +446,11 @@ export class SqliteExportJournal implements ExportJournal {
         this.leases.check(fence);
         this.requireRun(runId);
         this.updateRunClosed.run(status, finishedAt, toJsonColumn(summary), runId);
-        this.deleteSettledPayloads.run(runId, runId);
+        for (const row of this.selectSettledChunks.all(runId)) {
+          const states = parseStates(row.states);
+          if (!dropSettledPayloads(states)) continue;
+          this.writeChunk(runId, row.first_seq, states, JSON.stringify(keptPayloads(states, JSON.parse(row.payloads) as StoredPayloads)));
+        }
         if (cutoff !== undefined) this.prune(cutoff, false);
       }).immediate();
     } catch (error) {
@@ -465,8 +485,7 @@ export class SqliteExportJournal implements ExportJournal {
       runIds.push(row.run_id);
       entries += row.entries;
       if (dryRun) continue;
-      this.deleteRunPayloads.run(row.run_id);
-      this.deleteRunEntries.run(row.run_id);
+      this.deleteRunChunks.run(row.run_id);
       this.deleteRun.run(row.run_id);
     }
     return { runIds, entries, keptInDoubt };
@@ -495,17 +514,6 @@ function isStepRefusal(error: unknown): boolean {
   return error instanceof StaleFenceError || (error instanceof SqliteStoreError && error.code === 'run-not-found');
 }
 
-/** The seqs as maximal ranges of consecutive ascending numbers, in order: `[3,4,5,9]` -> `[[3,5],[9,9]]`. */
-function consecutiveRanges(seqs: readonly number[]): [number, number][] {
-  const ranges: [number, number][] = [];
-  for (const seq of seqs) {
-    const last = ranges[ranges.length - 1];
-    if (last !== undefined && seq === last[1] + 1) last[1] = seq;
-    else ranges.push([seq, seq]);
-  }
-  return ranges;
-}
-
 /** A run id that sorts by start time and reads well in the CLI, e.g. `20261125T202600123Z-9f3a1c`. */
 function newRunId(startedAt: string): string {
   return `${startedAt.replace(/[-:.]/g, '')}-${randomBytes(3).toString('hex')}`;
@@ -521,18 +529,4 @@ function toRun(row: RunRow): JournalRun {
     ...(row.finished_at === null ? {} : { finishedAt: row.finished_at }),
     ...(summary === undefined ? {} : { summary }),
   };
-}
-
-function toEntry(row: EntryRow): JournalEntry {
-  const [runId, seq, localKey, syncKey, mode, crmId, payloadText, state, action, rejectText, batchId, attempts, updatedAt] = row;
-  const where = (column: string): string => `journal_entries of run "${runId}" seq ${seq} (${column})`;
-  // A settled entry of a closed run has no payload row: its values were dropped on purpose.
-  const payload = payloadText === null ? {} : (fromJsonColumn<Record<string, FieldValue>>(payloadText, () => where('payload')) ?? {});
-  const entry: { -readonly [K in keyof JournalEntry]: JournalEntry[K] } = { runId, seq, localKey, mode, payload, state, attempts, updatedAt };
-  if (syncKey !== null) entry.syncKey = syncKey;
-  if (crmId !== null) entry.crmId = crmId;
-  if (action !== null) entry.action = action;
-  if (rejectText !== null) entry.reject = fromJsonColumn<Reject>(rejectText, () => where('reject'))!;
-  if (batchId !== null) entry.batchId = batchId;
-  return entry;
 }

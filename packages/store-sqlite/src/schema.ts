@@ -5,6 +5,8 @@
  * @module
  */
 import type { Database } from 'better-sqlite3';
+import type { JournalState, Reject, WriteAction, WriteMode } from '@crm-sync/sdk';
+import { CHUNK_ENTRIES, legacyChunk, type LegacyEntry } from './journal-chunks.js';
 
 /**
  * Schema version written to `PRAGMA user_version`; a newer file is refused rather than misread.
@@ -12,16 +14,17 @@ import type { Database } from 'better-sqlite3';
  * (`crm_sync_runs`, `crm_sync_run_samples`, `crm_sync_run_rejects`); 4 moved the journal's payloads
  * into `journal_payloads` (a batch step then rewrites only the narrow entry row, never the
  * values) and dropped the index on the entries' state (every step changes the state; lists and
- * counts scan the run's range of the primary key). An older file gains what it lacks on open; its
- * data is kept.
+ * counts scan the run's range of the primary key); 5 keeps the journal's entries by chunk in
+ * `journal_chunks` (see `journal-chunks.ts`; `journal_entries` and `journal_payloads` are converted
+ * and dropped). An older file gains what it lacks on open; its data is kept.
  */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /**
  * Names crm-sync uses for its own tables. A local table may not take one of them (compared
  * case-insensitively, as SQLite does).
  */
-export const RESERVED_TABLE_NAMES: readonly string[] = ['options', 'journal_runs', 'journal_entries', 'journal_payloads', 'local_tables'];
+export const RESERVED_TABLE_NAMES: readonly string[] = ['options', 'journal_runs', 'journal_entries', 'journal_payloads', 'journal_chunks', 'local_tables'];
 
 const CREATE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS options (
@@ -43,30 +46,27 @@ CREATE TABLE IF NOT EXISTS journal_runs (
 CREATE UNIQUE INDEX IF NOT EXISTS journal_runs_one_open_per_job ON journal_runs (job_id) WHERE status = 'open';
 CREATE INDEX IF NOT EXISTS journal_runs_by_job ON journal_runs (job_id, started_at);
 
-CREATE TABLE IF NOT EXISTS journal_entries (
-  run_id     TEXT NOT NULL REFERENCES journal_runs (run_id),
-  seq        INTEGER NOT NULL,
-  local_key  TEXT NOT NULL,
-  sync_key   TEXT,
-  mode       TEXT NOT NULL CHECK (mode IN ('insert', 'update', 'upsert')),
-  crm_id     TEXT,
-  state      TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'committed', 'rejected', 'unknown')),
-  action     TEXT,
-  reject     TEXT,
-  batch_id   TEXT,
-  attempts   INTEGER NOT NULL DEFAULT 0,
-  updated_at TEXT NOT NULL,
-  PRIMARY KEY (run_id, seq)
-) WITHOUT ROWID;
-
--- The values sent, apart from the entry: written once, read to send, deleted when the entry is
--- settled and its run closed (personal data is not kept for audit; keys, ids and outcomes are).
-CREATE TABLE IF NOT EXISTS journal_payloads (
-  run_id  TEXT NOT NULL,
-  seq     INTEGER NOT NULL,
-  payload TEXT NOT NULL,
-  PRIMARY KEY (run_id, seq)
-) WITHOUT ROWID;
+-- Entries by chunk of up to 200 (journal-chunks.ts): keys, changing states and the values still
+-- kept as JSON text, and the entries per state. The values of a settled entry are dropped
+-- (personal data is not kept for audit; keys, ids and outcomes are).
+CREATE TABLE IF NOT EXISTS journal_chunks (
+  run_id    TEXT NOT NULL REFERENCES journal_runs (run_id),
+  first_seq INTEGER NOT NULL,
+  last_seq  INTEGER NOT NULL,
+  entries   TEXT NOT NULL,
+  states    TEXT NOT NULL,
+  payloads  TEXT NOT NULL,
+  pending   INTEGER NOT NULL,
+  sent      INTEGER NOT NULL,
+  committed INTEGER NOT NULL,
+  rejected  INTEGER NOT NULL,
+  unknown   INTEGER NOT NULL
+);
+-- A rowid table with a covering index of the seq ranges: finding the chunks of a range scans the
+-- index only (in a WITHOUT ROWID table each row visited is read whole, JSON included: 7 ms per
+-- lookup at 500 chunks). A run's chunks start at distinct seqs (a new chunk starts at a seq the run
+-- did not hold).
+CREATE UNIQUE INDEX IF NOT EXISTS journal_chunks_by_seq ON journal_chunks (run_id, first_seq, last_seq);
 
 -- One row per job: the run lease. Kept after release, so a token is never reused.
 CREATE TABLE IF NOT EXISTS crm_sync_leases (
@@ -194,6 +194,73 @@ export function ensureSchema(db: Database): void {
     const splitPayloads = version > 0 && version < 4;
     if (splitPayloads) db.exec(MOVE_PAYLOADS_OUT_OF_ENTRIES);
     db.exec(CREATE_SCHEMA);
+    if (version > 0) moveEntriesIntoChunks(db);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
+}
+
+/**
+ * Version 4 -> 5: each run's entries (with their payloads) regrouped 200 by seq into chunk rows,
+ * every field kept, absent fields absent, values already dropped still dropped; then the old tables
+ * go. Inside the upgrade transaction: a kill leaves the file at version 4, whole.
+ */
+function moveEntriesIntoChunks(db: Database): void {
+  const rows = db
+    .prepare<[], LegacyRow>(
+      `SELECT e.run_id, e.seq, e.local_key, e.sync_key, e.mode, e.crm_id, p.payload, e.state, e.action, e.reject, e.batch_id, e.attempts, e.updated_at
+       FROM journal_entries e LEFT JOIN journal_payloads p ON p.run_id = e.run_id AND p.seq = e.seq ORDER BY e.run_id, e.seq`,
+    )
+    .all();
+  const insert = db.prepare(
+    `INSERT INTO journal_chunks (run_id, first_seq, last_seq, entries, states, payloads, pending, sent, committed, rejected, unknown)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const write = (runId: string, entries: LegacyEntry[]): void => {
+    const chunk = legacyChunk(entries);
+    insert.run(runId, chunk.firstSeq, chunk.lastSeq, chunk.entries, chunk.states, chunk.payloads, ...chunk.counts);
+  };
+  let group: LegacyEntry[] = [];
+  let key = '';
+  let runId = '';
+  for (const row of rows) {
+    const rowKey = `${row.run_id}\u0000${Math.floor(row.seq / CHUNK_ENTRIES)}`;
+    if (rowKey !== key && group.length > 0) {
+      write(runId, group);
+      group = [];
+    }
+    key = rowKey;
+    runId = row.run_id;
+    group.push({
+      seq: row.seq,
+      localKey: row.local_key,
+      syncKey: row.sync_key,
+      mode: row.mode,
+      crmId: row.crm_id,
+      payload: row.payload,
+      state: row.state,
+      action: row.action,
+      reject: row.reject === null ? null : (JSON.parse(row.reject) as Reject),
+      batchId: row.batch_id,
+      attempts: row.attempts,
+      updatedAt: row.updated_at,
+    });
+  }
+  if (group.length > 0) write(runId, group);
+  db.exec('DROP TABLE journal_payloads; DROP TABLE journal_entries;');
+}
+
+interface LegacyRow {
+  readonly run_id: string;
+  readonly seq: number;
+  readonly local_key: string;
+  readonly sync_key: string | null;
+  readonly mode: WriteMode;
+  readonly crm_id: string | null;
+  readonly payload: string | null;
+  readonly state: JournalState;
+  readonly action: WriteAction | null;
+  readonly reject: string | null;
+  readonly batch_id: string | null;
+  readonly attempts: number;
+  readonly updated_at: string;
 }

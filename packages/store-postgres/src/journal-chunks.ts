@@ -1,0 +1,249 @@
+/**
+ * How the PostgreSQL journal keeps its entries: by chunk, one row of `journal_chunks` per up to
+ * {@link CHUNK_ENTRIES} entries of one `addPending` step. A batch step (mark sent, record outcomes)
+ * then rewrites one row for its 200 records, not 200 rows. A row holds three JSON texts, each an
+ * object by seq: `entries`, what never changes once added ({@link StoredKeys}); `states`, what the
+ * steps change ({@link ChunkStates}, compact, so that a step rewrites little); `payloads`, the
+ * values still kept. One count column per state lets a run be counted without reading JSON.
+ * PostgreSQL stores the JSON as text and never parses it: every change is made here, on rows read
+ * `FOR UPDATE` in the writing transaction.
+ *
+ * Pure functions: no I/O.
+ *
+ * @module
+ */
+import type { FieldValue, JournalEntry, JournalOutcome, JournalState, NewJournalEntry, Reject, WriteAction, WriteMode } from '@crm-sync/sdk';
+
+/**
+ * Entries per chunk row. The usual batch (200): the send loop reads pending entries in seq order
+ * and cuts them into batches of up to 200, so a batch step usually rewrites one chunk; the cost of
+ * a step is the rewrite of its chunks' `states`, which grows with the chunk.
+ */
+export const CHUNK_ENTRIES = 200;
+
+/** What never changes of an entry once added: `[localKey, mode]` or `[localKey, mode, syncKey]`. */
+export type StoredKeys = Record<string, readonly [string, WriteMode] | readonly [string, WriteMode, string]>;
+
+/** One entry's changing part: `[state, attempts, updatedAt, batchId, crmId, action, reject, dropped]`. */
+export type StateTuple = (string | number | Reject | null)[];
+
+/**
+ * The changing part of a chunk's entries (its `states` column): per seq a {@link StateTuple}, state
+ * as its index in {@link JOURNAL_STATES}, absent fields null or left out at the end, `dropped` 1
+ * once the payload is dropped (committed, or settled when its run closed). `updatedAt` and
+ * `batchId` are indexes into `U` and `B` (a step gives all its entries the same ones), or the text
+ * itself (as the schema migration writes them). Steps change the parsed tuples in place and the
+ * whole object is written back: no entry is decoded to be changed.
+ */
+export interface ChunkStates {
+  U: string[];
+  B: string[];
+  e: Record<string, StateTuple>;
+}
+
+/** A chunk's kept payloads by seq. */
+export type StoredPayloads = Record<string, Readonly<Record<string, FieldValue>>>;
+
+/** The state counts kept in a chunk row's count columns, in this order; a tuple's state is its index here. */
+export const JOURNAL_STATES: readonly JournalState[] = ['pending', 'sent', 'committed', 'rejected', 'unknown'];
+
+const STATE = 0;
+const ATTEMPTS = 1;
+const UPDATED_AT = 2;
+const BATCH_ID = 3;
+const CRM_ID = 4;
+const ACTION = 5;
+const REJECT = 6;
+const DROPPED = 7;
+/** Texts in `U` and `B` above which writing a chunk rebuilds them from the entries' own. */
+const TABLE_LIMIT = 16;
+
+/** Reads a chunk's `states` column. */
+export function parseStates(text: string): ChunkStates {
+  const parsed = JSON.parse(text) as Partial<ChunkStates> & Pick<ChunkStates, 'e'>;
+  return { U: parsed.U ?? [], B: parsed.B ?? [], e: parsed.e };
+}
+
+/** The `states` column text; `U` and `B` rebuilt first when they hold many texts (steps leave old ones). */
+export function stringifyStates(states: ChunkStates): string {
+  if (states.U.length + states.B.length <= TABLE_LIMIT) return JSON.stringify(states);
+  const U: string[] = [];
+  const B: string[] = [];
+  for (const tuple of Object.values(states.e)) {
+    tuple[UPDATED_AT] = indexIn(U, text(states.U, tuple[UPDATED_AT])!);
+    const batchId = text(states.B, tuple[BATCH_ID]);
+    if (batchId !== undefined) tuple[BATCH_ID] = indexIn(B, batchId);
+  }
+  return JSON.stringify({ U, B, e: states.e });
+}
+
+/** A text from `U` or `B` by index, or the text stored in place; `undefined` for null or absent. */
+function text(table: readonly string[], value: StateTuple[number] | undefined): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  return typeof value === 'number' ? table[value] : (value as string);
+}
+
+function indexIn(table: string[], value: string): number {
+  const last = table.length - 1;
+  if (last >= 0 && table[last] === value) return last;
+  const at = table.indexOf(value);
+  if (at >= 0) return at;
+  table.push(value);
+  return table.length - 1;
+}
+
+/** Fills a tuple to its full length, so that fields are set by index. */
+function full(tuple: StateTuple): StateTuple {
+  while (tuple.length <= DROPPED) tuple.push(null);
+  return tuple;
+}
+
+/** A chunk row to insert. */
+export interface NewChunk {
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  readonly entries: string;
+  readonly states: string;
+  readonly payloads: string;
+  readonly count: number;
+}
+
+/**
+ * Splits new entries (already without the seqs the run holds, and without repeats) into chunks of
+ * up to {@link CHUNK_ENTRIES}, in the order given, all `pending`.
+ */
+export function newChunks(entries: readonly NewJournalEntry[], updatedAt: string): NewChunk[] {
+  const chunks: NewChunk[] = [];
+  for (let start = 0; start < entries.length; start += CHUNK_ENTRIES) {
+    const part = entries.slice(start, start + CHUNK_ENTRIES);
+    const keys: Record<string, StoredKeys[string]> = {};
+    const states: ChunkStates = { U: [updatedAt], B: [], e: {} };
+    const payloads: StoredPayloads = {};
+    let firstSeq = Infinity;
+    let lastSeq = -Infinity;
+    for (const entry of part) {
+      keys[entry.seq] = entry.syncKey === undefined ? [entry.localKey, entry.mode] : [entry.localKey, entry.mode, entry.syncKey];
+      states.e[entry.seq] = entry.crmId === undefined ? [0, 0, 0] : [0, 0, 0, null, entry.crmId];
+      payloads[entry.seq] = entry.payload;
+      firstSeq = Math.min(firstSeq, entry.seq);
+      lastSeq = Math.max(lastSeq, entry.seq);
+    }
+    chunks.push({ firstSeq, lastSeq, entries: JSON.stringify(keys), states: JSON.stringify(states), payloads: JSON.stringify(payloads), count: part.length });
+  }
+  return chunks;
+}
+
+/** Marks the listed entries sent in `batchId` and counts an attempt per listing; unknown seqs are ignored. Returns whether one changed. */
+export function applySent(states: ChunkStates, seqs: readonly number[], batchId: string, updatedAt: string): boolean {
+  let changed = false;
+  let updated = -1;
+  let batch = -1;
+  for (const seq of seqs) {
+    const tuple = states.e[seq];
+    if (tuple === undefined) continue;
+    if (!changed) {
+      updated = indexIn(states.U, updatedAt);
+      batch = indexIn(states.B, batchId);
+      changed = true;
+    }
+    while (tuple.length <= BATCH_ID) tuple.push(null);
+    tuple[STATE] = 1;
+    tuple[ATTEMPTS] = (tuple[ATTEMPTS] as number) + 1;
+    tuple[UPDATED_AT] = updated;
+    tuple[BATCH_ID] = batch;
+  }
+  return changed;
+}
+
+/**
+ * Applies outcomes in order; unknown seqs are ignored. A `crmId` replaces the known one, an absent
+ * one keeps it; action and reject are the outcome's (absent when it has none). A committed entry's
+ * payload is dropped, for good. Returns whether an entry changed and whether a payload was dropped.
+ */
+export function applyOutcomes(states: ChunkStates, outcomes: readonly JournalOutcome[], updatedAt: string): { readonly changed: boolean; readonly dropped: boolean } {
+  let changed = false;
+  let dropped = false;
+  let updated = -1;
+  for (const outcome of outcomes) {
+    const found = states.e[outcome.seq];
+    if (found === undefined) continue;
+    if (!changed) {
+      updated = indexIn(states.U, updatedAt);
+      changed = true;
+    }
+    const tuple = full(found);
+    tuple[STATE] = JOURNAL_STATES.indexOf(outcome.state);
+    tuple[UPDATED_AT] = updated;
+    if (outcome.crmId !== undefined) tuple[CRM_ID] = outcome.crmId;
+    tuple[ACTION] = outcome.action ?? null;
+    tuple[REJECT] = outcome.reject ?? null;
+    if (outcome.state === 'committed' && tuple[DROPPED] !== 1) {
+      tuple[DROPPED] = 1;
+      dropped = true;
+    }
+  }
+  return { changed, dropped };
+}
+
+/** Drops the payloads of the settled (committed, rejected) entries, as closing a run does. Returns whether one was dropped. */
+export function dropSettledPayloads(states: ChunkStates): boolean {
+  let dropped = false;
+  for (const found of Object.values(states.e)) {
+    const state = JOURNAL_STATES[found[STATE] as number];
+    if ((state === 'committed' || state === 'rejected') && found[DROPPED] !== 1) {
+      full(found)[DROPPED] = 1;
+      dropped = true;
+    }
+  }
+  return dropped;
+}
+
+/** True when no entry of the chunk keeps its payload (the payloads can go without reading them). */
+export function allPayloadsDropped(states: ChunkStates): boolean {
+  return Object.values(states.e).every((tuple) => tuple[DROPPED] === 1);
+}
+
+/** The kept payloads without those of dropped entries. */
+export function keptPayloads(states: ChunkStates, payloads: StoredPayloads): StoredPayloads {
+  const kept: StoredPayloads = {};
+  for (const [seq, payload] of Object.entries(payloads)) {
+    const tuple = states.e[seq];
+    if (tuple !== undefined && tuple[DROPPED] !== 1) kept[seq] = payload;
+  }
+  return kept;
+}
+
+/** Entries per state, in {@link JOURNAL_STATES} order. */
+export function stateCounts(states: ChunkStates): number[] {
+  const counts = [0, 0, 0, 0, 0];
+  for (const tuple of Object.values(states.e)) counts[tuple[STATE] as number]! += 1;
+  return counts;
+}
+
+/** The state of a stored entry. */
+export function stateOf(tuple: StateTuple): JournalState {
+  return JOURNAL_STATES[tuple[STATE] as number]!;
+}
+
+/** An entry as the journal reads it back: a dropped or missing payload reads as `{}`. */
+export function toEntry(runId: string, seq: number, keys: StoredKeys[string], states: ChunkStates, tuple: StateTuple, payloads: StoredPayloads): JournalEntry {
+  const batchId = text(states.B, tuple[BATCH_ID]);
+  const crmId = tuple[CRM_ID];
+  const action = tuple[ACTION];
+  const reject = tuple[REJECT];
+  return {
+    runId,
+    seq,
+    localKey: keys[0],
+    ...(keys.length === 3 ? { syncKey: keys[2] } : {}),
+    mode: keys[1],
+    ...(crmId === undefined || crmId === null ? {} : { crmId: crmId as string }),
+    payload: tuple[DROPPED] === 1 ? {} : (payloads[seq] ?? {}),
+    state: stateOf(tuple),
+    ...(action === undefined || action === null ? {} : { action: action as WriteAction }),
+    ...(reject === undefined || reject === null ? {} : { reject: reject as Reject }),
+    ...(batchId === undefined ? {} : { batchId }),
+    attempts: tuple[ATTEMPTS] as number,
+    updatedAt: text(states.U, tuple[UPDATED_AT])!,
+  };
+}
