@@ -22,6 +22,8 @@ export * from './runtime/logger.js';
 export * from './stores/memory-option-store.js';
 export * from './stores/memory-export-journal.js';
 export * from './stores/journal-retention.js';
+/** The chunk layout of the SQLite and PostgreSQL stores' journals, for stores over a database. */
+export * as journalChunks from './stores/journal-chunks.js';
 export * from './stores/memory-record-store.js';
 export * from './stores/memory-run-history.js';
 export * from './orchestrator/job.js';

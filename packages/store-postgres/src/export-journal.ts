@@ -1,6 +1,6 @@
 /**
  * The durable export journal in `journal_runs` and `journal_chunks` (entries stored by chunk, see
- * `journal-chunks.ts`: a batch step of 200 records rewrites one row, not 200). Every method is one
+ * `journalChunks` of @crm-sync/sdk: a batch step of 200 records rewrites one row, not 200). Every method is one
  * transaction, so a kill -9 or a dropped connection leaves each call either fully applied or not
  * at all. The batch steps (`markSent`, `recordOutcomes`) read their chunks `FOR UPDATE`, change
  * them here and write them back in one statement; given a fence, the transaction first checks
@@ -30,27 +30,16 @@ import {
   type JournalRun,
   type JournalState,
   type NewJournalEntry,
+  journalChunks,
 } from '@crm-sync/sdk';
 import { prepared, type Database } from './database.js';
 import { PostgresStoreError } from './errors.js';
-import {
-  allPayloadsDropped,
-  applyOutcomes,
-  applySent,
-  CHUNK_ENTRIES,
-  dropSettledPayloads,
-  JOURNAL_STATES,
-  keptPayloads,
-  newChunks,
-  parseStates,
-  stateCounts,
-  stateOf,
-  stringifyStates,
-  toEntry,
-  type ChunkStates,
-  type StoredKeys,
-  type StoredPayloads,
-} from './journal-chunks.js';
+
+// The chunk layout is shared with the other database store (see `journalChunks` of @crm-sync/sdk).
+const { allPayloadsDropped, applyOutcomes, applySent, CHUNK_ENTRIES, dropSettledPayloads, JOURNAL_STATES, keptPayloads, newChunks, parseStates, stateCounts, stateOf, stringifyStates, toEntry } = journalChunks;
+type ChunkStates = journalChunks.ChunkStates;
+type StoredKeys = journalChunks.StoredKeys;
+type StoredPayloads = journalChunks.StoredPayloads;
 
 interface RunRow {
   readonly run_id: string;

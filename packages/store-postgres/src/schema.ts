@@ -138,7 +138,7 @@ CREATE TABLE $S.crm_sync_run_rejects (
   {
     version: 3,
     description: 'export journal entries stored by chunk (journal_chunks) instead of one row each',
-    // Each run's entries are regrouped 200 by seq into chunk rows (layout: journal-chunks.ts):
+    // Each run's entries are regrouped 200 by seq into chunk rows (layout: `journalChunks` of @crm-sync/sdk):
     // absent fields stay absent; an emptied payload ({}) of a settled entry is marked dropped.
     sql: `
 CREATE TABLE $S.journal_chunks (

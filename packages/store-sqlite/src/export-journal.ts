@@ -1,6 +1,6 @@
 /**
  * The durable export journal in `journal_runs` and `journal_chunks` (entries kept by chunk of up
- * to 200, see `journal-chunks.ts`: a batch step of 200 records rewrites one row, not 200). Every
+ * to 200, see `journalChunks` of @crm-sync/sdk: a batch step of 200 records rewrites one row, not 200). Every
  * call is all or nothing across a kill -9: each runs in a transaction, and a batch step
  * (`addPending`, `markSent`, `recordOutcomes`) in a savepoint of a transaction it may share with
  * the other steps issued in the same turn of the event loop (group commit, see
@@ -33,28 +33,17 @@ import {
   type JournalState,
   type NewJournalEntry,
   StaleFenceError,
+  journalChunks,
 } from '@crm-sync/sdk';
 import { SqliteStoreError, toStoreError } from './errors.js';
-import {
-  allPayloadsDropped,
-  applyOutcomes,
-  applySent,
-  CHUNK_ENTRIES,
-  dropSettledPayloads,
-  JOURNAL_STATES,
-  keptPayloads,
-  newChunks,
-  parseStates,
-  stateCounts,
-  stateOf,
-  stringifyStates,
-  toEntry,
-  type ChunkStates,
-  type StoredKeys,
-  type StoredPayloads,
-} from './journal-chunks.js';
 import { fromJsonColumn, toJsonColumn } from './json-column.js';
 import type { SqliteLeaseStore } from './lease-store.js';
+
+// The chunk layout is shared with the other database store (see `journalChunks` of @crm-sync/sdk).
+const { allPayloadsDropped, applyOutcomes, applySent, CHUNK_ENTRIES, dropSettledPayloads, JOURNAL_STATES, keptPayloads, newChunks, parseStates, stateCounts, stateOf, stringifyStates, toEntry } = journalChunks;
+type ChunkStates = journalChunks.ChunkStates;
+type StoredKeys = journalChunks.StoredKeys;
+type StoredPayloads = journalChunks.StoredPayloads;
 
 interface RunRow {
   readonly run_id: string;

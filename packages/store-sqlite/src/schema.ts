@@ -4,9 +4,13 @@
  *
  * @module
  */
+import { journalChunks } from '@crm-sync/sdk';
 import type { Database } from 'better-sqlite3';
 import type { JournalState, Reject, WriteAction, WriteMode } from '@crm-sync/sdk';
-import { CHUNK_ENTRIES, legacyChunk, type LegacyEntry } from './journal-chunks.js';
+
+// The chunk layout is shared with the other database store (see `journalChunks` of @crm-sync/sdk).
+const { CHUNK_ENTRIES, legacyChunk } = journalChunks;
+type LegacyEntry = journalChunks.LegacyEntry;
 
 /**
  * Schema version written to `PRAGMA user_version`; a newer file is refused rather than misread.
@@ -15,7 +19,7 @@ import { CHUNK_ENTRIES, legacyChunk, type LegacyEntry } from './journal-chunks.j
  * into `journal_payloads` (a batch step then rewrites only the narrow entry row, never the
  * values) and dropped the index on the entries' state (every step changes the state; lists and
  * counts scan the run's range of the primary key); 5 keeps the journal's entries by chunk in
- * `journal_chunks` (see `journal-chunks.ts`; `journal_entries` and `journal_payloads` are converted
+ * `journal_chunks` (see `journalChunks` of @crm-sync/sdk; `journal_entries` and `journal_payloads` are converted
  * and dropped). An older file gains what it lacks on open; its data is kept.
  */
 export const SCHEMA_VERSION = 5;
@@ -46,7 +50,7 @@ CREATE TABLE IF NOT EXISTS journal_runs (
 CREATE UNIQUE INDEX IF NOT EXISTS journal_runs_one_open_per_job ON journal_runs (job_id) WHERE status = 'open';
 CREATE INDEX IF NOT EXISTS journal_runs_by_job ON journal_runs (job_id, started_at);
 
--- Entries by chunk of up to 200 (journal-chunks.ts): keys, changing states and the values still
+-- Entries by chunk of up to 200 (journalChunks of @crm-sync/sdk): keys, changing states and the values still
 -- kept as JSON text, and the entries per state. The values of a settled entry are dropped
 -- (personal data is not kept for audit; keys, ids and outcomes are).
 CREATE TABLE IF NOT EXISTS journal_chunks (

@@ -1,18 +1,21 @@
 /**
- * How the PostgreSQL journal keeps its entries: by chunk, one row of `journal_chunks` per up to
- * {@link CHUNK_ENTRIES} entries of one `addPending` step. A batch step (mark sent, record outcomes)
- * then rewrites one row for its 200 records, not 200 rows. A row holds three JSON texts, each an
- * object by seq: `entries`, what never changes once added ({@link StoredKeys}); `states`, what the
- * steps change ({@link ChunkStates}, compact, so that a step rewrites little); `payloads`, the
- * values still kept. One count column per state lets a run be counted without reading JSON.
- * PostgreSQL stores the JSON as text and never parses it: every change is made here, on rows read
- * `FOR UPDATE` in the writing transaction.
+ * A journal layout for stores over a database: entries kept by chunk, one row per up to
+ * {@link CHUNK_ENTRIES} entries of one `addPending` step, as the SQLite and PostgreSQL stores keep
+ * them in `journal_chunks`. A batch step (mark sent, record outcomes) then rewrites one row for its
+ * 200 records, not 200 rows. A row holds three JSON texts, each an object by seq: `entries`, what
+ * never changes once added ({@link StoredKeys}); `states`, what the steps change
+ * ({@link ChunkStates}, compact, so that a step rewrites little); `payloads`, the values still
+ * kept. One count column per state lets a run be counted without reading JSON. The store reads the
+ * rows a step touches in the step's transaction, changes them with these functions and writes them
+ * back; a store author may reuse the layout for another database.
  *
  * Pure functions: no I/O.
  *
  * @module
  */
-import type { FieldValue, JournalEntry, JournalOutcome, JournalState, NewJournalEntry, Reject, WriteAction, WriteMode } from '@crm-sync/sdk';
+import type { Reject, WriteAction, WriteMode } from '../contract/requests.js';
+import type { FieldValue } from '../contract/values.js';
+import type { JournalEntry, JournalOutcome, JournalState, NewJournalEntry } from './types.js';
 
 /**
  * Entries per chunk row. The usual batch (200): the send loop reads pending entries in seq order
@@ -245,5 +248,53 @@ export function toEntry(runId: string, seq: number, keys: StoredKeys[string], st
     ...(batchId === undefined ? {} : { batchId }),
     attempts: tuple[ATTEMPTS] as number,
     updatedAt: text(states.U, tuple[UPDATED_AT])!,
+  };
+}
+
+/** An entry as a one-row-per-entry journal (schema 4 and before) held it, for the migration to chunks. */
+export interface LegacyEntry {
+  readonly seq: number;
+  readonly localKey: string;
+  readonly syncKey: string | null;
+  readonly mode: WriteMode;
+  readonly crmId: string | null;
+  /** The payload JSON, or null when its values were dropped. */
+  readonly payload: string | null;
+  readonly state: JournalState;
+  readonly action: WriteAction | null;
+  readonly reject: Reject | null;
+  readonly batchId: string | null;
+  readonly attempts: number;
+  readonly updatedAt: string;
+}
+
+/** One chunk row holding the given entries as they were (an entry without payload reads `{}`, as before). */
+export function legacyChunk(entries: readonly LegacyEntry[]): NewChunk & { readonly counts: number[] } {
+  const keys: Record<string, StoredKeys[string]> = {};
+  const states: ChunkStates = { U: [], B: [], e: {} };
+  const payloads: Record<string, unknown> = {};
+  for (const entry of entries) {
+    keys[entry.seq] = entry.syncKey === null ? [entry.localKey, entry.mode] : [entry.localKey, entry.mode, entry.syncKey];
+    states.e[entry.seq] = [
+      JOURNAL_STATES.indexOf(entry.state),
+      entry.attempts,
+      indexIn(states.U, entry.updatedAt),
+      entry.batchId === null ? null : indexIn(states.B, entry.batchId),
+      entry.crmId,
+      entry.action,
+      entry.reject,
+      entry.payload === null ? 1 : null,
+    ];
+    if (entry.payload !== null) payloads[entry.seq] = JSON.parse(entry.payload) as unknown;
+  }
+  const seqs = entries.map((entry) => entry.seq);
+  return {
+    firstSeq: Math.min(...seqs),
+    lastSeq: Math.max(...seqs),
+    entries: JSON.stringify(keys),
+    states: JSON.stringify(states),
+    payloads: JSON.stringify(payloads),
+    count: entries.length,
+    counts: stateCounts(states),
   };
 }
