@@ -60,7 +60,15 @@ export class Database {
       } catch (error) {
         throw toStoreError(error, operation);
       }
-      return body(client, (broken) => client.release(broken === true ? true : undefined));
+      // A checked-out client has no listener of the pool's: a connection the server ends between
+      // two statements (its idle-in-transaction limit, a terminated backend) would emit 'error' with
+      // none and crash the process. Its next statement reports the loss instead.
+      const onError = (): void => undefined;
+      client.on('error', onError);
+      return body(client, (broken) => {
+        client.off('error', onError);
+        client.release(broken === true ? true : undefined);
+      });
     }
     const previous = this.queue;
     let done!: () => void;

@@ -104,7 +104,7 @@ export function isRetryable(error: unknown): boolean {
 export function isConnectionLoss(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   const message = error instanceof Error ? error.message : String(error);
-  if (typeof code === 'string' && (code === 'ECONNRESET' || code === 'EPIPE' || code === '57P01' || code === '57P02' || code.startsWith('08'))) {
+  if (typeof code === 'string' && (code === 'ECONNRESET' || code === 'EPIPE' || code === '57P01' || code === '57P02' || code === '25P03' || code.startsWith('08'))) {
     return true;
   }
   return /Connection terminated|connection is closed|Client has encountered a connection error|terminating connection/i.test(message);

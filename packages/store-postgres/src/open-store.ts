@@ -24,6 +24,9 @@ export const DEFAULT_SCHEMA = 'crm_sync';
 /** Default number of pooled connections. */
 export const DEFAULT_POOL_SIZE = 4;
 
+/** Default of {@link PostgresStoreOptions.idleInTransactionTimeoutMs}: 10 s. */
+export const DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS = 10_000;
+
 /** Options of {@link openPostgresStore}. */
 export interface PostgresStoreOptions {
   /**
@@ -37,6 +40,19 @@ export interface PostgresStoreOptions {
   readonly connectTimeoutMs?: number;
   /** `application_name` shown in `pg_stat_activity`. Default `crm-sync`. */
   readonly applicationName?: string;
+  /**
+   * How long, in ms, a connection of the store's pool may sit idle inside a transaction before the
+   * server ends its session (`idle_in_transaction_session_timeout`), rolling the transaction back.
+   * A step's transaction locks rows between round trips (the lease row `FOR SHARE` for its fence,
+   * the journal's chunk rows `FOR UPDATE`): a process stopped in the middle of one (SIGSTOP, a VM
+   * paused, a debugger) would otherwise hold them until it resumes, and a worker taking its run
+   * over would wait on the lease row as long. Its transaction is then rolled back whole and its
+   * next step fails as `connection-lost`; nothing half-written stays. A transaction of the store
+   * is idle only for the client's own work between statements (milliseconds). Default
+   * {@link DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS}; `0` turns the limit off. Not applied to a
+   * client or pool the application passes in.
+   */
+  readonly idleInTransactionTimeoutMs?: number;
   /**
    * The clock for `updated_at`, `started_at` and similar stamps. Default the system clock; tests
    * pass a fixed one. Lease expiry never uses it: that is the server's `now()`.
@@ -195,11 +211,16 @@ async function openOnUrl(connectionString: string, schema: string, options: Post
   if (!Number.isInteger(poolSize) || poolSize < 1) {
     return err(new PostgresStoreError('invalid-argument', `poolSize must be a whole number >= 1, got ${poolSize}.`));
   }
+  const idleInTransactionTimeoutMs = options.idleInTransactionTimeoutMs ?? DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS;
+  if (!Number.isInteger(idleInTransactionTimeoutMs) || idleInTransactionTimeoutMs < 0) {
+    return err(new PostgresStoreError('invalid-argument', `idleInTransactionTimeoutMs must be a whole number of ms >= 0 (0 turns it off), got ${idleInTransactionTimeoutMs}.`));
+  }
   const pool = new pg.Pool({
     connectionString,
     max: poolSize,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
     application_name: options.applicationName ?? 'crm-sync',
+    idle_in_transaction_session_timeout: idleInTransactionTimeoutMs,
   });
   // An idle client whose connection dies (server restart) emits 'error' on the pool; without a
   // listener that would crash the process. The next query reports the failure instead.

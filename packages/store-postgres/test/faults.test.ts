@@ -89,6 +89,31 @@ describe.skipIf(pgUrl === undefined)('faults against a real PostgreSQL', () => {
     expect(sent.every((entry) => entry.attempts === 1)).toBe(true);
   });
 
+  it('a transaction whose session the server ends while it is idle (idle-in-transaction limit) fails as connection-lost, never as an uncaught error', async () => {
+    const s = await store('crm-sync-fault-idle');
+    const pool = new pg.Pool({ connectionString: pgUrl, max: 1, idle_in_transaction_session_timeout: 200 });
+    pool.on('error', () => undefined);
+    const db = new Database({ kind: 'pool', pool: pool, owned: true }, s.schema);
+    try {
+      const failed = await db
+        .transaction('Test step', async (client) => {
+          await client.query('SELECT 1');
+          // Stopped between two statements longer than the limit: the server ends the session meanwhile.
+          await new Promise((resolve) => setTimeout(resolve, 700));
+          await client.query('SELECT 2');
+        })
+        .then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+      expect(failed).toMatchObject({ code: 'connection-lost' });
+      // The broken client was discarded: the store goes on with a new one.
+      expect(await db.query<{ n: number }>('Test read', 'SELECT 1 AS n')).toEqual([{ n: 1 }]);
+    } finally {
+      await db.end();
+    }
+  });
+
   it('retries a transaction that hit a serialization failure or a deadlock, and gives up with code serialization', async () => {
     const s = await store('crm-sync-fault-retry');
     const pool = new pg.Pool({ connectionString: pgUrl, max: 2 });
