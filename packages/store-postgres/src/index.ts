@@ -10,6 +10,7 @@ export {
   isPostgresUrl,
   DEFAULT_SCHEMA,
   DEFAULT_POOL_SIZE,
+  DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS,
   type PostgresStore,
   type PostgresClientStore,
   type PostgresStoreOptions,
