@@ -2,8 +2,10 @@
  * O2, export to the CRM, through a durable journal so that a restart exports no record twice and
  * loses none.
  *
- * A run loads the source into the journal (`pending`), marks each batch `sent` before it leaves,
- * and records every outcome (`committed` / `rejected`) when the CRM answers. A batch of inserts
+ * A run loads the source into the journal (`pending`), sends each page once it is journaled (a
+ * fresh run sends from the load, never reading its entries back), marks each batch `sent` (an
+ * insert batch before it leaves; an idempotent update or upsert batch as it leaves), and records
+ * every outcome (`committed` / `rejected`) when the CRM answers. A batch of inserts
  * whose answer was lost becomes `unknown`; it is settled by the sync key (resent as an upsert by
  * it, or looked up by it) or, without one, by the job's explicit in-doubt policy. With a connector
  * that takes client-chosen ids (`capabilities.clientInsertIds`), each insert's id is journaled
@@ -21,7 +23,7 @@ import { idNormalizer } from '../contract/normalize-id.js';
 import type { Reject, UpsertBatchRequest, WriteMode, WriteOutcome } from '../contract/requests.js';
 import type { FieldValue } from '../contract/values.js';
 import { redact, redactText } from '../errors/redact.js';
-import type { ExportJournal, JournalEntry, JournalOutcome, NewJournalEntry, RecordSource, SourceRecord } from '../stores/types.js';
+import type { CrmIdLink, ExportJournal, JournalEntry, JournalOutcome, NewJournalEntry, RecordSource, SourceRecord } from '../stores/types.js';
 import { storeFailure, type RunContext } from './context.js';
 import { exportJobId, SINCE_LAST_EXPORT, type ExportJob } from './job.js';
 import { checkLocalColumns } from './local-columns.js';
@@ -37,6 +39,12 @@ interface ExportStores {
 
 /** Journal entries read per step of the send loop. */
 const SEND_WINDOW_BATCHES = 8;
+/**
+ * Send windows open at once: a window is queued only when every outcome of the window this many
+ * before it is journaled. More than two, so that the journal's latency (a commit on a database
+ * server) is spent while later windows are sent, not between windows.
+ */
+const OPEN_WINDOWS = 4;
 /** Entries journaled as pending in one step while the source is loaded (source batches are gathered up to it). */
 const LOAD_JOURNAL_ENTRIES = 5_000;
 /** Sends of one record within a run, the first included: lost answers and retryable rejects. */
@@ -45,6 +53,10 @@ const MAX_SEND_ATTEMPTS = 3;
 const RETRYABLE_REJECT_WAIT_MS = 500;
 /** Most ambiguous keys named in a message (all are in `RunError.ambiguousKeys`). */
 const KEYS_IN_MESSAGE = 20;
+/** Most CRM ids kept in memory to link when a run ends (about 100 bytes each); beyond, the journal is read. */
+const LINKS_IN_MEMORY = 250_000;
+/** Links handed to `linkCrmIds` per call. */
+const LINKS_PER_CALL = 1000;
 
 interface ExportRun {
   readonly context: RunContext;
@@ -72,6 +84,15 @@ interface ExportRun {
   delivering: Promise<void>;
   /** Set once the callback threw: nothing more is delivered or sent. */
   callbackFailure?: RunError;
+  /** Set when reading the source or journaling it failed: the load stops and the run fails with it. */
+  loadFailure?: RunError;
+  /**
+   * CRM ids this invocation's inserts and upserts were given, to link to their local rows when
+   * the run ends, so that a run this invocation opened needs no read of its committed entries.
+   * `undefined` when the source links nothing, the run was resumed, or more than
+   * {@link LINKS_IN_MEMORY} were made (the journal is read instead).
+   */
+  links: CrmIdLink[] | undefined;
 }
 
 /** Where the rows to export are read from, peeked before a journal run is opened. */
@@ -162,6 +183,7 @@ export async function runExport(
       ...(options.onBatchSettled === undefined ? {} : { onBatchSettled: options.onBatchSettled }),
       deliveries: 0,
       delivering: Promise.resolve(),
+      links: resumed || stores.source.linkCrmIds === undefined ? undefined : [],
     };
     return await exportRun(state, source, first);
   } catch (error) {
@@ -236,20 +258,28 @@ function sourceOptions(job: ExportJob): Parameters<RecordSource['read']>[1] {
 
 async function exportRun(run: ExportRun, source: SourceBatches, first: readonly SourceRecord[] | undefined): Promise<Result<RunSummary, RunError>> {
   const { context, stores, runId } = run;
-  const before = await stores.journal.countByState(runId);
-  const earlier = before.committed + (run.job.resendRejected ? 0 : before.rejected);
-  if (earlier > 0) {
-    context.note(`${earlier} records were settled by an earlier invocation of run ${runId}; the counts include them by what happened to each`);
-    const redelivered = await redeliver(run);
-    if (redelivered.isErr()) return err(redelivered.error);
+  let open: Readonly<Record<JournalEntry['state'], number>> = NO_ENTRIES;
+  if (run.resumed) {
+    const before = await stores.journal.countByState(runId);
+    const earlier = before.committed + (run.job.resendRejected ? 0 : before.rejected);
+    if (earlier > 0) {
+      context.note(`${earlier} records were settled by an earlier invocation of run ${runId}; the counts include them by what happened to each`);
+      const redelivered = await redeliver(run);
+      if (redelivered.isErr()) return err(redelivered.error);
+    }
   }
-  const loaded = await load(run, sourceBatches(source, first));
-  if (loaded.isErr()) return err(loaded.error);
+  const loading = load(run, sourceBatches(source, first));
+  if (run.resumed) {
+    // A resumed run journals the rest of the source first: settling reads the whole run.
+    for await (const page of loading) void page;
+    if (run.loadFailure) return err(run.loadFailure);
+    open = await stores.journal.countByState(runId);
+  }
   context.progress('write');
 
   // Pass 1 settles what an earlier invocation left in doubt; later passes settle this run's own
-  // and resend records refused with a retryable reject.
-  let open = await stores.journal.countByState(runId);
+  // and resend records refused with a retryable reject. A run this invocation opened sends its
+  // first pass straight from the load, each page once it is journaled pending.
   for (let pass = 0; pass < MAX_SEND_ATTEMPTS; pass += 1) {
     if (pass > 0 && run.retryableRejects > 0) {
       context.note(`pass ${pass + 1}: resending ${run.retryableRejects} records the CRM refused with a retryable reject (e.g. a row lock)`);
@@ -263,7 +293,10 @@ async function exportRun(run: ExportRun, source: SourceBatches, first: readonly 
       const settled = await settle(run, pass === 0);
       if (settled.isErr()) return err(settled.error);
     }
-    const sent = await sendPending(run);
+    const fromLoad = pass === 0 && !run.resumed;
+    const sent = await sendPending(run, fromLoad ? loading : pendingPages(run));
+    // A failed load step ends the pages it feeds: what was journaled before it was sent.
+    if (run.loadFailure) return err(run.loadFailure);
     if (sent.isErr()) return err(sent.error);
     open = await stores.journal.countByState(runId);
     if (open.unknown === 0 && open.sent === 0 && open.pending === 0) break;
@@ -281,57 +314,118 @@ async function exportRun(run: ExportRun, source: SourceBatches, first: readonly 
   return ok(summary);
 }
 
-/** Reads the source into the journal; on resume only rows not journaled yet are added. */
-async function load(run: ExportRun, batches: AsyncIterable<readonly SourceRecord[]>): Promise<Result<void, RunError>> {
+/** The state counts of a run with no entry. */
+const NO_ENTRIES: Readonly<Record<JournalEntry['state'], number>> = { pending: 0, sent: 0, committed: 0, rejected: 0, unknown: 0 };
+
+/**
+ * Reads the source into the journal; on resume only rows not journaled yet are added. Yields the
+ * entries to send, in pages of a send window, each page only once every entry in it is journaled
+ * `pending` (the durable record a restart resumes from), so the send loop sends a run's records
+ * from memory instead of reading them back. A failure ends the pages and is kept in
+ * `run.loadFailure`. Pulled by the send loop, the load runs at most one step ahead of it, so
+ * memory holds a few windows of entries, not the source.
+ */
+async function* load(run: ExportRun, batches: AsyncIterable<readonly SourceRecord[]>): AsyncGenerator<readonly SendEntry[]> {
   const { context, stores, runId } = run;
   const known = new Set<string>();
   let nextSeq = 0;
-  for (let afterSeq = -1; ; ) {
-    const page = await stores.journal.listEntries(runId, { afterSeq, limit: 1000 });
-    if (page.length === 0) break;
-    for (const entry of page) known.add(entry.localKey);
-    afterSeq = page[page.length - 1]!.seq;
-    nextSeq = afterSeq + 1;
+  if (run.resumed) {
+    for (let afterSeq = -1; ; ) {
+      const page = await stores.journal.listEntries(runId, { afterSeq, limit: 1000 });
+      if (page.length === 0) break;
+      for (const entry of page) known.add(entry.localKey);
+      afterSeq = page[page.length - 1]!.seq;
+      nextSeq = afterSeq + 1;
+    }
   }
+  const limit = sendWindow(run);
   // Source batches are journaled together, up to LOAD_JOURNAL_ENTRIES entries per step (fewer,
   // larger durable writes: one commit each), and each step runs while the next one is read and
   // built (the journal write is I/O, on a database server another process's CPU); the steps
   // themselves stay in order, one at a time.
-  let writing: Promise<Result<void, RunError>> | undefined;
+  let writing: Promise<Result<readonly SendEntry[], RunError>> | undefined;
   let entries: NewJournalEntry[] = [];
+  let sendable: SendEntry[] = [];
   let refused: LoadReject[] = [];
-  const journalGathered = async (): Promise<Result<void, RunError>> => {
-    if (writing !== undefined) {
-      const written = await writing;
-      if (written.isErr()) return written;
-    }
-    writing = journalLoaded(run, entries, refused);
-    // Awaited with the next step; marked handled so that a failure while the source is read is not reported as unhandled.
-    writing.catch(() => undefined);
-    entries = [];
-    refused = [];
-    return ok(undefined);
+  /** The entries of the step written before, once it is journaled; `undefined` after a failure. */
+  const written = async (): Promise<readonly SendEntry[] | undefined> => {
+    if (writing === undefined) return [];
+    const result = await writing;
+    writing = undefined;
+    if (result.isOk()) return result.value;
+    run.loadFailure ??= result.error;
+    return undefined;
   };
-  for await (const batch of batches) {
-    for (const record of batch) {
-      context.counts.read += 1;
-      if (known.has(record.key)) continue;
-      known.add(record.key);
-      const seq = nextSeq++;
-      const built = buildEntry(run, record, seq);
-      entries.push(built.entry);
-      if (built.reject) refused.push({ seq, record, reject: built.reject });
+  try {
+    for await (const batch of batches) {
+      for (const record of batch) {
+        context.counts.read += 1;
+        if (known.has(record.key)) continue;
+        known.add(record.key);
+        const seq = nextSeq++;
+        const built = buildEntry(run, record, seq);
+        entries.push(built.entry);
+        if (built.reject) refused.push({ seq, record, reject: built.reject });
+        else sendable.push(sendEntry(built.entry));
+      }
+      if (entries.length < LOAD_JOURNAL_ENTRIES) continue;
+      const done = await written();
+      if (done === undefined) return;
+      writing = journalLoaded(run, entries, refused, sendable);
+      // Awaited with the next step; marked handled so that a failure while the source is read is not reported as unhandled.
+      writing.catch(() => undefined);
+      entries = [];
+      refused = [];
+      sendable = [];
+      for (let offset = 0; offset < done.length; offset += limit) yield done.slice(offset, offset + limit);
     }
-    if (entries.length >= LOAD_JOURNAL_ENTRIES) {
-      const gathered = await journalGathered();
-      if (gathered.isErr()) return gathered;
+    const done = await written();
+    if (done === undefined) return;
+    for (let offset = 0; offset < done.length; offset += limit) yield done.slice(offset, offset + limit);
+    if (entries.length > 0) {
+      writing = journalLoaded(run, entries, refused, sendable);
+      const last = await written();
+      if (last === undefined) return;
+      for (let offset = 0; offset < last.length; offset += limit) yield last.slice(offset, offset + limit);
     }
+  } catch (error) {
+    run.loadFailure ??= storeFailure(context, error, `reading local table "${run.job.table}"`);
+  } finally {
+    // Stopped early by the send loop (a failure, a stop): the step in flight still completes.
+    if (writing !== undefined) await writing.catch(() => undefined);
   }
-  if (entries.length > 0) {
-    const gathered = await journalGathered();
-    if (gathered.isErr()) return gathered;
+}
+
+/** An entry as the send loop needs it: a journaled entry, or one this invocation just journaled. */
+type SendEntry = Pick<JournalEntry, 'seq' | 'localKey' | 'syncKey' | 'mode' | 'crmId' | 'payload' | 'attempts'>;
+
+/** A new entry as sent for the first time. */
+function sendEntry(entry: NewJournalEntry): SendEntry {
+  return { seq: entry.seq, localKey: entry.localKey, syncKey: entry.syncKey, mode: entry.mode, crmId: entry.crmId, payload: entry.payload, attempts: 0 };
+}
+
+/** Entries per page of the send loop: the batches of one window. */
+function sendWindow(run: ExportRun): number {
+  return run.batchSize * Math.max(SEND_WINDOW_BATCHES, run.context.deps.connector.capabilities.concurrency);
+}
+
+/**
+ * The run's pending entries read from the journal, by `seq`, one window per page. The next page is
+ * read while the current one is sent: it comes after it (seq > the page's last), so nothing the
+ * current window does to its own entries can change it.
+ */
+async function* pendingPages(run: ExportRun): AsyncGenerator<readonly SendEntry[]> {
+  const { stores, runId } = run;
+  const limit = sendWindow(run);
+  let next = stores.journal.listEntries(runId, { states: ['pending'], afterSeq: -1, limit });
+  for (;;) {
+    const page = await next;
+    if (page.length === 0) return;
+    next = stores.journal.listEntries(runId, { states: ['pending'], afterSeq: page[page.length - 1]!.seq, limit });
+    // Awaited on the next page; marked handled so that a failure while this page is sent is not reported as unhandled.
+    next.catch(() => undefined);
+    yield page;
   }
-  return writing === undefined ? ok(undefined) : await writing;
 }
 
 /** A record refused before sending (a value that does not convert, an update without a CRM id). */
@@ -341,17 +435,30 @@ interface LoadReject {
   readonly reject: Reject;
 }
 
-/** Journals one loaded batch: its entries as pending, the refused ones rejected, and delivers those. */
-async function journalLoaded(run: ExportRun, entries: readonly NewJournalEntry[], refused: readonly LoadReject[]): Promise<Result<void, RunError>> {
+/**
+ * Journals one loaded step: its entries as pending, the refused ones rejected, and delivers those.
+ * Resolves to the entries to send once all that is durable.
+ */
+async function journalLoaded(
+  run: ExportRun,
+  entries: readonly NewJournalEntry[],
+  refused: readonly LoadReject[],
+  sendable: readonly SendEntry[],
+): Promise<Result<readonly SendEntry[], RunError>> {
   const { context, stores, runId } = run;
-  await stores.journal.addPending(runId, entries, context.fence);
-  if (refused.length === 0) return ok(undefined);
-  await stores.journal.recordOutcomes(runId, refused.map(({ seq, reject }) => ({ seq, state: 'rejected', reject })), context.fence);
+  try {
+    await stores.journal.addPending(runId, entries, context.fence);
+    if (refused.length === 0) return ok(sendable);
+    await stores.journal.recordOutcomes(runId, refused.map(({ seq, reject }) => ({ seq, state: 'rejected', reject })), context.fence);
+  } catch (error) {
+    return err(storeFailure(context, error, 'the export journal or source'));
+  }
   const settled = refused.map(({ record, reject }): ExportRecordOutcome => {
     const crmId = record.crmId === undefined ? {} : { crmId: record.crmId };
     return { key: record.key, ...crmId, outcome: 'rejected', reject: context.reject(reject, { localKey: record.key, ...crmId }) };
   });
-  return deliver(run, settled);
+  const delivered = await deliver(run, settled);
+  return delivered.isErr() ? err(delivered.error) : ok(sendable);
 }
 
 /**
@@ -476,7 +583,7 @@ function clientIds(run: ExportRun): boolean {
 }
 
 /** True for an insert sent with a client-chosen id: resending it can never duplicate. */
-function hasClientId(run: ExportRun, entry: JournalEntry): boolean {
+function hasClientId(run: ExportRun, entry: Pick<JournalEntry, 'mode' | 'crmId'>): boolean {
   return entry.mode === 'insert' && entry.crmId !== undefined && clientIds(run);
 }
 
@@ -534,6 +641,8 @@ async function settle(run: ExportRun, includeRejected: boolean): Promise<Result<
         if (crmId !== undefined) {
           context.counts.created += 1;
           run.committed.created += 1;
+          // Used only once the run ends, after this step is journaled.
+          keepLink(run, entry, crmId);
           settled.push({ key: entry.localKey, crmId, outcome: 'created' });
         }
       }
@@ -565,11 +674,10 @@ async function settle(run: ExportRun, includeRejected: boolean): Promise<Result<
  * in flight and queued as soon as fewer batches wait than may run, so a slot that frees up finds a
  * batch waiting (waiting for a whole window to finish would leave every slot but the slowest idle
  * at each window's end). Entries are paged by `seq`, so the window read ahead never holds an entry
- * a batch in flight is sending. At most two windows are open at once: a window is queued only
- * when every outcome of the window two before it is journaled.
+ * a batch in flight is sending. At most {@link OPEN_WINDOWS} windows are open at once.
  */
-async function sendPending(run: ExportRun): Promise<Result<void, RunError>> {
-  const { context, stores, runId, batchSize } = run;
+async function sendPending(run: ExportRun, pages: AsyncIterable<readonly SendEntry[]>): Promise<Result<void, RunError>> {
+  const { context } = run;
   const { connector } = context.deps;
   const concurrency = Math.max(1, connector.capabilities.concurrency);
   const crmSlots = new PQueue({ concurrency });
@@ -577,21 +685,16 @@ async function sendPending(run: ExportRun): Promise<Result<void, RunError>> {
   /** Set when the run is stopped: batches not started stay pending. */
   let stopping = false;
   let batchNumber = 0;
-  /** The window before: its batches, until each has journaled its outcomes. */
-  let settling: Promise<void>[] = [];
-  // The next window's entries are read while this one is sent: they all come after it (seq >
-  // afterSeq), so nothing this window does to its own entries can change that page.
-  const limit = batchSize * Math.max(SEND_WINDOW_BATCHES, concurrency);
-  let next = stores.journal.listEntries(runId, { states: ['pending'], afterSeq: -1, limit });
-  for (;;) {
-    const page = await next;
-    if (page.length === 0 || failure) break;
+  /** The windows before, oldest first: their batches, until each has journaled its outcomes. */
+  const settling: Promise<void>[][] = [];
+  for await (const page of pages) {
+    if (failure) break;
     const stopped = context.aborted();
     if (stopped) {
       // Batches not started stay pending; those in flight finish journaling their outcome.
       stopping = true;
       await crmSlots.onIdle();
-      await Promise.all(settling);
+      await Promise.all(settling.flat());
       return err(stopped);
     }
     const window: Promise<void>[] = [];
@@ -613,32 +716,29 @@ async function sendPending(run: ExportRun): Promise<Result<void, RunError>> {
         })(),
       );
     }
-    next = stores.journal.listEntries(runId, { states: ['pending'], afterSeq: page[page.length - 1]!.seq, limit });
-    // Awaited at the top of the loop; marked handled so that a failure during this window is not reported as unhandled.
-    next.catch(() => undefined);
     await crmSlots.onSizeLessThan(concurrency);
-    await Promise.all(settling);
-    settling = window;
+    settling.push(window);
+    if (settling.length >= OPEN_WINDOWS) await Promise.all(settling.shift()!);
     context.progress('write');
   }
-  await Promise.all(settling);
+  await Promise.all(settling.flat());
   return failure ? err(failure) : ok(undefined);
 }
 
 interface Batch {
   readonly mode: WriteMode;
-  readonly entries: readonly JournalEntry[];
+  readonly entries: readonly SendEntry[];
 }
 
 /** The mode an entry is sent with: a resent insert with a sync key becomes an upsert by it. */
-function sendMode(run: ExportRun, entry: JournalEntry): WriteMode {
+function sendMode(run: ExportRun, entry: SendEntry): WriteMode {
   if (entry.mode !== 'insert' || entry.attempts === 0) return entry.mode;
   const upsertable = run.plan.syncKeyField !== undefined && run.context.deps.connector.capabilities.upsertByExternalId;
   return upsertable ? 'upsert' : entry.mode;
 }
 
-function batchesOf(run: ExportRun, entries: readonly JournalEntry[]): Batch[] {
-  const byMode = new Map<WriteMode, JournalEntry[]>();
+function batchesOf(run: ExportRun, entries: readonly SendEntry[]): Batch[] {
+  const byMode = new Map<WriteMode, SendEntry[]>();
   for (const entry of entries) {
     const mode = sendMode(run, entry);
     const list = byMode.get(mode) ?? [];
@@ -652,12 +752,24 @@ function batchesOf(run: ExportRun, entries: readonly JournalEntry[]): Batch[] {
   return batches;
 }
 
-/** What came back for a batch marked sent: the CRM's answer, or a failure before or while sending. */
+/**
+ * What came back for a batch marked sent: the CRM's answer (with the journal write that marked it
+ * sent, awaited before its outcomes are journaled), or a failure before or while sending.
+ */
 type SentBatch =
-  | { readonly kind: 'answered'; readonly result: Result<readonly WriteOutcome[], RunError> }
+  | { readonly kind: 'answered'; readonly result: Result<readonly WriteOutcome[], RunError>; readonly marked: Promise<void> }
   | { readonly kind: 'failed'; readonly error: RunError };
 
-/** Marks a batch sent, then sends it (the part that holds a CRM slot). */
+/**
+ * Marks a batch sent, then sends it (the part that holds a CRM slot). An insert leaves only once
+ * the journal says "sent": a crash after that is settled on restart (by the sync key, the client
+ * id or the in-doubt policy), and one before it leaves the insert pending, never sent. Updates
+ * and upserts (by sync key) are idempotent: a resend changes nothing a first send did, so they
+ * leave while the journal write is on its way (it is awaited before their outcomes are journaled,
+ * so the journal's order holds), and a journal on a database server costs them no round trip. A
+ * crash before that write lands leaves them pending, and the next run sends them again; the one
+ * thing it can change is a count: a record the lost send created is then counted as updated.
+ */
 async function sendBatch(run: ExportRun, batch: Batch, number: number): Promise<SentBatch> {
   const { context, stores, job, plan, runId } = run;
   const { connector } = context.deps;
@@ -672,15 +784,25 @@ async function sendBatch(run: ExportRun, batch: Batch, number: number): Promise<
       ...((batch.mode === 'update' || (batch.mode === 'insert' && hasClientId(run, entry))) && entry.crmId !== undefined ? { id: entry.crmId } : {}),
     })),
   };
+  let marked: Promise<void>;
   try {
-    // The journal says "sent" before the batch leaves: a crash from here on is settled on restart.
-    await stores.journal.markSent(runId, seqs, batchId, context.fence);
+    marked = stores.journal.markSent(runId, seqs, batchId, context.fence);
   } catch (error) {
     return { kind: 'failed', error: storeFailure(context, error, `journaling batch ${number}`) };
   }
+  if (batch.mode === 'insert') {
+    try {
+      await marked;
+    } catch (error) {
+      return { kind: 'failed', error: storeFailure(context, error, `journaling batch ${number}`) };
+    }
+  } else {
+    // Awaited by journalOutcomes; marked handled so that a failure while the batch is sent is not reported as unhandled.
+    marked.catch(() => undefined);
+  }
   // A lost answer to an insert batch must not be retried blindly: it is settled by the sync key.
   const result = await context.call(`batch ${number}`, () => connector.upsertBatch(request), (error) => !(error.inDoubt && batch.mode === 'insert'));
-  return { kind: 'answered', result };
+  return { kind: 'answered', result, marked };
 }
 
 /** The error that ends the send loop once this batch is journaled, if its send failed for good. */
@@ -699,6 +821,7 @@ async function journalOutcomes(run: ExportRun, batch: Batch, number: number, sen
   const seqs = batch.entries.map((entry) => entry.seq);
   const result = sent.result;
   try {
+    await sent.marked;
     if (result.isErr()) {
       const inDoubt = result.error.crmError?.inDoubt === true && batch.mode === 'insert';
       await stores.journal.recordOutcomes(runId, seqs.map((seq) => ({ seq, state: inDoubt ? 'unknown' : 'pending' })), context.fence);
@@ -715,6 +838,10 @@ async function journalOutcomes(run: ExportRun, batch: Batch, number: number, sen
     }
     const results = batch.entries.map((entry, index) => outcomeOf(run, entry, batch.mode, outcomes[index]!));
     await stores.journal.recordOutcomes(runId, results.map((recorded) => recorded.journal), context.fence);
+    for (let index = 0; index < results.length; index += 1) {
+      const recorded = results[index]!.journal;
+      if (recorded.state === 'committed') keepLink(run, batch.entries[index]!, recorded.crmId);
+    }
     await context.flushRejects();
     if (run.onBatchSettled === undefined) return ok(undefined);
     const settled: ExportRecordOutcome[] = [];
@@ -731,7 +858,7 @@ interface RecordResult {
   readonly settled?: ExportRecordOutcome;
 }
 
-function outcomeOf(run: ExportRun, entry: JournalEntry, mode: WriteMode, outcome: WriteOutcome): RecordResult {
+function outcomeOf(run: ExportRun, entry: SendEntry, mode: WriteMode, outcome: WriteOutcome): RecordResult {
   const { context } = run;
   if (outcome.ok) {
     // A record with no CRM id resent after a lost answer (an upsert by its sync key) finds the
@@ -782,14 +909,13 @@ async function linkCreatedAndCount(run: ExportRun): Promise<CommittedCounts> {
   const counts = { created: 0, updated: 0, unchanged: 0, linkConflicts: 0 };
   // Linked in canonical form, so that the store finds the row again by the id the CRM reports.
   const normalize = idNormalizer(run.context.deps.connector, job.object);
-  for await (const page of entriesIn(stores.journal, runId, ['committed'])) {
-    for (const entry of page) counts[committedAction(entry)] += 1;
-    if (linkCrmIds === undefined) continue;
-    const links = page
-      .filter((entry) => entry.crmId !== undefined && entry.mode !== 'update')
-      .map((entry) => ({ key: entry.localKey, crmId: normalize(entry.crmId!) }));
-    if (links.length === 0) continue;
-    const linked = await linkCrmIds(job.table, links, context.fence);
+  const link = async (links: readonly CrmIdLink[]): Promise<void> => {
+    if (linkCrmIds === undefined || links.length === 0) return;
+    const linked = await linkCrmIds(
+      job.table,
+      links.map((made) => ({ key: made.key, crmId: normalize(made.crmId) })),
+      context.fence,
+    );
     for (const conflict of linked?.conflicts ?? []) {
       counts.linkConflicts += 1;
       context.reject(
@@ -801,6 +927,29 @@ async function linkCreatedAndCount(run: ExportRun): Promise<CommittedCounts> {
         { localKey: conflict.key, crmId: conflict.crmId },
       );
     }
+  };
+  if (run.links !== undefined) {
+    // This invocation opened the run and kept every link it made: its own counts are the run's.
+    for (let offset = 0; offset < run.links.length; offset += LINKS_PER_CALL) await link(run.links.slice(offset, offset + LINKS_PER_CALL));
+    return { ...run.committed, linkConflicts: counts.linkConflicts };
+  }
+  for await (const page of entriesIn(stores.journal, runId, ['committed'])) {
+    for (const entry of page) counts[committedAction(entry)] += 1;
+    await link(page.filter((entry) => entry.crmId !== undefined && entry.mode !== 'update').map((entry) => ({ key: entry.localKey, crmId: entry.crmId! })));
   }
   return counts;
+}
+
+/**
+ * Keeps the link of a committed entry for the end of the run (see {@link ExportRun.links}): the
+ * CRM id of an insert or upsert. Past {@link LINKS_IN_MEMORY} the links are let go and the end of
+ * the run reads them from the journal.
+ */
+function keepLink(run: ExportRun, entry: Pick<JournalEntry, 'localKey' | 'mode'>, crmId: string | undefined): void {
+  if (run.links === undefined || entry.mode === 'update' || crmId === undefined) return;
+  if (run.links.length >= LINKS_IN_MEMORY) {
+    run.links = undefined;
+    return;
+  }
+  run.links.push({ key: entry.localKey, crmId });
 }

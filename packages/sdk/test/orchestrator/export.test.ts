@@ -77,6 +77,70 @@ for (const factory of harnesses) {
       });
     }
 
+    /** A journal whose markSent of the second batch fails: the process "dies" while marking it sent. */
+    function journalThatFailsSecondMarkSent(inner: ExportJournal): { journal: ExportJournal; failedSeqs: () => readonly number[] } {
+      let calls = 0;
+      let failed: readonly number[] = [];
+      const journal = new Proxy(inner, {
+        get(target, property, receiver) {
+          if (property === 'markSent') {
+            return async (runId: string, seqs: readonly number[], batchId: string, fence?: Parameters<ExportJournal['markSent']>[3]) => {
+              calls += 1;
+              if (calls === 2) {
+                failed = seqs;
+                // Fails after a turn, as a write to a database server would, while the batch may be on its way.
+                await new Promise((resolve) => setTimeout(resolve, 5));
+                throw new Error('process killed (simulated)');
+              }
+              return target.markSent(runId, seqs, batchId, fence);
+            };
+          }
+          const value = Reflect.get(target, property, receiver);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      return { journal, failedSeqs: () => failed };
+    }
+
+    it('an insert batch leaves only once the journal says sent: a failed mark sends none of it, and the rerun sends it once', async () => {
+      const noIds = { ...harness, connector: withCapabilities(harness.connector, { clientInsertIds: false }) };
+      const base = makeRig(noIds);
+      seed(base, 30);
+      const insertJob = job({ mode: 'insert', batchSize: 10 });
+      const failing = journalThatFailsSecondMarkSent(base.journal);
+      const crashed = await makeRig(noIds, { journal: failing.journal }, base).orchestrator.runExport(insertJob);
+      expect(crashed._unsafeUnwrapErr().kind).toBe('store');
+      expect(failing.failedSeqs()).toHaveLength(10);
+      // Nothing of the batch whose mark failed reached the CRM: no insert is in doubt.
+      const sentNames = new Set(harness.crm.contacts().map((contact) => contact.values[harness.names.lastName]));
+      for (const seq of failing.failedSeqs()) expect(sentNames.has(`Last ${seq}`)).toBe(false);
+      const resumed = (await base.orchestrator.runExport(insertJob))._unsafeUnwrap();
+      expect(resumed.notes.join('\n')).not.toMatch(/in doubt/);
+      const counts = crmCount(harness.names.lastName);
+      expect(counts.size).toBe(30);
+      expect([...counts.values()].every((n) => n === 1)).toBe(true);
+    });
+
+    it('an upsert batch leaves while the journal marks it sent; when that mark fails, the rerun sends it again by sync key: no duplicate, no loss', async () => {
+      const base = makeRig(harness);
+      seed(base, 30);
+      const upsertJob = job({ mode: 'upsert', batchSize: 10, syncKey: { remoteField: harness.names.syncKey } });
+      const failing = journalThatFailsSecondMarkSent(base.journal);
+      const crashed = await makeRig(harness, { journal: failing.journal }, base).orchestrator.runExport(upsertJob);
+      expect(crashed._unsafeUnwrapErr().kind).toBe('store');
+      expect(failing.failedSeqs()).toHaveLength(10);
+      // The journal never recorded the mark: its entries are still pending, never committed.
+      const runId = (await base.journal.listRuns())[0]!.runId;
+      const entries = await base.journal.listEntries(runId, {});
+      for (const seq of failing.failedSeqs()) expect(entries.find((entry) => entry.seq === seq)?.state).toBe('pending');
+      const resumed = (await base.orchestrator.runExport(upsertJob))._unsafeUnwrap();
+      expect(resumed.created + resumed.updated + resumed.unchanged).toBe(30);
+      const counts = crmCount(harness.names.syncKey);
+      expect(counts.size).toBe(30);
+      expect([...counts.values()].every((n) => n === 1)).toBe(true);
+      expect(base.records.rows('people').every((row) => row.crmId !== undefined)).toBe(true);
+    });
+
     it('inserts rows without a CRM id, links the new ids back, and updates them on the next run', async () => {
       const rig = makeRig(harness);
       seed(rig, 3);

@@ -1,0 +1,117 @@
+/**
+ * The export send loop of a run this invocation opened: it sends each page of records once the
+ * page is journaled pending, straight from the load (no read back from the journal), and the load
+ * runs at most a step ahead of the sends (memory holds a few send windows, not the source).
+ */
+import { ResultAsync } from 'neverthrow';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ExportJob, ExportJournal, RecordSource } from '../../src/index.js';
+import { harnesses, withMethod, type Harness } from './harnesses.js';
+import { makeRig, type Rig } from './setup.js';
+
+const mock = harnesses[0]!;
+
+describe('export send loop (mock)', () => {
+  let harness: Harness;
+  beforeEach(async () => {
+    harness = await mock.setup();
+  });
+  afterEach(async () => {
+    await mock.teardown?.(harness);
+  });
+
+  function job(): ExportJob {
+    const { names } = harness;
+    return {
+      kind: 'export',
+      activity: 'exportContacts',
+      object: names.object,
+      table: 'people',
+      mode: 'upsert',
+      syncKey: { remoteField: names.syncKey },
+      fields: [
+        { local: 'last_name', remote: names.lastName },
+        { local: 'email', remote: names.email },
+      ],
+    };
+  }
+
+  function seed(rig: Rig, count: number): void {
+    for (let i = 0; i < count; i += 1) rig.records.put('people', `p${String(i).padStart(6, '0')}`, { last_name: `Last ${i}`, email: `p${i}@example.test` });
+  }
+
+  /** The journal, counting the reads of its entries. */
+  function countingReads(inner: ExportJournal): { journal: ExportJournal; reads: () => number } {
+    let reads = 0;
+    const journal = new Proxy(inner, {
+      get(target, property, receiver) {
+        if (property === 'listEntries') {
+          return (...args: Parameters<ExportJournal['listEntries']>) => {
+            reads += 1;
+            return target.listEntries(...args);
+          };
+        }
+        const value = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    return { journal, reads: () => reads };
+  }
+
+  it('a fresh run sends from the load and links from memory: it never reads its entries back from the journal', async () => {
+    const base = makeRig(harness);
+    seed(base, 3_000);
+    const counting = countingReads(base.journal);
+    const summary = (await makeRig(harness, { journal: counting.journal }, base).orchestrator.runExport(job()))._unsafeUnwrap();
+    expect(summary.created).toBe(3_000);
+    expect(counting.reads()).toBe(0);
+    expect(harness.crm.contacts()).toHaveLength(3_000);
+    expect(base.records.rows('people').every((row) => row.crmId !== undefined)).toBe(true);
+    const run = (await base.journal.listRuns())[0]!;
+    expect(run.status).toBe('finished');
+    expect(await base.journal.countByState(run.runId)).toMatchObject({ pending: 0, sent: 0, unknown: 0, committed: 3_000 });
+  });
+
+  it('the load runs at most a step ahead of the sends: with every CRM slot busy, most of the source is not read yet', async () => {
+    const base = makeRig(harness);
+    const rows = 30_000;
+    seed(base, rows);
+    let read = 0;
+    const source = new Proxy(base.records as RecordSource, {
+      get(target, property, receiver) {
+        if (property === 'read') {
+          return (...args: Parameters<RecordSource['read']>) => ({
+            async *[Symbol.asyncIterator]() {
+              for await (const batch of target.read(...args)) {
+                read += batch.length;
+                yield batch;
+              }
+            },
+          });
+        }
+        const value = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    let calls = 0;
+    const connector = withMethod(harness.connector, 'upsertBatch', (inner) => (request, options) => {
+      calls += 1;
+      return new ResultAsync(gate.then(() => inner.upsertBatch(request, options)));
+    });
+    const running = makeRig({ ...harness, connector }, { source }, base).orchestrator.runExport(job());
+    while (calls < harness.connector.capabilities.concurrency) await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // One load step (5,000 entries) journaled and sent from, at most the next one read and written.
+    expect(read).toBeGreaterThan(0);
+    expect(read).toBeLessThanOrEqual(10_000);
+    open();
+    const summary = (await running)._unsafeUnwrap();
+    expect(read).toBe(rows);
+    expect(summary.created).toBe(rows);
+    expect(harness.crm.contacts()).toHaveLength(rows);
+  });
+});
