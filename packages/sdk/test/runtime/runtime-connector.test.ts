@@ -1,4 +1,4 @@
-import { err, errAsync, ok, okAsync, ResultAsync } from 'neverthrow';
+import { err, errAsync, ok, okAsync, ResultAsync, type Result } from 'neverthrow';
 import { describe, expect, it } from 'vitest';
 import {
   clearRegisteredSecrets,
@@ -175,9 +175,20 @@ describe('RuntimeConnector', () => {
     // second, as two sockets' data in one poll. The success frees a slot; the call waiting for it
     // must not leave before the 429 is read, or it lands inside the Retry-After window.
     const { inner, runtime, clock } = setup({ concurrency: 2 }, 8);
+    // Each answer settles in a callback of its own, both in one phase of the event loop (two
+    // immediates queued together; two timers of 5 ms set a moment apart may fire in two turns on a
+    // loaded machine, which is not the case under test).
+    const answers: { resolve: (result: Result<RecordPage, CrmError>) => void; result: Result<RecordPage, CrmError> }[] = [];
     inner.queryHandler = (call) => {
-      if (call === 1) return new ResultAsync(new Promise((resolve) => setTimeout(() => resolve(ok<RecordPage, CrmError>({ records: [] })), 5)));
-      if (call === 2) return new ResultAsync(new Promise((resolve) => setTimeout(() => resolve(err<RecordPage, CrmError>(crmError('rate-limited', 'scripted', '429', { retryAfterMs: 1_000 }))), 5)));
+      if (call === 1 || call === 2) {
+        const result = call === 1 ? ok<RecordPage, CrmError>({ records: [] }) : err<RecordPage, CrmError>(crmError('rate-limited', 'scripted', '429', { retryAfterMs: 1_000 }));
+        return new ResultAsync(
+          new Promise<Result<RecordPage, CrmError>>((resolve) => {
+            answers.push({ resolve, result });
+            if (answers.length === 2) setTimeout(() => answers.forEach((answer) => setImmediate(() => answer.resolve(answer.result))), 5);
+          }),
+        );
+      }
       return okAsync({ records: [] });
     };
     const results = await Promise.all([runtime.query(request), runtime.query(request), runtime.query(request)]);
