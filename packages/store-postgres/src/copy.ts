@@ -19,6 +19,14 @@ export async function copyFrom(client: PoolClient, statement: string, data: Buff
   return stream.rowCount;
 }
 
+/**
+ * True for a node-postgres client in pipeline mode (`new pg.Client({ pipeline: true })`), which
+ * refuses a COPY: callers send the same rows as one INSERT instead.
+ */
+export function isPipelined(client: PoolClient): boolean {
+  return (client as { pipeline?: unknown }).pipeline === true;
+}
+
 const SPECIAL = /[\\\n\r\t]/;
 
 /**

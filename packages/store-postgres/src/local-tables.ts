@@ -31,7 +31,7 @@ import type {
   SourceReadOptions,
   SourceRecord,
 } from '@crm-sync/sdk';
-import { copyFrom, copyJson, copyText } from './copy.js';
+import { copyFrom, copyJson, copyText, isPipelined } from './copy.js';
 import { prepared, type Database } from './database.js';
 import { PostgresStoreError, toStoreError } from './errors.js';
 import type { OptionWriter } from './option-store.js';
@@ -535,11 +535,6 @@ function mergeByCrmId(records: readonly LocalRecord[], table: string): PageRecor
  * A page of new rows in COPY's text format: key and CRM id (both the CRM id), the values as JSON,
  * the change time or `\N` (null), one line per record.
  */
-/** True for a node-postgres client in pipeline mode (`new pg.Client({ pipeline: true })`). */
-function isPipelined(client: PoolClient): boolean {
-  return (client as { pipeline?: unknown }).pipeline === true;
-}
-
 function copyRows(batch: readonly PageRecord[]): Buffer {
   const lines = new Array<string>(batch.length);
   for (let index = 0; index < batch.length; index++) {

@@ -45,6 +45,8 @@ const SEND_WINDOW_BATCHES = 8;
  * server) is spent while later windows are sent, not between windows.
  */
 const OPEN_WINDOWS = 4;
+/** Entries journaled and not yet sent past which the load waits for the send loop. */
+const LOAD_AHEAD = 10_000;
 /** Entries journaled as pending in one step while the source is loaded (source batches are gathered up to it). */
 const LOAD_JOURNAL_ENTRIES = 5_000;
 /** Sends of one record within a run, the first included: lost answers and retryable rejects. */
@@ -339,60 +341,106 @@ async function* load(run: ExportRun, batches: AsyncIterable<readonly SourceRecor
     }
   }
   const limit = sendWindow(run);
-  // Source batches are journaled together, up to LOAD_JOURNAL_ENTRIES entries per step (fewer,
-  // larger durable writes: one commit each), and each step runs while the next one is read and
-  // built (the journal write is I/O, on a database server another process's CPU); the steps
-  // themselves stay in order, one at a time.
-  let writing: Promise<Result<readonly SendEntry[], RunError>> | undefined;
-  let entries: NewJournalEntry[] = [];
-  let sendable: SendEntry[] = [];
-  let refused: LoadReject[] = [];
-  /** The entries of the step written before, once it is journaled; `undefined` after a failure. */
-  const written = async (): Promise<readonly SendEntry[] | undefined> => {
-    if (writing === undefined) return [];
-    const result = await writing;
-    writing = undefined;
-    if (result.isOk()) return result.value;
-    run.loadFailure ??= result.error;
-    return undefined;
+  // The source is read and journaled by a producer of its own, a bounded distance ahead of the
+  // send loop: steps of up to LOAD_JOURNAL_ENTRIES entries (fewer, larger durable writes: one
+  // commit each), in order, one write at a time, each written while the next is read and built
+  // (on a database server the write is another process's work), and never more than LOAD_AHEAD
+  // entries journaled and not yet taken by the send loop. Without that distance every step's
+  // write would wait for the send loop to ask, and the send loop for the write.
+  const ready: (readonly SendEntry[])[] = [];
+  let readyEntries = 0;
+  let stopped = false;
+  let finished = false;
+  /** Wakes the send loop waiting for a step, and the producer waiting for room. */
+  let wakeConsumer: (() => void) | undefined;
+  let wakeProducer: (() => void) | undefined;
+  const woken = (): void => {
+    wakeConsumer?.();
+    wakeConsumer = undefined;
   };
-  try {
-    for await (const batch of batches) {
-      for (const record of batch) {
-        context.counts.read += 1;
-        if (known.has(record.key)) continue;
-        known.add(record.key);
-        const seq = nextSeq++;
-        const built = buildEntry(run, record, seq);
-        entries.push(built.entry);
-        if (built.reject) refused.push({ seq, record, reject: built.reject });
-        else sendable.push(sendEntry(built.entry));
-      }
-      if (entries.length < LOAD_JOURNAL_ENTRIES) continue;
-      const done = await written();
-      if (done === undefined) return;
-      writing = journalLoaded(run, entries, refused, sendable);
-      // Awaited with the next step; marked handled so that a failure while the source is read is not reported as unhandled.
+  const produce = async (): Promise<void> => {
+    let writing: Promise<boolean> | undefined;
+    /** Journals a step after the one before it; resolves false once a step failed. */
+    const write = (entries: NewJournalEntry[], refused: LoadReject[], sendable: SendEntry[]): Promise<boolean> => {
+      const previous = writing ?? Promise.resolve(true);
+      writing = previous.then(async (fine) => {
+        if (!fine || stopped) return false;
+        const result = await journalLoaded(run, entries, refused, sendable);
+        if (result.isErr()) {
+          run.loadFailure ??= result.error;
+          return false;
+        }
+        if (result.value.length > 0) {
+          ready.push(result.value);
+          readyEntries += result.value.length;
+          woken();
+        }
+        return true;
+      });
+      // Awaited before the next step and at the end; marked handled so that a throw is not reported as unhandled meanwhile.
       writing.catch(() => undefined);
-      entries = [];
-      refused = [];
-      sendable = [];
-      for (let offset = 0; offset < done.length; offset += limit) yield done.slice(offset, offset + limit);
+      return writing;
+    };
+    try {
+      let entries: NewJournalEntry[] = [];
+      let sendable: SendEntry[] = [];
+      let refused: LoadReject[] = [];
+      for await (const batch of batches) {
+        for (const record of batch) {
+          context.counts.read += 1;
+          if (known.has(record.key)) continue;
+          known.add(record.key);
+          const seq = nextSeq++;
+          const built = buildEntry(run, record, seq);
+          entries.push(built.entry);
+          if (built.reject) refused.push({ seq, record, reject: built.reject });
+          else sendable.push(sendEntry(built.entry));
+        }
+        if (entries.length < LOAD_JOURNAL_ENTRIES) continue;
+        // One write in flight: the step before is journaled before this one starts.
+        if (writing !== undefined && !(await writing)) return;
+        void write(entries, refused, sendable);
+        entries = [];
+        refused = [];
+        sendable = [];
+        while (readyEntries >= LOAD_AHEAD && !stopped) {
+          await new Promise<void>((resolve) => {
+            wakeProducer = resolve;
+          });
+        }
+        if (stopped) return;
+      }
+      if (entries.length > 0 && (writing === undefined || (await writing))) void write(entries, refused, sendable);
+      if (writing !== undefined) await writing;
+    } catch (error) {
+      run.loadFailure ??= storeFailure(context, error, `reading local table "${run.job.table}"`);
+    } finally {
+      // Stopped early by the send loop (a failure, a stop): the step in flight still completes.
+      if (writing !== undefined) await writing.catch(() => false);
+      finished = true;
+      woken();
     }
-    const done = await written();
-    if (done === undefined) return;
-    for (let offset = 0; offset < done.length; offset += limit) yield done.slice(offset, offset + limit);
-    if (entries.length > 0) {
-      writing = journalLoaded(run, entries, refused, sendable);
-      const last = await written();
-      if (last === undefined) return;
-      for (let offset = 0; offset < last.length; offset += limit) yield last.slice(offset, offset + limit);
+  };
+  const producing = produce();
+  try {
+    for (;;) {
+      const step = ready.shift();
+      if (step !== undefined) {
+        readyEntries -= step.length;
+        wakeProducer?.();
+        wakeProducer = undefined;
+        for (let offset = 0; offset < step.length; offset += limit) yield step.slice(offset, offset + limit);
+        continue;
+      }
+      if (finished || run.loadFailure) return;
+      await new Promise<void>((resolve) => {
+        wakeConsumer = resolve;
+      });
     }
-  } catch (error) {
-    run.loadFailure ??= storeFailure(context, error, `reading local table "${run.job.table}"`);
   } finally {
-    // Stopped early by the send loop (a failure, a stop): the step in flight still completes.
-    if (writing !== undefined) await writing.catch(() => undefined);
+    stopped = true;
+    wakeProducer?.();
+    await producing;
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * The export send loop of a run this invocation opened: it sends each page of records once the
  * page is journaled pending, straight from the load (no read back from the journal), and the load
- * runs at most a step ahead of the sends (memory holds a few send windows, not the source).
+ * runs a bounded distance ahead of the sends (memory holds a few load steps, not the source).
  */
 import { ResultAsync } from 'neverthrow';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -72,9 +72,9 @@ describe('export send loop (mock)', () => {
     expect(await base.journal.countByState(run.runId)).toMatchObject({ pending: 0, sent: 0, unknown: 0, committed: 3_000 });
   });
 
-  it('the load runs at most a step ahead of the sends: with every CRM slot busy, most of the source is not read yet', async () => {
+  it('the load runs a bounded distance ahead of the sends: with every CRM slot busy, most of the source is not read yet', async () => {
     const base = makeRig(harness);
-    const rows = 30_000;
+    const rows = 50_000;
     seed(base, rows);
     let read = 0;
     const source = new Proxy(base.records as RecordSource, {
@@ -105,9 +105,10 @@ describe('export send loop (mock)', () => {
     const running = makeRig({ ...harness, connector }, { source }, base).orchestrator.runExport(job());
     while (calls < harness.connector.capabilities.concurrency) await new Promise((resolve) => setTimeout(resolve, 5));
     await new Promise((resolve) => setTimeout(resolve, 50));
-    // One load step (5,000 entries) journaled and sent from, at most the next one read and written.
+    // The step sent from (5,000 entries), at most 10,000 journaled ahead of the sends and one more
+    // step read: never the whole source.
     expect(read).toBeGreaterThan(0);
-    expect(read).toBeLessThanOrEqual(10_000);
+    expect(read).toBeLessThanOrEqual(21_000);
     open();
     const summary = (await running)._unsafeUnwrap();
     expect(read).toBe(rows);
