@@ -13,7 +13,7 @@ import { dataverseSchemas, startDataverseEmulator } from '@crm-sync/connector-dy
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ExportJob, FieldValues, UpsertBatchRequest } from '../../src/index.js';
 import { harnesses, inMemoryCrmSide, START, withMethod, type Harness, type HarnessFactory } from './harnesses.js';
-import { makeRig } from './setup.js';
+import { makeRig, peopleExportJob } from './setup.js';
 
 /** A harness plus the write routes its emulator saw, to prove which path a test exercised. */
 interface PathHarness extends Harness {
@@ -129,20 +129,8 @@ for (const factory of [...shared, salesforceCollections, salesforceBulk, dynamic
     });
 
     function job(overrides: Partial<ExportJob> = {}): ExportJob {
-      const { names } = harness;
-      return {
-        kind: 'export',
-        activity: 'exportContacts',
-        object: names.object,
-        table: 'people',
-        mode: 'auto',
-        fields: [
-          { local: 'last_name', remote: names.lastName },
-          { local: 'email', remote: names.email },
-          { local: 'birth_date', remote: names.date },
-        ],
-        ...overrides,
-      };
+      const base = peopleExportJob(harness);
+      return { ...base, fields: [...base.fields, { local: 'birth_date', remote: harness.names.date }], ...overrides };
     }
 
     /** The connector, recording every batch it is asked to write. */

@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryExportJournal, SINCE_LAST_EXPORT, type ExportBatchResult, type ExportJob, type ExportJournal } from '../../src/index.js';
 import { mockHarness, type Harness } from './harnesses.js';
-import { makeRig, type Rig } from './setup.js';
+import { makeRig, peopleExportJob, type Rig } from './setup.js';
 
 const factory = mockHarness();
 
@@ -39,21 +39,7 @@ describe('export outcomes', () => {
   });
 
   function job(overrides: Partial<ExportJob> = {}): ExportJob {
-    const { names } = harness;
-    return {
-      kind: 'export',
-      activity: 'exportContacts',
-      object: names.object,
-      table: 'people',
-      mode: 'auto',
-      batchSize: 10,
-      syncKey: { remoteField: names.syncKey },
-      fields: [
-        { local: 'last_name', remote: names.lastName },
-        { local: 'email', remote: names.email },
-      ],
-      ...overrides,
-    };
+    return peopleExportJob(harness, { batchSize: 10, syncKey: { remoteField: harness.names.syncKey }, ...overrides });
   }
 
   function seed(rig: Rig, count: number, from = 0, changedAt?: string): void {

@@ -7,7 +7,7 @@ import { ResultAsync } from 'neverthrow';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ExportJob, ExportJournal, RecordSource } from '../../src/index.js';
 import { harnesses, withMethod, type Harness } from './harnesses.js';
-import { makeRig, type Rig } from './setup.js';
+import { makeRig, peopleExportJob, type Rig } from './setup.js';
 
 const mock = harnesses[0]!;
 
@@ -21,19 +21,7 @@ describe('export send loop (mock)', () => {
   });
 
   function job(): ExportJob {
-    const { names } = harness;
-    return {
-      kind: 'export',
-      activity: 'exportContacts',
-      object: names.object,
-      table: 'people',
-      mode: 'upsert',
-      syncKey: { remoteField: names.syncKey },
-      fields: [
-        { local: 'last_name', remote: names.lastName },
-        { local: 'email', remote: names.email },
-      ],
-    };
+    return peopleExportJob(harness, { mode: 'upsert', syncKey: { remoteField: harness.names.syncKey } });
   }
 
   function seed(rig: Rig, count: number): void {

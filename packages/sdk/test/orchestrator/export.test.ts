@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ResultAsync } from 'neverthrow';
 import { clearRegisteredSecrets, crmError, registerSecret, type ExportJob, type ExportJournal } from '../../src/index.js';
 import { harnesses, withCapabilities, withMethod, type Harness } from './harnesses.js';
-import { fakeTime, makeRig, type Rig } from './setup.js';
+import { fakeTime, makeRig, peopleExportJob, type Rig } from './setup.js';
 
 for (const factory of harnesses) {
   describe(`export on ${factory.name}`, () => {
@@ -15,19 +15,7 @@ for (const factory of harnesses) {
     });
 
     function job(overrides: Partial<ExportJob> = {}): ExportJob {
-      const { names } = harness;
-      return {
-        kind: 'export',
-        activity: 'exportContacts',
-        object: names.object,
-        table: 'people',
-        mode: 'auto',
-        fields: [
-          { local: 'last_name', remote: names.lastName },
-          { local: 'email', remote: names.email },
-        ],
-        ...overrides,
-      };
+      return peopleExportJob(harness, overrides);
     }
 
     function seed(rig: Rig, count: number, from = 0): void {

@@ -5,6 +5,7 @@ import {
   MemoryRecordStore,
   Orchestrator,
   type ErrorItem,
+  type ExportJob,
   type ImportJob,
   type Logger,
   type OrchestratorOptions,
@@ -70,6 +71,23 @@ export function makeRig(harness: Harness, overrides: Partial<OrchestratorOptions
     ...overrides,
   });
   return { orchestrator, options, journal, records, rejects, errors, warnings, logger, waits };
+}
+
+/** The export job the export tests start from: table `people` (last name, email) to the harness's contacts, mode auto. */
+export function peopleExportJob(harness: Harness, overrides: Partial<ExportJob> = {}): ExportJob {
+  const { names } = harness;
+  return {
+    kind: 'export',
+    activity: 'exportContacts',
+    object: names.object,
+    table: 'people',
+    mode: 'auto',
+    fields: [
+      { local: 'last_name', remote: names.lastName },
+      { local: 'email', remote: names.email },
+    ],
+    ...overrides,
+  };
 }
 
 /** The watermark option of {@link contactsImportJob}: `LASTIMPORT_<instance>_<activity>`. */
