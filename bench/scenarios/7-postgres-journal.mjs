@@ -74,7 +74,8 @@ report({
   details: { records: N, postgres, memory },
   notes: [
     `Ratio = in-memory journal median time / PostgreSQL journal median time (${reps} interleaved runs each after a warm-up). PostgreSQL runs ${postgres.runs.join(', ')} ms; in-memory runs ${memory.runs.join(', ')} ms.`,
-    'The PostgreSQL journal writes each batch step (pending, sent, outcomes) as one statement over the whole batch (unnest of arrays), the steps of one kind issued together by the batches in flight as ONE statement, on a fresh schema per run (its creation and drop not timed), as named prepared statements, over a local TCP connection with the server default synchronous_commit = on (a WAL flush per commit).',
+    'The PostgreSQL journal keeps entries by chunk of up to 200 (one row each): new entries go by COPY, one step of up to 5,000 at a time; the sent marks and outcomes of the batches in flight go as one transaction per group (one group in flight per run, the steps issued meanwhile go with the next); on a fresh schema per run (its creation and drop not timed), over a local TCP connection with the server default synchronous_commit = on (a WAL flush per commit).',
+    'The export sends each page once it is journaled pending, straight from the load (no read back); upsert batches leave while their sent mark is written (inserts wait for it); at most 4 send windows of 8 batches are open.',
     `API calls: 1 describe + ceil(N / 200) upsert batches = ${lowerBound}.`,
   ],
 });
