@@ -37,9 +37,8 @@ import { prepared, type Database } from './database.js';
 import { PostgresStoreError } from './errors.js';
 
 // The chunk layout is shared with the other database store (see `journalChunks` of @crm-sync/sdk).
-const { allPayloadsDropped, applyOutcomes, applySent, CHUNK_ENTRIES, dropSettledPayloads, JOURNAL_STATES, keptPayloads, newChunks, parseStates, stateCounts, stateOf, stringifyStates, toEntry } = journalChunks;
+const { allPayloadsDropped, applyOutcomes, applySent, CHUNK_ENTRIES, collectEntries, dropSettledPayloads, JOURNAL_STATES, keptPayloads, newChunks, parseStates, stateCounts, stringifyStates } = journalChunks;
 type ChunkStates = journalChunks.ChunkStates;
-type StoredKeys = journalChunks.StoredKeys;
 type StoredPayloads = journalChunks.StoredPayloads;
 
 interface RunRow {
@@ -406,16 +405,7 @@ export class PostgresExportJournal implements ExportJournal {
           found.length = limit;
           if (row.first_seq > found[found.length - 1]!.seq) return found;
         }
-        let keys: StoredKeys | undefined;
-        let payloads: StoredPayloads | undefined;
-        const chunk = parseStates(row.states);
-        for (const [key, tuple] of Object.entries(chunk.e)) {
-          const seq = Number(key);
-          if (seq <= afterSeq || (states !== undefined && !states.has(stateOf(tuple)))) continue;
-          keys ??= JSON.parse(row.entries!) as StoredKeys;
-          payloads ??= JSON.parse(row.payloads!) as StoredPayloads;
-          found.push(toEntry(runId, seq, keys[key]!, chunk, tuple, payloads));
-        }
+        collectEntries(runId, { entries: row.entries!, states: row.states, payloads: row.payloads! }, afterSeq, states, found);
       }
       if (rows.length < perRead) break;
       afterFirst = rows[rows.length - 1]!.first_seq;

@@ -40,9 +40,8 @@ import { fromJsonColumn, toJsonColumn } from './json-column.js';
 import type { SqliteLeaseStore } from './lease-store.js';
 
 // The chunk layout is shared with the other database store (see `journalChunks` of @crm-sync/sdk).
-const { allPayloadsDropped, applyOutcomes, applySent, CHUNK_ENTRIES, dropSettledPayloads, JOURNAL_STATES, keptPayloads, newChunks, parseStates, stateCounts, stateOf, stringifyStates, toEntry } = journalChunks;
+const { allPayloadsDropped, applyOutcomes, applySent, CHUNK_ENTRIES, collectEntries, dropSettledPayloads, JOURNAL_STATES, keptPayloads, newChunks, parseStates, stateCounts, stringifyStates } = journalChunks;
 type ChunkStates = journalChunks.ChunkStates;
-type StoredKeys = journalChunks.StoredKeys;
 type StoredPayloads = journalChunks.StoredPayloads;
 
 interface RunRow {
@@ -387,16 +386,7 @@ export class SqliteExportJournal implements ExportJournal {
             found.length = limit;
             if (row.first_seq > found[found.length - 1]!.seq) return found;
           }
-          const chunk = parseStates(row.states);
-          let keys: StoredKeys | undefined;
-          let payloads: StoredPayloads | undefined;
-          for (const [key, tuple] of Object.entries(chunk.e)) {
-            const seq = Number(key);
-            if (seq <= afterSeq || (states !== undefined && !states.has(stateOf(tuple)))) continue;
-            keys ??= JSON.parse(row.entries) as StoredKeys;
-            payloads ??= JSON.parse(row.payloads) as StoredPayloads;
-            found.push(toEntry(runId, seq, keys[key]!, chunk, tuple, payloads));
-          }
+          collectEntries(runId, row, afterSeq, states, found);
         }
         if (rows.length < perRead) break;
         afterFirst = rows[rows.length - 1]!.first_seq;

@@ -251,6 +251,30 @@ export function toEntry(runId: string, seq: number, keys: StoredKeys[string], st
   };
 }
 
+/** A chunk row's JSON columns as read for a listing. */
+export interface ChunkTexts {
+  readonly entries: string;
+  readonly states: string;
+  readonly payloads: string;
+}
+
+/**
+ * Adds to `found` the entries of one chunk row with a seq after `afterSeq` (and in `states`, when
+ * given), in the row's order; its keys and payloads are parsed only once an entry is taken.
+ */
+export function collectEntries(runId: string, row: ChunkTexts, afterSeq: number, states: ReadonlySet<JournalState> | undefined, found: JournalEntry[]): void {
+  const chunk = parseStates(row.states);
+  let keys: StoredKeys | undefined;
+  let payloads: StoredPayloads | undefined;
+  for (const [key, tuple] of Object.entries(chunk.e)) {
+    const seq = Number(key);
+    if (seq <= afterSeq || (states !== undefined && !states.has(stateOf(tuple)))) continue;
+    keys ??= JSON.parse(row.entries) as StoredKeys;
+    payloads ??= JSON.parse(row.payloads) as StoredPayloads;
+    found.push(toEntry(runId, seq, keys[key]!, chunk, tuple, payloads));
+  }
+}
+
 /** An entry as a one-row-per-entry journal (schema 4 and before) held it, for the migration to chunks. */
 export interface LegacyEntry {
   readonly seq: number;
