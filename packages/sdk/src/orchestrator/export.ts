@@ -324,8 +324,8 @@ const NO_ENTRIES: Readonly<Record<JournalEntry['state'], number>> = { pending: 0
  * entries to send, in pages of a send window, each page only once every entry in it is journaled
  * `pending` (the durable record a restart resumes from), so the send loop sends a run's records
  * from memory instead of reading them back. A failure ends the pages and is kept in
- * `run.loadFailure`. Pulled by the send loop, the load runs at most one step ahead of it, so
- * memory holds a few windows of entries, not the source.
+ * `run.loadFailure`. The load runs at most {@link LOAD_AHEAD} journaled entries ahead of the
+ * send loop, so memory holds a few load steps, not the source.
  */
 async function* load(run: ExportRun, batches: AsyncIterable<readonly SourceRecord[]>): AsyncGenerator<readonly SendEntry[]> {
   const { context, stores, runId } = run;
@@ -359,12 +359,11 @@ async function* load(run: ExportRun, batches: AsyncIterable<readonly SourceRecor
     wakeConsumer = undefined;
   };
   const produce = async (): Promise<void> => {
+    /** The step being journaled; resolves false once it failed. Callers await it before the next one. */
     let writing: Promise<boolean> | undefined;
-    /** Journals a step after the one before it; resolves false once a step failed. */
-    const write = (entries: NewJournalEntry[], refused: LoadReject[], sendable: SendEntry[]): Promise<boolean> => {
-      const previous = writing ?? Promise.resolve(true);
-      writing = previous.then(async (fine) => {
-        if (!fine || stopped) return false;
+    const write = (entries: NewJournalEntry[], refused: LoadReject[], sendable: SendEntry[]): void => {
+      writing = (async () => {
+        if (stopped) return false;
         const result = await journalLoaded(run, entries, refused, sendable);
         if (result.isErr()) {
           run.loadFailure ??= result.error;
@@ -376,10 +375,9 @@ async function* load(run: ExportRun, batches: AsyncIterable<readonly SourceRecor
           woken();
         }
         return true;
-      });
+      })();
       // Awaited before the next step and at the end; marked handled so that a throw is not reported as unhandled meanwhile.
       writing.catch(() => undefined);
-      return writing;
     };
     try {
       let entries: NewJournalEntry[] = [];
@@ -399,7 +397,7 @@ async function* load(run: ExportRun, batches: AsyncIterable<readonly SourceRecor
         if (entries.length < LOAD_JOURNAL_ENTRIES) continue;
         // One write in flight: the step before is journaled before this one starts.
         if (writing !== undefined && !(await writing)) return;
-        void write(entries, refused, sendable);
+        write(entries, refused, sendable);
         entries = [];
         refused = [];
         sendable = [];
@@ -410,7 +408,7 @@ async function* load(run: ExportRun, batches: AsyncIterable<readonly SourceRecor
         }
         if (stopped) return;
       }
-      if (entries.length > 0 && (writing === undefined || (await writing))) void write(entries, refused, sendable);
+      if (entries.length > 0 && (writing === undefined || (await writing))) write(entries, refused, sendable);
       if (writing !== undefined) await writing;
     } catch (error) {
       run.loadFailure ??= storeFailure(context, error, `reading local table "${run.job.table}"`);
@@ -499,7 +497,7 @@ async function journalLoaded(
     if (refused.length === 0) return ok(sendable);
     await stores.journal.recordOutcomes(runId, refused.map(({ seq, reject }) => ({ seq, state: 'rejected', reject })), context.fence);
   } catch (error) {
-    return err(storeFailure(context, error, 'the export journal or source'));
+    return err(storeFailure(context, error, `journaling ${entries.length} loaded records`));
   }
   const settled = refused.map(({ record, reject }): ExportRecordOutcome => {
     const crmId = record.crmId === undefined ? {} : { crmId: record.crmId };
