@@ -35,6 +35,7 @@ import {
 import { copyFrom, copyJson, copyText, isPipelined } from './copy.js';
 import { prepared, type Database } from './database.js';
 import { PostgresStoreError } from './errors.js';
+import { type KnownChunk, KnownChunks } from './known-chunks.js';
 
 // The chunk layout is shared with the other database store (see `journalChunks` of @crm-sync/sdk).
 const { allPayloadsDropped, applyOutcomes, applySent, CHUNK_ENTRIES, collectEntries, dropSettledPayloads, JOURNAL_STATES, keptPayloads, newChunks, parseStates, stateCounts, stringifyStates } = journalChunks;
@@ -72,6 +73,10 @@ const COUNT_COLUMNS = JOURNAL_STATES.join(', ');
 const ROWS_PER_STATEMENT = 1_000;
 /** Chunk updates of up to this many rows run as named prepared statements. */
 const PREPARED_ROWS = 16;
+/** Runs whose chunks a journal keeps (see {@link KnownChunks}): the runs of the jobs one process runs at once. */
+const KNOWN_RUNS = 64;
+/** The SQLSTATE of the guard of {@link PostgresExportJournal.writeKnown} (division by zero). */
+const GUARD_FAILED = '22012';
 
 /** {@link ExportJournal} over the journal tables of a PostgreSQL store. */
 export class PostgresExportJournal implements ExportJournal {
@@ -81,6 +86,10 @@ export class PostgresExportJournal implements ExportJournal {
   private readonly groups = new Map<string, StepGroup>();
   /** Keys (run and fence) of the groups being written now. */
   private readonly writing = new Set<string>();
+  /** The chunk states this journal last wrote, by run (see {@link PostgresExportJournal.writeKnown}). */
+  private readonly known = new Map<string, KnownChunks>();
+  /** Runs with a group being written from {@link PostgresExportJournal.known}. */
+  private readonly writingKnown = new Set<string>();
   private flushScheduled = false;
 
   /** `now` stamps `updated_at`, `started_at` and `finished_at`; closing a run prunes the closed runs older than `retention`. */
@@ -154,6 +163,20 @@ export class PostgresExportJournal implements ExportJournal {
   async addPending(runId: string, entries: readonly NewJournalEntry[], fence?: Fence): Promise<void> {
     const updatedAt = this.now().toISOString();
     const operation = `Adding ${entries.length} pending entries to export run "${runId}"`;
+    let insertedChunks: readonly journalChunks.NewChunk[] = [];
+    try {
+      await this.addChunks(runId, entries, updatedAt, operation, fence, (created) => {
+        insertedChunks = created;
+      });
+    } catch (error) {
+      this.known.delete(runId);
+      throw error;
+    }
+    this.knownOf(runId)?.add(insertedChunks);
+  }
+
+  /** The transaction of {@link PostgresExportJournal.addPending}; `inserted` is told the chunk rows it writes. */
+  private async addChunks(runId: string, entries: readonly NewJournalEntry[], updatedAt: string, operation: string, fence: Fence | undefined, inserted: (created: readonly journalChunks.NewChunk[]) => void): Promise<void> {
     await this.db.transaction(
       operation,
       async (client) => {
@@ -169,6 +192,7 @@ export class PostgresExportJournal implements ExportJournal {
         const fresh = entries.filter((entry) => !held.has(entry.seq) && held.add(entry.seq) !== undefined);
         if (fresh.length === 0) return;
         const created = newChunks(fresh, updatedAt);
+        inserted(created);
         if (!isPipelined(client)) {
           // COPY: the chunk texts go to the server as written, where a parameterised INSERT has the
           // driver copy each (about 1 MB for 5,000 entries) into a message buffer it grows as it goes.
@@ -270,7 +294,7 @@ export class PostgresExportJournal implements ExportJournal {
   private writeGroup(group: StepGroup, chained = false): void {
     const operation = group.operations.length === 1 ? group.operations[0]! : `${group.operations[0]!} (and ${group.operations.length - 1} more steps written with it)`;
     if (chained) this.writing.add(group.key);
-    const written = this.db.transaction(operation, (client) => this.writeSteps(client, group), group.fence);
+    const written = this.writeKnown(group, operation).then((done) => (done ? undefined : this.db.transaction(operation, (client) => this.writeSteps(client, group), group.fence)));
     const next = (): void => {
       if (!chained) return;
       this.writing.delete(group.key);
@@ -345,27 +369,136 @@ export class PostgresExportJournal implements ExportJournal {
         chunk.payloads = JSON.stringify(keptPayloads(chunk.entries, JSON.parse(row.payloads) as StoredPayloads));
       }
     }
-    await this.writeChunks(client, group.runId, changed);
+    const texts = await this.writeChunks(client, group.runId, changed);
+    // Noted before the commit: a commit that fails leaves a belief the next guarded write refutes.
+    const known = this.knownOf(group.runId);
+    if (known !== undefined) {
+      for (const row of rows) {
+        const index = changed.findIndex((chunk) => chunk.firstSeq === row.first_seq);
+        if (index >= 0) known.written(row.first_seq, row.last_seq, changed[index]!.entries, texts[index]!);
+      }
+    }
   }
 
-  /** Writes back changed chunks in one statement: their entries and counts, and their payloads when not null. */
-  private async writeChunks(client: PoolClient, runId: string, chunks: readonly { readonly firstSeq: number; readonly entries: ChunkStates; readonly payloads: string | null }[]): Promise<void> {
-    if (chunks.length === 0) return;
-    for (const part of slices(chunks, ROWS_PER_STATEMENT)) {
+  /** The known chunks of a run, made on first use (only on the store's own pool, see {@link PostgresExportJournal.writeKnown}). */
+  private knownOf(runId: string): KnownChunks | undefined {
+    if (this.db.connection.kind !== 'pool') return undefined;
+    let known = this.known.get(runId);
+    if (known === undefined) {
+      // A run left open (its export failed) is not closed here: keep only the latest runs.
+      if (this.known.size >= KNOWN_RUNS) this.known.delete(this.known.keys().next().value!);
+      known = new KnownChunks();
+      this.known.set(runId, known);
+    }
+    return known;
+  }
+
+  /**
+   * Writes a group in ONE statement, without reading its chunks, when this journal knows the
+   * states of every chunk the group touches (it wrote them last: see {@link KnownChunks}). A
+   * group written the reading way costs four round trips (BEGIN, the read `FOR UPDATE`, the
+   * write, COMMIT), each waiting for a turn of the event loop of a process busy exporting; this
+   * costs one. The statement is guarded: it updates the chunks only if each still holds the
+   * `states` text this journal wrote (its MD5), the run's fence is current (its lease row locked
+   * `FOR SHARE` for the statement, as the reading way does) and every row is found; otherwise it
+   * fails with a division by zero, changes nothing (one statement is atomic), and the group is
+   * written the reading way, which also says why (a stale fence, a missing run). Resolves `false`
+   * when the group is left to that way. A group that drops some but not all payloads of a chunk
+   * needs them read: left to that way too.
+   */
+  private async writeKnown(group: StepGroup, operation: string): Promise<boolean> {
+    const known = this.db.connection.kind === 'pool' ? this.known.get(group.runId) : undefined;
+    if (known === undefined || this.writingKnown.has(group.runId)) return false;
+    const touched = new Map<number, KnownChunk>();
+    for (const step of group.steps) {
+      for (const seq of step.kind === 'sent' ? step.seqs : step.outcomes.map((outcome) => outcome.seq)) {
+        const chunk = known.find(seq);
+        if (chunk === undefined) return false;
+        touched.set(chunk.firstSeq, chunk);
+      }
+    }
+    // One statement, so that the guard holds for the whole group.
+    if (touched.size > ROWS_PER_STATEMENT) return false;
+    const chunks = [...touched.values()].sort((a, b) => a.firstSeq - b.firstSeq);
+    const hashes = chunks.map((chunk) => known.hashOf(chunk));
+    const changed: { firstSeq: number; entries: ChunkStates; payloads: string | null }[] = [];
+    for (const chunk of chunks) {
+      const states = chunk.states!;
+      let dropped = false;
+      for (const step of group.steps) {
+        if (step.kind === 'sent') applySent(states, step.seqs, step.batchId, step.updatedAt);
+        else dropped = applyOutcomes(states, step.outcomes, step.updatedAt).dropped || dropped;
+      }
+      if (dropped && !allPayloadsDropped(states)) {
+        // The states were changed in place: they no longer match the text.
+        for (const other of chunks) known.forget(other.firstSeq);
+        return false;
+      }
+      changed.push({ firstSeq: chunk.firstSeq, entries: states, payloads: dropped ? '{}' : null });
+    }
+    this.writingKnown.add(group.runId);
+    try {
+      const texts = await this.writeChunks(undefined, group.runId, changed, { hashes, fence: group.fence, operation });
+      chunks.forEach((chunk, index) => known.written(chunk.firstSeq, chunk.lastSeq, chunk.states!, texts[index]!));
+      return true;
+    } catch (error) {
+      for (const chunk of chunks) known.forget(chunk.firstSeq);
+      // Refused by the guard, or a serialization failure or deadlock (the reading way retries
+      // those): nothing was written, one statement being atomic.
+      if (error instanceof PostgresStoreError && (error.sqlState === GUARD_FAILED || error.sqlState === '40001' || error.sqlState === '40P01')) return false;
+      throw error;
+    } finally {
+      this.writingKnown.delete(group.runId);
+    }
+  }
+
+  /**
+   * Writes back changed chunks in one statement: their entries and counts, and their payloads when
+   * not null. Resolves with the `states` texts written, in order. With `guard` (no client: one
+   * statement on the pool, its own transaction), see {@link PostgresExportJournal.writeKnown}.
+   */
+  private async writeChunks(
+    client: PoolClient | undefined,
+    runId: string,
+    chunks: readonly { readonly firstSeq: number; readonly entries: ChunkStates; readonly payloads: string | null }[],
+    guard?: { readonly hashes: readonly string[]; readonly fence: Fence | undefined; readonly operation: string },
+  ): Promise<string[]> {
+    const texts: string[] = [];
+    if (chunks.length === 0) return texts;
+    for (const [partIndex, part] of slices(chunks, ROWS_PER_STATEMENT).entries()) {
       // One parameter per JSON text (not text arrays, whose every quote the driver would escape).
       const params: unknown[] = [runId];
-      const rows = part.map((chunk) => {
-        params.push(chunk.firstSeq, stringifyStates(chunk.entries), chunk.payloads, ...stateCounts(chunk.entries));
-        const at = params.length - 8;
-        return `($${at + 1}::integer, $${at + 2}::text, $${at + 3}::text, ${JOURNAL_STATES.map((_, index) => `$${at + 4 + index}::integer`).join(', ')})`;
+      const width = guard === undefined ? 8 : 9;
+      const rows = part.map((chunk, index) => {
+        const text = stringifyStates(chunk.entries);
+        texts.push(text);
+        params.push(chunk.firstSeq, text, chunk.payloads, ...stateCounts(chunk.entries));
+        if (guard !== undefined) params.push(guard.hashes[partIndex * ROWS_PER_STATEMENT + index]);
+        const at = params.length - width;
+        return `($${at + 1}::integer, $${at + 2}::text, $${at + 3}::text, ${JOURNAL_STATES.map((_, state) => `$${at + 4 + state}::integer`).join(', ')}${guard === undefined ? '' : `, $${at + 9}::text`})`;
       });
-      const sql = `UPDATE ${this.chunks} c SET states = x.states, payloads = COALESCE(x.payloads, c.payloads),
+      if (guard === undefined) {
+        const sql = `UPDATE ${this.chunks} c SET states = x.states, payloads = COALESCE(x.payloads, c.payloads),
            pending = x.pending, sent = x.sent, committed = x.committed, rejected = x.rejected, unknown = x.unknown
          FROM (VALUES ${rows.join(', ')}) AS x(first_seq, states, payloads, ${COUNT_COLUMNS})
          WHERE c.run_id = $1 AND c.first_seq = x.first_seq`;
-      // A step's usual few chunks: prepared, one statement per count of rows (a bounded few per connection).
-      await client.query(part.length <= PREPARED_ROWS ? prepared(sql, params) : { text: sql, values: params });
+        // A step's usual few chunks: prepared, one statement per count of rows (a bounded few per connection).
+        await client!.query(part.length <= PREPARED_ROWS ? prepared(sql, params) : { text: sql, values: params });
+        continue;
+      }
+      const fenced = guard.fence !== undefined;
+      if (fenced) params.push(guard.fence!.key, guard.fence!.token);
+      params.push(part.length);
+      const sql = `WITH ${fenced ? `lease AS (SELECT 1 FROM ${this.db.table('crm_sync_leases')} WHERE key = $${params.length - 2} AND token = $${params.length - 1}::bigint AND NOT released FOR SHARE),` : ''}
+         written AS (UPDATE ${this.chunks} c SET states = x.states, payloads = COALESCE(x.payloads, c.payloads),
+             pending = x.pending, sent = x.sent, committed = x.committed, rejected = x.rejected, unknown = x.unknown
+           FROM (VALUES ${rows.join(', ')}) AS x(first_seq, states, payloads, ${COUNT_COLUMNS}, known)
+           WHERE c.run_id = $1 AND c.first_seq = x.first_seq AND md5(c.states) = x.known${fenced ? ' AND EXISTS (SELECT 1 FROM lease)' : ''}
+           RETURNING 1)
+         SELECT 1 / (CASE WHEN count(*) = $${params.length}::integer THEN 1 ELSE 0 END) AS written FROM written`;
+      await this.db.query(guard.operation, sql, params, { prepared: part.length <= PREPARED_ROWS });
     }
+    return texts;
   }
 
   /**
@@ -429,6 +562,8 @@ export class PostgresExportJournal implements ExportJournal {
   async closeRun(runId: string, status: 'finished' | 'failed', summary?: Readonly<Record<string, unknown>>, fence?: Fence): Promise<void> {
     const finishedAt = this.now().toISOString();
     const cutoff = journalPruneCutoff(this.now(), this.retention);
+    // A closed run takes no more batch steps: what was known of its chunks can go.
+    this.known.delete(runId);
     await this.db.transaction(
       `Closing export run "${runId}"`,
       async (client) => {
