@@ -59,27 +59,39 @@ function realCalendarValue(text: string, pattern: RegExp): boolean {
   return Number(m[4] ?? 0) < 24 && Number(m[5] ?? 0) < 60 && Number(m[6] ?? 0) < 60;
 }
 
+/** The date and date-time fields of an object by name, with their place in its description. */
+type CalendarFields = ReadonlyMap<string, { readonly field: ObjectDescription['fields'][number]; readonly order: number }>;
+
 /**
- * The first date or date-time value Salesforce could not deserialize (`2024-13-40`), as a local
- * reject. Salesforce fails the whole request with `JSON_PARSER_ERROR` on such a value, so one bad
- * record would sink the 199 good ones of its call: it is refused here and never sent.
+ * The first date or date-time value (in the description's field order) Salesforce could not
+ * deserialize (`2024-13-40`), as a local reject. Salesforce fails the whole request with
+ * `JSON_PARSER_ERROR` on such a value, so one bad record would sink the 199 good ones of its call:
+ * it is refused here and never sent. Walks the record's own fields (a few), not every calendar
+ * field of the object (a standard object has a dozen, most absent from a record).
  */
-function undeserializable(values: FieldValues, calendarFields: readonly ObjectDescription['fields'][number][]): WriteOutcome | undefined {
-  for (const field of calendarFields) {
-    const value = values[field.name];
+function undeserializable(values: FieldValues, calendarFields: CalendarFields): WriteOutcome | undefined {
+  let first: { readonly field: ObjectDescription['fields'][number]; readonly order: number; readonly value: unknown } | undefined;
+  for (const name in values) {
+    const calendar = calendarFields.get(name);
+    if (calendar === undefined || (first !== undefined && first.order < calendar.order)) continue;
+    const value = values[name];
     if (value === undefined || value === null) continue;
-    if (typeof value === 'string' && realCalendarValue(value, field.type === 'date' ? DATE_ONLY : DATE_TIME)) continue;
-    const wanted = field.type === 'date' ? 'a date YYYY-MM-DD' : 'a date-time YYYY-MM-DDThh:mm:ssZ';
-    return localReject('invalid-value', `${field.name}: ${JSON.stringify(value)} is not ${wanted} on the calendar; Salesforce would refuse the whole request (JSON_PARSER_ERROR), so this record was not sent`, [field.name]);
+    if (typeof value === 'string' && realCalendarValue(value, calendar.field.type === 'date' ? DATE_ONLY : DATE_TIME)) continue;
+    first = { ...calendar, value };
   }
-  return undefined;
+  if (first === undefined) return undefined;
+  const { field, value } = first;
+  const wanted = field.type === 'date' ? 'a date YYYY-MM-DD' : 'a date-time YYYY-MM-DDThh:mm:ssZ';
+  return localReject('invalid-value', `${field.name}: ${JSON.stringify(value)} is not ${wanted} on the calendar; Salesforce would refuse the whole request (JSON_PARSER_ERROR), so this record was not sent`, [field.name]);
 }
 
 /** Splits the batch into local rejects and records to send. */
 function prepareRecords(request: UpsertBatchRequest, description: ObjectDescription): OutcomeMerger<PreparedRecord> {
   const merger = new OutcomeMerger<PreparedRecord>(request.records.length);
   // Looked up once per batch, not once per record: only date and date-time values are checked.
-  const calendarFields = description.fields.filter((field) => field.type === 'date' || field.type === 'datetime');
+  const calendarFields: CalendarFields = new Map(
+    description.fields.flatMap((field, order) => (field.type === 'date' || field.type === 'datetime' ? [[field.name, { field, order }] as const] : [])),
+  );
   const primaryKey = description.primaryKey;
   request.records.forEach((record, index) => {
     // The record's own values are only read from here on (the wire body is built afresh), so

@@ -127,6 +127,16 @@ describe('upsertBatch splits into sObject Collections calls of 200', () => {
     expect(harness.emulator.crm.count('Contact')).toBe(2);
   });
 
+  it('names the first undeserializable calendar value in the order of the description, whatever the order of the record', async () => {
+    harness = await startHarness();
+    const outcomes = (
+      await harness.connector.upsertBatch({ object: 'Contact', mode: 'insert', records: [{ values: { ...contactValues(1), Birthdate: '2024-02-30', LastActivityDate: '2024-99-01' } }] })
+    )._unsafeUnwrap();
+    // LastActivityDate comes before Birthdate in Contact's description.
+    expect(outcomes[0]).toMatchObject({ ok: false, reject: { code: 'invalid-value', fields: ['LastActivityDate'], message: expect.stringContaining('"2024-99-01"') } });
+    expect(collectionCalls(harness)).toBe(0);
+  });
+
   it('reports an update of an id no record has as not-found (Salesforce answers INVALID_CROSS_REFERENCE_KEY)', async () => {
     harness = await startHarness();
     const live = harness.emulator.crm.insert('Contact', contactValues(1));
