@@ -35,7 +35,7 @@ import {
 import { copyFrom, copyJson, copyText, isPipelined } from './copy.js';
 import { prepared, type Database } from './database.js';
 import { PostgresStoreError } from './errors.js';
-import { type KnownChunk, KnownChunks } from './known-chunks.js';
+import { type KnownChunk, KnownChunks, type WrittenChunk } from './known-chunks.js';
 
 // The chunk layout is shared with the other database store (see `journalChunks` of @crm-sync/sdk).
 const { allPayloadsDropped, applyOutcomes, applySent, CHUNK_ENTRIES, collectEntries, dropSettledPayloads, JOURNAL_STATES, keptPayloads, newChunks, parseStates, stateCounts, stringifyStates } = journalChunks;
@@ -163,63 +163,57 @@ export class PostgresExportJournal implements ExportJournal {
   async addPending(runId: string, entries: readonly NewJournalEntry[], fence?: Fence): Promise<void> {
     const updatedAt = this.now().toISOString();
     const operation = `Adding ${entries.length} pending entries to export run "${runId}"`;
-    let insertedChunks: readonly journalChunks.NewChunk[] = [];
+    let created: readonly journalChunks.NewChunk[];
     try {
-      await this.addChunks(runId, entries, updatedAt, operation, fence, (created) => {
-        insertedChunks = created;
-      });
+      created = await this.db.transaction(
+        operation,
+        async (client): Promise<readonly journalChunks.NewChunk[]> => {
+          const run = await client.query(`SELECT 1 FROM ${this.runs} WHERE run_id = $1 FOR UPDATE`, [runId]);
+          if (run.rowCount === 0) throw runNotFound(runId);
+          if (entries.length === 0) return [];
+          const seqs = entries.map((entry) => entry.seq);
+          const held = new Set<number>();
+          const overlapping = await client.query<ChunkRow>(
+            prepared(`SELECT first_seq, last_seq, states FROM ${this.chunks} WHERE run_id = $1 AND first_seq <= $2 AND last_seq >= $3`, [runId, Math.max(...seqs), Math.min(...seqs)]),
+          );
+          for (const row of overlapping.rows) for (const seq of Object.keys(parseStates(row.states).e)) held.add(Number(seq));
+          const fresh = entries.filter((entry) => !held.has(entry.seq) && held.add(entry.seq) !== undefined);
+          if (fresh.length === 0) return [];
+          const made = newChunks(fresh, updatedAt);
+          if (!isPipelined(client)) {
+            // COPY: the chunk texts go to the server as written, where a parameterised INSERT has the
+            // driver copy each (about 1 MB for 5,000 entries) into a message buffer it grows as it goes.
+            const lines = made.map(
+              (chunk) =>
+                `${copyText(runId)}\t${chunk.firstSeq}\t${chunk.lastSeq}\t${copyJson(chunk.entries)}\t${copyJson(chunk.states)}\t${copyJson(chunk.payloads)}\t${chunk.count}\t0\t0\t0\t0\n`,
+            );
+            await copyFrom(client, `COPY ${this.chunks} (run_id, first_seq, last_seq, entries, states, payloads, ${COUNT_COLUMNS}) FROM STDIN`, Buffer.from(lines.join('')));
+            return made;
+          }
+          // One parameter per JSON text (not text arrays, whose every quote the driver would escape).
+          for (const chunks of slices(made, ROWS_PER_STATEMENT)) {
+            const params: unknown[] = [runId];
+            const rows = chunks.map((chunk) => {
+              params.push(chunk.firstSeq, chunk.lastSeq, chunk.entries, chunk.states, chunk.payloads, chunk.count);
+              const at = params.length - 6;
+              return `($${at + 1}::integer, $${at + 2}::integer, $${at + 3}::text, $${at + 4}::text, $${at + 5}::text, $${at + 6}::integer)`;
+            });
+            await client.query(
+              `INSERT INTO ${this.chunks} (run_id, first_seq, last_seq, entries, states, payloads, ${COUNT_COLUMNS})
+               SELECT $1, x.first_seq, x.last_seq, x.entries, x.states, x.payloads, x.n, 0, 0, 0, 0 FROM (VALUES ${rows.join(', ')}) AS x(first_seq, last_seq, entries, states, payloads, n)`,
+              params,
+            );
+          }
+          return made;
+        },
+        fence,
+      );
     } catch (error) {
+      // Whether it was written is not known: what this journal believed of the run goes.
       this.known.delete(runId);
       throw error;
     }
-    this.knownOf(runId)?.add(insertedChunks);
-  }
-
-  /** The transaction of {@link PostgresExportJournal.addPending}; `inserted` is told the chunk rows it writes. */
-  private async addChunks(runId: string, entries: readonly NewJournalEntry[], updatedAt: string, operation: string, fence: Fence | undefined, inserted: (created: readonly journalChunks.NewChunk[]) => void): Promise<void> {
-    await this.db.transaction(
-      operation,
-      async (client) => {
-        const run = await client.query(`SELECT 1 FROM ${this.runs} WHERE run_id = $1 FOR UPDATE`, [runId]);
-        if (run.rowCount === 0) throw runNotFound(runId);
-        if (entries.length === 0) return;
-        const seqs = entries.map((entry) => entry.seq);
-        const held = new Set<number>();
-        const overlapping = await client.query<ChunkRow>(
-          prepared(`SELECT first_seq, last_seq, states FROM ${this.chunks} WHERE run_id = $1 AND first_seq <= $2 AND last_seq >= $3`, [runId, Math.max(...seqs), Math.min(...seqs)]),
-        );
-        for (const row of overlapping.rows) for (const seq of Object.keys(parseStates(row.states).e)) held.add(Number(seq));
-        const fresh = entries.filter((entry) => !held.has(entry.seq) && held.add(entry.seq) !== undefined);
-        if (fresh.length === 0) return;
-        const created = newChunks(fresh, updatedAt);
-        inserted(created);
-        if (!isPipelined(client)) {
-          // COPY: the chunk texts go to the server as written, where a parameterised INSERT has the
-          // driver copy each (about 1 MB for 5,000 entries) into a message buffer it grows as it goes.
-          const lines = created.map(
-            (chunk) =>
-              `${copyText(runId)}\t${chunk.firstSeq}\t${chunk.lastSeq}\t${copyJson(chunk.entries)}\t${copyJson(chunk.states)}\t${copyJson(chunk.payloads)}\t${chunk.count}\t0\t0\t0\t0\n`,
-          );
-          await copyFrom(client, `COPY ${this.chunks} (run_id, first_seq, last_seq, entries, states, payloads, ${COUNT_COLUMNS}) FROM STDIN`, Buffer.from(lines.join('')));
-          return;
-        }
-        // One parameter per JSON text (not text arrays, whose every quote the driver would escape).
-        for (const chunks of slices(created, ROWS_PER_STATEMENT)) {
-          const params: unknown[] = [runId];
-          const rows = chunks.map((chunk) => {
-            params.push(chunk.firstSeq, chunk.lastSeq, chunk.entries, chunk.states, chunk.payloads, chunk.count);
-            const at = params.length - 6;
-            return `($${at + 1}::integer, $${at + 2}::integer, $${at + 3}::text, $${at + 4}::text, $${at + 5}::text, $${at + 6}::integer)`;
-          });
-          await client.query(
-            `INSERT INTO ${this.chunks} (run_id, first_seq, last_seq, entries, states, payloads, ${COUNT_COLUMNS})
-             SELECT $1, x.first_seq, x.last_seq, x.entries, x.states, x.payloads, x.n, 0, 0, 0, 0 FROM (VALUES ${rows.join(', ')}) AS x(first_seq, last_seq, entries, states, payloads, n)`,
-            params,
-          );
-        }
-      },
-      fence,
-    );
+    this.knownOf(runId)?.add(created);
   }
 
   /** Marks entries `sent` in `batchId` and counts an attempt, in one transaction. */
@@ -369,15 +363,12 @@ export class PostgresExportJournal implements ExportJournal {
         chunk.payloads = JSON.stringify(keptPayloads(chunk.entries, JSON.parse(row.payloads) as StoredPayloads));
       }
     }
-    const texts = await this.writeChunks(client, group.runId, changed);
+    const written = await this.writeChunks(client, group.runId, changed);
     // Noted before the commit: a commit that fails leaves a belief the next guarded write refutes.
     const known = this.knownOf(group.runId);
-    if (known !== undefined) {
-      for (const row of rows) {
-        const index = changed.findIndex((chunk) => chunk.firstSeq === row.first_seq);
-        if (index >= 0) known.written(row.first_seq, row.last_seq, changed[index]!.entries, texts[index]!);
-      }
-    }
+    if (known === undefined) return;
+    const lastSeqs = new Map(rows.map((row) => [row.first_seq, row.last_seq]));
+    changed.forEach((chunk, index) => known.written(chunk.firstSeq, lastSeqs.get(chunk.firstSeq)!, chunk.entries, written[index]!));
   }
 
   /** The known chunks of a run, made on first use (only on the store's own pool, see {@link PostgresExportJournal.writeKnown}). */
@@ -438,8 +429,8 @@ export class PostgresExportJournal implements ExportJournal {
     }
     this.writingKnown.add(group.runId);
     try {
-      const texts = await this.writeChunks(undefined, group.runId, changed, { hashes, fence: group.fence, operation });
-      chunks.forEach((chunk, index) => known.written(chunk.firstSeq, chunk.lastSeq, chunk.states!, texts[index]!));
+      const written = await this.writeChunks(undefined, group.runId, changed, { hashes, fence: group.fence, operation });
+      chunks.forEach((chunk, index) => known.written(chunk.firstSeq, chunk.lastSeq, chunk.states!, written[index]!));
       return true;
     } catch (error) {
       for (const chunk of chunks) known.forget(chunk.firstSeq);
@@ -454,7 +445,7 @@ export class PostgresExportJournal implements ExportJournal {
 
   /**
    * Writes back changed chunks in one statement: their entries and counts, and their payloads when
-   * not null. Resolves with the `states` texts written, in order. With `guard` (no client: one
+   * not null. Resolves with what was written of each, in order. With `guard` (no client: one
    * statement on the pool, its own transaction), see {@link PostgresExportJournal.writeKnown}.
    */
   private async writeChunks(
@@ -462,17 +453,18 @@ export class PostgresExportJournal implements ExportJournal {
     runId: string,
     chunks: readonly { readonly firstSeq: number; readonly entries: ChunkStates; readonly payloads: string | null }[],
     guard?: { readonly hashes: readonly string[]; readonly fence: Fence | undefined; readonly operation: string },
-  ): Promise<string[]> {
-    const texts: string[] = [];
-    if (chunks.length === 0) return texts;
+  ): Promise<WrittenChunk[]> {
+    const written: WrittenChunk[] = [];
+    if (chunks.length === 0) return written;
     for (const [partIndex, part] of slices(chunks, ROWS_PER_STATEMENT).entries()) {
       // One parameter per JSON text (not text arrays, whose every quote the driver would escape).
       const params: unknown[] = [runId];
       const width = guard === undefined ? 8 : 9;
       const rows = part.map((chunk, index) => {
         const text = stringifyStates(chunk.entries);
-        texts.push(text);
-        params.push(chunk.firstSeq, text, chunk.payloads, ...stateCounts(chunk.entries));
+        const counts = stateCounts(chunk.entries);
+        written.push({ text, counts });
+        params.push(chunk.firstSeq, text, chunk.payloads, ...counts);
         if (guard !== undefined) params.push(guard.hashes[partIndex * ROWS_PER_STATEMENT + index]);
         const at = params.length - width;
         return `($${at + 1}::integer, $${at + 2}::text, $${at + 3}::text, ${JOURNAL_STATES.map((_, state) => `$${at + 4 + state}::integer`).join(', ')}${guard === undefined ? '' : `, $${at + 9}::text`})`;
@@ -498,7 +490,7 @@ export class PostgresExportJournal implements ExportJournal {
          SELECT 1 / (CASE WHEN count(*) = $${params.length}::integer THEN 1 ELSE 0 END) AS written FROM written`;
       await this.db.query(guard.operation, sql, params, { prepared: part.length <= PREPARED_ROWS });
     }
-    return texts;
+    return written;
   }
 
   /**

@@ -13,13 +13,19 @@ import { createHash } from 'node:crypto';
 import { journalChunks } from '@crm-sync/sdk';
 
 type ChunkStates = journalChunks.ChunkStates;
-const { parseStates, stateCounts } = journalChunks;
+const { parseStates } = journalChunks;
 
 /**
  * At most this many chunks kept per run (about 200 entries each). A chunk is let go as soon as
  * every entry of it is settled, so this bounds only a run whose entries stay unsettled.
  */
 export const KNOWN_CHUNKS_PER_RUN = 2_000;
+
+/** What a write made of a chunk: its `states` text and its counts by state (in `JOURNAL_STATES` order). */
+export interface WrittenChunk {
+  readonly text: string;
+  readonly counts: readonly number[];
+}
 
 /** A chunk as this journal last wrote it. */
 export interface KnownChunk {
@@ -47,9 +53,9 @@ export class KnownChunks {
     }
   }
 
-  /** Notes a chunk as written with `states` (`text` its text): kept unless every entry is settled. */
-  written(firstSeq: number, lastSeq: number, states: ChunkStates, text: string): void {
-    const counts = stateCounts(states);
+  /** Notes a chunk as written with `states` (`written`: its text and counts): kept unless every entry is settled. */
+  written(firstSeq: number, lastSeq: number, states: ChunkStates, written: WrittenChunk): void {
+    const { text, counts } = written;
     // pending, sent or unknown: a later step may still change it.
     if (counts[0]! + counts[1]! + counts[4]! === 0) {
       this.forget(firstSeq);
