@@ -9,6 +9,14 @@
  * fence checks it first, inside its own savepoint: a stale token rejects with `StaleFenceError` and
  * writes nothing.
  *
+ * `markSent` writes no chunk: it inserts the batch's sent mark as a row of
+ * `crm_sync_journal_marks`, durable in the same step as before, and the next step that writes one
+ * of the chunks the mark touches (the batch's outcomes, as a rule) folds it into all of them and
+ * deletes it, in the same transaction. Readers (`listEntries`, `countByState`) fold the marks still
+ * there over the chunks they read, so every call sees what it saw when the mark rewrote the chunk;
+ * closing a run folds what is left. A mark costs one small insert where the chunk rewrite cost a
+ * read, a parse and a write of the whole chunk row (its payloads included).
+ *
  * The payloads hold the remote values sent to the CRM. The store cannot tell a credential from a
  * field value, so a job must never map a credential as a field. The values of an entry are deleted
  * once it is settled: in the step that commits it (a committed entry is never sent again; the
@@ -62,6 +70,34 @@ interface ChunkRow {
   readonly payloads: string;
 }
 
+/** A sent mark not yet folded into its chunks (a row of `crm_sync_journal_marks`). */
+interface MarkRow {
+  readonly id: number;
+  readonly first_seq: number;
+  readonly last_seq: number;
+  readonly batch_id: string;
+  readonly updated_at: string;
+  readonly seqs: string;
+}
+
+/** A mark as folded: its seqs parsed once. */
+interface Mark {
+  readonly id: number;
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  readonly batchId: string;
+  readonly updatedAt: string;
+  readonly seqs: readonly number[];
+}
+
+/** A chunk read by a step, with what the step did to it. */
+interface LoadedChunk {
+  readonly firstSeq: number;
+  readonly states: ChunkStates;
+  changed: boolean;
+  dropped: boolean;
+}
+
 const RUN_COLUMNS = 'run_id, job_id, status, started_at, finished_at, summary';
 /** At most this many chunk rows read per statement by `listEntries`. */
 const CHUNKS_PER_READ = 16;
@@ -74,7 +110,12 @@ export class SqliteExportJournal implements ExportJournal {
   private readonly selectRunsOfJob: Statement<[string], RunRow>;
   private readonly insertRun: Statement<[string, string, string]>;
   private readonly updateRunClosed: Statement<[string, string, string | null, string]>;
-  private readonly selectChunksInRange: Statement<[string, number, number], Pick<ChunkRow, 'first_seq' | 'states'>>;
+  private readonly selectChunksInRange: Statement<[string, number, number], Pick<ChunkRow, 'first_seq' | 'last_seq' | 'states'>>;
+  private readonly insertMark: Statement<[string, number, number, string, string, string]>;
+  private readonly selectMarksInRange: Statement<[string, number, number], MarkRow>;
+  private readonly selectMarksOfRun: Statement<[string], MarkRow>;
+  private readonly deleteMark: Statement<[number]>;
+  private readonly deleteRunMarks: Statement<[string]>;
   private readonly selectChunkPayloads: Statement<[string, number], Pick<ChunkRow, 'payloads'>>;
   private readonly selectChunksAfter: Statement<[string, number, number, number], ChunkRow>;
   private readonly selectSettledChunks: Statement<[string], ChunkRow>;
@@ -118,8 +159,15 @@ export class SqliteExportJournal implements ExportJournal {
       'UPDATE journal_runs SET status = ?, finished_at = ?, summary = ? WHERE run_id = ?',
     );
     this.selectChunksInRange = db.prepare(
-      'SELECT first_seq, states FROM journal_chunks WHERE run_id = ? AND first_seq <= ? AND last_seq >= ? ORDER BY first_seq',
+      'SELECT first_seq, last_seq, states FROM journal_chunks WHERE run_id = ? AND first_seq <= ? AND last_seq >= ? ORDER BY first_seq',
     );
+    this.insertMark = db.prepare('INSERT INTO crm_sync_journal_marks (run_id, first_seq, last_seq, batch_id, updated_at, seqs) VALUES (?, ?, ?, ?, ?, ?)');
+    const markColumns = 'id, first_seq, last_seq, batch_id, updated_at, seqs';
+    // In id order: the order the marks were made in, which is the order they are folded in.
+    this.selectMarksInRange = db.prepare(`SELECT ${markColumns} FROM crm_sync_journal_marks WHERE run_id = ? AND first_seq <= ? AND last_seq >= ? ORDER BY id`);
+    this.selectMarksOfRun = db.prepare(`SELECT ${markColumns} FROM crm_sync_journal_marks WHERE run_id = ? ORDER BY id`);
+    this.deleteMark = db.prepare('DELETE FROM crm_sync_journal_marks WHERE id = ?');
+    this.deleteRunMarks = db.prepare('DELETE FROM crm_sync_journal_marks WHERE run_id = ?');
     this.selectChunkPayloads = db.prepare('SELECT payloads FROM journal_chunks WHERE run_id = ? AND first_seq = ?');
     this.selectChunksAfter = db.prepare(
       'SELECT first_seq, last_seq, entries, states, payloads FROM journal_chunks WHERE run_id = ? AND last_seq > ? AND first_seq > ? ORDER BY first_seq LIMIT ?',
@@ -137,7 +185,8 @@ export class SqliteExportJournal implements ExportJournal {
     );
     this.selectPrunable = db.prepare(
       `SELECT r.run_id,
-         EXISTS (SELECT 1 FROM journal_chunks c WHERE c.run_id = r.run_id AND c.sent + c.unknown > 0) AS in_doubt,
+         (EXISTS (SELECT 1 FROM journal_chunks c WHERE c.run_id = r.run_id AND c.sent + c.unknown > 0)
+           OR EXISTS (SELECT 1 FROM crm_sync_journal_marks m WHERE m.run_id = r.run_id)) AS in_doubt,
          (SELECT COALESCE(sum(pending + sent + committed + rejected + unknown), 0) FROM journal_chunks c WHERE c.run_id = r.run_id) AS entries
        FROM journal_runs r WHERE r.status <> 'open' AND r.finished_at < ? ORDER BY r.finished_at, r.rowid`,
     );
@@ -227,11 +276,17 @@ export class SqliteExportJournal implements ExportJournal {
         for (const seq of Object.keys(parseStates(row.states).e)) held.add(Number(seq));
       }
       const fresh = entries.filter((entry) => !held.has(entry.seq) && held.add(entry.seq) !== undefined);
+      // A mark made before these seqs were in the run ignored them: it is folded before they come
+      // in, so that no reader folds it over them later.
+      if (fresh.length > 0) this.foldMarks(runId, [Math.min(...seqs), Math.max(...seqs)]);
       for (const chunk of newChunks(fresh, updatedAt)) this.insertChunk.run(runId, chunk.firstSeq, chunk.lastSeq, chunk.entries, chunk.states, chunk.payloads, chunk.count);
     });
   }
 
-  /** Marks entries `sent` in `batchId` and counts an attempt, in one transaction. */
+  /**
+   * Marks entries `sent` in `batchId` and counts an attempt, in one transaction: the mark is a row
+   * of its own, folded into the chunks by the next step that writes them (see the module's notes).
+   */
   async markSent(runId: string, seqs: readonly number[], batchId: string, fence?: Fence): Promise<void> {
     const operation = `Marking ${seqs.length} entries of export run "${runId}" as sent`;
     let updatedAt: string;
@@ -243,7 +298,14 @@ export class SqliteExportJournal implements ExportJournal {
     return this.step(operation, () => {
       this.leases.check(fence);
       this.requireRun(runId);
-      this.changeChunks(runId, seqs, (states) => ({ changed: applySent(states, seqs, batchId, updatedAt), dropped: false }));
+      if (seqs.length === 0) return;
+      let low = Infinity;
+      let high = -Infinity;
+      for (const seq of seqs) {
+        low = Math.min(low, seq);
+        high = Math.max(high, seq);
+      }
+      this.insertMark.run(runId, low, high, batchId, updatedAt, JSON.stringify(seqs));
     });
   }
 
@@ -268,9 +330,10 @@ export class SqliteExportJournal implements ExportJournal {
   }
 
   /**
-   * Inside a step: reads the chunks the seqs fall in, applies `change` to each, and writes back
-   * those it changed, with their counts; payloads rewritten without those dropped (emptied
-   * without being parsed when the chunk keeps none).
+   * Inside a step: reads the chunks the seqs fall in, folds into them the sent marks that touch
+   * them (see {@link SqliteExportJournal.loadChunks}), applies `change` to each, and writes back
+   * those that changed, with their counts; payloads rewritten without those dropped (emptied
+   * without being parsed when the chunk keeps none). The folded marks are deleted.
    */
   private changeChunks(runId: string, seqs: readonly number[], change: (states: ChunkStates) => { readonly changed: boolean; readonly dropped: boolean }): void {
     if (seqs.length === 0) return;
@@ -280,12 +343,67 @@ export class SqliteExportJournal implements ExportJournal {
       low = Math.min(low, seq);
       high = Math.max(high, seq);
     }
-    for (const row of this.selectChunksInRange.all(runId, high, low)) {
-      const states = parseStates(row.states);
-      const { changed, dropped } = change(states);
-      if (!changed) continue;
-      const payloads = !dropped ? null : allPayloadsDropped(states) ? '{}' : JSON.stringify(keptPayloads(states, JSON.parse(this.selectChunkPayloads.get(runId, row.first_seq)!.payloads) as StoredPayloads));
-      this.writeChunk(runId, row.first_seq, states, payloads);
+    const { chunks, marks } = this.loadChunks(runId, low, high);
+    for (const chunk of chunks) {
+      const { changed, dropped } = change(chunk.states);
+      chunk.changed ||= changed;
+      chunk.dropped ||= dropped;
+    }
+    this.writeLoaded(runId, chunks, marks);
+  }
+
+  /**
+   * Inside a step: the chunks holding seqs from `low` to `high`, parsed, with every sent mark that
+   * touches one of them folded in (in the order the marks were made), and the chunks those marks
+   * touch as well, until no mark reaches a chunk not read: a mark is folded whole or not at all.
+   */
+  private loadChunks(runId: string, low: number, high: number): { readonly chunks: LoadedChunk[]; readonly marks: Mark[] } {
+    const chunks = new Map<number, LoadedChunk>();
+    const marks = new Map<number, Mark>();
+    const ranges: [number, number][] = [[low, high]];
+    for (let range = ranges.pop(); range !== undefined; range = ranges.pop()) {
+      for (const row of this.selectChunksInRange.all(runId, range[1], range[0])) {
+        if (chunks.has(row.first_seq)) continue;
+        chunks.set(row.first_seq, { firstSeq: row.first_seq, states: parseStates(row.states), changed: false, dropped: false });
+        for (const mark of this.selectMarksInRange.all(runId, row.last_seq, row.first_seq)) {
+          if (marks.has(mark.id)) continue;
+          marks.set(mark.id, toMark(mark));
+          ranges.push([mark.first_seq, mark.last_seq]);
+        }
+      }
+    }
+    const ordered = [...marks.values()].sort((a, b) => a.id - b.id);
+    const loaded = [...chunks.values()];
+    for (const mark of ordered) {
+      for (const chunk of loaded) {
+        if (applySent(chunk.states, mark.seqs, mark.batchId, mark.updatedAt)) chunk.changed = true;
+      }
+    }
+    return { chunks: loaded, marks: ordered };
+  }
+
+  /** Inside a step: writes the loaded chunks that changed and deletes the marks folded into them. */
+  private writeLoaded(runId: string, chunks: readonly LoadedChunk[], marks: readonly Mark[]): void {
+    for (const chunk of chunks) {
+      if (!chunk.changed) continue;
+      const { states } = chunk;
+      const payloads = !chunk.dropped ? null : allPayloadsDropped(states) ? '{}' : JSON.stringify(keptPayloads(states, JSON.parse(this.selectChunkPayloads.get(runId, chunk.firstSeq)!.payloads) as StoredPayloads));
+      this.writeChunk(runId, chunk.firstSeq, states, payloads);
+    }
+    for (const mark of marks) this.deleteMark.run(mark.id);
+  }
+
+  /**
+   * Inside a transaction: folds into their chunks the sent marks of the run whose range meets
+   * `low`..`high` (all of them without a range: closing a run leaves none).
+   */
+  private foldMarks(runId: string, range?: readonly [number, number]): void {
+    const next = (): MarkRow | undefined => (range === undefined ? this.selectMarksOfRun.get(runId) : this.selectMarksInRange.get(runId, range[1], range[0]));
+    for (let mark = next(); mark !== undefined; mark = next()) {
+      const { chunks, marks } = this.loadChunks(runId, mark.first_seq, mark.last_seq);
+      this.writeLoaded(runId, chunks, marks);
+      // A mark whose seqs the run holds in no chunk folds into nothing: it changes nothing.
+      this.deleteMark.run(mark.id);
     }
   }
 
@@ -376,6 +494,7 @@ export class SqliteExportJournal implements ExportJournal {
       }
       if (limit === 0) return [];
       const afterSeq = options.afterSeq ?? -1;
+      const marks = this.selectMarksOfRun.all(runId).map(toMark);
       const perRead = limit === undefined ? CHUNKS_PER_READ : Math.min(CHUNKS_PER_READ, Math.ceil(limit / CHUNK_ENTRIES) + 1);
       const found: JournalEntry[] = [];
       for (let afterFirst = Number.MIN_SAFE_INTEGER; ; ) {
@@ -386,7 +505,7 @@ export class SqliteExportJournal implements ExportJournal {
             found.length = limit;
             if (row.first_seq > found[found.length - 1]!.seq) return found;
           }
-          collectEntries(runId, row, afterSeq, states, found);
+          collectEntries(runId, marks.length === 0 ? row : withMarks(row, marks), afterSeq, states, found);
         }
         if (rows.length < perRead) break;
         afterFirst = rows[rows.length - 1]!.first_seq;
@@ -404,7 +523,24 @@ export class SqliteExportJournal implements ExportJournal {
     try {
       this.flush();
       const row = this.countStates.get(runId);
-      return Object.fromEntries(JOURNAL_STATES.map((state) => [state, row?.[state] ?? 0])) as Record<JournalState, number>;
+      const counts = JOURNAL_STATES.map((state) => row?.[state] ?? 0);
+      const marks = this.selectMarksOfRun.all(runId).map(toMark);
+      if (marks.length > 0) {
+        // The chunks the marks touch are counted again with the marks folded in (not written).
+        const touched = new Map<number, ChunkStates>();
+        for (const mark of marks) {
+          for (const chunk of this.selectChunksInRange.all(runId, mark.lastSeq, mark.firstSeq)) {
+            if (!touched.has(chunk.first_seq)) touched.set(chunk.first_seq, parseStates(chunk.states));
+          }
+        }
+        for (const states of touched.values()) {
+          const before = stateCounts(states);
+          for (const mark of marks) applySent(states, mark.seqs, mark.batchId, mark.updatedAt);
+          const after = stateCounts(states);
+          for (let index = 0; index < counts.length; index += 1) counts[index]! += after[index]! - before[index]!;
+        }
+      }
+      return Object.fromEntries(JOURNAL_STATES.map((state, index) => [state, counts[index]!])) as Record<JournalState, number>;
     } catch (error) {
       throw toStoreError(error, `Counting entries of export run "${runId}"`);
     }
@@ -425,6 +561,7 @@ export class SqliteExportJournal implements ExportJournal {
         this.leases.check(fence);
         this.requireRun(runId);
         this.updateRunClosed.run(status, finishedAt, toJsonColumn(summary), runId);
+        this.foldMarks(runId);
         for (const row of this.selectSettledChunks.all(runId)) {
           const states = parseStates(row.states);
           if (!dropSettledPayloads(states)) continue;
@@ -465,6 +602,7 @@ export class SqliteExportJournal implements ExportJournal {
       entries += row.entries;
       if (dryRun) continue;
       this.deleteRunChunks.run(row.run_id);
+      this.deleteRunMarks.run(row.run_id);
       this.deleteRun.run(row.run_id);
     }
     return { runIds, entries, keptInDoubt };
@@ -508,4 +646,19 @@ function toRun(row: RunRow): JournalRun {
     ...(row.finished_at === null ? {} : { finishedAt: row.finished_at }),
     ...(summary === undefined ? {} : { summary }),
   };
+}
+
+function toMark(row: MarkRow): Mark {
+  return { id: row.id, firstSeq: row.first_seq, lastSeq: row.last_seq, batchId: row.batch_id, updatedAt: row.updated_at, seqs: JSON.parse(row.seqs) as number[] };
+}
+
+/** A chunk row as a reader sees it: the sent marks that touch its range folded into its states (not written). */
+function withMarks(row: ChunkRow, marks: readonly Mark[]): ChunkRow {
+  let states: ChunkStates | undefined;
+  for (const mark of marks) {
+    if (mark.firstSeq > row.last_seq || mark.lastSeq < row.first_seq) continue;
+    states ??= parseStates(row.states);
+    applySent(states, mark.seqs, mark.batchId, mark.updatedAt);
+  }
+  return states === undefined ? row : { ...row, states: stringifyStates(states) };
 }

@@ -20,9 +20,11 @@ type LegacyEntry = journalChunks.LegacyEntry;
  * values) and dropped the index on the entries' state (every step changes the state; lists and
  * counts scan the run's range of the primary key); 5 keeps the journal's entries by chunk in
  * `journal_chunks` (see `journalChunks` of @crm-sync/sdk; `journal_entries` and `journal_payloads` are converted
- * and dropped). An older file gains what it lacks on open; its data is kept.
+ * and dropped); 6 added `crm_sync_journal_marks` (a batch's sent mark as a row of its own, folded
+ * into the chunks by the next step that writes them). An older file gains what it lacks on open;
+ * its data is kept.
  */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 /**
  * Names crm-sync uses for its own tables. A local table may not take one of them (compared
@@ -71,6 +73,22 @@ CREATE TABLE IF NOT EXISTS journal_chunks (
 -- lookup at 500 chunks). A run's chunks start at distinct seqs (a new chunk starts at a seq the run
 -- did not hold).
 CREATE UNIQUE INDEX IF NOT EXISTS journal_chunks_by_seq ON journal_chunks (run_id, first_seq, last_seq);
+
+-- Sent marks not yet folded into the chunks they touch: one row per markSent step, the batch's
+-- seqs as a JSON array. A mark is durable before its batch is sent, like the chunk rewrite it
+-- replaces, and costs one small insert instead of a rewrite of the chunk. The next step that
+-- writes one of its chunks folds it into all of them (in id order) and deletes it; readers fold the
+-- marks still here over what they read. A closed run has none.
+CREATE TABLE IF NOT EXISTS crm_sync_journal_marks (
+  id         INTEGER PRIMARY KEY,
+  run_id     TEXT NOT NULL REFERENCES journal_runs (run_id),
+  first_seq  INTEGER NOT NULL,
+  last_seq   INTEGER NOT NULL,
+  batch_id   TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  seqs       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS crm_sync_journal_marks_by_run ON crm_sync_journal_marks (run_id, first_seq);
 
 -- One row per job: the run lease. Kept after release, so a token is never reused.
 CREATE TABLE IF NOT EXISTS crm_sync_leases (
@@ -198,7 +216,7 @@ export function ensureSchema(db: Database): void {
     const splitPayloads = version > 0 && version < 4;
     if (splitPayloads) db.exec(MOVE_PAYLOADS_OUT_OF_ENTRIES);
     db.exec(CREATE_SCHEMA);
-    if (version > 0) moveEntriesIntoChunks(db);
+    if (version > 0 && version < 5) moveEntriesIntoChunks(db);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
 }
