@@ -336,11 +336,14 @@ export class PostgresExportJournal implements ExportJournal {
     if (rows.length === 0) return this.requireRun(client, group.runId);
     const changed: { firstSeq: number; entries: ChunkStates; payloads: string | null }[] = [];
     const rereadPayloads: number[] = [];
+    const ranges = group.steps.map(stepRange);
     for (const row of rows) {
       const entries = parseStates(row.states);
       let touched = false;
       let dropped = false;
-      for (const step of group.steps) {
+      for (const [index, step] of group.steps.entries()) {
+        // A step none of whose seqs is in the chunk's range changes nothing in it.
+        if (!meets(ranges[index]!, row.first_seq, row.last_seq)) continue;
         if (step.kind === 'sent') touched = applySent(entries, step.seqs, step.batchId, step.updatedAt) || touched;
         else {
           const applied = applyOutcomes(entries, step.outcomes, step.updatedAt);
@@ -413,10 +416,13 @@ export class PostgresExportJournal implements ExportJournal {
     const chunks = [...touched.values()].sort((a, b) => a.firstSeq - b.firstSeq);
     const hashes = chunks.map((chunk) => known.hashOf(chunk));
     const changed: { firstSeq: number; entries: ChunkStates; payloads: string | null }[] = [];
+    const ranges = group.steps.map(stepRange);
     for (const chunk of chunks) {
       const states = chunk.states!;
       let dropped = false;
-      for (const step of group.steps) {
+      for (const [index, step] of group.steps.entries()) {
+        // A step none of whose seqs is in the chunk's range changes nothing in it.
+        if (!meets(ranges[index]!, chunk.firstSeq, chunk.lastSeq)) continue;
         if (step.kind === 'sent') applySent(states, step.seqs, step.batchId, step.updatedAt);
         else dropped = applyOutcomes(states, step.outcomes, step.updatedAt).dropped || dropped;
       }
@@ -631,6 +637,29 @@ export class PostgresExportJournal implements ExportJournal {
 type QueuedStep =
   | { readonly kind: 'sent'; readonly seqs: readonly number[]; readonly batchId: string; readonly updatedAt: string }
   | { readonly kind: 'outcomes'; readonly outcomes: readonly JournalOutcome[]; readonly updatedAt: string };
+
+/** The lowest and highest seq a step names. */
+function stepRange(step: QueuedStep): readonly [number, number] {
+  let low = Infinity;
+  let high = -Infinity;
+  if (step.kind === 'sent') {
+    for (const seq of step.seqs) {
+      low = Math.min(low, seq);
+      high = Math.max(high, seq);
+    }
+  } else {
+    for (const outcome of step.outcomes) {
+      low = Math.min(low, outcome.seq);
+      high = Math.max(high, outcome.seq);
+    }
+  }
+  return [low, high];
+}
+
+/** True when a step's seq range meets a chunk's `firstSeq`..`lastSeq` (every seq of a chunk lies in it). */
+function meets(range: readonly [number, number], firstSeq: number, lastSeq: number): boolean {
+  return range[0] <= lastSeq && range[1] >= firstSeq;
+}
 
 /** The steps of one run and fence written together, in the order issued. */
 interface StepGroup {
