@@ -38,9 +38,8 @@ import { PostgresStoreError } from './errors.js';
 import { type KnownChunk, KnownChunks, type WrittenChunk } from './known-chunks.js';
 
 // The chunk layout is shared with the other database store (see `journalChunks` of @crm-sync/sdk).
-const { allPayloadsDropped, applyOutcomes, applySent, CHUNK_ENTRIES, collectEntries, dropSettledPayloads, JOURNAL_STATES, keptPayloads, newChunks, parseStates, stateCounts, stringifyStates } = journalChunks;
+const { allPayloadsDropped, applyOutcomes, applySent, CHUNK_ENTRIES, collectEntries, dropSettledPayloads, JOURNAL_STATES, keptPayloads, newChunks, parsePayloads, parseStates, stateCounts, stringifyStates } = journalChunks;
 type ChunkStates = journalChunks.ChunkStates;
-type StoredPayloads = journalChunks.StoredPayloads;
 
 interface RunRow {
   readonly run_id: string;
@@ -363,7 +362,7 @@ export class PostgresExportJournal implements ExportJournal {
       ]);
       for (const row of read.rows) {
         const chunk = changed.find((candidate) => candidate.firstSeq === row.first_seq)!;
-        chunk.payloads = JSON.stringify(keptPayloads(chunk.entries, JSON.parse(row.payloads) as StoredPayloads));
+        chunk.payloads = JSON.stringify(keptPayloads(chunk.entries, parsePayloads(row.payloads)));
       }
     }
     const written = await this.writeChunks(client, group.runId, changed);
@@ -581,7 +580,7 @@ export class PostgresExportJournal implements ExportJournal {
         for (const row of settled.rows) {
           const entries = parseStates(row.states);
           if (!dropSettledPayloads(entries)) continue;
-          changed.push({ firstSeq: row.first_seq, entries, payloads: JSON.stringify(keptPayloads(entries, JSON.parse(row.payloads!) as StoredPayloads)) });
+          changed.push({ firstSeq: row.first_seq, entries, payloads: JSON.stringify(keptPayloads(entries, parsePayloads(row.payloads!))) });
         }
         await this.writeChunks(client, runId, changed);
         if (cutoff !== undefined) await this.prune(client, cutoff, false);

@@ -48,9 +48,8 @@ import { fromJsonColumn, toJsonColumn } from './json-column.js';
 import type { SqliteLeaseStore } from './lease-store.js';
 
 // The chunk layout is shared with the other database store (see `journalChunks` of @crm-sync/sdk).
-const { allPayloadsDropped, applyOutcomes, applySent, CHUNK_ENTRIES, collectEntries, dropSettledPayloads, JOURNAL_STATES, keptPayloads, newChunks, parseStates, stateCounts, stringifyStates } = journalChunks;
+const { allPayloadsDropped, applyOutcomes, applySent, CHUNK_ENTRIES, collectEntries, dropSettledPayloads, JOURNAL_STATES, keptPayloads, newChunks, parsePayloads, parseStates, stateCounts, stringifyStates } = journalChunks;
 type ChunkStates = journalChunks.ChunkStates;
-type StoredPayloads = journalChunks.StoredPayloads;
 
 interface RunRow {
   readonly run_id: string;
@@ -387,7 +386,7 @@ export class SqliteExportJournal implements ExportJournal {
     for (const chunk of chunks) {
       if (!chunk.changed) continue;
       const { states } = chunk;
-      const payloads = !chunk.dropped ? null : allPayloadsDropped(states) ? '{}' : JSON.stringify(keptPayloads(states, JSON.parse(this.selectChunkPayloads.get(runId, chunk.firstSeq)!.payloads) as StoredPayloads));
+      const payloads = !chunk.dropped ? null : allPayloadsDropped(states) ? '{}' : JSON.stringify(keptPayloads(states, parsePayloads(this.selectChunkPayloads.get(runId, chunk.firstSeq)!.payloads)));
       this.writeChunk(runId, chunk.firstSeq, states, payloads);
     }
     for (const mark of marks) this.deleteMark.run(mark.id);
@@ -565,7 +564,7 @@ export class SqliteExportJournal implements ExportJournal {
         for (const row of this.selectSettledChunks.all(runId)) {
           const states = parseStates(row.states);
           if (!dropSettledPayloads(states)) continue;
-          this.writeChunk(runId, row.first_seq, states, JSON.stringify(keptPayloads(states, JSON.parse(row.payloads) as StoredPayloads)));
+          this.writeChunk(runId, row.first_seq, states, JSON.stringify(keptPayloads(states, parsePayloads(row.payloads))));
         }
         if (cutoff !== undefined) this.prune(cutoff, false);
       }).immediate();
