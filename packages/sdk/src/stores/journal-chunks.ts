@@ -84,14 +84,27 @@ export function parsePayloads(text: string): StoredPayloads {
 
 /** A payload's values in the order of `names` when its fields are exactly `names`, all defined; the payload itself otherwise. */
 function payloadRow(names: readonly string[], payload: Readonly<Record<string, FieldValue>>): readonly FieldValue[] | Readonly<Record<string, FieldValue>> {
-  if (Object.keys(payload).length !== names.length) return payload;
-  const values: FieldValue[] = new Array<FieldValue>(names.length);
+  const keys = Object.keys(payload);
+  if (keys.length !== names.length) return payload;
+  const values: FieldValue[] = [];
   for (let at = 0; at < names.length; at += 1) {
-    const name = names[at]!;
+    // The usual case: the fields in the order of the first payload (own properties, as Object.keys gives them).
+    if (keys[at] !== names[at]) return sameFields(names, payload);
+    const value = payload[keys[at]!];
+    if (value === undefined) return payload;
+    values.push(value);
+  }
+  return values;
+}
+
+/** {@link payloadRow} for a payload of as many fields in another order. */
+function sameFields(names: readonly string[], payload: Readonly<Record<string, FieldValue>>): readonly FieldValue[] | Readonly<Record<string, FieldValue>> {
+  const values: FieldValue[] = [];
+  for (const name of names) {
     if (!Object.hasOwn(payload, name)) return payload;
     const value = payload[name];
     if (value === undefined) return payload;
-    values[at] = value;
+    values.push(value);
   }
   return values;
 }
