@@ -7,6 +7,14 @@
  * that its token is current (the lease row locked `FOR SHARE` until the commit) and writes nothing
  * otherwise; a stale token rejects with `StaleFenceError`.
  *
+ * A sent mark that is the only step of its group on a chunk the journal knows (see
+ * {@link PostgresExportJournal.writeKnown}) is not folded into the chunk's states: it is appended to
+ * the row's `marks` column (schema 4), one line per step, which leaves the states, entries and
+ * payloads of the row as they are (PostgreSQL keeps the unchanged large values of a new row
+ * version where they are). The next step that rewrites the states folds the marks in first, in
+ * order, and empties the column; readers (`listEntries`, `countByState`) fold them over what they
+ * read, and closing a run folds what is left. A mark is durable before its batch leaves, as before.
+ *
  * The payloads hold the remote values sent to the CRM. The store cannot tell a credential from a
  * field value, so a job must never map a credential as a field. An entry's payload is dropped once
  * it is settled: by the step that commits it (a committed entry is never sent again; when that
@@ -62,6 +70,8 @@ interface ChunkRow {
   readonly entries?: string;
   readonly states: string;
   readonly payloads?: string;
+  /** Sent marks not yet folded into `states` (see the module's notes). */
+  readonly marks?: string;
 }
 
 /** At most this many chunk rows read per query by `listEntries`. */
@@ -325,7 +335,7 @@ export class PostgresExportJournal implements ExportJournal {
     }
     const rows = (
       await client.query<ChunkRow>(
-        prepared(`SELECT first_seq, last_seq, states FROM ${this.chunks} WHERE run_id = $1 AND first_seq <= $2 AND last_seq >= $3 ORDER BY first_seq FOR UPDATE`, [
+        prepared(`SELECT first_seq, last_seq, states, marks FROM ${this.chunks} WHERE run_id = $1 AND first_seq <= $2 AND last_seq >= $3 ORDER BY first_seq FOR UPDATE`, [
           group.runId,
           high,
           low,
@@ -338,7 +348,8 @@ export class PostgresExportJournal implements ExportJournal {
     const ranges = group.steps.map(stepRange);
     for (const row of rows) {
       const entries = parseStates(row.states);
-      let touched = false;
+      // The marks appended since the states were written come first: a rewrite empties them.
+      let touched = foldMarks(entries, row.marks);
       let dropped = false;
       for (const [index, step] of group.steps.entries()) {
         // A step none of whose seqs is in the chunk's range changes nothing in it.
@@ -413,15 +424,22 @@ export class PostgresExportJournal implements ExportJournal {
     // One statement, so that the guard holds for the whole group.
     if (touched.size > ROWS_PER_STATEMENT) return false;
     const chunks = [...touched.values()].sort((a, b) => a.firstSeq - b.firstSeq);
-    const hashes = chunks.map((chunk) => known.hashOf(chunk));
     const changed: { firstSeq: number; entries: ChunkStates; payloads: string | null }[] = [];
+    const rewritten: KnownChunk[] = [];
+    const appended: { readonly chunk: KnownChunk; readonly lines: string }[] = [];
     const ranges = group.steps.map(stepRange);
     for (const chunk of chunks) {
+      // A step none of whose seqs is in the chunk's range changes nothing in it.
+      const steps = group.steps.filter((_, index) => meets(ranges[index]!, chunk.firstSeq, chunk.lastSeq));
+      if (steps.every((step) => step.kind === 'sent')) {
+        // Only sent marks: appended to the row's marks, its states left as they are.
+        appended.push({ chunk, lines: steps.map((step) => markLine(step as SentStep, chunk.firstSeq, chunk.lastSeq)).join('') });
+        continue;
+      }
       const states = chunk.states!;
+      foldMarks(states, chunk.marks);
       let dropped = false;
-      for (const [index, step] of group.steps.entries()) {
-        // A step none of whose seqs is in the chunk's range changes nothing in it.
-        if (!meets(ranges[index]!, chunk.firstSeq, chunk.lastSeq)) continue;
+      for (const step of steps) {
         if (step.kind === 'sent') applySent(states, step.seqs, step.batchId, step.updatedAt);
         else dropped = applyOutcomes(states, step.outcomes, step.updatedAt).dropped || dropped;
       }
@@ -430,12 +448,14 @@ export class PostgresExportJournal implements ExportJournal {
         for (const other of chunks) known.forget(other.firstSeq);
         return false;
       }
+      rewritten.push(chunk);
       changed.push({ firstSeq: chunk.firstSeq, entries: states, payloads: dropped ? '{}' : null });
     }
     this.writingKnown.add(group.runId);
     try {
-      const written = await this.writeChunks(undefined, group.runId, changed, { hashes, fence: group.fence, operation });
-      chunks.forEach((chunk, index) => known.written(chunk.firstSeq, chunk.lastSeq, chunk.states!, written[index]!));
+      const written = await this.writeGuarded(group, operation, rewritten, changed, appended);
+      rewritten.forEach((chunk, index) => known.written(chunk.firstSeq, chunk.lastSeq, chunk.states!, written[index]!));
+      for (const { chunk, lines } of appended) chunk.marks += lines;
       return true;
     } catch (error) {
       for (const chunk of chunks) known.forget(chunk.firstSeq);
@@ -449,51 +469,91 @@ export class PostgresExportJournal implements ExportJournal {
   }
 
   /**
-   * Writes back changed chunks in one statement: their entries and counts, and their payloads when
-   * not null. Resolves with what was written of each, in order. With `guard` (no client: one
-   * statement on the pool, its own transaction), see {@link PostgresExportJournal.writeKnown}.
+   * The guarded statement of {@link PostgresExportJournal.writeKnown}, on the pool (its own
+   * transaction): rewrites the `rewritten` chunks (`changed`: their new states and payloads, marks
+   * emptied) where each row still holds the states text (by MD5) and the marks the journal knows,
+   * and appends `lines` to the marks of the `appended` chunks where each row still holds the marks
+   * it knows; all only while the fence is current, and every row found, or it fails with a
+   * division by zero and changes nothing. Resolves with what was written of each rewritten chunk.
+   */
+  private async writeGuarded(
+    group: StepGroup,
+    operation: string,
+    rewritten: readonly KnownChunk[],
+    changed: readonly { readonly firstSeq: number; readonly entries: ChunkStates; readonly payloads: string | null }[],
+    appended: readonly { readonly chunk: KnownChunk; readonly lines: string }[],
+  ): Promise<WrittenChunk[]> {
+    const known = this.known.get(group.runId)!;
+    const params: unknown[] = [group.runId];
+    const written: WrittenChunk[] = [];
+    const rewriteRows = changed.map((chunk, index) => {
+      const text = stringifyStates(chunk.entries);
+      const counts = stateCounts(chunk.entries);
+      written.push({ text, counts });
+      params.push(chunk.firstSeq, text, chunk.payloads, ...counts, known.hashOf(rewritten[index]!), rewritten[index]!.marks);
+      const at = params.length - 10;
+      return `($${at + 1}::integer, $${at + 2}::text, $${at + 3}::text, ${JOURNAL_STATES.map((_, state) => `$${at + 4 + state}::integer`).join(', ')}, $${at + 9}::text, $${at + 10}::text)`;
+    });
+    const appendRows = appended.map(({ chunk, lines }) => {
+      params.push(chunk.firstSeq, lines, chunk.marks);
+      const at = params.length - 3;
+      return `($${at + 1}::integer, $${at + 2}::text, $${at + 3}::text)`;
+    });
+    const fenced = group.fence !== undefined;
+    if (fenced) params.push(group.fence!.key, group.fence!.token);
+    const lease = fenced ? ` AND EXISTS (SELECT 1 FROM lease)` : '';
+    const parts: string[] = [];
+    const checks: string[] = [];
+    if (fenced) parts.push(`lease AS (SELECT 1 FROM ${this.db.table('crm_sync_leases')} WHERE key = $${params.length - 1} AND token = $${params.length}::bigint AND NOT released FOR SHARE)`);
+    if (rewriteRows.length > 0) {
+      parts.push(`written AS (UPDATE ${this.chunks} c SET states = x.states, payloads = COALESCE(x.payloads, c.payloads), marks = '',
+           pending = x.pending, sent = x.sent, committed = x.committed, rejected = x.rejected, unknown = x.unknown
+         FROM (VALUES ${rewriteRows.join(', ')}) AS x(first_seq, states, payloads, ${COUNT_COLUMNS}, known, known_marks)
+         WHERE c.run_id = $1 AND c.first_seq = x.first_seq AND md5(c.states) = x.known AND c.marks = x.known_marks${lease}
+         RETURNING 1)`);
+      checks.push(`(SELECT count(*) FROM written) = ${rewriteRows.length}`);
+    }
+    if (appendRows.length > 0) {
+      parts.push(`appended AS (UPDATE ${this.chunks} c SET marks = c.marks || x.lines
+         FROM (VALUES ${appendRows.join(', ')}) AS x(first_seq, lines, known_marks)
+         WHERE c.run_id = $1 AND c.first_seq = x.first_seq AND c.marks = x.known_marks${lease}
+         RETURNING 1)`);
+      checks.push(`(SELECT count(*) FROM appended) = ${appendRows.length}`);
+    }
+    const sql = `WITH ${parts.join(',\n')} SELECT 1 / (CASE WHEN ${checks.join(' AND ')} THEN 1 ELSE 0 END) AS written`;
+    await this.db.query(operation, sql, params, { prepared: rewriteRows.length + appendRows.length <= PREPARED_ROWS });
+    return written;
+  }
+
+  /**
+   * Inside a transaction: writes back changed chunks in one statement: their states (with every
+   * mark folded in: the marks are emptied) and counts, and their payloads when not null. Resolves
+   * with what was written of each, in order.
    */
   private async writeChunks(
-    client: PoolClient | undefined,
+    client: PoolClient,
     runId: string,
     chunks: readonly { readonly firstSeq: number; readonly entries: ChunkStates; readonly payloads: string | null }[],
-    guard?: { readonly hashes: readonly string[]; readonly fence: Fence | undefined; readonly operation: string },
   ): Promise<WrittenChunk[]> {
     const written: WrittenChunk[] = [];
     if (chunks.length === 0) return written;
-    for (const [partIndex, part] of slices(chunks, ROWS_PER_STATEMENT).entries()) {
+    for (const part of slices(chunks, ROWS_PER_STATEMENT)) {
       // One parameter per JSON text (not text arrays, whose every quote the driver would escape).
       const params: unknown[] = [runId];
-      const width = guard === undefined ? 8 : 9;
-      const rows = part.map((chunk, index) => {
+      const rows = part.map((chunk) => {
         const text = stringifyStates(chunk.entries);
         const counts = stateCounts(chunk.entries);
         written.push({ text, counts });
         params.push(chunk.firstSeq, text, chunk.payloads, ...counts);
-        if (guard !== undefined) params.push(guard.hashes[partIndex * ROWS_PER_STATEMENT + index]);
-        const at = params.length - width;
-        return `($${at + 1}::integer, $${at + 2}::text, $${at + 3}::text, ${JOURNAL_STATES.map((_, state) => `$${at + 4 + state}::integer`).join(', ')}${guard === undefined ? '' : `, $${at + 9}::text`})`;
+        const at = params.length - 8;
+        return `($${at + 1}::integer, $${at + 2}::text, $${at + 3}::text, ${JOURNAL_STATES.map((_, state) => `$${at + 4 + state}::integer`).join(', ')})`;
       });
-      if (guard === undefined) {
-        const sql = `UPDATE ${this.chunks} c SET states = x.states, payloads = COALESCE(x.payloads, c.payloads),
+      const sql = `UPDATE ${this.chunks} c SET states = x.states, payloads = COALESCE(x.payloads, c.payloads), marks = '',
            pending = x.pending, sent = x.sent, committed = x.committed, rejected = x.rejected, unknown = x.unknown
          FROM (VALUES ${rows.join(', ')}) AS x(first_seq, states, payloads, ${COUNT_COLUMNS})
          WHERE c.run_id = $1 AND c.first_seq = x.first_seq`;
-        // A step's usual few chunks: prepared, one statement per count of rows (a bounded few per connection).
-        await client!.query(part.length <= PREPARED_ROWS ? prepared(sql, params) : { text: sql, values: params });
-        continue;
-      }
-      const fenced = guard.fence !== undefined;
-      if (fenced) params.push(guard.fence!.key, guard.fence!.token);
-      params.push(part.length);
-      const sql = `WITH ${fenced ? `lease AS (SELECT 1 FROM ${this.db.table('crm_sync_leases')} WHERE key = $${params.length - 2} AND token = $${params.length - 1}::bigint AND NOT released FOR SHARE),` : ''}
-         written AS (UPDATE ${this.chunks} c SET states = x.states, payloads = COALESCE(x.payloads, c.payloads),
-             pending = x.pending, sent = x.sent, committed = x.committed, rejected = x.rejected, unknown = x.unknown
-           FROM (VALUES ${rows.join(', ')}) AS x(first_seq, states, payloads, ${COUNT_COLUMNS}, known)
-           WHERE c.run_id = $1 AND c.first_seq = x.first_seq AND md5(c.states) = x.known${fenced ? ' AND EXISTS (SELECT 1 FROM lease)' : ''}
-           RETURNING 1)
-         SELECT 1 / (CASE WHEN count(*) = $${params.length}::integer THEN 1 ELSE 0 END) AS written FROM written`;
-      await this.db.query(guard.operation, sql, params, { prepared: part.length <= PREPARED_ROWS });
+      // A step's usual few chunks: prepared, one statement per count of rows (a bounded few per connection).
+      await client.query(part.length <= PREPARED_ROWS ? prepared(sql, params) : { text: sql, values: params });
     }
     return written;
   }
@@ -524,7 +584,7 @@ export class PostgresExportJournal implements ExportJournal {
     for (let afterFirst: number | null = null; ; ) {
       const rows: ChunkRow[] = await this.db.query<ChunkRow>(
         operation,
-        `SELECT first_seq, last_seq, entries, states, payloads FROM ${this.chunks}
+        `SELECT first_seq, last_seq, entries, states, payloads, marks FROM ${this.chunks}
          WHERE run_id = $1 AND last_seq > $2 AND ($3::integer IS NULL OR first_seq > $3) ORDER BY first_seq LIMIT $4`,
         [runId, afterSeq, afterFirst, perRead],
         { prepared: true },
@@ -535,7 +595,7 @@ export class PostgresExportJournal implements ExportJournal {
           found.length = limit;
           if (row.first_seq > found[found.length - 1]!.seq) return found;
         }
-        collectEntries(runId, { entries: row.entries!, states: row.states, payloads: row.payloads! }, afterSeq, states, found);
+        collectEntries(runId, { entries: row.entries!, states: withMarks(row), payloads: row.payloads! }, afterSeq, states, found);
       }
       if (rows.length < perRead) break;
       afterFirst = rows[rows.length - 1]!.first_seq;
@@ -547,12 +607,23 @@ export class PostgresExportJournal implements ExportJournal {
 
   /** Counts of entries per state (from the chunks' count columns); every state is present, zero when none. */
   async countByState(runId: string): Promise<Readonly<Record<JournalState, number>>> {
-    const rows = await this.db.query<Record<JournalState, number | null>>(
+    // One statement (one snapshot): the count columns of the chunks without marks, and the chunks
+    // with marks to count with their marks folded in.
+    const rows = await this.db.query<Record<JournalState, number | null> & { states: string | null; marks: string | null }>(
       `Counting entries of export run "${runId}"`,
-      `SELECT ${JOURNAL_STATES.map((state) => `sum(${state})::integer AS ${state}`).join(', ')} FROM ${this.chunks} WHERE run_id = $1`,
+      `SELECT NULL AS states, NULL AS marks, ${JOURNAL_STATES.map((state) => `sum(${state})::integer AS ${state}`).join(', ')} FROM ${this.chunks} WHERE run_id = $1 AND marks = ''
+       UNION ALL
+       SELECT states, marks, ${JOURNAL_STATES.map((state) => `0 AS ${state}`).join(', ')} FROM ${this.chunks} WHERE run_id = $1 AND marks <> ''`,
       [runId],
     );
-    return Object.fromEntries(JOURNAL_STATES.map((state) => [state, rows[0]?.[state] ?? 0])) as Record<JournalState, number>;
+    const counts = JOURNAL_STATES.map((state) => rows[0]?.[state] ?? 0);
+    for (const row of rows) {
+      if (row.states === null) continue;
+      const folded = parseStates(row.states);
+      foldMarks(folded, row.marks!);
+      stateCounts(folded).forEach((count, index) => (counts[index]! += count));
+    }
+    return Object.fromEntries(JOURNAL_STATES.map((state, index) => [state, counts[index]!])) as Record<JournalState, number>;
   }
 
   /** Closes a run as `finished` or `failed`; it is kept for inspection. */
@@ -571,6 +642,14 @@ export class PostgresExportJournal implements ExportJournal {
           summary === undefined ? null : JSON.stringify(summary),
           runId,
         ]);
+        // Marks left (batches whose outcomes never came): folded in, so a closed run has none.
+        const marked = await client.query<ChunkRow>(`SELECT first_seq, last_seq, states, marks FROM ${this.chunks} WHERE run_id = $1 AND marks <> '' ORDER BY first_seq FOR UPDATE`, [runId]);
+        const folded = marked.rows.map((row) => {
+          const entries = parseStates(row.states);
+          foldMarks(entries, row.marks);
+          return { firstSeq: row.first_seq, entries, payloads: null };
+        });
+        await this.writeChunks(client, runId, folded);
         // Only chunks that still keep payloads and hold a settled entry (none, when every entry committed).
         const settled = await client.query<ChunkRow>(
           `SELECT first_seq, last_seq, states, payloads FROM ${this.chunks} WHERE run_id = $1 AND payloads <> '{}' AND committed + rejected > 0 ORDER BY first_seq FOR UPDATE`,
@@ -605,7 +684,7 @@ export class PostgresExportJournal implements ExportJournal {
     const rows = (
       await client.query<{ run_id: string; in_doubt: boolean; entries: number }>(
         `SELECT r.run_id,
-           EXISTS (SELECT 1 FROM ${this.chunks} c WHERE c.run_id = r.run_id AND c.sent + c.unknown > 0) AS in_doubt,
+           EXISTS (SELECT 1 FROM ${this.chunks} c WHERE c.run_id = r.run_id AND (c.sent + c.unknown > 0 OR c.marks <> '')) AS in_doubt,
            (SELECT COALESCE(sum(${JOURNAL_STATES.join(' + ')}), 0)::integer FROM ${this.chunks} c WHERE c.run_id = r.run_id) AS entries
          FROM ${this.runs} r WHERE r.status <> 'open' AND r.finished_at < $1 ORDER BY r.finished_at, r.created FOR UPDATE OF r`,
         [finishedBefore],
@@ -633,9 +712,33 @@ export class PostgresExportJournal implements ExportJournal {
 }
 
 /** A batch step waiting for its group write. */
-type QueuedStep =
-  | { readonly kind: 'sent'; readonly seqs: readonly number[]; readonly batchId: string; readonly updatedAt: string }
-  | { readonly kind: 'outcomes'; readonly outcomes: readonly JournalOutcome[]; readonly updatedAt: string };
+type SentStep = { readonly kind: 'sent'; readonly seqs: readonly number[]; readonly batchId: string; readonly updatedAt: string };
+type QueuedStep = SentStep | { readonly kind: 'outcomes'; readonly outcomes: readonly JournalOutcome[]; readonly updatedAt: string };
+
+/** A sent step as a line of a chunk's `marks`: `[batchId, updatedAt, seqs]`, only the seqs in the chunk's range. */
+function markLine(step: SentStep, firstSeq: number, lastSeq: number): string {
+  return `${JSON.stringify([step.batchId, step.updatedAt, step.seqs.filter((seq) => seq >= firstSeq && seq <= lastSeq)])}\n`;
+}
+
+/** Folds a chunk's marks (its `marks` text) into its states, in the order made; true when an entry changed. */
+function foldMarks(states: ChunkStates, marks: string | undefined): boolean {
+  if (marks === undefined || marks === '') return false;
+  let changed = false;
+  for (const line of marks.split('\n')) {
+    if (line === '') continue;
+    const [batchId, updatedAt, seqs] = JSON.parse(line) as [string, string, number[]];
+    changed = applySent(states, seqs, batchId, updatedAt) || changed;
+  }
+  return changed;
+}
+
+/** A chunk row's states as a reader sees them: its marks folded in (not written). */
+function withMarks(row: ChunkRow): string {
+  if (row.marks === undefined || row.marks === '') return row.states;
+  const states = parseStates(row.states);
+  foldMarks(states, row.marks);
+  return stringifyStates(states);
+}
 
 /** The lowest and highest seq a step names. */
 function stepRange(step: QueuedStep): readonly [number, number] {

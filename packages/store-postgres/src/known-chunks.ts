@@ -37,6 +37,8 @@ export interface KnownChunk {
   hash?: string;
   /** `text` parsed; made when first needed, changed in place by the steps. */
   states?: ChunkStates;
+  /** The row's `marks` text as written (sent marks not yet folded into `text`): empty when none. */
+  marks: string;
 }
 
 /** The known chunks of one run, looked up by seq. */
@@ -49,7 +51,7 @@ export class KnownChunks {
   add(chunks: readonly { readonly firstSeq: number; readonly lastSeq: number; readonly states: string }[]): void {
     for (const chunk of chunks) {
       if (this.byFirst.size >= KNOWN_CHUNKS_PER_RUN) return;
-      this.set({ firstSeq: chunk.firstSeq, lastSeq: chunk.lastSeq, text: chunk.states });
+      this.set({ firstSeq: chunk.firstSeq, lastSeq: chunk.lastSeq, text: chunk.states, marks: '' });
     }
   }
 
@@ -62,7 +64,7 @@ export class KnownChunks {
       return;
     }
     if (!this.byFirst.has(firstSeq) && this.byFirst.size >= KNOWN_CHUNKS_PER_RUN) return;
-    this.set({ firstSeq, lastSeq, text, states });
+    this.set({ firstSeq, lastSeq, text, states, marks: '' });
   }
 
   /** The known chunk holding `seq` (its states parsed), or `undefined` when none is known to. */

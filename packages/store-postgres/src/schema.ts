@@ -175,6 +175,17 @@ GROUP BY run_id, seq / 200;
 DROP TABLE $S.journal_entries;
 `,
   },
+  {
+    version: 4,
+    description: 'sent marks kept beside a chunk until the next step that rewrites it (journal_chunks.marks)',
+    // One line per markSent step that touched the chunk and was not yet folded into its states:
+    // the JSON array [batchId, updatedAt, seqs]. Readers fold them in order; a rewrite of the
+    // states folds them and empties the column. Adding a column with a constant default does not
+    // rewrite the table.
+    sql: `
+ALTER TABLE $S.journal_chunks ADD COLUMN marks text NOT NULL DEFAULT '';
+`,
+  },
 ];
 
 /** The schema version this release writes; a newer schema is refused. */

@@ -40,15 +40,25 @@ describe.skipIf(pgUrl === undefined)('PostgreSQL journal: batch steps on chunks 
     return sent;
   }
 
-  it('writes a batch step on chunks it added as one statement, no transaction, no read', async () => {
-    const { store } = await open();
+  it('writes a batch step on chunks it added as one statement, no transaction, no read; a sent mark only appends to the marks', async () => {
+    const { store, schema } = await open();
     const run = await store.journal.startRun('job');
     await store.journal.addPending(run.runId, entries(0, 400));
+    const rows = (): Promise<{ first_seq: number; states: string; marks: string }[]> =>
+      adminQuery(`SELECT first_seq, states, marks FROM "${schema}".journal_chunks WHERE run_id = $1 ORDER BY first_seq`, [run.runId]);
+    const before = await rows();
     const sent = await statementsDuring(() => Promise.all([store.journal.markSent(run.runId, seqs(0, 200), 'b1'), store.journal.markSent(run.runId, seqs(200, 200), 'b2')]));
     expect(sent).toHaveLength(1);
-    expect(sent[0]).toMatch(/^WITH\s+written AS \(UPDATE/);
+    expect(sent[0]).toMatch(/^WITH\s+appended AS \(UPDATE/);
+    const marked = await rows();
+    expect(marked.map((row) => row.states)).toEqual(before.map((row) => row.states));
+    expect(marked.map((row) => row.marks.split('\n').filter(Boolean).map((line) => (JSON.parse(line) as unknown[])[0]))).toEqual([['b1'], ['b2']]);
+    expect(await store.journal.countByState(run.runId)).toMatchObject({ pending: 0, sent: 400 });
     const outcomes = await statementsDuring(() => store.journal.recordOutcomes(run.runId, seqs(0, 200).map((seq) => ({ seq, state: 'committed' as const, crmId: `c${seq}`, action: 'created' as const }))));
     expect(outcomes).toHaveLength(1);
+    expect(outcomes[0]).toMatch(/^WITH\s+written AS \(UPDATE/);
+    // The outcome folded the chunk's marks into its states and emptied them.
+    expect((await rows()).map((row) => row.marks === '')).toEqual([true, false]);
     const listed = await store.journal.listEntries(run.runId);
     expect(listed.filter((entry) => entry.state === 'committed' && entry.batchId === 'b1' && entry.attempts === 1 && entry.crmId === `c${entry.seq}`)).toHaveLength(200);
     expect(listed.filter((entry) => entry.state === 'sent' && entry.batchId === 'b2' && entry.payload['n'] === entry.seq)).toHaveLength(200);
@@ -66,15 +76,24 @@ describe.skipIf(pgUrl === undefined)('PostgreSQL journal: batch steps on chunks 
     states.e['5'] = [1, 1, 0, states.B.length - 1];
     await adminQuery(`UPDATE "${schema}".journal_chunks SET states = $2, pending = pending - 1, sent = sent + 1 WHERE run_id = $1`, [run.runId, JSON.stringify(states)]);
 
+    // A sent mark appends to the row's marks: the other writer's states stay as they are.
     const sent = await statementsDuring(() => store.journal.markSent(run.runId, [7], 'b2'));
-    // The guarded statement, refused; then the reading way in a transaction.
-    expect(sent[0]).toMatch(/^WITH\s+written AS/);
-    expect(sent).toContain('BEGIN');
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatch(/^WITH\s+appended AS/);
+    // An outcome rewrites the states: the guarded statement is refused (the states are not those
+    // this journal wrote), then the reading way applies the marks and the outcome to what is there.
+    // (A rejected entry keeps its payload until the run closes: no payload is read for it.)
+    const outcome = await statementsDuring(() => store.journal.recordOutcomes(run.runId, [{ seq: 0, state: 'rejected', reject: { code: 'validation', message: 'no', retryable: false } }]));
+    expect(outcome[0]).toMatch(/^WITH\s+written AS/);
+    expect(outcome).toContain('BEGIN');
     const byState = new Map((await store.journal.listEntries(run.runId)).map((entry) => [entry.seq, [entry.state, entry.batchId]]));
-    expect(byState.get(0)).toEqual(['sent', 'b1']);
+    expect(byState.get(0)).toEqual(['rejected', 'b1']);
+    expect(byState.get(1)).toEqual(['sent', 'b1']);
     expect(byState.get(5)).toEqual(['sent', 'other']);
     expect(byState.get(7)).toEqual(['sent', 'b2']);
-    expect(await store.journal.countByState(run.runId)).toMatchObject({ pending: 196, sent: 4 });
+    expect(await store.journal.countByState(run.runId)).toMatchObject({ pending: 196, sent: 3, rejected: 1 });
+    const [after] = await adminQuery<{ marks: string }>(`SELECT marks FROM "${schema}".journal_chunks WHERE run_id = $1`, [run.runId]);
+    expect(after!.marks).toBe('');
   });
 
   it('writes nothing under a stale fence and rejects with StaleFenceError, as the reading way does', async () => {
