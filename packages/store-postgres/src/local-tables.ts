@@ -320,6 +320,7 @@ export class PostgresLocalTables implements RecordSink, RecordSource, LocalTable
           )
         ).rows;
         const crmIdOf = new Map(rows.map((row) => [row.key, row.crm_id]));
+        const heldBefore = new Map(crmIdOf);
         const holderOf = new Map<string, string>();
         for (const row of rows) if (row.crm_id !== null) holderOf.set(row.crm_id, row.key);
         const changed = new Map<string, string>();
@@ -331,6 +332,8 @@ export class PostgresLocalTables implements RecordSink, RecordSource, LocalTable
             continue;
           }
           const previous = crmIdOf.get(link.key);
+          // Already linked to that id (and not moved off it earlier in this call): nothing to write.
+          if (previous === link.crmId && !changed.has(link.key)) continue;
           if (previous !== null && previous !== undefined) holderOf.delete(previous);
           crmIdOf.set(link.key, link.crmId);
           holderOf.set(link.crmId, link.key);
@@ -338,8 +341,11 @@ export class PostgresLocalTables implements RecordSink, RecordSource, LocalTable
         }
         if (changed.size > 0) {
           const keys = [...changed.keys()];
-          // Clear first, so that moving ids between rows never trips the unique index mid-statement.
-          await client.query(`UPDATE ${t} SET crm_id = NULL WHERE key = ANY($1::text[])`, [keys]);
+          // Clear first the rows that give up an id, so that moving ids between rows never trips
+          // the unique index mid-statement. Only those: an UPDATE rewrites every row it matches,
+          // even to the value it holds, and most links fill a row that had no id.
+          const moving = keys.filter((key) => heldBefore.get(key) != null);
+          if (moving.length > 0) await client.query(`UPDATE ${t} SET crm_id = NULL WHERE key = ANY($1::text[])`, [moving]);
           await client.query(`UPDATE ${t} AS t SET crm_id = x.crm_id FROM unnest($1::text[], $2::text[]) AS x(key, crm_id) WHERE t.key = x.key`, [
             keys,
             [...changed.values()],

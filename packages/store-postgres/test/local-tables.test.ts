@@ -1,7 +1,10 @@
 // Local tables on PostgreSQL: the behaviour of store-sqlite's, on a JSONB column.
-import { afterEach, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { PostgresStore } from '../src/index.js';
 import { adminQuery, collectBatches, openTestStore, pgUrl } from './helpers.js';
+
+const originalQuery = pg.Client.prototype.query;
 
 const open: PostgresStore[] = [];
 afterEach(async () => {
@@ -155,6 +158,50 @@ describe.skipIf(pgUrl === undefined)('PostgreSQL local tables', () => {
       ['sent', 3, 'b3'],
       ['sent', 3, 'b3'],
     ]);
+  });
+
+  it('linkCrmIds writes only the rows whose id changes, and clears only the rows that give one up', async () => {
+    const s = await store();
+    for (const key of ['k1', 'k2', 'k3']) await s.records.upsertLocal('t', key, {});
+    await s.records.linkCrmIds('t', [{ key: 'k1', crmId: 'A' }]);
+    const updates: string[] = [];
+    vi.spyOn(pg.Client.prototype, 'query').mockImplementation(function (this: pg.Client, ...args: unknown[]) {
+      const first = args[0] as string | { text?: string };
+      const text = typeof first === 'string' ? first : (first.text ?? '');
+      if (text.startsWith('UPDATE')) updates.push(text);
+      return Reflect.apply(originalQuery, this, args) as never;
+    } as never);
+    try {
+      // k1 keeps A (nothing to write), k2 gets its first id: no row gives one up, nothing is cleared.
+      await s.records.linkCrmIds('t', [
+        { key: 'k1', crmId: 'A' },
+        { key: 'k2', crmId: 'B' },
+      ]);
+      expect(updates).toHaveLength(1);
+      expect(updates[0]).not.toContain('crm_id = NULL');
+      // k1 gives A up for C and k3 takes A: k1 is cleared first, so the unique index never trips.
+      await s.records.linkCrmIds('t', [
+        { key: 'k1', crmId: 'C' },
+        { key: 'k3', crmId: 'A' },
+      ]);
+      expect(updates.filter((text) => text.includes('crm_id = NULL'))).toHaveLength(1);
+    } finally {
+      vi.restoreAllMocks();
+    }
+    expect((await s.records.getLocal('t', 'k1'))?.crmId).toBe('C');
+    expect((await s.records.getLocal('t', 'k2'))?.crmId).toBe('B');
+    expect((await s.records.getLocal('t', 'k3'))?.crmId).toBe('A');
+  });
+
+  it('linkCrmIds leaves a row already linked to that id as it is (no new row version)', async () => {
+    const s = await store();
+    await s.records.upsertLocal('t', 'k1', {});
+    await s.records.linkCrmIds('t', [{ key: 'k1', crmId: 'A' }]);
+    const version = async (): Promise<string> => (await adminQuery<{ v: string }>(`SELECT xmin::text AS v FROM "${s.schema}"."t" WHERE key = 'k1'`))[0]!.v;
+    const before = await version();
+    expect(await s.records.linkCrmIds('t', [{ key: 'k1', crmId: 'A' }])).toEqual({ conflicts: [] });
+    expect(await version()).toBe(before);
+    expect((await s.records.getLocal('t', 'k1'))?.crmId).toBe('A');
   });
 
   it('linkCrmIds decides links in order: a CRM id moved off one row can go to another in the same call, and a held one is a conflict', async () => {
