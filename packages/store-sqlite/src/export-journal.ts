@@ -269,15 +269,15 @@ export class SqliteExportJournal implements ExportJournal {
       this.leases.check(fence);
       this.requireRun(runId);
       if (entries.length === 0) return;
-      const seqs = entries.map((entry) => entry.seq);
+      const [low, high] = seqRange(entries.map((entry) => entry.seq));
       const held = new Set<number>();
-      for (const row of this.selectChunksInRange.all(runId, Math.max(...seqs), Math.min(...seqs))) {
+      for (const row of this.selectChunksInRange.all(runId, high, low)) {
         for (const seq of Object.keys(parseStates(row.states).e)) held.add(Number(seq));
       }
       const fresh = entries.filter((entry) => !held.has(entry.seq) && held.add(entry.seq) !== undefined);
       // A mark made before these seqs were in the run ignored them: it is folded before they come
       // in, so that no reader folds it over them later.
-      if (fresh.length > 0) this.foldMarks(runId, [Math.min(...seqs), Math.max(...seqs)]);
+      if (fresh.length > 0) this.foldMarks(runId, [low, high]);
       for (const chunk of newChunks(fresh, updatedAt)) this.insertChunk.run(runId, chunk.firstSeq, chunk.lastSeq, chunk.entries, chunk.states, chunk.payloads, chunk.count);
     });
   }
@@ -298,12 +298,7 @@ export class SqliteExportJournal implements ExportJournal {
       this.leases.check(fence);
       this.requireRun(runId);
       if (seqs.length === 0) return;
-      let low = Infinity;
-      let high = -Infinity;
-      for (const seq of seqs) {
-        low = Math.min(low, seq);
-        high = Math.max(high, seq);
-      }
+      const [low, high] = seqRange(seqs);
       this.insertMark.run(runId, low, high, batchId, updatedAt, JSON.stringify(seqs));
     });
   }
@@ -336,12 +331,7 @@ export class SqliteExportJournal implements ExportJournal {
    */
   private changeChunks(runId: string, seqs: readonly number[], change: (states: ChunkStates) => { readonly changed: boolean; readonly dropped: boolean }): void {
     if (seqs.length === 0) return;
-    let low = Infinity;
-    let high = -Infinity;
-    for (const seq of seqs) {
-      low = Math.min(low, seq);
-      high = Math.max(high, seq);
-    }
+    const [low, high] = seqRange(seqs);
     const { chunks, marks } = this.loadChunks(runId, low, high);
     for (const chunk of chunks) {
       const { changed, dropped } = change(chunk.states);
@@ -645,6 +635,17 @@ function toRun(row: RunRow): JournalRun {
     ...(row.finished_at === null ? {} : { finishedAt: row.finished_at }),
     ...(summary === undefined ? {} : { summary }),
   };
+}
+
+/** The lowest and highest of some seqs (not spread into Math.min: a call may hold thousands). */
+function seqRange(seqs: readonly number[]): readonly [number, number] {
+  let low = Infinity;
+  let high = -Infinity;
+  for (const seq of seqs) {
+    low = Math.min(low, seq);
+    high = Math.max(high, seq);
+  }
+  return [low, high];
 }
 
 function toMark(row: MarkRow): Mark {
