@@ -616,9 +616,13 @@ export class PostgresExportJournal implements ExportJournal {
        SELECT states, marks, ${JOURNAL_STATES.map((state) => `0 AS ${state}`).join(', ')} FROM ${this.chunks} WHERE run_id = $1 AND marks <> ''`,
       [runId],
     );
-    const counts = JOURNAL_STATES.map((state) => rows[0]?.[state] ?? 0);
+    const counts = JOURNAL_STATES.map(() => 0);
     for (const row of rows) {
-      if (row.states === null) continue;
+      if (row.states === null) {
+        // The sums of the chunks without marks (null when there is none).
+        JOURNAL_STATES.forEach((state, index) => (counts[index]! += row[state] ?? 0));
+        continue;
+      }
       const folded = parseStates(row.states);
       foldMarks(folded, row.marks!);
       stateCounts(folded).forEach((count, index) => (counts[index]! += count));
