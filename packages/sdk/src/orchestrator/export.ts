@@ -55,7 +55,7 @@ const MAX_SEND_ATTEMPTS = 3;
 const RETRYABLE_REJECT_WAIT_MS = 500;
 /** Most ambiguous keys named in a message (all are in `RunError.ambiguousKeys`). */
 const KEYS_IN_MESSAGE = 20;
-/** Most CRM ids kept in memory to link when a run ends (about 100 bytes each); beyond, the journal is read. */
+/** Most CRM ids waiting in memory to be linked (about 100 bytes each); beyond, outcomes wait for the link calls. */
 const LINKS_IN_MEMORY = 250_000;
 /** Links handed to `linkCrmIds` per call. */
 const LINKS_PER_CALL = 1000;
@@ -89,12 +89,24 @@ interface ExportRun {
   /** Set when reading the source or journaling it failed: the load stops and the run fails with it. */
   loadFailure?: RunError;
   /**
-   * CRM ids this invocation's inserts and upserts were given, to link to their local rows when
-   * the run ends, so that a run this invocation opened needs no read of its committed entries.
-   * `undefined` when the source links nothing, the run was resumed, or more than
-   * {@link LINKS_IN_MEMORY} were made (the journal is read instead).
+   * CRM ids this invocation's inserts and upserts were given and not yet handed to the source's
+   * `linkCrmIds`, so that a run this invocation opened needs no read of its committed entries to
+   * link its rows. `undefined` when the source links nothing or the run was resumed (the journal
+   * is read when the run ends instead).
    */
   links: CrmIdLink[] | undefined;
+  /**
+   * The link calls started while the run goes on, one at a time and in order: each holds
+   * {@link LINKS_PER_CALL} links whose outcomes are journaled, so the rows are linked while later
+   * batches are in flight instead of after the last one. Resolves once the last call started is done.
+   */
+  linking: Promise<void>;
+  /** Links the calls started while the run went on found held by another row. */
+  linkConflicts: number;
+  /** True while a link call started by {@link linkWhileRunning} runs. */
+  linkBusy: boolean;
+  /** Set when a link call started while the run went on failed: the run fails with it when it ends. */
+  linkFailure?: unknown;
 }
 
 /** Where the rows to export are read from, peeked before a journal run is opened. */
@@ -186,6 +198,9 @@ export async function runExport(
       deliveries: 0,
       delivering: Promise.resolve(),
       links: resumed || stores.source.linkCrmIds === undefined ? undefined : [],
+      linking: Promise.resolve(),
+      linkConflicts: 0,
+      linkBusy: false,
     };
     return await exportRun(state, source, first);
   } catch (error) {
@@ -687,7 +702,7 @@ async function settle(run: ExportRun, includeRejected: boolean): Promise<Result<
         if (crmId !== undefined) {
           context.counts.created += 1;
           run.committed.created += 1;
-          // Used only once the run ends, after this step is journaled.
+          // Linked once this step is journaled (linkWhileRunning, after recordOutcomes below).
           keepLink(run, entry, crmId);
           settled.push({ key: entry.localKey, crmId, outcome: 'created' });
         }
@@ -696,6 +711,7 @@ async function settle(run: ExportRun, includeRejected: boolean): Promise<Result<
       context.note(`settled ${lookups.length} in-doubt inserts by sync key: ${settledCount} were already in the CRM, ${lookups.length - settledCount} will be sent`);
     }
     await stores.journal.recordOutcomes(runId, outcomes, context.fence);
+    await linkWhileRunning(run);
     const delivered = await deliver(run, settled);
     if (delivered.isErr()) return delivered;
   }
@@ -888,6 +904,7 @@ async function journalOutcomes(run: ExportRun, batch: Batch, number: number, sen
       const recorded = results[index]!.journal;
       if (recorded.state === 'committed') keepLink(run, batch.entries[index]!, recorded.crmId);
     }
+    await linkWhileRunning(run);
     await context.flushRejects();
     if (run.onBatchSettled === undefined) return ok(undefined);
     const settled: ExportRecordOutcome[] = [];
@@ -944,58 +961,101 @@ function outcomeOf(run: ExportRun, entry: SendEntry, mode: WriteMode, outcome: W
  * Links local rows to the CRM ids the run created, so the next export updates them, and counts
  * what each committed entry did: one pass over the committed entries serves both. A CRM id
  * another local row already holds is not linked and no row is removed: it is reported as a reject
- * naming both local keys.
+ * naming both local keys. A run this invocation opened has linked most of its rows while it ran
+ * ({@link linkWhileRunning}): this waits for those calls and links the rest.
  */
 async function linkCreatedAndCount(run: ExportRun): Promise<CommittedCounts> {
-  const { context, stores, job, runId } = run;
-  const linkCrmIds = stores.source.linkCrmIds?.bind(stores.source);
+  const { stores, runId } = run;
   // A run this invocation opened counted its own outcomes as it journaled them: no read needed
   // unless there is something to link.
-  if (linkCrmIds === undefined && !run.resumed) return { ...run.committed, linkConflicts: 0 };
-  const counts = { created: 0, updated: 0, unchanged: 0, linkConflicts: 0 };
-  // Linked in canonical form, so that the store finds the row again by the id the CRM reports.
-  const normalize = idNormalizer(run.context.deps.connector, job.object);
-  const link = async (links: readonly CrmIdLink[]): Promise<void> => {
-    if (linkCrmIds === undefined || links.length === 0) return;
-    const linked = await linkCrmIds(
-      job.table,
-      links.map((made) => ({ key: made.key, crmId: normalize(made.crmId) })),
-      context.fence,
-    );
-    for (const conflict of linked?.conflicts ?? []) {
-      counts.linkConflicts += 1;
-      context.reject(
-        {
-          code: 'duplicate',
-          message: `[crm-sync] [orchestrator] local row "${conflict.key}" was exported as CRM record ${conflict.crmId}, but local row "${conflict.heldBy}" of table ${job.table} already holds that CRM id; both rows were kept and "${conflict.key}" was not linked. Merge the two rows (keep one, link it to ${conflict.crmId}), or the next export of "${conflict.key}" creates it again`,
-          fields: [],
-        },
-        { localKey: conflict.key, crmId: conflict.crmId },
-      );
-    }
-  };
+  if (stores.source.linkCrmIds === undefined && !run.resumed) return { ...run.committed, linkConflicts: 0 };
   if (run.links !== undefined) {
     // This invocation opened the run and kept every link it made: its own counts are the run's.
-    for (let offset = 0; offset < run.links.length; offset += LINKS_PER_CALL) await link(run.links.slice(offset, offset + LINKS_PER_CALL));
-    return { ...run.committed, linkConflicts: counts.linkConflicts };
+    await linksDone(run);
+    let linkConflicts = run.linkConflicts;
+    for (let offset = 0; offset < run.links.length; offset += LINKS_PER_CALL) linkConflicts += await linkNow(run, run.links.slice(offset, offset + LINKS_PER_CALL));
+    run.links = [];
+    return { ...run.committed, linkConflicts };
   }
+  const counts = { created: 0, updated: 0, unchanged: 0, linkConflicts: 0 };
   for await (const page of entriesIn(stores.journal, runId, ['committed'])) {
     for (const entry of page) counts[committedAction(entry)] += 1;
-    await link(page.filter((entry) => entry.crmId !== undefined && entry.mode !== 'update').map((entry) => ({ key: entry.localKey, crmId: entry.crmId! })));
+    counts.linkConflicts += await linkNow(run, page.filter((entry) => entry.crmId !== undefined && entry.mode !== 'update').map((entry) => ({ key: entry.localKey, crmId: entry.crmId! })));
   }
   return counts;
 }
 
 /**
- * Keeps the link of a committed entry for the end of the run (see {@link ExportRun.links}): the
- * CRM id of an insert or upsert. Past {@link LINKS_IN_MEMORY} the links are let go and the end of
- * the run reads them from the journal.
+ * Hands `links` to the source's `linkCrmIds` (in canonical form, so that the store finds the row
+ * again by the id the CRM reports) and reports each link another row already holds as a reject.
+ * Resolves to the number of those conflicts.
+ */
+async function linkNow(run: ExportRun, links: readonly CrmIdLink[]): Promise<number> {
+  const { context, stores, job } = run;
+  if (stores.source.linkCrmIds === undefined || links.length === 0) return 0;
+  const normalize = idNormalizer(context.deps.connector, job.object);
+  const linked = await stores.source.linkCrmIds(
+    job.table,
+    links.map((made) => ({ key: made.key, crmId: normalize(made.crmId) })),
+    context.fence,
+  );
+  const conflicts = linked?.conflicts ?? [];
+  for (const conflict of conflicts) {
+    context.reject(
+      {
+        code: 'duplicate',
+        message: `[crm-sync] [orchestrator] local row "${conflict.key}" was exported as CRM record ${conflict.crmId}, but local row "${conflict.heldBy}" of table ${job.table} already holds that CRM id; both rows were kept and "${conflict.key}" was not linked. Merge the two rows (keep one, link it to ${conflict.crmId}), or the next export of "${conflict.key}" creates it again`,
+        fields: [],
+      },
+      { localKey: conflict.key, crmId: conflict.crmId },
+    );
+  }
+  return conflicts.length;
+}
+
+/**
+ * Keeps the link of a committed entry (see {@link ExportRun.links}): the CRM id of an insert or
+ * upsert. It is handed to the store once its outcome is journaled ({@link linkWhileRunning}) or
+ * when the run ends.
  */
 function keepLink(run: ExportRun, entry: Pick<JournalEntry, 'localKey' | 'mode'>, crmId: string | undefined): void {
   if (run.links === undefined || entry.mode === 'update' || crmId === undefined) return;
-  if (run.links.length >= LINKS_IN_MEMORY) {
-    run.links = undefined;
-    return;
-  }
   run.links.push({ key: entry.localKey, crmId });
+}
+
+/**
+ * Called once the outcomes of a step are journaled (so every link kept is of a committed entry):
+ * when {@link LINKS_PER_CALL} links wait and no link call is running, starts one, in the
+ * background, and the next one when it ends. So the local rows are linked while later batches are
+ * in flight, not all after the last one. Past {@link LINKS_IN_MEMORY} links waiting (a store
+ * slower than the CRM), resolves only once the calls have caught up, which holds the send loop back.
+ */
+async function linkWhileRunning(run: ExportRun): Promise<void> {
+  startLinking(run);
+  while (run.links !== undefined && run.links.length >= LINKS_IN_MEMORY && run.linkBusy) await run.linking;
+}
+
+function startLinking(run: ExportRun): void {
+  if (run.links === undefined || run.linkBusy || run.linkFailure !== undefined || run.links.length < LINKS_PER_CALL) return;
+  const links = run.links.splice(0, LINKS_PER_CALL);
+  run.linkBusy = true;
+  run.linking = linkNow(run, links)
+    .then(
+      (conflicts) => {
+        run.linkConflicts += conflicts;
+      },
+      (error: unknown) => {
+        run.linkFailure ??= error;
+      },
+    )
+    .finally(() => {
+      run.linkBusy = false;
+      startLinking(run);
+    });
+}
+
+/** Waits for the link calls started while the run went on; throws what the first failure threw. */
+async function linksDone(run: ExportRun): Promise<void> {
+  while (run.linkBusy) await run.linking;
+  if (run.linkFailure !== undefined) throw run.linkFailure;
 }
