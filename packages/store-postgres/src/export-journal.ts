@@ -185,7 +185,7 @@ export class PostgresExportJournal implements ExportJournal {
           const overlapping = await client.query<ChunkRow>(
             prepared(`SELECT first_seq, last_seq, states FROM ${this.chunks} WHERE run_id = $1 AND first_seq <= $2 AND last_seq >= $3`, [runId, Math.max(...seqs), Math.min(...seqs)]),
           );
-          for (const row of overlapping.rows) for (const seq of Object.keys(parseStates(row.states).e)) held.add(Number(seq));
+          for (const row of overlapping.rows) for (const seq of parseStates(row.states).s) held.add(seq);
           const fresh = entries.filter((entry) => !held.has(entry.seq) && held.add(entry.seq) !== undefined);
           if (fresh.length === 0) return [];
           const made = newChunks(fresh, updatedAt);

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { journalChunks } from '@crm-sync/sdk';
 
 type ChunkStates = journalChunks.ChunkStates;
-const { parseStates } = journalChunks;
+const { parseStates, tupleOf } = journalChunks;
 
 /**
  * At most this many chunks kept per run (about 200 entries each). A chunk is let go as soon as
@@ -82,7 +82,7 @@ export class KnownChunks {
       const chunk = this.byFirst.get(this.firsts[index]!)!;
       if (chunk.lastSeq < seq) continue;
       chunk.states ??= parseStates(chunk.text);
-      if (chunk.states.e[seq] !== undefined) return chunk;
+      if (tupleOf(chunk.states, seq) !== undefined) return chunk;
     }
     return undefined;
   }

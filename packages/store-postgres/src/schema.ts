@@ -186,6 +186,16 @@ DROP TABLE $S.journal_entries;
 ALTER TABLE $S.journal_chunks ADD COLUMN marks text NOT NULL DEFAULT '';
 `,
   },
+  {
+    version: 5,
+    description: 'chunk states written as seqs and tuples (two arrays) instead of an object by seq',
+    // No table changes: rows written before are read as they are and written the new way by the
+    // next step that rewrites them. The version is raised so that an older release, which would
+    // misread the new rows, refuses the schema instead. The comment documents the layout.
+    sql: `
+COMMENT ON COLUMN $S.journal_chunks.states IS 'crm-sync journal: {"U": [updatedAt texts], "B": [batch ids], "s": [seqs ascending], "t": [state tuples]} (journalChunks of @crm-sync/sdk); rows written before schema 5 hold {"U", "B", "e": {seq: tuple}}';
+`,
+  },
 ];
 
 /** The schema version this release writes; a newer schema is refused. */

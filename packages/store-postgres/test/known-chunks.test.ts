@@ -71,9 +71,9 @@ describe.skipIf(pgUrl === undefined)('PostgreSQL journal: batch steps on chunks 
     await store.journal.markSent(run.runId, [0, 1], 'b1');
     // Another writer (another process on the same run) marks seq 5 sent behind this journal's back.
     const [row] = await adminQuery<{ states: string }>(`SELECT states FROM "${schema}".journal_chunks WHERE run_id = $1`, [run.runId]);
-    const states = JSON.parse(row!.states) as { B: string[]; e: Record<string, unknown[]> };
+    const states = JSON.parse(row!.states) as { B: string[]; s: number[]; t: unknown[][] };
     states.B.push('other');
-    states.e['5'] = [1, 1, 0, states.B.length - 1];
+    states.t[states.s.indexOf(5)] = [1, 1, 0, states.B.length - 1];
     await adminQuery(`UPDATE "${schema}".journal_chunks SET states = $2, pending = pending - 1, sent = sent + 1 WHERE run_id = $1`, [run.runId, JSON.stringify(states)]);
 
     // A sent mark appends to the row's marks: the other writer's states stay as they are.

@@ -272,7 +272,7 @@ export class SqliteExportJournal implements ExportJournal {
       const [low, high] = seqRange(entries.map((entry) => entry.seq));
       const held = new Set<number>();
       for (const row of this.selectChunksInRange.all(runId, high, low)) {
-        for (const seq of Object.keys(parseStates(row.states).e)) held.add(Number(seq));
+        for (const seq of parseStates(row.states).s) held.add(seq);
       }
       const fresh = entries.filter((entry) => !held.has(entry.seq) && held.add(entry.seq) !== undefined);
       // A mark made before these seqs were in the run ignored them: it is folded before they come

@@ -21,10 +21,13 @@ type LegacyEntry = journalChunks.LegacyEntry;
  * counts scan the run's range of the primary key); 5 keeps the journal's entries by chunk in
  * `journal_chunks` (see `journalChunks` of @crm-sync/sdk; `journal_entries` and `journal_payloads` are converted
  * and dropped); 6 added `crm_sync_journal_marks` (a batch's sent mark as a row of its own, folded
- * into the chunks by the next step that writes them). An older file gains what it lacks on open;
- * its data is kept.
+ * into the chunks by the next step that writes them); 7 writes a chunk's states as its seqs and
+ * their tuples (two arrays, see `journalChunks.ChunkStates`) instead of an object by seq: no table
+ * changes, and the rows a version 6 file holds are read as they are (and written the new way by the
+ * next step that rewrites them), but a version 6 release would misread the new ones, so it is
+ * refused the file. An older file gains what it lacks on open; its data is kept.
  */
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;
 
 /**
  * Names crm-sync uses for its own tables. A local table may not take one of them (compared

@@ -28,7 +28,7 @@ describe('SQLite run leases', () => {
       PRAGMA user_version = 1;
     `);
     v1.close();
-    expect(SCHEMA_VERSION).toBe(6);
+    expect(SCHEMA_VERSION).toBe(7);
     const store = openOrThrow(path);
     try {
       expect((await store.options.getOption('LASTIMPORT_default_imp'))?.value).toBe('2024/01/01 00:00:00');

@@ -42,7 +42,7 @@ describe('SQLite run history', () => {
     [2, V1_TABLES + V2_LEASES],
   ] as const) {
     it(`opens a schema version ${version} file, keeps its data and adds the run-history tables (version ${SCHEMA_VERSION})`, async () => {
-      expect(SCHEMA_VERSION).toBe(6);
+      expect(SCHEMA_VERSION).toBe(7);
       const path = join(temp.dir, `v${version}.sqlite`);
       const old = new Database(path);
       old.exec(`${ddl}\nPRAGMA user_version = ${version};`);

@@ -71,8 +71,9 @@ describe('SQLite journal: sent marks as rows of their own', () => {
       const after = raw();
       expect(after.marks).toEqual([]);
       // The second chunk (first seq 151) was written by the fold: its sent entries are in its own text now.
-      expect(JSON.parse(after.states.get(151)!).e['250'][0]).toBe(1);
-      expect(JSON.parse(after.states.get(151)!).e['251'][0]).toBe(0);
+      const second = JSON.parse(after.states.get(151)!) as { s: number[]; t: number[][] };
+      expect(second.t[second.s.indexOf(250)]![0]).toBe(1);
+      expect(second.t[second.s.indexOf(251)]![0]).toBe(0);
       expect(await store.journal.countByState(run.runId)).toEqual({ pending: 99 + 50, sent: 150, committed: 1, rejected: 0, unknown: 0 });
       const entry = (await store.journal.listEntries(run.runId, { afterSeq: 249, limit: 2 })).map(({ seq, state, attempts }) => ({ seq, state, attempts }));
       expect(entry).toEqual([
@@ -143,7 +144,7 @@ describe('SQLite journal: sent marks as rows of their own', () => {
 
     const store = openOrThrow(path, { now: steppingClock() });
     try {
-      expect(SCHEMA_VERSION).toBe(6);
+      expect(SCHEMA_VERSION).toBe(7);
       await store.journal.markSent(run.runId, [1, 2, 3], 'b1');
       await store.journal.recordOutcomes(run.runId, [{ seq: 1, state: 'committed', crmId: '003A', action: 'updated' }]);
       expect(await store.journal.countByState(run.runId)).toMatchObject({ sent: 2, committed: 1 });
@@ -152,9 +153,59 @@ describe('SQLite journal: sent marks as rows of their own', () => {
     }
     const check = new Database(path, { readonly: true });
     try {
-      expect(check.pragma('user_version', { simple: true })).toBe(6);
+      expect(check.pragma('user_version', { simple: true })).toBe(7);
     } finally {
       check.close();
+    }
+  });
+
+  it('opens a version 6 file whose chunks hold their states as objects by seq, and goes on with its open run', async () => {
+    const old = openOrThrow(path, { now: steppingClock() });
+    const run = await old.journal.startRun('job');
+    await old.journal.addPending(run.runId, entries(1, 3));
+    await old.journal.addPending(run.runId, entries(10, 2));
+    old.close();
+    // As a version 6 release wrote them: per seq, its tuple, in an object.
+    const db = new Database(path);
+    for (const row of db.prepare<[], { first_seq: number; states: string }>('SELECT first_seq, states FROM journal_chunks').all()) {
+      const { U, B, s, t } = JSON.parse(row.states) as { U: string[]; B: string[]; s: number[]; t: unknown[] };
+      db.prepare('UPDATE journal_chunks SET states = ? WHERE first_seq = ?').run(JSON.stringify({ U, B, e: Object.fromEntries(s.map((seq, i) => [seq, t[i]])) }), row.first_seq);
+    }
+    db.exec('PRAGMA user_version = 6;');
+    db.close();
+
+    const store = openOrThrow(path, { now: steppingClock() });
+    try {
+      expect((await store.journal.listEntries(run.runId, { afterSeq: -1, limit: 10 })).map((entry) => [entry.seq, entry.state, entry.payload])).toEqual([
+        [1, 'pending', { LastName: 'Name 1' }],
+        [2, 'pending', { LastName: 'Name 2' }],
+        [3, 'pending', { LastName: 'Name 3' }],
+        [10, 'pending', { LastName: 'Name 10' }],
+        [11, 'pending', { LastName: 'Name 11' }],
+      ]);
+      // A seq the run holds (3) is not added twice; 4 is new.
+      await store.journal.addPending(run.runId, entries(3, 2));
+      await store.journal.markSent(run.runId, [1, 2, 3], 'b1');
+      await store.journal.recordOutcomes(run.runId, [
+        { seq: 1, state: 'committed', crmId: '003A', action: 'created' },
+        { seq: 3, state: 'rejected', reject: { code: 'invalid-value', message: 'bad', retryable: false } },
+      ]);
+      expect(await store.journal.countByState(run.runId)).toMatchObject({ pending: 3, sent: 1, committed: 1, rejected: 1 });
+      const read = await store.journal.listEntries(run.runId, { afterSeq: -1, limit: 10 });
+      expect(read.map((entry) => [entry.seq, entry.state, entry.crmId, entry.attempts])).toEqual([
+        [1, 'committed', '003A', 1],
+        [2, 'sent', undefined, 1],
+        [3, 'rejected', undefined, 1],
+        [4, 'pending', undefined, 0],
+        [10, 'pending', undefined, 0],
+        [11, 'pending', undefined, 0],
+      ]);
+      expect(read[0]!.payload).toEqual({});
+      // The chunks the steps rewrote are in the new form; the other one is as it was.
+      const states = [...raw().states.values()].map((text) => Object.keys(JSON.parse(text) as object).join());
+      expect(states.sort()).toEqual(['U,B,e', 'U,B,s,t', 'U,B,s,t'].sort());
+    } finally {
+      store.close();
     }
   });
 });
