@@ -1,0 +1,32 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { InMemoryCrm, ManualClock, MockConnector } from '@crm-sync/connector-mock';
+import { MemoryExportJournal, MemoryOptionStore, MemoryRecordStore, Orchestrator } from '@crm-sync/sdk';
+import { openSqliteStore } from '@crm-sync/store-sqlite';
+import { ArraySource, localRows, MOCK_EXPORT_FIELDS } from './lib/mock-data.mjs';
+const N = 100_000;
+const rows = localRows(N);
+const directory = mkdtempSync(path.join(os.tmpdir(), 'zz5-'));
+const job = { kind: 'export', activity: 'bench-journal', object: 'contact', table: 'contacts', fields: MOCK_EXPORT_FIELDS, mode: 'upsert', syncKey: { remoteField: 'externalKey' } };
+const kinds = (process.env.KINDS ?? 'sqlite,memory').split(',');
+const times = {}; const T = { flush: 0, n: 0 };
+for (let rep = 0; rep < Number(process.env.REPS ?? 5); rep++) for (const kind of kinds) {
+  globalThis.gc?.();
+  const crm = new InMemoryCrm({ clock: new ManualClock('2024-01-01T00:00:00.000Z') });
+  const connector = new MockConnector(crm);
+  const t0 = performance.now();
+  let store, journal;
+  if (kind === 'sqlite') { store = openSqliteStore(path.join(directory, `j-${rep}.db`))._unsafeUnwrap(); journal = store.journal;
+    if (process.env.ZZ_T) { const f = journal.flush.bind(journal); journal.flush = () => { const a = performance.now(); const n = journal.queued.length; f(); const d = performance.now() - a; if (n > 0) { T.flush += d; T.n += 1; } };
+      const st = journal.step.bind(journal); journal.step = (op, body) => st(op, () => { const a = performance.now(); body(); const k = 'body:' + op.split(' ')[0]; T[k] = (T[k] ?? 0) + performance.now() - a; });
+      for (const m of ['addPending', 'markSent', 'recordOutcomes', 'listEntries', 'countByState', 'closeRun']) { const g = journal[m].bind(journal); journal[m] = (...args) => { const a = performance.now(); const r = g(...args); T[m] = (T[m] ?? 0) + performance.now() - a; return r; }; } } } else journal = new MemoryExportJournal();
+  const orchestrator = new Orchestrator({ connector, options: new MemoryOptionStore(), journal, sink: new MemoryRecordStore(), source: new ArraySource(rows) });
+  const r = await orchestrator.runExport(job); if (r.isErr()) throw new Error(r.error.message);
+  const t1 = performance.now();
+  store?.close();
+  const t2 = performance.now();
+  (times[kind] ??= []).push(`${(t1 - t0).toFixed(0)}+${(t2 - t1).toFixed(0)}`);
+}
+console.log(JSON.stringify(times)); if (process.env.ZZ_T) console.log(JSON.stringify(Object.fromEntries(Object.entries(T).map(([k, v]) => [k, Math.round(v / Number(process.env.REPS ?? 5))]))));
