@@ -96,16 +96,17 @@ interface ExportRun {
    */
   links: CrmIdLink[] | undefined;
   /**
-   * The link calls started while the run goes on, one at a time and in order: each holds
+   * The link calls made while the run goes on, one at a time and in order: each takes
    * {@link LINKS_PER_CALL} links whose outcomes are journaled, so the rows are linked while later
-   * batches are in flight instead of after the last one. Resolves once the last call started is done.
+   * batches are in flight instead of after the last one.
    */
-  linking: Promise<void>;
-  /** Links the calls started while the run went on found held by another row. */
+  readonly linkCalls: PQueue;
+  /** Links the calls made while the run went on found held by another row. */
   linkConflicts: number;
-  /** True while a link call started by {@link linkWhileRunning} runs. */
-  linkBusy: boolean;
-  /** Set when a link call started while the run went on failed: the run fails with it when it ends. */
+  /**
+   * Set when a link call made while the run went on failed: no more links are kept or handed over,
+   * and the run fails with it when it ends (the next run links every committed entry).
+   */
   linkFailure?: unknown;
 }
 
@@ -198,9 +199,8 @@ export async function runExport(
       deliveries: 0,
       delivering: Promise.resolve(),
       links: resumed || stores.source.linkCrmIds === undefined ? undefined : [],
-      linking: Promise.resolve(),
+      linkCalls: new PQueue({ concurrency: 1 }),
       linkConflicts: 0,
-      linkBusy: false,
     };
     return await exportRun(state, source, first);
   } catch (error) {
@@ -971,9 +971,10 @@ async function linkCreatedAndCount(run: ExportRun): Promise<CommittedCounts> {
   // A run this invocation opened counted its own outcomes as it journaled them: no read needed
   // unless there is something to link.
   if (stores.source.linkCrmIds === undefined && !run.resumed) return { ...run.committed, linkConflicts: 0 };
+  await run.linkCalls.onIdle();
+  if (run.linkFailure !== undefined) throw run.linkFailure;
   if (run.links !== undefined) {
     // This invocation opened the run and kept every link it made: its own counts are the run's.
-    await linksDone(run);
     let linkConflicts = run.linkConflicts;
     for (let offset = 0; offset < run.links.length; offset += LINKS_PER_CALL) linkConflicts += await linkNow(run, run.links.slice(offset, offset + LINKS_PER_CALL));
     run.links = [];
@@ -1027,37 +1028,24 @@ function keepLink(run: ExportRun, entry: Pick<JournalEntry, 'localKey' | 'mode'>
 
 /**
  * Called once the outcomes of a step are journaled (so every link kept is of a committed entry):
- * when {@link LINKS_PER_CALL} links wait and no link call is running, starts one, in the
- * background, and the next one when it ends. So the local rows are linked while later batches are
- * in flight, not all after the last one. Past {@link LINKS_IN_MEMORY} links waiting (a store
- * slower than the CRM), resolves only once the calls have caught up, which holds the send loop back.
+ * hands each {@link LINKS_PER_CALL} links kept to a link call of {@link ExportRun.linkCalls}, which
+ * makes them one at a time, in order, while the run goes on. Past {@link LINKS_IN_MEMORY} links
+ * waiting for their call (a store slower than the CRM), resolves only once the calls have caught
+ * up, which holds the send loop back.
  */
 async function linkWhileRunning(run: ExportRun): Promise<void> {
-  startLinking(run);
-  while (run.links !== undefined && run.links.length >= LINKS_IN_MEMORY && run.linkBusy) await run.linking;
-}
-
-function startLinking(run: ExportRun): void {
-  if (run.links === undefined || run.linkBusy || run.linkFailure !== undefined || run.links.length < LINKS_PER_CALL) return;
-  const links = run.links.splice(0, LINKS_PER_CALL);
-  run.linkBusy = true;
-  run.linking = linkNow(run, links)
-    .then(
-      (conflicts) => {
-        run.linkConflicts += conflicts;
-      },
-      (error: unknown) => {
-        run.linkFailure ??= error;
-      },
-    )
-    .finally(() => {
-      run.linkBusy = false;
-      startLinking(run);
+  while (run.links !== undefined && run.links.length >= LINKS_PER_CALL) {
+    const links = run.links.splice(0, LINKS_PER_CALL);
+    void run.linkCalls.add(async () => {
+      if (run.linkFailure !== undefined) return;
+      try {
+        run.linkConflicts += await linkNow(run, links);
+      } catch (error) {
+        run.linkFailure = error;
+        run.links = undefined;
+      }
     });
-}
-
-/** Waits for the link calls started while the run went on; throws what the first failure threw. */
-async function linksDone(run: ExportRun): Promise<void> {
-  while (run.linkBusy) await run.linking;
-  if (run.linkFailure !== undefined) throw run.linkFailure;
+  }
+  const waiting = LINKS_IN_MEMORY / LINKS_PER_CALL;
+  if (run.linkCalls.size >= waiting) await run.linkCalls.onSizeLessThan(waiting);
 }
