@@ -52,6 +52,8 @@ function inMemoryDeltaLinks(): DeltaLinkStore {
 export class DynamicsConnector extends ConnectorBase {
   /** Always `dynamics`. */
   readonly id = CONNECTOR_ID;
+  /** The environment's URL: keeps the orchestrator's cached descriptions of one environment apart from another's. */
+  readonly instanceKey: string;
   private readonly config: ResolvedDynamicsConfig;
   private readonly tokens: DataverseTokenProvider;
   private readonly http: DataverseHttp;
@@ -83,6 +85,7 @@ export class DynamicsConnector extends ConnectorBase {
       changeFields: ['modifiedon'],
     });
     this.config = c;
+    this.instanceKey = c.orgUrl;
     this.tokens = new DataverseTokenProvider(c);
     this.http = new DataverseHttp(c, this.tokens);
     this.deltaLinks = c.deltaLinkStore ?? inMemoryDeltaLinks();

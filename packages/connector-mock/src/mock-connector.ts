@@ -41,6 +41,8 @@ export interface MockConnectorOptions {
   capabilities?: Partial<ConnectorCapabilities>;
   /** Milliseconds every call waits before answering; default 0. */
   latencyMs?: number;
+  /** The connector's `instanceKey` (which CRM it stands for, when a test has several); default none. */
+  instanceKey?: string;
 }
 
 /** The capabilities of a {@link MockConnector} over `crm`: everything the contract offers. */
@@ -70,6 +72,7 @@ export function mockCapabilities(crm: InMemoryCrm): ConnectorCapabilities {
 /** A connector over an in-memory CRM. Every contract call counts one API call in `crm.stats`. */
 export class MockConnector extends ConnectorBase {
   readonly id: string;
+  readonly instanceKey?: string;
   /** Fault hooks: make the next calls, or every n-th call, fail. */
   readonly faults = new MockFaults();
   readonly #latencyMs: number;
@@ -82,6 +85,7 @@ export class MockConnector extends ConnectorBase {
   ) {
     super({ ...mockCapabilities(crm), ...options.capabilities });
     this.id = options.id ?? 'mock';
+    if (options.instanceKey !== undefined) this.instanceKey = options.instanceKey;
     this.#latencyMs = options.latencyMs ?? 0;
     this.#queries = new QueryRunner(crm, this.id, this.capabilities);
   }

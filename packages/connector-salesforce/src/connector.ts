@@ -52,6 +52,12 @@ export interface SalesforceCallStats {
 export class SalesforceConnector extends ConnectorBase {
   /** Always `salesforce`. */
   readonly id = CONNECTOR_ID;
+  /**
+   * The org: its instance URL, or, when the org is found by logging in, the login URL and the user
+   * (password and JWT flows) or the login URL alone (client credentials, whose login URL is the
+   * org's). Keeps the orchestrator's cached descriptions of one org apart from another's.
+   */
+  readonly instanceKey: string;
   private readonly api: SalesforceApi;
   private readonly describes: DescribeCache;
 
@@ -75,6 +81,8 @@ export class SalesforceConnector extends ConnectorBase {
       bulkThreshold: resolved.value.bulkThreshold,
       changeFields: ['LastModifiedDate', 'SystemModstamp'],
     });
+    const { auth, instanceUrl, loginUrl } = resolved.value;
+    this.instanceKey = instanceUrl ?? ('username' in auth ? `${loginUrl} ${auth.username}` : loginUrl);
     const transport = new CapturingTransport();
     const tokens = new SalesforceTokenManager(resolved.value, transport);
     this.api = new SalesforceApi(resolved.value, tokens, transport);

@@ -19,6 +19,7 @@ import {
   type CrmError,
   type DeleteBatchRequest,
   type DeletedRequest,
+  type ObjectDescription,
   type QueryRequest,
   type UpsertBatchRequest,
 } from '@crm-sync/sdk';
@@ -109,6 +110,7 @@ function wrapConnector(
 ): CrmConnector {
   const wrapped: CrmConnector = {
     id: connector.id,
+    ...(connector.instanceKey === undefined ? {} : { instanceKey: connector.instanceKey }),
     capabilities: connector.capabilities,
     listObjects: (options?: CallOptions) => wrap(options, () => connector.listObjects(options)),
     describe: (object: string, options?: CallOptions) => wrap(options, () => connector.describe(object, options)),
@@ -119,6 +121,8 @@ function wrapConnector(
     ...(connector.normalizeId === undefined ? {} : { normalizeId: (object: string, id: string) => connector.normalizeId!(object, id) }),
     ...(connector.serverTime === undefined ? {} : { serverTime: (options?: CallOptions) => wrap(options, () => connector.serverTime!(options)) }),
     ...(connector.close === undefined ? {} : { close: () => connector.close!() }),
+    ...(connector.adoptDescription === undefined ? {} : { adoptDescription: (description: ObjectDescription) => connector.adoptDescription!(description) }),
+    ...(connector.forgetDescription === undefined ? {} : { forgetDescription: (object: string) => connector.forgetDescription!(object) }),
   };
   return wrapped;
 }

@@ -87,3 +87,26 @@ describe('a process\'s slots', () => {
     expect(() => new ProcessSlots(0)).toThrow(/capacity must be a whole number >= 1/);
   });
 });
+
+describe('the account-pause wrapper', () => {
+  it('keeps the connector\'s instanceKey and hands cached descriptions to it, and their drops (the describe cache stays per org and saves the describe)', async () => {
+    const { InMemoryCrm, MockConnector } = await import('@crm-sync/connector-mock');
+    const { pausedConnector } = await import('../src/index.js');
+    const inner = new MockConnector(new InMemoryCrm(), { instanceKey: 'https://a.example.test' });
+    const adopted: string[] = [];
+    const forgotten: string[] = [];
+    const withAdopt = Object.assign(Object.create(inner) as typeof inner, {
+      adoptDescription: (description: { name: string }) => void adopted.push(description.name),
+      forgetDescription: (object: string) => void forgotten.push(object),
+    });
+    // Only whenOpen and pauseFor are used by the wrapper; this pause is always open.
+    const pause = { whenOpen: async () => undefined, pauseFor: async () => undefined } as unknown as Parameters<typeof pausedConnector>[1];
+    const wrapped = pausedConnector(withAdopt, pause);
+    expect(wrapped.instanceKey).toBe('https://a.example.test');
+    wrapped.adoptDescription?.({ name: 'contact', primaryKey: 'id', fields: [], queryable: true, createable: true, updateable: true, deletable: true, custom: false });
+    expect(adopted).toEqual(['contact']);
+    wrapped.forgetDescription?.('contact');
+    expect(forgotten).toEqual(['contact']);
+    expect(pausedConnector(new MockConnector(new InMemoryCrm()), pause).instanceKey).toBeUndefined();
+  });
+});

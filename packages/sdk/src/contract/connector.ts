@@ -30,6 +30,15 @@ export interface CrmConnector {
   /** A stable id: `salesforce`, `dynamics`, `mock`, or a third party's own. Used in messages. */
   readonly id: string;
 
+  /**
+   * Names the CRM instance this connector talks to (an org, an environment: its URL, say), for a
+   * connector that can reach more than one. The orchestrator keeps what it caches about the CRM
+   * (an object's description, in the option store) apart per instance, so that one store shared by
+   * jobs on two orgs never hands one org's fields to the other. Only its hash is stored; it must
+   * hold no credential. Leave it out when the connector always reaches the same CRM.
+   */
+  readonly instanceKey?: string;
+
   /** What this connector can do. Constant for the life of the instance. */
   readonly capabilities: ConnectorCapabilities;
 

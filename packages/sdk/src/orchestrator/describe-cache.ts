@@ -3,8 +3,9 @@
  * runs (small incremental imports every few minutes) send no describe call, only their data pages
  * and the server time.
  *
- * One option per connector and object, under the reserved name `CRMSYNC_DESCRIBE_<connector>_<object>`
- * ({@link describeCacheOption}); its value is the description as JSON and its meta the time it was
+ * One option per connector, CRM instance and object, under the reserved name
+ * `CRMSYNC_DESCRIBE_<connector>_<object>`, or `CRMSYNC_DESCRIBE_<connector>_<instance>_<object>`
+ * when the connector names its instance ({@link describeCacheOption}); its value is the description as JSON and its meta the time it was
  * fetched. A cached description is used while younger than the TTL (`describeCacheTtlMs`, default
  * one hour) and dropped when the CRM refuses a field name (`CrmError.unknownField`) or a job maps a
  * field it lacks: the run then describes afresh, so a field added or removed in the CRM is seen at
@@ -12,6 +13,7 @@
  *
  * @module
  */
+import { createHash } from 'node:crypto';
 import { err, ok, type Result } from 'neverthrow';
 import type { ObjectDescription } from '../contract/describe.js';
 import type { OptionStore } from '../stores/types.js';
@@ -24,9 +26,15 @@ export const DEFAULT_DESCRIBE_CACHE_TTL_MS = 3_600_000;
 /** The reserved prefix of the describe cache's options. */
 export const DESCRIBE_CACHE_PREFIX = 'CRMSYNC_DESCRIBE_';
 
-/** The option holding the cached description of `object` read through connector `connectorId`. */
-export function describeCacheOption(connectorId: string, object: string): string {
-  return `${DESCRIBE_CACHE_PREFIX}${connectorId}_${object}`;
+/**
+ * The option holding the cached description of `object` read through connector `connectorId`,
+ * on the CRM instance `instanceKey` names when the connector gives one
+ * (`CrmConnector.instanceKey`; only the first 12 hex digits of its SHA-256 go into the name).
+ */
+export function describeCacheOption(connectorId: string, object: string, instanceKey?: string): string {
+  if (instanceKey === undefined) return `${DESCRIBE_CACHE_PREFIX}${connectorId}_${object}`;
+  const instance = createHash('sha256').update(instanceKey).digest('hex').slice(0, 12);
+  return `${DESCRIBE_CACHE_PREFIX}${connectorId}_${instance}_${object}`;
 }
 
 /** A description and whether it came from the cache. */
@@ -58,7 +66,7 @@ export async function describeObject(
 ): Promise<Result<DescribedObject, RunError>> {
   const { connector } = context.deps;
   const ttlMs = context.deps.describeCacheTtlMs ?? 0;
-  const optionName = describeCacheOption(connector.id, object);
+  const optionName = describeCacheOption(connector.id, object, connector.instanceKey);
   if (ttlMs > 0 && !fresh) {
     let stored;
     try {
@@ -94,7 +102,7 @@ export function isUnknownFieldError(error: RunError): boolean {
 
 /** Drops the cached description of `object` (a field error showed it may be out of date). */
 export async function invalidateDescription(context: RunContext, options: OptionStore, object: string): Promise<Result<void, RunError>> {
-  const optionName = describeCacheOption(context.deps.connector.id, object);
+  const optionName = describeCacheOption(context.deps.connector.id, object, context.deps.connector.instanceKey);
   if (context.options.dryRun) return ok(undefined);
   try {
     await options.deleteOption(optionName, context.fence);

@@ -66,6 +66,7 @@ type Listener<E extends keyof RuntimeEvents> = (event: RuntimeEvents[E]) => void
  */
 export class RuntimeConnector implements CrmConnector {
   readonly id: string;
+  readonly instanceKey?: string;
   readonly capabilities: ConnectorCapabilities;
   private readonly queue: PQueue;
   private readonly retry: Required<RetryOptions>;
@@ -90,6 +91,7 @@ export class RuntimeConnector implements CrmConnector {
     options: RuntimeOptions = {},
   ) {
     this.id = inner.id;
+    if (inner.instanceKey !== undefined) this.instanceKey = inner.instanceKey;
     const concurrency = options.concurrency ?? inner.capabilities.concurrency;
     if (!Number.isInteger(concurrency) || concurrency < 1) {
       throw new RangeError(`[crm-sync] [${inner.id}] RuntimeOptions.concurrency must be a whole number >= 1, got ${String(concurrency)}`);

@@ -6,6 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { errAsync } from 'neverthrow';
 import { crmError, describeCacheOption, type CrmConnector, type ObjectDescription, type QueryRequest } from '../../src/index.js';
+import { MockConnector } from '@crm-sync/connector-mock';
 import { harnesses, withMethod, type Harness } from './harnesses.js';
 import { contactsImportJob, makeRig } from './setup.js';
 
@@ -27,7 +28,7 @@ for (const factory of harnesses) {
       await factory.teardown?.(harness);
     });
 
-    const option = () => describeCacheOption(harness.connector.id, harness.names.object);
+    const option = () => describeCacheOption(harness.connector.id, harness.names.object, harness.connector.instanceKey);
 
     it('a hit: the second run reads the description from the option store and sends no describe', async () => {
       const rig = makeRig(harness);
@@ -122,3 +123,39 @@ for (const factory of harnesses) {
     });
   });
 }
+
+describe('describe cache across CRM instances (mock)', () => {
+  let harness: Harness;
+  beforeEach(async () => {
+    harness = await harnesses[0]!.setup();
+    harness.crm.create({ [harness.names.lastName]: 'Alpha' });
+    harness.crm.advance(60_000);
+  });
+  afterEach(async () => {
+    await harnesses[0]!.teardown?.(harness);
+  });
+
+  it('one store, two CRM instances: each has its own cached description; the same instance reuses its own', async () => {
+    // The connector the Salesforce and Dataverse connectors are: one id, an instanceKey per org.
+    const orgA = new MockConnector((harness.connector as MockConnector).crm, { instanceKey: 'https://a.example.test' });
+    const orgB = new MockConnector((harness.connector as MockConnector).crm, { instanceKey: 'https://b.example.test' });
+    const first = makeRig(harness, { connector: orgA });
+    (await first.orchestrator.runImport(contactsImportJob(harness)))._unsafeUnwrap();
+    expect(describeCalls(first)).toBe(1);
+    const other = makeRig(harness, { connector: orgB }, first);
+    (await other.orchestrator.runImport(contactsImportJob(harness)))._unsafeUnwrap();
+    expect(describeCalls(other)).toBe(1);
+    const same = makeRig(harness, { connector: new MockConnector((harness.connector as MockConnector).crm, { instanceKey: 'https://a.example.test' }) }, first);
+    (await same.orchestrator.runImport(contactsImportJob(harness)))._unsafeUnwrap();
+    expect(describeCalls(same)).toBe(0);
+    const names = [describeCacheOption('mock', harness.names.object, 'https://a.example.test'), describeCacheOption('mock', harness.names.object, 'https://b.example.test')];
+    expect(names[0]).not.toBe(names[1]);
+    expect(names[0]).toMatch(/^CRMSYNC_DESCRIBE_mock_[0-9a-f]{12}_/);
+    // Only a hash of the key is in the name.
+    expect(names[0]).not.toContain('example');
+    for (const name of names) expect(await first.options.getOption(name)).toBeDefined();
+    // Without a key the name is as before.
+    expect(describeCacheOption('mock', 'contact')).toBe('CRMSYNC_DESCRIBE_mock_contact');
+  });
+});
+
