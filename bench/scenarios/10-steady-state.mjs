@@ -193,7 +193,7 @@ report({
   details: { runs: RUNS, seed: SEED, changes, salesforce, dataverse },
   notes: [
     `Each run builds a fresh connector from one configuration (as a scheduler or the CLI in watch mode does) and shares one option store with the others; changes per run: ${changes.join(', ')}. The first run (a full read of the ${SEED} seeded contacts) signs in and describes; it is reported apart. Most calls beyond the data pages per run, over all runs: Salesforce ${salesforce.maxExtra}, Dataverse ${dataverse.maxExtra} (the server-time call, /limits or WhoAmI, which fixes the end of the incremental window); token requests after the first run: Salesforce ${salesforce.tokens}, Dataverse ${dataverse.tokens}.`,
-    'The description comes from the describe cache in the option store (option CRMSYNC_DESCRIBE_<connector>_<object>, TTL one hour by default, dropped on an unknown-field error); the Salesforce session from the connector\'s process-wide session cache (replaced on a 401); the Dataverse token from msal\'s cache, shared by the connectors of one process with the same app registration and network client.',
+    'The description comes from the describe cache in the option store (option CRMSYNC_DESCRIBE_<connector>_<instance hash>_<object>, TTL one hour by default, dropped on an unknown-field error); the Salesforce session from the connector\'s process-wide session cache (replaced on a 401); the Dataverse token from msal\'s cache, shared by the connectors of one process with the same app registration and network client.',
     `Worst run: ${worst} call(s) beyond its data pages. An empty window still costs one data page: the query that finds nothing.`,
   ],
 });
